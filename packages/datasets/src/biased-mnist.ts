@@ -244,11 +244,22 @@ export function colourBiasMnistSplits(trainSource: MnistSource, options: BiasedM
     rho: options.rho, seed: options.seed, palette: options.palette,
     subset: options.keepValidationInTrain ? undefined : holdout.train,
   });
-  const validation = colourBiasMnist(trainSource, {
-    rho: options.validationRho ?? UNBIASED_RHO, seed: options.seed, palette: options.palette,
-    subset: holdout.validation, stream: 1,
+  const validation = colourBiasMnistValidation(trainSource, {
+    seed: options.seed, validationSize: options.validationSize ?? 6000, rho: options.validationRho, palette: options.palette,
   });
   return { train, validation };
+}
+
+/** Only the validation part of colourBiasMnistSplits (same held-out images, same colours). */
+export function colourBiasMnistValidation(
+  trainSource: MnistSource,
+  options: { seed: number; validationSize: number; rho?: number; palette?: PaletteOption },
+): BiasedMnist {
+  const holdout = holdOutValidation(trainSource.count, options.validationSize, options.seed);
+  return colourBiasMnist(trainSource, {
+    rho: options.rho ?? UNBIASED_RHO, seed: options.seed, palette: options.palette,
+    subset: holdout.validation, stream: 1,
+  });
 }
 
 /** aligned[i] = 1 when labels[i] === biasLabels[i]. */

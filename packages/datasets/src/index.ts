@@ -17,7 +17,7 @@
  */
 export {
   BAHNG_PALETTE, FAIRKL_PALETTE, BIASED_MNIST_TRAIN_RHOS, UNBIASED_RHO, MNIST_CLASSES, MNIST_SIDE,
-  colourBiasMnist, colourBiasMnistSplits, holdOutValidation, alignedFlags, getSample, resolvePalette, validateMnistSource,
+  colourBiasMnist, colourBiasMnistSplits, colourBiasMnistValidation, holdOutValidation, alignedFlags, getSample, resolvePalette, validateMnistSource,
 } from './biased-mnist.ts';
 export type {
   Rgb, PaletteOption, MnistSource, BiasedImageSet, BiasedMnist, ColourBiasOptions, BiasedMnistSplitOptions,

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { assembleBiasFolder } from './bias-folders.ts';
 import type { BiasFolderDataset, BiasFolderEntry } from './bias-folders.ts';
-import { colourBiasMnist, colourBiasMnistSplits, holdOutValidation, MNIST_CLASSES, UNBIASED_RHO } from './biased-mnist.ts';
+import { colourBiasMnist, colourBiasMnistValidation, holdOutValidation, MNIST_CLASSES } from './biased-mnist.ts';
 import type { BiasedMnist, MnistSource, PaletteOption } from './biased-mnist.ts';
 import { DatasetArgumentError, DatasetFormatError } from './errors.ts';
 import { readIdxImages, readIdxLabels } from './idx.ts';
@@ -74,11 +74,7 @@ export function biasedMnist(options: BiasedMnistOptions): BiasedMnist {
  * held-out training images, coloured with ρ = 0.1 by default.
  */
 export function biasedMnistValidation(options: { seed: number; validationSize: number; rho?: number; palette?: PaletteOption; mnistDirectory?: string }): BiasedMnist {
-  const source = loadMnist('train', options.mnistDirectory);
-  return colourBiasMnistSplits(source, {
-    rho: 1, seed: options.seed, palette: options.palette, validationSize: options.validationSize,
-    validationRho: options.rho ?? UNBIASED_RHO, keepValidationInTrain: true,
-  }).validation;
+  return colourBiasMnistValidation(loadMnist('train', options.mnistDirectory), options);
 }
 
 export interface OpenBhbFiles {
