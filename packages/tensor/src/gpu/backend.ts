@@ -1,0 +1,253 @@
+import { Storage } from '../backend.ts';
+import type { Backend, MemoryInfo, Operand, OutputSpec, StorageView } from '../backend.ts';
+import type { DType } from '../dtype.ts';
+import { DeviceLostError, GpuValidationError, InvalidArgumentError } from '../errors.ts';
+import type { Params, Primitive } from '../primitives.ts';
+import { sizeOf } from '../shape.ts';
+import { encodePrimitive, type Recorder } from './kernels.ts';
+import { PipelineCache } from './pipelines.ts';
+import { BufferPool, type PooledBuffer } from './pool.ts';
+import { BufferUsage, MapMode } from './constants.ts';
+
+const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
+const UNIFORM_SLOT = 256;
+/** Dispatches encoded before a submit: bounds the uniform ring and the latency of a long chain. */
+const MAX_DISPATCHES_PER_SUBMIT = 256;
+
+export interface GpuBackendOptions {
+  matmulKernel: 'blocked' | 'tiled';
+  maxPooledBytes: number;
+  name: string;
+}
+
+/**
+ * The WebGPU backend. Work is recorded into one command encoder (one open compute pass) and
+ * submitted when 256 dispatches are queued, before a readback, or on flush(): a chain of ops
+ * costs no round trip. Each dispatch takes a 256-byte slot of a uniform ring that is uploaded with
+ * one writeBuffer just before the submit.
+ *
+ * Memory: every tensor storage is a pooled buffer, returned to the pool when its last reference
+ * goes. Reusing a buffer inside the same encoder is safe (dispatches run in order); writing one
+ * from the host is not if the pending encoder still reads it, so a queue write to a buffer used in
+ * the current epoch submits first.
+ */
+export class GpuBackend implements Backend, Recorder {
+  readonly kind = 'gpu' as const;
+  readonly name: string;
+  readonly matmulKernel: 'blocked' | 'tiled';
+  tensorCount = 0;
+  readonly pipelines: PipelineCache;
+  readonly pool: BufferPool;
+  /** Counters for benchmarks and tests. */
+  readonly stats = { dispatches: 0, submits: 0, readbacks: 0 };
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private epoch = 0;
+  private slots = 0;
+  private readonly uniformHost = new Uint8Array(UNIFORM_SLOT * MAX_DISPATCHES_PER_SUBMIT);
+  private readonly uniformRing: GPUBuffer;
+  private scratchInFlight: PooledBuffer[] = [];
+  /** Buffers the pending encoder touches: a host write to one of them must submit first. */
+  private usedThisEpoch = new Set<GPUBuffer>();
+  private destroyAfterSubmit: GPUBuffer[] = [];
+  private lost: GPUDeviceLostInfo | null = null;
+  private errors: GPUError[] = [];
+
+  constructor(readonly device: GPUDevice, options: GpuBackendOptions) {
+    this.name = options.name;
+    this.matmulKernel = options.matmulKernel;
+    this.pipelines = new PipelineCache(device);
+    this.pool = new BufferPool(device, options.maxPooledBytes, (b) => {
+      if (this.usedThisEpoch.has(b.buffer)) this.destroyAfterSubmit.push(b.buffer);
+      else b.buffer.destroy();
+    });
+    this.uniformRing = device.createBuffer({
+      size: this.uniformHost.byteLength,
+      usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST,
+      label: 'fairgpu-uniform-ring',
+    });
+    void device.lost.then((info) => {
+      this.lost = info;
+    });
+    device.addEventListener?.('uncapturederror', (event) => {
+      this.errors.push((event as GPUUncapturedErrorEvent).error);
+    });
+  }
+
+  // ---- Backend ----
+
+  run<P extends Primitive>(primitive: P, inputs: readonly Operand[], params: Params<P>, out: OutputSpec): Storage {
+    this.checkAlive();
+    const bytes = Math.max(sizeOf(out.shape), 1) * 4;
+    this.checkBindingSize(primitive, bytes);
+    const target = this.pool.acquire(bytes, STORAGE_USAGE, `tensor:${primitive}`);
+    try {
+      encodePrimitive(this, primitive, inputs, params, out, target.buffer);
+    } finally {
+      for (const s of this.scratchInFlight) this.pool.release(s);
+      this.scratchInFlight = [];
+    }
+    return new Storage(this, target, target.size);
+  }
+
+  upload(data: ArrayLike<number>, dtype: DType): Storage {
+    this.checkAlive();
+    const bytes = Math.max(data.length, 1) * 4;
+    this.checkBindingSize('upload', bytes);
+    const target = this.pool.acquire(bytes, STORAGE_USAGE, 'tensor:upload');
+    const typed = dtype === 'i32' ? toTyped(Int32Array, data) : toTyped(Float32Array, data);
+    if (data.length) this.writeBuffer(target, typed);
+    return new Storage(this, target, target.size);
+  }
+
+  async read(view: StorageView): Promise<Float32Array | Int32Array> {
+    this.checkAlive();
+    const n = sizeOf(view.shape);
+    const source = view.storage.handle as PooledBuffer;
+    const staging = this.pool.acquire(Math.max(n, 1) * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'readback');
+    this.endPass();
+    this.ensureEncoder().copyBufferToBuffer(source.buffer, 0, staging.buffer, 0, Math.max(n, 1) * 4);
+    this.usedThisEpoch.add(source.buffer);
+    this.flush();
+    this.stats.readbacks++;
+    try {
+      // A kernel that failed to compile explains the errors that follow it: report it first.
+      await this.pipelines.check();
+      await staging.buffer.mapAsync(MapMode.READ, 0, Math.max(n, 1) * 4);
+    } catch (e) {
+      this.pool.release(staging);
+      this.checkAlive();
+      throw e;
+    }
+    try {
+      this.throwReportedErrors();
+    } catch (e) {
+      staging.buffer.unmap();
+      this.pool.release(staging);
+      throw e;
+    }
+    const bytes = staging.buffer.getMappedRange(0, Math.max(n, 1) * 4).slice(0);
+    staging.buffer.unmap();
+    this.pool.release(staging);
+    const result = view.dtype === 'i32' ? new Int32Array(bytes) : new Float32Array(bytes);
+    return result.length === n ? result : result.subarray(0, n);
+  }
+
+  free(storage: Storage): void {
+    this.pool.release(storage.handle as PooledBuffer);
+  }
+
+  copyInto(target: Storage, source: Storage): void {
+    this.checkAlive();
+    const t = target.handle as PooledBuffer;
+    const s = source.handle as PooledBuffer;
+    this.endPass();
+    this.ensureEncoder().copyBufferToBuffer(s.buffer, 0, t.buffer, 0, Math.min(target.byteLength, source.byteLength));
+    this.usedThisEpoch.add(t.buffer).add(s.buffer);
+  }
+
+  memory(): MemoryInfo {
+    return { tensors: this.tensorCount, bytesInUse: this.pool.bytesInUse, bytesPooled: this.pool.bytesPooled };
+  }
+
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    if (this.slots) this.device.queue.writeBuffer(this.uniformRing, 0, this.uniformHost, 0, this.slots * UNIFORM_SLOT);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.stats.submits++;
+    this.encoder = null;
+    this.slots = 0;
+    this.epoch++;
+    this.usedThisEpoch.clear();
+    for (const b of this.destroyAfterSubmit) b.destroy();
+    this.destroyAfterSubmit = [];
+  }
+
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.checkAlive();
+    await this.pipelines.check();
+    this.throwReportedErrors();
+  }
+
+  // ---- Recorder (used by kernels.ts) ----
+
+  dispatch(label: string, source: string, params: ArrayBuffer, buffers: readonly (GPUBuffer | null)[], grid: readonly [number, number, number]): void {
+    if (this.slots === MAX_DISPATCHES_PER_SUBMIT) this.flush();
+    const pipeline = this.pipelines.get(label, source);
+    const slot = this.slots++;
+    this.uniformHost.set(new Uint8Array(params, 0, UNIFORM_SLOT), slot * UNIFORM_SLOT);
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniformRing, offset: slot * UNIFORM_SLOT, size: UNIFORM_SLOT } }];
+    buffers.forEach((buffer, i) => {
+      if (!buffer) return;
+      entries.push({ binding: i + 1, resource: { buffer } });
+      this.usedThisEpoch.add(buffer);
+    });
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const pass = this.ensurePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
+    this.stats.dispatches++;
+  }
+
+  scratch(bytes: number): PooledBuffer {
+    const b = this.pool.acquire(bytes, STORAGE_USAGE, 'scratch');
+    this.scratchInFlight.push(b);
+    return b;
+  }
+
+  // ---- internals ----
+
+  /** Destroys pooled buffers and the uniform ring; the device itself belongs to the context. */
+  destroy(): void {
+    this.flush();
+    this.pool.drain();
+    this.uniformRing.destroy();
+  }
+
+  private ensureEncoder(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder({ label: `fairgpu-epoch-${this.epoch}` });
+    return this.encoder;
+  }
+
+  private ensurePass(): GPUComputePassEncoder {
+    this.pass ??= this.ensureEncoder().beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  private writeBuffer(target: PooledBuffer, data: Float32Array | Int32Array): void {
+    // queue.writeBuffer runs before the pending encoder is submitted: if that encoder still reads
+    // this buffer (it was freed and reused within the epoch), submit the encoder first.
+    if (this.usedThisEpoch.has(target.buffer)) this.flush();
+    this.device.queue.writeBuffer(target.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  private checkBindingSize(op: string, bytes: number): void {
+    const limit = this.device.limits.maxStorageBufferBindingSize;
+    if (bytes > limit) {
+      throw new InvalidArgumentError(op, 'shape', `needs a ${bytes}-byte buffer but this adapter binds at most ${limit} bytes (maxStorageBufferBindingSize); tile the computation`);
+    }
+  }
+
+  private checkAlive(): void {
+    if (this.lost) throw new DeviceLostError(this.lost.reason, this.lost.message || 'no message');
+  }
+
+  private throwReportedErrors(): void {
+    const error = this.errors.shift();
+    if (error) throw new GpuValidationError(`GPU error: ${error.message}`);
+  }
+}
+
+function toTyped<T extends Float32Array | Int32Array>(ctor: { new (n: number): T; from(a: ArrayLike<number>): T }, data: ArrayLike<number>): T {
+  if (data instanceof ctor) return data as T;
+  return ctor.from(data);
+}

@@ -1,0 +1,48 @@
+// Elementwise map over up to three broadcast operands: out[i] = EXPR(x0, x1, x2).
+//
+// Specialised by the host (packages/tensor/src/gpu/kernels.ts): it prepends the element type
+// aliases T0..T2, TO and `fn op(...) -> TO`, and fills the {{BINDINGS}} and {{LOADS}} markers so
+// that only the operands read from buffers are declared (an unused binding would not be part of the
+// pipeline's automatic layout).
+// Every tensor is contiguous, so the only index arithmetic is for broadcasting.
+
+struct Params {
+  n: u32,
+  rank: u32,
+  _pad0: u32,
+  _pad1: u32,
+  scalars: vec4<u32>,            // bit patterns of scalar operands (MODE_k == 2)
+  out_shape: array<vec4<u32>, 2>, // up to rank 8
+  strides0: array<vec4<u32>, 2>,  // element strides of each operand, 0 on broadcast axes
+  strides1: array<vec4<u32>, 2>,
+  strides2: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+// {{BINDINGS}}: `in0..in2` (bindings 1–3) for the operands read from buffers, then `out` (binding 4).
+
+fn at(v: array<vec4<u32>, 2>, d: u32) -> u32 {
+  return v[d / 4u][d % 4u];
+}
+
+fn broadcast_index(i: u32, strides: array<vec4<u32>, 2>) -> u32 {
+  var rem = i;
+  var idx = 0u;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let extent = at(p.out_shape, u32(d));
+    idx += (rem % extent) * at(strides, u32(d));
+    rem = rem / extent;
+  }
+  return idx;
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  if (i >= p.n) {
+    return;
+  }
+  // {{LOADS}}: defines x0..x2, each as in_k[i] (MODE 0), in_k[broadcast_index(i, p.strides_k)] (MODE 1)
+  // or the bit pattern in p.scalars (MODE 2).
+  out[i] = op(x0, x1, x2);
+}
