@@ -106,13 +106,20 @@ export function augmentInto(
   // using the table's affine map (value = table[0] + v·(table[255] − table[0])).
   if (scratch.floats.length < pixels * channels) scratch.floats = new Float32Array(pixels * channels);
   const f = scratch.floats;
-  for (let y = 0; y < height; y++) {
-    const sy = y + dy;
-    for (let x = 0; x < width; x++) {
-      const sx = (flip ? width - 1 - x : x) + dx;
-      const inside = sy >= 0 && sy < height && sx >= 0 && sx < width;
-      const s = source + (sy * width + sx) * channels;
-      for (let c = 0; c < channels; c++) f[c * pixels + y * width + x] = inside ? images[s + c] / 255 : 0;
+  for (let c = 0; c < channels; c++) {
+    let o = c * pixels;
+    for (let y = 0; y < height; y++) {
+      const sy = y + dy;
+      if (sy < 0 || sy >= height) {
+        f.fill(0, o, o + width);
+        o += width;
+        continue;
+      }
+      const row = source + sy * width * channels + c;
+      for (let x = 0; x < width; x++, o++) {
+        const sx = (flip ? width - 1 - x : x) + dx;
+        f[o] = sx >= 0 && sx < width ? UNIT[images[row + sx * channels]] : 0;
+      }
     }
   }
   applyColourJitter(f, pixels, channels, jitter, rng);
@@ -123,6 +130,9 @@ export function augmentInto(
     for (let p = 0; p < pixels; p++) out[o + p] = zero + f[c * pixels + p] * span;
   }
 }
+
+/** v / 255 for every byte value. */
+const UNIT = Float32Array.from({ length: 256 }, (_, v) => v / 255);
 
 function factor(amount: number, rng: Rng): number {
   return amount > 0 ? 1 - amount + 2 * amount * rng.nextFloat() : 1;
@@ -148,8 +158,13 @@ function applyColourJitter(f: Float32Array, pixels: number, channels: number, ji
   }
   if (saturation !== 1) {
     for (let p = 0; p < pixels; p++) {
-      const g = grey(f, p, pixels);
-      for (let c = 0; c < 3; c++) f[c * pixels + p] = clamp01(g + saturation * (f[c * pixels + p] - g));
+      const r = f[p];
+      const g = f[pixels + p];
+      const b = f[2 * pixels + p];
+      const luma = 0.299 * r + 0.587 * g + 0.114 * b;
+      f[p] = clamp01(luma + saturation * (r - luma));
+      f[pixels + p] = clamp01(luma + saturation * (g - luma));
+      f[2 * pixels + p] = clamp01(luma + saturation * (b - luma));
     }
   }
 }
