@@ -2,7 +2,7 @@ import { GradientError, ShapeMismatchError } from '../errors.ts';
 import type { Tensor } from '../tensor.ts';
 import * as ops from '../ops/index.ts';
 import { ones } from '../creation.ts';
-import { tidy, untrack } from '../scope.ts';
+import { tidy } from '../scope.ts';
 import { shapesEqual } from '../shape.ts';
 import { GraphNode, setGradEnabled } from './graph.ts';
 import { NONDIFFERENTIABLE, vjpRules, type VjpRule } from './vjp.ts';
@@ -53,13 +53,19 @@ export function backward(root: Tensor, seed: Tensor | undefined, options: Backwa
         continue;
       }
       const inputs = node.inputs;
-      const inputGrads = tidy(() =>
-        rule(g, { inputs, output: node.output, params: node.params }).map((ig, k) => {
+      const inputGrads = tidy(() => {
+        // A rule may pass `g` through (add) or return one tensor for two inputs: give each input
+        // its own handle so disposing `g` and accumulating each gradient stay independent.
+        const owned = new Set<Tensor>([g]);
+        return rule(g, { inputs, output: node.output, params: node.params }).map((ig, k) => {
           const x = inputs[k];
           if (!ig || typeof x === 'number') return null;
-          return sumToShape(ig, x.shape);
-        }),
-      );
+          let reduced = sumToShape(ig, x.shape);
+          if (owned.has(reduced)) reduced = reduced.share(reduced.shape, true);
+          owned.add(reduced);
+          return reduced;
+        });
+      });
       g.dispose();
       inputGrads.forEach((ig, k) => {
         const source = node.sources[k];
@@ -127,4 +133,3 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   return ops.reshape(summed, shape);
 }
 
-export { untrack };

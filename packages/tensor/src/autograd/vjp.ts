@@ -45,7 +45,7 @@ export const vjpRules: { [P in Primitive]: VjpRule<P> | typeof NONDIFFERENTIABLE
   mul: (g, { inputs: [a, b] }) => [ops.mul(g, b), ops.mul(g, a)],
   div: (g, { inputs: [, b], output }) => [ops.div(g, b), ops.neg(ops.div(ops.mul(g, output), b))],
   pow: (g, { inputs: [a, b], output }) => [
-    ops.mul(g, ops.mul(b, ops.pow(a, ops.sub(b, 1)))),
+    ops.mul(g, ops.mul(b, ops.pow(a, typeof b === 'number' ? b - 1 : ops.sub(b, 1)))),
     typeof b === 'number' ? null : ops.mul(g, ops.mul(output, ops.log(t(a)))),
   ],
   // Ties split the gradient evenly, as PyTorch's maximum/minimum do.
