@@ -80,7 +80,7 @@ export function createLoader<T>(dataset: BiasedImageSet, options: LoaderOptions<
 
 /** Random-stream ids; kept apart so epochs, samplers and augmentation never share a sequence. */
 const STREAM_EPOCH_ORDER = 0x1000_0000;
-const STREAM_AUGMENT = 0x2000_0000;
+const STREAM_AUGMENT = 0x8000_0000;
 
 class BatchLoader<T> implements Loader<T> {
   readonly batchesPerEpoch: number;
@@ -152,7 +152,9 @@ class BatchLoader<T> implements Loader<T> {
     const labels = new Int32Array(size);
     const biasLabels = new Int32Array(size);
     const aligned = new Uint8Array(size);
-    const rng = this.augment ? createRng(this.seed, STREAM_AUGMENT + epoch * 65_536 + index) : null;
+    // Stream = top bit | epoch mod 2048 (11 bits) | batch index (20 bits): distinct for every batch
+    // of 2,048 consecutive epochs with up to 2^20 batches each, apart from the epoch-order streams.
+    const rng = this.augment ? createRng(this.seed, STREAM_AUGMENT + (epoch % 2048) * 0x10_0000 + (index % 0x10_0000)) : null;
     for (let v = 0; v < this.views; v++) {
       for (let i = 0; i < size; i++) {
         const sample = indices[i];
