@@ -108,7 +108,7 @@ function report(r, code) {
   const passed = r.checks.filter((c) => c.ok).length;
   const failed = r.checks.length - passed;
   if (!r.adapter) {
-    const why = `no adapter: ${String(r.reason ?? 'unknown').split('\n').join(' | ')}`;
+    const why = `no adapter: ${String(r.reason ?? 'unknown').replace(/\s*\n\s*-?\s*/g, ' | ')}`;
     if (r.noAdapter && !requireGpu) {
       finish(0, `${label}: SKIPPED (${why}); set FAIRGPU_REQUIRE_GPU=1 to make this a failure. Linux without a GPU: apt-get install mesa-vulkan-drivers libvulkan1`);
     }

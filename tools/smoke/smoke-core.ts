@@ -76,10 +76,11 @@ function compare(got: ArrayLike<number>, want: ArrayLike<number>, rtol = RTOL, a
 const fmt = (a: ArrayLike<number>): string => `[${Array.from(a, (v) => +v.toPrecision(6)).join(', ')}]`;
 
 function describeAdapter(info: GpuContext['adapterInfo']): string {
-  const name = info.description || info.device || info.vendor || 'unnamed adapter';
-  const extra = [info.path, info.featureLevel, info.isSoftware ? 'software' : 'hardware'];
-  if (info.vendor && info.vendor !== name) extra.push(`vendor ${info.vendor}`);
-  if (info.architecture) extra.push(`arch ${info.architecture}`);
+  // Browsers leave description/device empty and give vendor + architecture (e.g. google swiftshader).
+  const name = info.description || info.device || [info.vendor, info.architecture].filter(Boolean).join(' ') || 'unnamed adapter';
+  const extra = [info.path, info.isSoftware ? 'software' : 'hardware'];
+  if (info.vendor && !name.includes(info.vendor)) extra.push(`vendor ${info.vendor}`);
+  if (info.architecture && !name.includes(info.architecture)) extra.push(`arch ${info.architecture}`);
   return `${name} (${extra.join(', ')})`;
 }
 
