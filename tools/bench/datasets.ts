@@ -50,6 +50,6 @@ await measure('plain (shuffled)', dataset, {});
 await measure('two-view augmented (crop+flip)', dataset, { twoViews: true, augment: true });
 await measure('two-view + colour jitter', dataset, {
   twoViews: true,
-  augment: { colourJitter: { brightness: 0.4, contrast: 0.4, saturation: 0.4 } },
+  augment: { colourJitter: { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1 } },
 });
 await measure('M-per-class (m = 4)', dataset, { sampler: { kind: 'm-per-class', m: 4 } });

@@ -8,7 +8,7 @@
  * (seed, e, b), not on prefetch timing.
  */
 import { DatasetArgumentError, checkInteger } from './errors.ts';
-import { augmentInto, resolveAugment } from './augment.ts';
+import { augmentInto, createAugmentScratch, resolveAugment } from './augment.ts';
 import type { AugmentOptions, AugmentScratch, ResolvedAugment } from './augment.ts';
 import { normalizationTable } from './normalize.ts';
 import type { Normalization } from './normalize.ts';
@@ -91,7 +91,7 @@ class BatchLoader<T> implements Loader<T> {
   private readonly views: 1 | 2;
   private readonly table: Float32Array;
   private readonly prefetch: number;
-  private readonly scratch: AugmentScratch = { floats: new Float32Array(0) };
+  private readonly scratch: AugmentScratch = createAugmentScratch();
   private readonly classMembers: Int32Array[] | null = null;
   private cachedPlan: { epoch: number; plan: Int32Array } | null = null;
 

@@ -158,3 +158,86 @@ describe('loader', () => {
     expect(() => createLoader(dataset, { batchSize: 8, augment: { cropPadding: -1 } })).toThrow(/augment.cropPadding/);
   });
 });
+
+describe('colour jitter details', () => {
+  const base = { batchSize: 1, seed: 1, sampler: 'sequential' as const };
+  const plainFirst = normalizeImages(dataset, { indices: [0] });
+
+  it('hue rotation by half a turn maps a pure colour to its complement, keeping white white', () => {
+    // Hue shift is drawn from [−0.5, 0.5]; find a seed whose draw is near ±0.5 by checking red → cyan-ish.
+    const tiny = { length: 1, height: 1, width: 2, channels: 3, images: Uint8Array.of(255, 0, 0, 255, 255, 255), labels: Int32Array.of(0), biasLabels: Int32Array.of(0) };
+    let checked = 0;
+    for (let seed = 0; seed < 40; seed++) {
+      const batch = createLoader(tiny, { ...base, seed, augment: { cropPadding: 0, horizontalFlip: false, colourJitter: { hue: 0.5 } } }).batch(0, 0);
+      // NCHW: [R(p0), R(p1), G(p0), G(p1), B(p0), B(p1)], normalised to [−1, 1].
+      const [r0, r1, g0, g1, b0, b1] = batch.images;
+      expect(r1).toBeCloseTo(1, 5);
+      expect(g1).toBeCloseTo(1, 5);
+      expect(b1).toBeCloseTo(1, 5);
+      // A pure hue stays fully saturated at full value: one channel at 1, one at −1.
+      expect(Math.max(r0, g0, b0)).toBeCloseTo(1, 5);
+      expect(Math.min(r0, g0, b0)).toBeCloseTo(-1, 5);
+      if (r0 < -0.99) checked++; // red rotated into the cyan half (green/blue region)
+    }
+    expect(checked).toBeGreaterThan(5);
+  });
+
+  it('brightness alone scales [0, 1] intensities', () => {
+    const batch = createLoader(dataset, { ...base, augment: { cropPadding: 0, horizontalFlip: false, colourJitter: { brightness: 0.5 } } }).batch(0, 0);
+    // (x + 1)/2 recovers [0, 1]; the output/input ratio is one factor (up to clamping at 1).
+    const ratios: number[] = [];
+    for (let k = 0; k < plainFirst.length; k++) {
+      const input = (plainFirst[k] + 1) / 2;
+      const output = (batch.images[k] + 1) / 2;
+      if (input > 0.05 && output < 0.999) ratios.push(output / input);
+    }
+    expect(ratios.length).toBeGreaterThan(100);
+    const spread = Math.max(...ratios) - Math.min(...ratios);
+    expect(spread).toBeLessThan(1e-3);
+    expect(ratios[0]).toBeGreaterThanOrEqual(0.5 - 1e-6);
+    expect(ratios[0]).toBeLessThanOrEqual(1.5 + 1e-6);
+  });
+});
+
+describe('random crop reference', () => {
+  /** Naive torchvision semantics: pad by `pad` zeros, crop 28×28 at (pad + dy, pad + dx), then maybe flip. */
+  function naive(plain: Float32Array, dy: number, dx: number, flip: boolean): Float32Array {
+    const out = new Float32Array(imageFloats);
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < 28; y++) {
+        for (let x = 0; x < 28; x++) {
+          const sy = y + dy;
+          const sx = (flip ? 27 - x : x) + dx;
+          out[c * 784 + y * 28 + x] = sy >= 0 && sy < 28 && sx >= 0 && sx < 28 ? plain[c * 784 + sy * 28 + sx] : -1;
+        }
+      }
+    }
+    return out;
+  }
+
+  it('every augmented image equals a padded crop (offsets within ±padding), possibly flipped', () => {
+    const pad = 3;
+    const batch = createLoader(dataset, { batchSize: 12, seed: 10, augment: { cropPadding: pad } }).batch(0, 0);
+    const plain = normalizeImages(dataset, { indices: batch.indices });
+    const offsetsSeen = new Set<string>();
+    for (let i = 0; i < 12; i++) {
+      const got = batch.images.subarray(i * imageFloats, (i + 1) * imageFloats);
+      const source = plain.subarray(i * imageFloats, (i + 1) * imageFloats);
+      let match: string | null = null;
+      for (let dy = -pad; dy <= pad && !match; dy++) {
+        for (let dx = -pad; dx <= pad && !match; dx++) {
+          for (const flip of [false, true]) {
+            const expected = naive(source, dy, dx, flip);
+            if (expected.every((v, k) => Math.abs(v - got[k]) < 1e-6)) {
+              match = `${dy},${dx},${flip}`;
+              break;
+            }
+          }
+        }
+      }
+      expect(match, `image ${i}`).not.toBeNull();
+      offsetsSeen.add(match!);
+    }
+    expect(offsetsSeen.size).toBeGreaterThan(6); // offsets are actually random
+  });
+});
