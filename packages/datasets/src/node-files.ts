@@ -18,8 +18,19 @@ import type { OpenBhbSplit } from './openbhb.ts';
 import { decodePng } from './png.ts';
 import type { PngDecodeOptions } from './png.ts';
 
-/** Reads a whole file as bytes; I/O errors (missing file, permissions) keep Node's error codes. */
+/** Node reads at most 2 GiB into one buffer (ERR_FS_FILE_TOO_LARGE). */
+const MAX_FILE_BYTES = 2 ** 31 - 1;
+
+/**
+ * Reads a whole file as bytes. I/O errors (missing file, permissions) keep Node's error codes;
+ * files over 2 GiB (e.g. full-resolution OpenBHB `quasiraw` arrays) are refused with a typed error
+ * before reading, since they cannot be held in one buffer.
+ */
 export function readFileBytes(path: string): Uint8Array {
+  const size = statSync(path).size;
+  if (size > MAX_FILE_BYTES) {
+    throw new DatasetFormatError('file', `${path} is ${size} bytes; files over 2 GiB cannot be read into memory (split the array or use an ROI modality)`);
+  }
   const buffer = readFileSync(path);
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
