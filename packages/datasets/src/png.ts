@@ -6,6 +6,7 @@
  * pngjs depends on Node's zlib and stream modules, so this module is exported from
  * `@fairgpu/datasets/node`, not from the runtime-neutral entry point.
  */
+import { inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { DatasetFormatError } from './errors.ts';
 
@@ -47,6 +48,7 @@ export function decodePng(bytes: Uint8Array, options: PngDecodeOptions = {}): De
   if (width * height > maxPixels) {
     throw new DatasetFormatError('png', `IHDR declares ${width}×${height} pixels, more than maxPixels = ${maxPixels}`);
   }
+  if (bytes[28] === 1) checkInterlacedInflateSize(bytes, width, height);
   let rgba: Uint8Array;
   try {
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -67,6 +69,42 @@ export function decodePng(bytes: Uint8Array, options: PngDecodeOptions = {}): De
     rgb[q + 2] = rgba[p + 2];
   }
   return { width, height, rgb };
+}
+
+const CHANNELS_BY_COLOUR_TYPE: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/**
+ * pngjs bounds inflation by the expected size for normal PNGs but not for interlaced (Adam7) ones,
+ * where a small file could inflate to gigabytes. For those we inflate the IDAT stream once
+ * ourselves with an output cap (Adam7 adds at most one filter byte per pass row, so twice the plain
+ * size plus a margin is a safe bound).
+ */
+function checkInterlacedInflateSize(bytes: Uint8Array, width: number, height: number): void {
+  const channels = CHANNELS_BY_COLOUR_TYPE[bytes[25]];
+  const depth = bytes[24];
+  if (channels === undefined || ![1, 2, 4, 8, 16].includes(depth)) {
+    throw new DatasetFormatError('png', `unsupported colour type ${bytes[25]} / bit depth ${depth}`);
+  }
+  const limit = 2 * height * (Math.ceil((width * channels * depth) / 8) + 1) + 1024;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const parts: Uint8Array[] = [];
+  for (let offset = 8; offset + 12 <= bytes.length; ) {
+    const length = view.getUint32(offset, false);
+    if (offset + 12 + length > bytes.length) break; // pngjs reports the truncation
+    if (bytes[offset + 4] === 0x49 && bytes[offset + 5] === 0x44 && bytes[offset + 6] === 0x41 && bytes[offset + 7] === 0x54) {
+      parts.push(bytes.subarray(offset + 8, offset + 8 + length)); // IDAT
+    }
+    offset += 12 + length;
+  }
+  const total = parts.reduce((n, part) => n + part.length, 0);
+  const stream = new Uint8Array(total);
+  parts.reduce((at, part) => (stream.set(part, at), at + part.length), 0);
+  try {
+    inflateSync(stream, { maxOutputLength: limit });
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new DatasetFormatError('png', `interlaced image data does not inflate within ${limit} bytes: ${reason}`, { cause });
+  }
 }
 
 /** Encodes an RGB image as an 8-bit RGBA PNG (opaque); used for fixtures and exports. */

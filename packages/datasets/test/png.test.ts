@@ -2,6 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { deflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { decodePng, encodePng, readPngSize } from '../src/png.ts';
 import { parseBiasFileName } from '../src/bias-folders.ts';
@@ -46,6 +47,38 @@ describe('PNG decoding', () => {
     setCrc(bytes, 8);
     expect(readPngSize(bytes)).toEqual({ width: 0x7fffffff, height: 0x7fffffff });
     expect(() => decodePng(bytes)).toThrow(/more than maxPixels/);
+  });
+
+  it('refuses an interlaced PNG whose data inflates far beyond its declared size', () => {
+    // 16×16 RGB Adam7 image (under 1.6 kB raw) whose IDAT inflates to 64 MB of zeros.
+    const chunk = (type: string, data: Uint8Array): Uint8Array => {
+      const out = new Uint8Array(12 + data.length);
+      new DataView(out.buffer).setUint32(0, data.length, false);
+      out.set([...type].map((ch) => ch.charCodeAt(0)), 4);
+      out.set(data, 8);
+      setCrc(out, 0);
+      return out;
+    };
+    const ihdr = new Uint8Array(13);
+    new DataView(ihdr.buffer).setUint32(0, 16, false);
+    new DataView(ihdr.buffer).setUint32(4, 16, false);
+    ihdr.set([8, 2, 0, 0, 1], 8); // depth 8, RGB, deflate, adaptive filter, Adam7
+    const bomb = new Uint8Array(deflateSync(new Uint8Array(64 << 20)));
+    const file = Uint8Array.from([
+      0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a,
+      ...chunk('IHDR', ihdr), ...chunk('IDAT', bomb), ...chunk('IEND', new Uint8Array(0)),
+    ]);
+    expect(file.length).toBeLessThan(100_000);
+    expect(() => decodePng(file)).toThrow(/does not inflate within/);
+
+    // A genuine interlaced image still decodes: 1×1 has a single Adam7 pass of one row.
+    new DataView(ihdr.buffer).setUint32(0, 1, false);
+    new DataView(ihdr.buffer).setUint32(4, 1, false);
+    const tiny = Uint8Array.from([
+      0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a,
+      ...chunk('IHDR', ihdr), ...chunk('IDAT', new Uint8Array(deflateSync(Uint8Array.of(0, 10, 20, 30)))), ...chunk('IEND', new Uint8Array(0)),
+    ]);
+    expect([...decodePng(tiny).rgb]).toEqual([10, 20, 30]);
   });
 
   it('turns pngjs failures into DatasetFormatError', () => {
