@@ -164,7 +164,7 @@ const pageErrors = [];
 tab.on('console', (m) => console.log(`${label}: [page ${m.type()}] ${m.text()}`));
 tab.on('pageerror', (e) => {
   pageErrors.push(e.message);
-  console.log(`${label}: [page error] ${e.message}`);
+  console.log(`${label}: [page exception] ${e.message}`);
 });
 tab.on('crash', () => pageErrors.push('the page crashed'));
 
