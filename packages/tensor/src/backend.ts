@@ -22,6 +22,8 @@ export interface MemoryInfo {
   readonly bytesInUse: number;
   /** Bytes of freed buffers kept for reuse (GPU pool); 0 on the CPU. */
   readonly bytesPooled: number;
+  /** High-water mark of bytesInUse (GPU: since creation or `backend.pool.resetPeak()`). */
+  readonly peakBytesInUse: number;
 }
 
 /**

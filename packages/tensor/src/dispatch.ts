@@ -27,6 +27,10 @@ export function resolveBackend(op: string, inputs: readonly TensorLike[], names:
   return backend;
 }
 
+function isDifferentiable<P extends Primitive>(primitive: P, params: Params<P>): boolean {
+  return primitive !== 'custom' || (params as Params<'custom'>).op.vjp !== undefined;
+}
+
 /**
  * The single entry point of every primitive: runs it on the operands' backend and, when gradients
  * are being recorded and an input requires grad, records a graph node. Op files validate their
@@ -38,7 +42,7 @@ export function dispatch<P extends Primitive>(primitive: P, inputs: readonly Ten
   // reshape (and a same-dtype cast) is a view: it shares the input's storage instead of copying.
   const storage = primitive === 'reshape' ? (views[0] as StorageView).storage.retain() : backend.run(primitive, views, params, out);
   const result = new Tensor(backend, storage, out.shape, out.dtype);
-  if (isGradEnabled() && out.dtype === 'f32' && vjpRules[primitive] !== NONDIFFERENTIABLE && inputs.some((x) => typeof x !== 'number' && x.requiresGrad)) {
+  if (isGradEnabled() && out.dtype === 'f32' && vjpRules[primitive] !== NONDIFFERENTIABLE && isDifferentiable(primitive, params) && inputs.some((x) => typeof x !== 'number' && x.requiresGrad)) {
     const sources: GradSource[] = inputs.map((x) => {
       if (typeof x === 'number' || !x.requiresGrad) return null;
       return x.node ? { node: x.node } : { leaf: x };

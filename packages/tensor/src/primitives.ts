@@ -1,5 +1,6 @@
 import type { DType } from './dtype.ts';
 import type { Shape } from './shape.ts';
+import type { CustomOpDefinition } from './custom.ts';
 
 /**
  * The closed primitive set. Every tensor operation reaches a backend as one of these; everything
@@ -40,6 +41,11 @@ export type PrimitiveParams = { [U in UnaryOp]: NoParams } & { [B in BinaryOp]: 
   /** The adjoint of gather: out (of `shape`) [.., index[.., j, ..], ..] += values[.., j, ..]. */
   scatterAdd: { axis: number; shape: Shape };
   cast: { dtype: DType };
+  /**
+   * The extension point: an op defined outside the core (a fused kernel) with its own GPU
+   * encoding, float64 CPU reference and VJP. See custom.ts.
+   */
+  custom: { op: CustomOpDefinition; attrs: Readonly<Record<string, unknown>> };
 };
 
 export type Primitive = keyof PrimitiveParams;

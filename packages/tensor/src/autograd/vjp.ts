@@ -101,6 +101,10 @@ export const vjpRules: { [P in Primitive]: VjpRule<P> | typeof NONDIFFERENTIABLE
   gather: (g, { inputs: [x, index], params: { axis } }) => [ops.scatterAdd(g, axis, t(index), t(x).shape), null],
   scatterAdd: (g, { inputs: [, index], params: { axis } }) => [ops.gather(g, axis, t(index)), null],
   cast: (g, { inputs: [x] }) => [t(x).dtype === 'f32' ? g : null],
+  custom: (g, { inputs, output, params: { op, attrs } }) => {
+    if (!op.vjp) throw new Error(`custom op '${op.name}' has no vjp but was recorded for autograd`);
+    return op.vjp(g, { inputs, output, attrs });
+  },
 };
 
 /** Reshapes a reduced tensor to the keepdim form so it broadcasts against the input. */

@@ -14,6 +14,7 @@ export class CpuBackend implements Backend {
   readonly name = 'cpu-float64-reference';
   tensorCount = 0;
   private bytes = 0;
+  private peak = 0;
 
   run<P extends Primitive>(primitive: P, inputs: readonly Operand[], params: Params<P>, out: OutputSpec): Storage {
     const result = compute(primitive, inputs, params, out);
@@ -46,7 +47,7 @@ export class CpuBackend implements Backend {
   }
 
   memory(): MemoryInfo {
-    return { tensors: this.tensorCount, bytesInUse: this.bytes, bytesPooled: 0 };
+    return { tensors: this.tensorCount, bytesInUse: this.bytes, bytesPooled: 0, peakBytesInUse: this.peak };
   }
 
   flush(): void {}
@@ -54,6 +55,7 @@ export class CpuBackend implements Backend {
 
   wrap(values: Float64Array): Storage {
     this.bytes += values.byteLength;
+    this.peak = Math.max(this.peak, this.bytes);
     return new Storage(this, values, values.byteLength);
   }
 }
@@ -202,6 +204,12 @@ function compute<P extends Primitive>(primitive: P, inputs: readonly Operand[], 
         }
       });
       return result;
+    }
+    case 'custom': {
+      const { op, attrs } = p as Params<'custom'>;
+      const values = op.cpu(inputs.map((x) => (typeof x === 'number' ? x : { values: valuesOf(x), shape: x.shape, dtype: x.dtype })), out, attrs);
+      if (values.length !== result.length) throw new Error(`custom op '${op.name}': cpu() returned ${values.length} values for shape [${out.shape.join(', ')}]`);
+      return values;
     }
     case 'reshape':
     case 'cast':

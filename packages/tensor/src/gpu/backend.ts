@@ -16,6 +16,7 @@ const MAX_DISPATCHES_PER_SUBMIT = 256;
 
 export interface GpuBackendOptions {
   matmulKernel: 'blocked' | 'tiled';
+  isSoftware: boolean;
   maxPooledBytes: number;
   name: string;
 }
@@ -35,6 +36,8 @@ export class GpuBackend implements Backend, Recorder {
   readonly kind = 'gpu' as const;
   readonly name: string;
   readonly matmulKernel: 'blocked' | 'tiled';
+  readonly isSoftware: boolean;
+  readonly limits: GPUSupportedLimits;
   tensorCount = 0;
   readonly pipelines: PipelineCache;
   readonly pool: BufferPool;
@@ -56,6 +59,8 @@ export class GpuBackend implements Backend, Recorder {
   constructor(readonly device: GPUDevice, options: GpuBackendOptions) {
     this.name = options.name;
     this.matmulKernel = options.matmulKernel;
+    this.isSoftware = options.isSoftware;
+    this.limits = device.limits;
     this.pipelines = new PipelineCache(device);
     this.pool = new BufferPool(device, options.maxPooledBytes, (b) => {
       if (this.usedThisEpoch.has(b.buffer)) this.destroyAfterSubmit.push(b.buffer);
@@ -147,7 +152,7 @@ export class GpuBackend implements Backend, Recorder {
   }
 
   memory(): MemoryInfo {
-    return { tensors: this.tensorCount, bytesInUse: this.pool.bytesInUse, bytesPooled: this.pool.bytesPooled };
+    return { tensors: this.tensorCount, bytesInUse: this.pool.bytesInUse, bytesPooled: this.pool.bytesPooled, peakBytesInUse: this.pool.peakBytesInUse };
   }
 
   flush(): void {

@@ -218,6 +218,7 @@ export async function initGpu(options: InitGpuOptions = {}): Promise<GpuContext>
   const matmulKernel = matmulChoice === 'auto' ? (info.isSoftware || device.limits.maxComputeInvocationsPerWorkgroup < 256 ? 'blocked' : 'tiled') : matmulChoice;
   const backend = new GpuBackend(device, {
     matmulKernel,
+    isSoftware: info.isSoftware,
     maxPooledBytes: options.maxPooledBytes ?? 512 * 1024 * 1024,
     name: `webgpu:${info.description || info.device || info.vendor || 'adapter'} via ${info.path}`,
   });

@@ -2,19 +2,28 @@ import type { Operand, OutputSpec, StorageView } from '../backend.ts';
 import type { DType } from '../dtype.ts';
 import { isBinaryOp, isUnaryOp, type BinaryOp, type Params, type Primitive, type UnaryOp } from '../primitives.ts';
 import { broadcastStrides, contiguousStrides, MAX_RANK, sizeOf, type Shape } from '../shape.ts';
-import { elementwiseWgsl, gatherWgsl, matmulBlockedWgsl, matmulTiledWgsl, movementWgsl, reduceWgsl } from '../generated/wgsl.ts';
+import { elementwiseWgsl, gatherWgsl, matmulBlockedWgsl, matmulTiledWgsl, matmulVec4Wgsl, movementWgsl, reduceWgsl } from '../generated/wgsl.ts';
 import type { PooledBuffer } from './pool.ts';
 
 /**
  * Host side of the tensor kernels: for each primitive, the WGSL specialisation, the uniform
  * parameters and the grid. Kernels never see strides of their output: every tensor is contiguous.
  */
+/** The GPU buffer behind a tensor operand, for kernel bindings. */
+export function bufferOf(view: StorageView): GPUBuffer {
+  return (view.storage.handle as PooledBuffer).buffer;
+}
+
 export interface Recorder {
   /** Encodes one dispatch. `params` fills the 256-byte uniform slot; `buffers` bind from 1 up. */
   dispatch(label: string, source: string, params: ArrayBuffer, buffers: readonly (GPUBuffer | null)[], grid: readonly [number, number, number]): void;
   /** A scratch buffer for multi-pass kernels, released after the primitive is encoded. */
   scratch(bytes: number): PooledBuffer;
   readonly matmulKernel: 'blocked' | 'tiled';
+  /** The device's limits (compatibility adapters: 128 invocations, 16 KiB workgroup memory). */
+  readonly limits: GPUSupportedLimits;
+  /** True on software adapters (llvmpipe, lavapipe, SwiftShader): favour register blocking. */
+  readonly isSoftware: boolean;
 }
 
 export const WORKGROUP = 64;
@@ -29,8 +38,8 @@ export function grid1d(n: number): [number, number, number] {
 
 const wgslType = (d: DType) => (d === 'i32' ? 'i32' : 'f32');
 
-/** Writes little-endian u32/i32/f32 words into a params block. */
-class ParamWriter {
+/** Writes little-endian u32/i32/f32 words into a 256-byte params block (the uniform slot). */
+export class ParamWriter {
   readonly buffer = new ArrayBuffer(256);
   private readonly u32 = new Uint32Array(this.buffer);
   private readonly i32 = new Int32Array(this.buffer);
@@ -110,6 +119,8 @@ fn pow_real(a: f32, b: f32) -> f32 {
 }
 `;
 
+const elementwiseSources = new Map<string, string>();
+
 /** Elementwise op over 1–3 operands with broadcasting; scalars travel in the uniform block. */
 export function elementwise(rec: Recorder, label: string, expr: string, inputs: readonly Operand[], out: OutputSpec, outBuffer: GPUBuffer): void {
   const n = sizeOf(out.shape);
@@ -155,12 +166,19 @@ export function elementwise(rec: Recorder, label: string, expr: string, inputs: 
       modes.push(1);
     }
   }
-  bindings.push(`@group(0) @binding(4) var<storage, read_write> out: array<TO>;`);
   header.push(`alias TO = ${wgslType(out.dtype)};`);
-  header.push(`fn op(x0: T0, x1: T1, x2: T2) -> TO { return TO(${expr}); }`);
-  const source = [header.join('\n'), ELEMENTWISE_HELPERS, elementwiseWgsl
-    .replace(/^.*\{\{BINDINGS\}\}.*$/m, bindings.join('\n'))
-    .replace(/^.*\{\{LOADS\}\}.*$/m, loads.map((l) => `  ${l}`).join('\n'))].join('\n');
+  // The specialisation is fully described by the op, operand modes and types: build its source
+  // once (string assembly per op would dominate the cost of tiny ops).
+  const key = `${label}|${modes.join('')}|${header.join('')}`;
+  let source = elementwiseSources.get(key);
+  if (!source) {
+    bindings.push(`@group(0) @binding(4) var<storage, read_write> out: array<TO>;`);
+    header.push(`fn op(x0: T0, x1: T1, x2: T2) -> TO { return TO(${expr}); }`);
+    source = [header.join('\n'), ELEMENTWISE_HELPERS, elementwiseWgsl
+      .replace(/^.*\{\{BINDINGS\}\}.*$/m, bindings.join('\n'))
+      .replace(/^.*\{\{LOADS\}\}.*$/m, loads.map((l) => `  ${l}`).join('\n'))].join('\n');
+    elementwiseSources.set(key, source);
+  }
   rec.dispatch(`${label}[${modes.join('')}]`, source, w.buffer, buffers, grid1d(n));
 }
 
@@ -341,9 +359,11 @@ export function matmul(rec: Recorder, a: StorageView, b: StorageView, params: Pa
     .u(4, aBatch).u(5, aRow).u(6, aCol).u(8, bBatch).u(9, bRow).u(10, bCol);
   if (rec.matmulKernel === 'tiled') {
     rec.dispatch('matmul-tiled', matmulTiledWgsl, w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / 64), Math.ceil(m / 64), batch]);
+  } else if (!params.transA && !params.transB && k % 4 === 0 && n % 4 === 0) {
+    // The common row-major layout: vec4 loads along K and N.
+    rec.dispatch('matmul-vec4', matmulVec4Wgsl, w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / 32), Math.ceil(m / 32), batch]);
   } else {
-    const source = `const BM: u32 = 4u;\nconst BN: u32 = 4u;\n${matmulBlockedWgsl}`;
-    rec.dispatch('matmul-blocked', source, w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / 32), Math.ceil(m / 32), batch]);
+    rec.dispatch('matmul-blocked', matmulBlockedWgsl, w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / 32), Math.ceil(m / 32), batch]);
   }
 }
 
@@ -388,6 +408,10 @@ export function encodePrimitive<P extends Primitive>(rec: Recorder, primitive: P
     case 'gather':
     case 'scatterAdd':
       return gather(rec, primitive === 'scatterAdd', views[0], views[1], (p as Params<'gather'>).axis, out, dst);
+    case 'custom': {
+      const { op, attrs } = p as Params<'custom'>;
+      return op.gpu(rec, inputs, out, dst, attrs);
+    }
     case 'reshape':
       throw new Error('reshape shares storage and never reaches a kernel');
   }

@@ -25,6 +25,8 @@ export class BufferPool {
   private order: PooledBuffer[] = [];
   bytesInUse = 0;
   bytesPooled = 0;
+  /** High-water mark of bytesInUse since creation or the last resetPeak(). */
+  peakBytesInUse = 0;
   /** Buffers created over the pool's life (a pool that works creates few). */
   created = 0;
 
@@ -43,11 +45,13 @@ export class BufferPool {
       this.order.splice(this.order.lastIndexOf(reused), 1);
       this.bytesPooled -= size;
       this.bytesInUse += size;
+      this.peakBytesInUse = Math.max(this.peakBytesInUse, this.bytesInUse);
       return reused;
     }
     const buffer = this.device.createBuffer({ size, usage, label });
     this.created++;
     this.bytesInUse += size;
+    this.peakBytesInUse = Math.max(this.peakBytesInUse, this.bytesInUse);
     return { buffer, size, usage };
   }
 
@@ -69,6 +73,10 @@ export class BufferPool {
       this.bytesPooled -= victim.size;
       this.onEvict(victim);
     }
+  }
+
+  resetPeak(): void {
+    this.peakBytesInUse = this.bytesInUse;
   }
 
   /** Destroys every pooled (free) buffer. */
