@@ -6,7 +6,6 @@
 // C[b, m, n] = sum_k A[b, m, k] * B[b, k, n]
 // A and B are addressed through strides so a transposed operand (the backward pass) needs no copy:
 //   A[b, m, k] = a[b * a_batch + m * a_row + k * a_col], likewise for B.
-// Specialised by the host with: const BM: u32 = 4; const BN: u32 = 4; (the block shape)
 
 struct Params {
   m: u32,
@@ -30,48 +29,50 @@ struct Params {
 
 @compute @workgroup_size(8, 8, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let row0 = gid.y * BM;
-  let col0 = gid.x * BN;
+  let row0 = gid.y * 4u;
+  let col0 = gid.x * 4u;
   let batch = gid.z;
   if (row0 >= p.m || col0 >= p.n || batch >= p.batch) {
     return;
   }
-  // Clamp the rows/columns past the edge onto the last valid one: their loads stay in bounds and
-  // their results are simply not stored.
-  var a_base: array<u32, BM>;
-  for (var i = 0u; i < BM; i++) {
-    a_base[i] = batch * p.a_batch + min(row0 + i, p.m - 1u) * p.a_row;
+  // Rows/columns past the edge are clamped onto the last valid one: their loads stay in bounds
+  // and their results are not stored. Everything is unrolled into named registers: software
+  // adapters spill private arrays to memory.
+  let a0 = batch * p.a_batch + min(row0 + 0u, p.m - 1u) * p.a_row;
+  let a1 = batch * p.a_batch + min(row0 + 1u, p.m - 1u) * p.a_row;
+  let a2 = batch * p.a_batch + min(row0 + 2u, p.m - 1u) * p.a_row;
+  let a3 = batch * p.a_batch + min(row0 + 3u, p.m - 1u) * p.a_row;
+  let b0 = batch * p.b_batch + min(col0 + 0u, p.n - 1u) * p.b_col;
+  let b1 = batch * p.b_batch + min(col0 + 1u, p.n - 1u) * p.b_col;
+  let b2 = batch * p.b_batch + min(col0 + 2u, p.n - 1u) * p.b_col;
+  let b3 = batch * p.b_batch + min(col0 + 3u, p.n - 1u) * p.b_col;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var k = 0u; k < p.k; k++) {
+    let ka = k * p.a_col;
+    let kb = k * p.b_row;
+    let bv = vec4<f32>(b[b0 + kb], b[b1 + kb], b[b2 + kb], b[b3 + kb]);
+    acc0 = fma(vec4<f32>(a[a0 + ka]), bv, acc0);
+    acc1 = fma(vec4<f32>(a[a1 + ka]), bv, acc1);
+    acc2 = fma(vec4<f32>(a[a2 + ka]), bv, acc2);
+    acc3 = fma(vec4<f32>(a[a3 + ka]), bv, acc3);
   }
-  var b_base: array<u32, BN>;
-  for (var j = 0u; j < BN; j++) {
-    b_base[j] = batch * p.b_batch + min(col0 + j, p.n - 1u) * p.b_col;
+  let base = batch * p.m * p.n;
+  store_row(base, row0 + 0u, col0, acc0);
+  store_row(base, row0 + 1u, col0, acc1);
+  store_row(base, row0 + 2u, col0, acc2);
+  store_row(base, row0 + 3u, col0, acc3);
+}
+
+fn store_row(base: u32, r: u32, col0: u32, v: vec4<f32>) {
+  if (r >= p.m) {
+    return;
   }
-  var acc: array<array<f32, BN>, BM>;
-  for (var kk = 0u; kk < p.k; kk++) {
-    var av: array<f32, BM>;
-    for (var i = 0u; i < BM; i++) {
-      av[i] = a[a_base[i] + kk * p.a_col];
-    }
-    var bv: array<f32, BN>;
-    for (var j = 0u; j < BN; j++) {
-      bv[j] = b[b_base[j] + kk * p.b_row];
-    }
-    for (var i = 0u; i < BM; i++) {
-      for (var j = 0u; j < BN; j++) {
-        acc[i][j] = fma(av[i], bv[j], acc[i][j]);
-      }
-    }
-  }
-  let c_batch = batch * p.m * p.n;
-  for (var i = 0u; i < BM; i++) {
-    let r = row0 + i;
-    if (r < p.m) {
-      for (var j = 0u; j < BN; j++) {
-        let col = col0 + j;
-        if (col < p.n) {
-          c[c_batch + r * p.n + col] = acc[i][j];
-        }
-      }
-    }
-  }
+  let o = base + r * p.n + col0;
+  c[o] = v.x;
+  if (col0 + 1u < p.n) { c[o + 1u] = v.y; }
+  if (col0 + 2u < p.n) { c[o + 2u] = v.z; }
+  if (col0 + 3u < p.n) { c[o + 3u] = v.w; }
 }

@@ -1,0 +1,34 @@
+/**
+ * `npm run bench [-- <suite>] [--json] [--sizes 256,1024]`: prints one table per suite with the
+ * adapter name. Suites: tensor (default). Each suite measures its baseline in the same run.
+ */
+import { parseArgs } from 'node:util';
+import { benchTensor, type Row } from './tensor.ts';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { json: { type: 'boolean', default: false }, sizes: { type: 'string' } },
+});
+const suite = positionals[0] ?? 'tensor';
+const sizes = values.sizes?.split(',').map(Number);
+
+function printTable(title: string, adapter: string, rows: Row[]): void {
+  console.log(`\n${title} — adapter: ${adapter}`);
+  const lines = rows.map((r) => [r.case, `${r.value.toFixed(r.value < 10 ? 2 : 1)} ${r.unit}`, r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}× vs ${r.baseline}`]);
+  const widths = [0, 1, 2].map((i) => Math.max(...lines.map((l) => l[i].length), 4));
+  for (const l of lines) console.log(l.map((c, i) => c.padEnd(widths[i])).join('  │  '));
+}
+
+try {
+  if (suite === 'tensor') {
+    const { adapter, rows } = await benchTensor({ sizes });
+    if (values.json) for (const r of rows) console.log(JSON.stringify({ suite, adapter, ...r }));
+    else printTable('fairgpu tensor benchmarks', adapter, rows);
+  } else {
+    console.error(`unknown suite '${suite}' (available: tensor)`);
+    process.exitCode = 2;
+  }
+} finally {
+  // dawn.node keeps the process alive while its GPU object is referenced: exit explicitly.
+  process.exit(process.exitCode ?? 0);
+}
