@@ -232,7 +232,7 @@ export class GpuBackend implements Backend, Recorder {
     // queue.writeBuffer runs before the pending encoder is submitted: if that encoder still reads
     // this buffer (it was freed and reused within the epoch), submit the encoder first.
     if (this.usedThisEpoch.has(target.buffer)) this.flush();
-    this.device.queue.writeBuffer(target.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    this.device.queue.writeBuffer(target.buffer, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
   }
 
   private checkBindingSize(op: string, bytes: number): void {

@@ -121,7 +121,7 @@ const WANTED_LIMITS = [
   'maxComputeWorkgroupsPerDimension',
 ] as const;
 
-const OPTIONAL_FEATURES = ['shader-f16', 'timestamp-query', 'subgroups'];
+const OPTIONAL_FEATURES = ['shader-f16', 'timestamp-query', 'subgroups'] as GPUFeatureName[];
 
 /**
  * Finds a WebGPU adapter, creates a device and returns a context for tensors.
@@ -211,7 +211,7 @@ export async function initGpu(options: InitGpuOptions = {}): Promise<GpuContext>
     const value = (adapter.limits as unknown as Record<string, number | undefined>)[name];
     if (typeof value === 'number') requiredLimits[name] = value;
   }
-  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'fairgpu' });
   const matmulChoice = options.matmulKernel ?? 'auto';
   // Tiling needs 256 invocations per workgroup; software adapters prefer register blocking.
