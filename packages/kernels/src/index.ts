@@ -1,1 +1,47 @@
-export {};
+/**
+ * @fairgpu/kernels — similarity, masked log-sum-exp and fused contrastive statistics.
+ *
+ * Read top-down:
+ *   contrastiveRowStats  stats.ts + composite.ts / fused.ts   per-anchor statistics [M, STATS_COLUMNS]
+ *                                                             (the contract with @fairgpu/losses,
+ *                                                             docs/contrastive-stats.md)
+ *   pairMoments          pairs.ts + composite.ts / fused.ts   FairKL's pooled pair moments [4, 3]
+ *   building blocks      composite.ts                         l2Normalize, cosineSimilarity,
+ *                                                             maskedLogSumExp, softmaxCrossEntropy
+ * Each fused op has a materialised composite twin (`impl: 'composite'`): the test reference, and
+ * a choice for users when M is small.
+ */
+import type { Tensor } from '@fairgpu/tensor';
+import { contrastiveRowStatsComposite, pairMomentsComposite } from './composite.ts';
+import { resolvePairOptions, type PairMomentsOptions } from './pairs.ts';
+import { resolveStatsOptions, type ContrastiveStatsOptions } from './stats.ts';
+import { InvalidArgumentError } from '@fairgpu/tensor';
+
+export { STAT, STATS_COLUMNS, EMPTY_LSE } from './stats.ts';
+export type { ContrastiveStatsOptions } from './stats.ts';
+export { PAIR, MOMENT } from './pairs.ts';
+export type { PairMomentsOptions } from './pairs.ts';
+export type { Impl, KernelType } from './options.ts';
+export { l2Normalize, cosineSimilarity, maskedLogSumExp, softmaxCrossEntropy } from './composite.ts';
+
+/**
+ * Per-anchor contrastive statistics [M, STATS_COLUMNS] (columns: `STAT`), differentiable with
+ * respect to `anchors` (and `options.reference`).
+ * @example
+ * const st = contrastiveRowStats(z, { temperature: 0.1, labels, impl: 'composite' });
+ */
+export function contrastiveRowStats(anchors: Tensor, options: ContrastiveStatsOptions): Tensor {
+  const r = resolveStatsOptions(anchors, { impl: 'composite', ...options });
+  if (r.impl === 'composite') return contrastiveRowStatsComposite(r);
+  throw new InvalidArgumentError('contrastiveRowStats', 'impl', "'fused' is not available in this build yet; use 'composite'");
+}
+
+/**
+ * FairKL's pooled pair moments [4, 3]: rows `PAIR` (PA, PC, NA, NC), columns `MOMENT`
+ * (count, Σ s, Σ s²) with s = ⟨z_i, z_j⟩/τ.
+ */
+export function pairMoments(anchors: Tensor, options: PairMomentsOptions): Tensor {
+  const r = resolvePairOptions(anchors, { impl: 'composite', ...options });
+  if (r.impl === 'composite') return pairMomentsComposite(r);
+  throw new InvalidArgumentError('pairMoments', 'impl', "'fused' is not available in this build yet; use 'composite'");
+}

@@ -1,0 +1,144 @@
+import {
+  arange, concat, crossEntropy, DtypeMismatchError, matmulTransposed, normalize, ShapeMismatchError, where, zeros, type Tensor,
+} from '@fairgpu/tensor';
+import { checkFeatures, type KernelType } from './options.ts';
+import { EMPTY_LSE, type ResolvedStatsOptions } from './stats.ts';
+import type { ResolvedPairOptions } from './pairs.ts';
+
+/**
+ * The materialised path: every statistic built from tensor primitives over the full M×N logits.
+ * It runs on every backend (float64 CPU included, so gradcheck covers it), differentiates through
+ * the primitives' rules, and is the reference the fused kernels are tested against.
+ */
+
+/** x / max(‖x‖₂, 1e-12) per row (PyTorch's F.normalize). */
+export function l2Normalize(x: Tensor): Tensor {
+  checkFeatures('l2Normalize', 'x', x);
+  return normalize(x, -1, 1e-12);
+}
+
+/** Cosine similarities of the rows of x with the rows of y (default x): [M, N], diagonal included. */
+export function cosineSimilarity(x: Tensor, y?: Tensor): Tensor {
+  const a = checkFeatures('cosineSimilarity', 'x', x);
+  const zx = normalize(a, -1, 1e-12);
+  if (y === undefined) return matmulTransposed(zx, zx, false, true);
+  const b = checkFeatures('cosineSimilarity', 'y', y, a.shape[1]);
+  return matmulTransposed(zx, normalize(b, -1, 1e-12), false, true);
+}
+
+/**
+ * log Σ_k mask_rk·e^{a_rk} per row of a 2-D `a` (mask: f32 0/1 of a's shape) → [R]. Stable for
+ * logits up to ~1e3 (shifted by the masked row max); an all-masked row gives the finite sentinel
+ * −3e38 with no gradient.
+ */
+export function maskedLogSumExp(a: Tensor, mask: Tensor): Tensor {
+  const x = checkFeatures('maskedLogSumExp', 'a', a);
+  if (mask?.dtype !== 'f32') throw new DtypeMismatchError('maskedLogSumExp', 'mask', `must be f32 0/1, got ${mask?.dtype}`);
+  if (mask.rank !== 2 || mask.shape[0] !== x.shape[0] || mask.shape[1] !== x.shape[1]) {
+    throw new ShapeMismatchError('maskedLogSumExp', 'mask', `must have a's shape [${x.shape.join(', ')}], got [${mask.shape.join(', ')}]`);
+  }
+  return maskedLse(x, mask.gt(0)).reshape([x.shape[0]]);
+}
+
+/** Mean over rows of −log softmax(logits)[label] (labels i32 [R]). */
+export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
+  const x = checkFeatures('softmaxCrossEntropy', 'logits', logits);
+  if (labels?.dtype !== 'i32') throw new DtypeMismatchError('softmaxCrossEntropy', 'labels', `must be i32 class indices, got ${labels?.dtype}`);
+  if (labels.rank !== 1 || labels.shape[0] !== x.shape[0]) throw new ShapeMismatchError('softmaxCrossEntropy', 'labels', `must have shape [${x.shape[0]}], got [${labels.shape.join(', ')}]`);
+  return crossEntropy(x, labels);
+}
+
+/**
+ * Masked log-sum-exp along axis 1 with keepdim, mask given as f32 0/1 (broadcastable to a).
+ * Shifted by the row's max over unmasked entries (detached: the shift's gradient cancels), so a
+ * row whose entries all lie far below the global row max (the self-pair at τ = 0.01) does not
+ * underflow; empty rows give EMPTY_LSE.
+ */
+function maskedLse(a: Tensor, keep: Tensor): Tensor {
+  // keep has a's shape (callers build full masks).
+  const full = keep;
+  const mm = where(full, a, EMPTY_LSE).max(1, true).detach();
+  const e = where(full, a.sub(mm), 0).exp().mul(full);
+  const s = e.sum(1, true);
+  const has = full.sum(1, true).gt(0);
+  return where(has, mm.add(where(has, s, 1).log()), EMPTY_LSE);
+}
+
+/** Kernel weights w_ij = K(t_i − tr_j) as an [M, N] tensor (no gradient: targets are data). */
+function kernelWeights(t: Tensor, tr: Tensor, type: KernelType, sigma: number): Tensor {
+  const delta = t.detach().reshape([-1, 1]).sub(tr.detach().reshape([1, -1]));
+  const d2 = delta.mul(delta);
+  if (type === 'gaussian') return d2.mul(-1 / (2 * sigma * sigma)).exp().mul(1 / (Math.sqrt(2 * Math.PI) * sigma));
+  if (type === 'rbf') return d2.mul(-1 / (2 * sigma * sigma)).exp();
+  return d2.mul(sigma).add(1).recip();
+}
+
+/** [M, STATS_COLUMNS] from the materialised logits (see docs/contrastive-stats.md). */
+export function contrastiveRowStatsComposite(r: ResolvedStatsOptions): Tensor {
+  const z = r.anchors;
+  const zr = r.reference ?? z;
+  const [m] = z.shape;
+  const n = zr.shape[0];
+  const device = z.backend;
+  const s = matmulTransposed(z, zr, false, true); // S_ij [M, N]
+  const logits = s.div(r.temperature);
+  const rowMax = logits.max(1, true).detach();
+  const l = logits.sub(rowMax);
+  // J(i): every j but the self-pair (only when the reference is the anchors themselves).
+  const notSelf = r.reference ? zeros([m, n], { device }).add(1) : arange(m, undefined, 1, { device }).reshape([m, 1]).ne(arange(n, undefined, 1, { device }).reshape([1, n]));
+  const zero = zeros([m, 1], { device });
+  const cols: Tensor[] = [rowMax, maskedLse(l, notSelf)];
+  if (r.labels && r.refLabels) {
+    const same = r.labels.reshape([m, 1]).eq(r.refLabels.reshape([1, n]));
+    const pos = same.mul(notSelf);
+    const neg = notSelf.sub(pos);
+    const lsePos = maskedLse(l, pos);
+    const lseNeg = maskedLse(l, neg);
+    const sumPosLogit = l.mul(pos).sum(1, true);
+    const countPos = pos.sum(1, true);
+    // log(e^{l_ip − ε} + e^{lseNeg} + c), shifted by max(l_ip − ε, lseNeg, log c) so no term
+    // overflows or underflows to log 0.
+    const a = l.sub(r.epsilon);
+    let shift = a.maximum(lseNeg);
+    if (r.logEps > 0) shift = shift.maximum(Math.log(r.logEps));
+    shift = shift.detach();
+    let inner = a.sub(shift).exp().add(lseNeg.sub(shift).exp());
+    if (r.logEps > 0) inner = inner.add(shift.neg().exp().mul(r.logEps));
+    const epsOut = inner.log().add(shift).mul(pos).sum(1, true);
+    cols.push(lsePos, lseNeg, sumPosLogit, countPos, epsOut);
+  } else {
+    cols.push(zero, zero, zero, zero, zero);
+  }
+  if (r.targets && r.refTargets && r.kernel) {
+    const w = kernelWeights(r.targets, r.refTargets, r.kernel.type, r.kernel.sigma).mul(notSelf);
+    const sumW = w.sum(1, true);
+    const sumWLogit = w.mul(l).sum(1, true);
+    const oneMinusW = w.neg().add(1);
+    const lseExpW = r.expVariant === 'paper' ? maskedLse(logits.mul(oneMinusW), notSelf).sub(rowMax) : maskedLse(l.mul(oneMinusW), notSelf);
+    cols.push(sumW, sumWLogit, lseExpW);
+  } else {
+    cols.push(zero, zero, zero);
+  }
+  return concat(cols, 1);
+}
+
+/** [4, 3] pooled pair moments from the materialised M×M similarities (see pairs.ts). */
+export function pairMomentsComposite(r: ResolvedPairOptions): Tensor {
+  const z = r.anchors;
+  const [m] = z.shape;
+  const device = z.backend;
+  const s = matmulTransposed(z, z, false, true).div(r.temperature);
+  const idx = arange(m, undefined, 1, { device });
+  const pairMask = r.pairs === 'upper' ? idx.reshape([m, 1]).lt(idx.reshape([1, m])) : zeros([m, m], { device }).add(1);
+  const sameL = r.labels.reshape([m, 1]).eq(r.labels.reshape([1, m]));
+  const sameB = r.biasLabels.reshape([m, 1]).eq(r.biasLabels.reshape([1, m]));
+  const otherL = sameL.neg().add(1);
+  const otherB = sameB.neg().add(1);
+  const s2 = s.mul(s);
+  const parts: Tensor[] = [];
+  for (const g of [sameL.mul(sameB), sameL.mul(otherB), otherL.mul(sameB), otherL.mul(otherB)]) {
+    const mask = g.mul(pairMask);
+    parts.push(mask.sum().reshape([1]), mask.mul(s).sum().reshape([1]), mask.mul(s2).sum().reshape([1]));
+  }
+  return concat(parts, 0).reshape([4, 3]);
+}

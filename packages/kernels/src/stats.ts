@@ -1,0 +1,118 @@
+import { InvalidArgumentError, type Tensor } from '@fairgpu/tensor';
+import { checkFeatures, checkImpl, checkNonNegative, checkPositive, checkVector, type Impl, type KernelType } from './options.ts';
+
+/**
+ * The contract between @fairgpu/kernels and @fairgpu/losses (docs/contrastive-stats.md): one
+ * differentiable op returning per-anchor statistics [M, STATS_COLUMNS] from which every
+ * contrastive loss is assembled with ordinary tensor code.
+ */
+
+/** Column indices of `contrastiveRowStats`'s output. */
+export const STAT = Object.freeze({
+  rowMax: 0,
+  lseAll: 1,
+  lsePos: 2,
+  lseNeg: 3,
+  sumPosLogit: 4,
+  countPos: 5,
+  epsOut: 6,
+  sumW: 7,
+  sumWLogit: 8,
+  lseExpW: 9,
+} as const);
+
+export const STATS_COLUMNS = 10;
+
+/** Finite stand-in for log 0 (WGSL has no reliable −Inf). */
+export const EMPTY_LSE = -3.0e38;
+
+export interface ContrastiveStatsOptions {
+  /** τ > 0. */
+  temperature: number;
+  /** zr [N, d]; default: the anchors themselves (then the self-pair j = i is excluded). */
+  reference?: Tensor;
+  /** i32 [M]: anchor labels (positives share the label). */
+  labels?: Tensor;
+  /** i32 [N]; defaults to `labels` when `reference` is omitted. */
+  refLabels?: Tensor;
+  /** f32 [M] regression targets for the kernel weights. */
+  targets?: Tensor;
+  /** f32 [N]; defaults to `targets` when `reference` is omitted. */
+  refTargets?: Tensor;
+  /** w_ij = K(t_i − tr_j). */
+  kernel?: { type: KernelType; sigma: number };
+  /** ε ≥ 0 of the epsOut column (default 0). */
+  epsilon?: number;
+  /** Constant added inside epsOut's log (default 0; 1e-6 in the released code). */
+  logEps?: number;
+  /** Which L^exp column (default 'paper'). */
+  expVariant?: 'paper' | 'released';
+  impl?: Impl;
+}
+
+/** The validated, defaulted form both implementations consume. */
+export interface ResolvedStatsOptions {
+  impl: Impl;
+  temperature: number;
+  anchors: Tensor;
+  reference: Tensor | undefined;
+  labels: Tensor | undefined;
+  refLabels: Tensor | undefined;
+  targets: Tensor | undefined;
+  refTargets: Tensor | undefined;
+  kernel: { type: KernelType; sigma: number } | undefined;
+  epsilon: number;
+  logEps: number;
+  expVariant: 'paper' | 'released';
+}
+
+const OP = 'contrastiveRowStats';
+
+export function resolveStatsOptions(anchors: Tensor, options: ContrastiveStatsOptions): ResolvedStatsOptions {
+  if (!options || typeof options !== 'object') throw new InvalidArgumentError(OP, 'options', 'must be an object with at least { temperature }');
+  const z = checkFeatures(OP, 'anchors', anchors);
+  const [m, d] = z.shape;
+  const temperature = checkPositive(OP, 'temperature', options.temperature);
+  const reference = options.reference === undefined ? undefined : checkFeatures(OP, 'reference', options.reference, d);
+  const n = reference ? reference.shape[0] : m;
+  const labels = options.labels === undefined ? undefined : checkVector(OP, 'labels', options.labels, m, 'i32');
+  let refLabels = options.refLabels === undefined ? undefined : checkVector(OP, 'refLabels', options.refLabels, n, 'i32');
+  if (refLabels && !labels) throw new InvalidArgumentError(OP, 'refLabels', 'is given without labels');
+  if (labels && !refLabels) {
+    if (reference) throw new InvalidArgumentError(OP, 'refLabels', 'is required when labels and a reference are given');
+    refLabels = labels;
+  }
+  const targets = options.targets === undefined ? undefined : checkVector(OP, 'targets', options.targets, m, 'f32');
+  let refTargets = options.refTargets === undefined ? undefined : checkVector(OP, 'refTargets', options.refTargets, n, 'f32');
+  if (refTargets && !targets) throw new InvalidArgumentError(OP, 'refTargets', 'is given without targets');
+  if (targets && !refTargets) {
+    if (reference) throw new InvalidArgumentError(OP, 'refTargets', 'is required when targets and a reference are given');
+    refTargets = targets;
+  }
+  let kernel: ResolvedStatsOptions['kernel'];
+  if (options.kernel !== undefined) {
+    const k = options.kernel;
+    if (!k || (k.type !== 'gaussian' && k.type !== 'rbf' && k.type !== 'cauchy')) {
+      throw new InvalidArgumentError(OP, 'kernel', `type must be 'gaussian', 'rbf' or 'cauchy', got ${String(k?.type)}`);
+    }
+    kernel = { type: k.type, sigma: checkPositive(OP, 'kernel.sigma', k.sigma) };
+  }
+  if (kernel && !targets) throw new InvalidArgumentError(OP, 'targets', 'are required when a kernel is given');
+  if (targets && !kernel) throw new InvalidArgumentError(OP, 'kernel', 'is required when targets are given');
+  const expVariant = options.expVariant ?? 'paper';
+  if (expVariant !== 'paper' && expVariant !== 'released') throw new InvalidArgumentError(OP, 'expVariant', `must be 'paper' or 'released', got ${String(expVariant)}`);
+  return {
+    impl: checkImpl(OP, options.impl),
+    temperature,
+    anchors: z,
+    reference,
+    labels,
+    refLabels,
+    targets,
+    refTargets,
+    kernel,
+    epsilon: checkNonNegative(OP, 'epsilon', options.epsilon, 0),
+    logEps: checkNonNegative(OP, 'logEps', options.logEps, 0),
+    expVariant,
+  };
+}
