@@ -1,0 +1,261 @@
+/**
+ * Layers with PyTorch's constructor argument order, parameter names and default initialisations.
+ * Inputs are NCHW for the 2-D layers.
+ */
+import {
+  InvalidArgumentError, matmulTransposed, noGrad, ones, rand, ShapeMismatchError, tensor, zeros, type Device, type Tensor,
+} from '@fairgpu/tensor';
+import { Module } from './module.ts';
+import { fanIn, kaimingUniformDefault, uniformInit, type InitOptions } from './init.ts';
+import { conv2d, type ConvAlgorithm } from './ops/conv.ts';
+import { avgPool2d, globalAvgPool2d, maxPool2d, type PoolOptions } from './ops/pool.ts';
+import { pair, type Pair } from './ops/geometry.ts';
+
+function positiveInt(op: string, argument: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(op, argument, `must be a positive integer, got ${value}`);
+  return value;
+}
+
+export interface LayerOptions extends InitOptions {
+  /** Default true. */
+  bias?: boolean;
+}
+
+/** y = x Wᵀ + b, weight [out, in] (PyTorch's `nn.Linear(in, out)`). */
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(readonly inFeatures: number, readonly outFeatures: number, options: LayerOptions = {}) {
+    super();
+    positiveInt('Linear', 'inFeatures', inFeatures);
+    positiveInt('Linear', 'outFeatures', outFeatures);
+    this.weight = this.registerParameter('weight', kaimingUniformDefault([outFeatures, inFeatures], options));
+    this.bias = options.bias === false ? null : this.registerParameter('bias', uniformInit([outFeatures], 1 / Math.sqrt(inFeatures), options));
+  }
+  forward(x: Tensor): Tensor {
+    if (x.shape[x.rank - 1] !== this.inFeatures) throw new ShapeMismatchError('Linear', 'x', `last axis must be ${this.inFeatures}, got shape [${x.shape.join(', ')}]`);
+    const y = matmulTransposed(x, this.weight, false, true);
+    return this.bias ? y.add(this.bias) : y;
+  }
+}
+
+export interface Conv2dLayerOptions extends LayerOptions {
+  stride?: Pair;
+  padding?: Pair;
+  /** Force an algorithm; default: the measured choice for the adapter class. */
+  algorithm?: ConvAlgorithm;
+}
+
+/** PyTorch's `nn.Conv2d(inChannels, outChannels, kernelSize, stride, padding, bias)`. */
+export class Conv2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  readonly kernelSize: [number, number];
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, readonly options: Conv2dLayerOptions = {}) {
+    super();
+    positiveInt('Conv2d', 'inChannels', inChannels);
+    positiveInt('Conv2d', 'outChannels', outChannels);
+    this.kernelSize = pair('Conv2d', 'kernelSize', kernelSize, 1);
+    pair('Conv2d', 'stride', options.stride ?? 1, 1);
+    pair('Conv2d', 'padding', options.padding ?? 0, 0);
+    const shape = [outChannels, inChannels, ...this.kernelSize];
+    this.weight = this.registerParameter('weight', kaimingUniformDefault(shape, options));
+    this.bias = options.bias === false ? null : this.registerParameter('bias', uniformInit([outChannels], 1 / Math.sqrt(fanIn(shape)), options));
+  }
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.weight, this.bias, { stride: this.options.stride, padding: this.options.padding, algorithm: this.options.algorithm });
+  }
+}
+
+export interface BatchNormOptions {
+  eps?: number;
+  momentum?: number;
+  affine?: boolean;
+  device?: Device;
+}
+
+/**
+ * Batch normalisation over every axis but 1 (channels). Training: batch statistics (biased variance
+ * to normalise), running statistics updated with momentum 0.1 and the unbiased variance, as
+ * PyTorch. Eval: running statistics.
+ */
+class BatchNorm extends Module {
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  readonly runningMean: Tensor;
+  readonly runningVar: Tensor;
+  readonly numBatchesTracked: Tensor;
+  readonly eps: number;
+  readonly momentum: number;
+  constructor(private readonly layer: string, private readonly rank: number, readonly numFeatures: number, options: BatchNormOptions = {}) {
+    super();
+    positiveInt(layer, 'numFeatures', numFeatures);
+    this.eps = options.eps ?? 1e-5;
+    this.momentum = options.momentum ?? 0.1;
+    if (!(this.eps > 0)) throw new InvalidArgumentError(layer, 'eps', `must be > 0, got ${this.eps}`);
+    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new InvalidArgumentError(layer, 'momentum', `must be in [0, 1], got ${this.momentum}`);
+    const device = options.device;
+    const affine = options.affine ?? true;
+    this.weight = affine ? this.registerParameter('weight', ones([numFeatures], { device })) : null;
+    this.bias = affine ? this.registerParameter('bias', zeros([numFeatures], { device })) : null;
+    this.runningMean = this.registerBuffer('running_mean', zeros([numFeatures], { device }));
+    this.runningVar = this.registerBuffer('running_var', ones([numFeatures], { device }));
+    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', tensor([0], [], { device, dtype: 'i32' }));
+  }
+  forward(x: Tensor): Tensor {
+    if (this.rank === 4 ? x.rank !== 4 : x.rank !== 2 && x.rank !== 3) {
+      throw new ShapeMismatchError(this.layer, 'x', `must have rank ${this.rank === 4 ? 4 : '2 or 3'}, got shape [${x.shape.join(', ')}]`);
+    }
+    if (x.shape[1] !== this.numFeatures) throw new ShapeMismatchError(this.layer, 'x', `axis 1 must be ${this.numFeatures}, got shape [${x.shape.join(', ')}]`);
+    const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
+    const bshape = x.shape.map((d, i) => (i === 1 ? d : 1));
+    let mean: Tensor;
+    let variance: Tensor;
+    if (this.training) {
+      const n = axes.reduce((p, a) => p * x.shape[a], 1);
+      if (n < 2) throw new InvalidArgumentError(this.layer, 'x', 'needs more than one value per channel in training mode');
+      mean = x.mean(axes, true);
+      const centered = x.sub(mean);
+      variance = centered.mul(centered).mean(axes, true);
+      noGrad(() => {
+        const m = this.momentum;
+        this.runningMean.assign(this.runningMean.mul(1 - m).add(mean.reshape([this.numFeatures]).mul(m)));
+        this.runningVar.assign(this.runningVar.mul(1 - m).add(variance.reshape([this.numFeatures]).mul((m * n) / (n - 1))));
+        this.numBatchesTracked.assign(this.numBatchesTracked.add(1));
+      });
+      const y = centered.div(variance.add(this.eps).sqrt());
+      return this.affine(y, bshape);
+    }
+    mean = this.runningMean.reshape(bshape);
+    variance = this.runningVar.reshape(bshape);
+    return this.affine(x.sub(mean).div(variance.add(this.eps).sqrt()), bshape);
+  }
+  private affine(y: Tensor, bshape: number[]): Tensor {
+    if (!this.weight || !this.bias) return y;
+    return y.mul(this.weight.reshape(bshape)).add(this.bias.reshape(bshape));
+  }
+}
+
+/** PyTorch's `nn.BatchNorm1d(numFeatures)`: input [N, C] or [N, C, L]. */
+export class BatchNorm1d extends BatchNorm {
+  constructor(numFeatures: number, options: BatchNormOptions = {}) {
+    super('BatchNorm1d', 2, numFeatures, options);
+  }
+}
+
+/** PyTorch's `nn.BatchNorm2d(numFeatures)`: input [N, C, H, W]. */
+export class BatchNorm2d extends BatchNorm {
+  constructor(numFeatures: number, options: BatchNormOptions = {}) {
+    super('BatchNorm2d', 4, numFeatures, options);
+  }
+}
+
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return x.relu();
+  }
+}
+
+export class Tanh extends Module {
+  forward(x: Tensor): Tensor {
+    return x.tanh();
+  }
+}
+
+/** max(x, 0) + slope·min(x, 0). */
+export class LeakyReLU extends Module {
+  constructor(readonly negativeSlope = 0.01) {
+    super();
+    if (!Number.isFinite(negativeSlope)) throw new InvalidArgumentError('LeakyReLU', 'negativeSlope', `must be finite, got ${negativeSlope}`);
+  }
+  forward(x: Tensor): Tensor {
+    return x.maximum(0).add(x.minimum(0).mul(this.negativeSlope));
+  }
+}
+
+export class MaxPool2d extends Module {
+  constructor(readonly kernelSize: Pair, readonly options: PoolOptions = {}) {
+    super();
+    pair('MaxPool2d', 'kernelSize', kernelSize, 1);
+  }
+  forward(x: Tensor): Tensor {
+    return maxPool2d(x, this.kernelSize, this.options);
+  }
+}
+
+export class AvgPool2d extends Module {
+  constructor(readonly kernelSize: Pair, readonly options: PoolOptions = {}) {
+    super();
+    pair('AvgPool2d', 'kernelSize', kernelSize, 1);
+  }
+  forward(x: Tensor): Tensor {
+    return avgPool2d(x, this.kernelSize, this.options);
+  }
+}
+
+/** [B, C, H, W] → [B, C]. */
+export class GlobalAvgPool2d extends Module {
+  forward(x: Tensor): Tensor {
+    return globalAvgPool2d(x);
+  }
+}
+
+export class Flatten extends Module {
+  constructor(readonly startDim = 1, readonly endDim = -1) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return x.flatten(this.startDim, this.endDim);
+  }
+}
+
+export class Identity extends Module {
+  forward(x: Tensor): Tensor {
+    return x.reshape(x.shape);
+  }
+}
+
+/**
+ * Inverted dropout: zeroes with probability p in training and scales the rest by 1/(1−p). The mask
+ * of call k comes from (seed, k), so a run is reproducible; `calls` is saved by checkpoints that
+ * need bit-exact resumes.
+ */
+export class Dropout extends Module {
+  calls = 0;
+  constructor(readonly p = 0.5, readonly options: { seed?: number } = {}) {
+    super();
+    if (!(p >= 0 && p < 1)) throw new InvalidArgumentError('Dropout', 'p', `must be in [0, 1), got ${p}`);
+  }
+  forward(x: Tensor): Tensor {
+    if (!this.training || this.p === 0) return x.reshape(x.shape);
+    const seed = ((this.options.seed ?? 0) * 1000003 + this.calls++) >>> 0;
+    const keep = rand(x.shape, { device: x.backend, seed }).ge(this.p);
+    return x.mul(keep).mul(1 / (1 - this.p));
+  }
+}
+
+/** Children named "0", "1", … as PyTorch's `nn.Sequential`. */
+export class Sequential extends Module {
+  readonly layers: Module[];
+  constructor(...layers: Module[]) {
+    super();
+    layers.forEach((l, i) => {
+      if (!(l instanceof Module)) throw new InvalidArgumentError('Sequential', `layers[${i}]`, 'must be a Module');
+      this.registerModule(String(i), l);
+    });
+    this.layers = layers;
+  }
+  forward(x: Tensor): Tensor {
+    return this.layers.reduce((h, l) => l.forward(h), x);
+  }
+}
+
+/** A module wrapping a function (no parameters). */
+export class Lambda extends Module {
+  constructor(private readonly fn: (x: Tensor) => Tensor) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return this.fn(x);
+  }
+}

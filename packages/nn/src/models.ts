@@ -1,0 +1,172 @@
+/**
+ * Models of the experiments: SimpleConvNet (Biased-MNIST, the EnD/FairKL reference code's layout and
+ * names), an MLP, ResNet-18 with the CIFAR stem (torchvision names), and a projection head.
+ */
+import { InvalidArgumentError, type Tensor } from '@fairgpu/tensor';
+import { Module } from './module.ts';
+import { BatchNorm1d, BatchNorm2d, Conv2d, GlobalAvgPool2d, Linear, ReLU, Sequential, Tanh, type LayerOptions } from './layers.ts';
+import type { ConvAlgorithm } from './ops/conv.ts';
+import type { InitOptions } from './init.ts';
+
+/** A model that exposes its penultimate features (for contrastive losses and linear probes). */
+export interface FeatureModel {
+  features(x: Tensor): Tensor;
+  readonly featureDim: number;
+}
+
+export interface SimpleConvNetOptions extends InitOptions {
+  /** Square kernel size, odd; padding is kernelSize // 2. Default 7 (the published protocol). */
+  kernelSize?: number;
+  /** Channels of the four conv layers; default [16, 32, 64, 128]. */
+  channels?: readonly number[];
+  /** Strides of the conv layers; default all 1 (the published protocol keeps 28×28 throughout). */
+  strides?: readonly number[];
+  /** Tanh instead of ReLU after the last block (used with similarity regularizers). */
+  tanhLast?: boolean;
+  /** Classifier outputs; default 10. 0 leaves out the classifier (`fc`). */
+  numClasses?: number;
+  algorithm?: ConvAlgorithm;
+}
+
+/**
+ * Four blocks conv(k×k, padding k//2) → BatchNorm → ReLU (Tanh on the last with `tanhLast`),
+ * global average pooling to a `channels[3]`-d feature, linear classifier. State-dict keys as the
+ * reference code: `extracter.0.weight`, `extracter.1.running_mean`, …, `fc.weight`.
+ */
+export class SimpleConvNet extends Module implements FeatureModel {
+  readonly extracter: Sequential;
+  readonly fc: Linear | null;
+  readonly featureDim: number;
+  private readonly pool = new GlobalAvgPool2d();
+  constructor(options: SimpleConvNetOptions = {}) {
+    super();
+    const k = options.kernelSize ?? 7;
+    if (!Number.isInteger(k) || k < 1 || k % 2 === 0) throw new InvalidArgumentError('SimpleConvNet', 'options.kernelSize', `must be an odd positive integer, got ${k}`);
+    const channels = options.channels ?? [16, 32, 64, 128];
+    if (channels.length < 1 || !channels.every((c) => Number.isInteger(c) && c > 0)) {
+      throw new InvalidArgumentError('SimpleConvNet', 'options.channels', `must be positive integers, got [${channels.join(', ')}]`);
+    }
+    const strides = options.strides ?? channels.map(() => 1);
+    if (strides.length !== channels.length) throw new InvalidArgumentError('SimpleConvNet', 'options.strides', `needs ${channels.length} entries, got ${strides.length}`);
+    const layers: Module[] = [];
+    let cin = 3;
+    channels.forEach((c, i) => {
+      layers.push(new Conv2d(cin, c, k, { device: options.device, rng: options.rng, padding: Math.floor(k / 2), stride: strides[i], algorithm: options.algorithm }));
+      layers.push(new BatchNorm2d(c, { device: options.device }));
+      layers.push(i === channels.length - 1 && options.tanhLast ? new Tanh() : new ReLU());
+      cin = c;
+    });
+    this.extracter = this.registerModule('extracter', new Sequential(...layers));
+    this.featureDim = cin;
+    const classes = options.numClasses ?? 10;
+    this.fc = classes > 0 ? this.registerModule('fc', new Linear(cin, classes, options)) : null;
+  }
+  features(x: Tensor): Tensor {
+    return this.pool.forward(this.extracter.forward(x));
+  }
+  forward(x: Tensor): Tensor {
+    const f = this.features(x);
+    if (!this.fc) return f;
+    return this.fc.forward(f);
+  }
+}
+
+/** Linear → ReLU → … → Linear; children "0", "1", … of `layers`. */
+export class MLP extends Module {
+  readonly layers: Sequential;
+  constructor(inFeatures: number, hidden: readonly number[], outFeatures: number, options: LayerOptions & { batchNorm?: boolean } = {}) {
+    super();
+    const mods: Module[] = [];
+    let d = inFeatures;
+    for (const h of hidden) {
+      mods.push(new Linear(d, h, options));
+      if (options.batchNorm) mods.push(new BatchNorm1d(h, { device: options.device }));
+      mods.push(new ReLU());
+      d = h;
+    }
+    mods.push(new Linear(d, outFeatures, options));
+    this.layers = this.registerModule('layers', new Sequential(...mods));
+  }
+  forward(x: Tensor): Tensor {
+    return this.layers.forward(x);
+  }
+}
+
+/** SimCLR/SupCon projection head: Linear(d, d) → ReLU → Linear(d, out) (keys `0.*`, `2.*`). */
+export class ProjectionHead extends Sequential {
+  constructor(inFeatures: number, outFeatures = 128, options: LayerOptions = {}) {
+    super(new Linear(inFeatures, inFeatures, options), new ReLU(), new Linear(inFeatures, outFeatures, options));
+  }
+}
+
+/** torchvision's BasicBlock: conv3×3-BN-ReLU-conv3×3-BN + shortcut (1×1 conv + BN when shape changes). */
+export class BasicBlock extends Module {
+  readonly conv1: Conv2d;
+  readonly bn1: BatchNorm2d;
+  readonly conv2: Conv2d;
+  readonly bn2: BatchNorm2d;
+  readonly downsample: Sequential | null;
+  constructor(inPlanes: number, planes: number, stride: number, options: InitOptions & { algorithm?: ConvAlgorithm } = {}) {
+    super();
+    const conv = { bias: false, ...options };
+    this.conv1 = this.registerModule('conv1', new Conv2d(inPlanes, planes, 3, { stride, padding: 1, ...conv }));
+    this.bn1 = this.registerModule('bn1', new BatchNorm2d(planes, { device: options.device }));
+    this.conv2 = this.registerModule('conv2', new Conv2d(planes, planes, 3, { padding: 1, ...conv }));
+    this.bn2 = this.registerModule('bn2', new BatchNorm2d(planes, { device: options.device }));
+    this.downsample = stride !== 1 || inPlanes !== planes
+      ? this.registerModule('downsample', new Sequential(new Conv2d(inPlanes, planes, 1, { stride, ...conv }), new BatchNorm2d(planes, { device: options.device })))
+      : null;
+  }
+  forward(x: Tensor): Tensor {
+    const out = this.bn2.forward(this.conv2.forward(this.bn1.forward(this.conv1.forward(x)).relu()));
+    const identity = this.downsample ? this.downsample.forward(x) : x;
+    return out.add(identity).relu();
+  }
+}
+
+export interface ResNet18Options extends InitOptions {
+  numClasses?: number;
+  /** Input channels; default 3. */
+  inChannels?: number;
+  /** Width of layer1; default 64. */
+  width?: number;
+  algorithm?: ConvAlgorithm;
+}
+
+/**
+ * ResNet-18 with the CIFAR stem (3×3 conv, stride 1, no max pool), torchvision's names
+ * (`conv1`, `bn1`, `layer1.0.conv1.weight`, `layer2.0.downsample.0.weight`, `fc`).
+ */
+export class ResNet18 extends Module implements FeatureModel {
+  readonly conv1: Conv2d;
+  readonly bn1: BatchNorm2d;
+  readonly layers: Sequential[];
+  readonly fc: Linear | null;
+  readonly featureDim: number;
+  constructor(options: ResNet18Options = {}) {
+    super();
+    const w = options.width ?? 64;
+    const conv = { bias: false, ...options };
+    this.conv1 = this.registerModule('conv1', new Conv2d(options.inChannels ?? 3, w, 3, { padding: 1, ...conv }));
+    this.bn1 = this.registerModule('bn1', new BatchNorm2d(w, { device: options.device }));
+    let inPlanes = w;
+    this.layers = [1, 2, 4, 8].map((m, i) => {
+      const planes = w * m;
+      const stride = i === 0 ? 1 : 2;
+      const layer = new Sequential(new BasicBlock(inPlanes, planes, stride, options), new BasicBlock(planes, planes, 1, options));
+      inPlanes = planes;
+      return this.registerModule(`layer${i + 1}`, layer);
+    });
+    this.featureDim = inPlanes;
+    const classes = options.numClasses ?? 10;
+    this.fc = classes > 0 ? this.registerModule('fc', new Linear(inPlanes, classes, options)) : null;
+  }
+  features(x: Tensor): Tensor {
+    const h = this.layers.reduce((t, l) => l.forward(t), this.bn1.forward(this.conv1.forward(x)).relu());
+    return h.mean([2, 3]);
+  }
+  forward(x: Tensor): Tensor {
+    const f = this.features(x);
+    return this.fc ? this.fc.forward(f) : f;
+  }
+}

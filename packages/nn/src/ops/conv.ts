@@ -1,0 +1,227 @@
+/**
+ * 2-D convolution as custom ops, two algorithms:
+ *  - im2col: a gather kernel unrolls the windows into columns [B, C·kh·kw, Ho·Wo] and one batched
+ *    matmul with the weight [Co, C·kh·kw] does the arithmetic; autograd differentiates the matmul,
+ *    and col2im (the adjoint gather) is im2col's VJP.
+ *  - direct: one kernel computes 4 output channels per invocation straight from the input, with
+ *    its own input-gradient and weight-gradient kernels.
+ * `conv2d` picks per adapter class (`convAlgorithm`), from `npm run bench -- train` measurements.
+ */
+import {
+  bufferOf, concat, customOp, grid1d, InvalidArgumentError, ShapeMismatchError,
+  type CpuOperand, type CustomOpDefinition, type StorageView, type Tensor,
+} from '@fairgpu/tensor';
+import { col2imWgsl, convDirectInputGradWgsl, convDirectWeightGradWgsl, convDirectWgsl, im2colWgsl } from '../generated/wgsl.ts';
+import { geometry, geometryParams, withGeometry, type Geometry, type Pair } from './geometry.ts';
+
+const IM2COL = withGeometry(im2colWgsl);
+const COL2IM = withGeometry(col2imWgsl);
+const DIRECT = withGeometry(convDirectWgsl);
+const DIRECT_DX = withGeometry(convDirectInputGradWgsl);
+const DIRECT_DW = withGeometry(convDirectWeightGradWgsl);
+
+const geo = (attrs: Readonly<Record<string, unknown>>) => attrs.geometry as Geometry;
+const vals = (x: CpuOperand) => (x as { values: Float64Array }).values;
+const buf = (x: unknown) => bufferOf(x as StorageView);
+
+/** cols index of (b, c, ky, kx, oy, ox). */
+function colIndex(g: Geometry, b: number, c: number, ky: number, kx: number, q: number): number {
+  return ((b * g.c + c) * g.kh * g.kw + ky * g.kw + kx) * g.ho * g.wo + q;
+}
+
+export const im2colOp: CustomOpDefinition = {
+  name: 'im2col',
+  gpu(rec, [x], out, dst, attrs) {
+    const g = geo(attrs);
+    const total = g.batch * g.c * g.kh * g.kw * g.ho * g.wo;
+    if (total) rec.dispatch('im2col', IM2COL, geometryParams(g, total), [buf(x), dst], grid1d(total));
+  },
+  cpu([x], _out, attrs) {
+    const g = geo(attrs);
+    const xs = vals(x);
+    const cols = new Float64Array(g.batch * g.c * g.kh * g.kw * g.ho * g.wo);
+    for (let b = 0; b < g.batch; b++) for (let c = 0; c < g.c; c++) for (let ky = 0; ky < g.kh; ky++) for (let kx = 0; kx < g.kw; kx++) {
+      for (let oy = 0; oy < g.ho; oy++) for (let ox = 0; ox < g.wo; ox++) {
+        const iy = oy * g.sh + ky - g.ph;
+        const ix = ox * g.sw + kx - g.pw;
+        if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) cols[colIndex(g, b, c, ky, kx, oy * g.wo + ox)] = xs[((b * g.c + c) * g.h + iy) * g.w + ix];
+      }
+    }
+    return cols;
+  },
+  vjp(grad, { attrs }) {
+    return [col2im(grad, geo(attrs))];
+  },
+};
+
+export const col2imOp: CustomOpDefinition = {
+  name: 'col2im',
+  gpu(rec, [cols], out, dst, attrs) {
+    const g = geo(attrs);
+    const total = g.batch * g.c * g.h * g.w;
+    if (total) rec.dispatch('col2im', COL2IM, geometryParams(g, total), [buf(cols), dst], grid1d(total));
+  },
+  cpu([cols], _out, attrs) {
+    const g = geo(attrs);
+    const cs = vals(cols);
+    const x = new Float64Array(g.batch * g.c * g.h * g.w);
+    for (let b = 0; b < g.batch; b++) for (let c = 0; c < g.c; c++) for (let ky = 0; ky < g.kh; ky++) for (let kx = 0; kx < g.kw; kx++) {
+      for (let oy = 0; oy < g.ho; oy++) for (let ox = 0; ox < g.wo; ox++) {
+        const iy = oy * g.sh + ky - g.ph;
+        const ix = ox * g.sw + kx - g.pw;
+        if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) x[((b * g.c + c) * g.h + iy) * g.w + ix] += cs[colIndex(g, b, c, ky, kx, oy * g.wo + ox)];
+      }
+    }
+    return x;
+  },
+  vjp(grad, { attrs }) {
+    return [customOp(im2colOp, [grad], { shape: [geo(attrs).batch, geo(attrs).c * geo(attrs).kh * geo(attrs).kw, geo(attrs).ho * geo(attrs).wo], dtype: 'f32' }, attrs, ['g'])];
+  },
+};
+
+/** [B, C, H, W] → [B, C·kh·kw, Ho·Wo] (PyTorch's `F.unfold`). */
+export function im2col(x: Tensor, g: Geometry): Tensor {
+  return customOp(im2colOp, [x], { shape: [g.batch, g.c * g.kh * g.kw, g.ho * g.wo], dtype: 'f32' }, { geometry: g }, ['x']);
+}
+
+/** The adjoint of im2col (PyTorch's `F.fold`): [B, C·kh·kw, Ho·Wo] → [B, C, H, W]. */
+export function col2im(cols: Tensor, g: Geometry): Tensor {
+  return customOp(col2imOp, [cols], { shape: [g.batch, g.c, g.h, g.w], dtype: 'f32' }, { geometry: g }, ['cols']);
+}
+
+function directCpu(g: Geometry, xs: Float64Array, ws: Float64Array, kind: 'y' | 'dx' | 'dw', gs?: Float64Array): Float64Array {
+  const out = new Float64Array(kind === 'y' ? g.batch * g.co * g.ho * g.wo : kind === 'dx' ? g.batch * g.c * g.h * g.w : g.co * g.c * g.kh * g.kw);
+  for (let b = 0; b < g.batch; b++) for (let o = 0; o < g.co; o++) for (let oy = 0; oy < g.ho; oy++) for (let ox = 0; ox < g.wo; ox++) {
+    const yi = ((b * g.co + o) * g.ho + oy) * g.wo + ox;
+    for (let c = 0; c < g.c; c++) for (let ky = 0; ky < g.kh; ky++) for (let kx = 0; kx < g.kw; kx++) {
+      const iy = oy * g.sh + ky - g.ph;
+      const ix = ox * g.sw + kx - g.pw;
+      if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+      const xi = ((b * g.c + c) * g.h + iy) * g.w + ix;
+      const wi = ((o * g.c + c) * g.kh + ky) * g.kw + kx;
+      if (kind === 'y') out[yi] += ws[wi] * xs[xi];
+      else if (kind === 'dx') out[xi] += gs![yi] * ws[wi];
+      else out[wi] += gs![yi] * xs[xi];
+    }
+  }
+  return out;
+}
+
+const directInputGradOp: CustomOpDefinition = {
+  name: 'conv2dDirectInputGrad',
+  gpu(rec, [grad, w], out, dst, attrs) {
+    const g = geo(attrs);
+    const total = g.batch * g.c * g.h * g.w;
+    if (total) rec.dispatch('conv2d-direct-dx', DIRECT_DX, geometryParams(g, total), [buf(grad), buf(w), dst], grid1d(total));
+  },
+  cpu([grad, w], _out, attrs) {
+    const g = geo(attrs);
+    return directCpu(g, new Float64Array(0), vals(w), 'dx', vals(grad));
+  },
+};
+
+/** Chunks of the B·Ho·Wo reduction so the weight gradient keeps enough invocations busy. */
+function weightGradChunks(g: Geometry): number {
+  const weights = g.co * g.c * g.kh * g.kw;
+  const n = g.batch * g.ho * g.wo;
+  return Math.max(1, Math.min(Math.ceil(8192 / weights), Math.ceil(n / 64)));
+}
+
+const directWeightGradOp: CustomOpDefinition = {
+  name: 'conv2dDirectWeightGrad',
+  gpu(rec, [grad, x], out, dst, attrs) {
+    const g = geo(attrs);
+    const chunks = attrs.chunks as number;
+    const total = g.co * g.c * g.kh * g.kw * chunks;
+    if (total) rec.dispatch('conv2d-direct-dw', DIRECT_DW, geometryParams(g, total, chunks), [buf(grad), buf(x), dst], grid1d(total));
+  },
+  cpu([grad, x], _out, attrs) {
+    // One chunk holds the whole sum; the others are zero (same total as the GPU's split).
+    const g = geo(attrs);
+    const dw = directCpu(g, vals(x), new Float64Array(0), 'dw', vals(grad));
+    const out = new Float64Array(dw.length * (attrs.chunks as number));
+    out.set(dw);
+    return out;
+  },
+};
+
+export const conv2dDirectOp: CustomOpDefinition = {
+  name: 'conv2dDirect',
+  gpu(rec, [x, w], out, dst, attrs) {
+    const g = geo(attrs);
+    const total = g.batch * Math.ceil(g.co / 4) * g.ho * g.wo;
+    if (total) rec.dispatch('conv2d-direct', DIRECT, geometryParams(g, total), [buf(x), buf(w), dst], grid1d(total));
+  },
+  cpu([x, w], _out, attrs) {
+    return directCpu(geo(attrs), vals(x), vals(w), 'y');
+  },
+  vjp(grad, { inputs, attrs }) {
+    const [x, w] = inputs as [Tensor, Tensor];
+    const g = geo(attrs);
+    const dx = customOp(directInputGradOp, [grad, w], { shape: x.shape, dtype: 'f32' }, attrs, ['g', 'weight']);
+    const chunks = weightGradChunks(g);
+    const partial = customOp(directWeightGradOp, [grad, x], { shape: [chunks, ...w.shape], dtype: 'f32' }, { ...attrs, chunks }, ['g', 'x']);
+    return [dx, partial.sum(0)];
+  },
+};
+
+export type ConvAlgorithm = 'direct' | 'im2col';
+
+/**
+ * The algorithm used per adapter class when `conv2d` is called without one. Measured with
+ * `npm run bench -- train` (see docs/nn.md); change it with `setConvAlgorithm`.
+ */
+const defaultAlgorithm: { software: ConvAlgorithm; hardware: ConvAlgorithm } = { software: 'im2col', hardware: 'im2col' };
+
+export function setConvAlgorithm(adapterClass: 'software' | 'hardware', algorithm: ConvAlgorithm): void {
+  if (adapterClass !== 'software' && adapterClass !== 'hardware') throw new InvalidArgumentError('setConvAlgorithm', 'adapterClass', `must be 'software' or 'hardware', got ${String(adapterClass)}`);
+  if (algorithm !== 'direct' && algorithm !== 'im2col') throw new InvalidArgumentError('setConvAlgorithm', 'algorithm', `must be 'direct' or 'im2col', got ${String(algorithm)}`);
+  defaultAlgorithm[adapterClass] = algorithm;
+}
+
+export function convAlgorithmFor(x: Tensor): ConvAlgorithm {
+  const software = (x.backend as { isSoftware?: boolean }).isSoftware ?? true;
+  return defaultAlgorithm[software ? 'software' : 'hardware'];
+}
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  /** Default: the measured choice for the tensor's adapter class. */
+  algorithm?: ConvAlgorithm;
+}
+
+/** Bytes one im2col buffer may take: the batch is split into chunks beyond this. */
+const MAX_COLS_BYTES = 64 * 2 ** 20;
+
+/**
+ * PyTorch's `F.conv2d(x, weight, bias, stride, padding)`: x [B, C, H, W], weight [Co, C, kh, kw],
+ * bias [Co] or null → [B, Co, Ho, Wo].
+ */
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options: Conv2dOptions = {}): Tensor {
+  if (weight.rank !== 4) throw new ShapeMismatchError('conv2d', 'weight', `must be [Co, C, kh, kw], got shape [${weight.shape.join(', ')}]`);
+  const [co, ci, kh, kw] = weight.shape;
+  const g = geometry('conv2d', x, [kh, kw], { ...options, co });
+  if (ci !== g.c) throw new ShapeMismatchError('conv2d', 'weight', `expects ${ci} input channels, x has ${g.c}`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== co)) throw new ShapeMismatchError('conv2d', 'bias', `must be [${co}], got shape [${bias.shape.join(', ')}]`);
+  const algorithm = options.algorithm ?? convAlgorithmFor(x);
+  if (algorithm !== 'direct' && algorithm !== 'im2col') throw new InvalidArgumentError('conv2d', 'options.algorithm', `must be 'direct' or 'im2col', got ${String(algorithm)}`);
+  let y: Tensor;
+  if (algorithm === 'direct') {
+    y = customOp(conv2dDirectOp, [x, weight], { shape: [g.batch, co, g.ho, g.wo], dtype: 'f32' }, { geometry: g }, ['x', 'weight']);
+  } else {
+    const perImage = ci * kh * kw * g.ho * g.wo * 4;
+    const chunk = Math.max(1, Math.floor(MAX_COLS_BYTES / perImage));
+    const w2 = weight.reshape([co, ci * kh * kw]);
+    const parts: Tensor[] = [];
+    for (let b0 = 0; b0 < g.batch; b0 += chunk) {
+      const xs = chunk >= g.batch ? x : x.slice([b0, 0, 0, 0], [Math.min(g.batch, b0 + chunk), g.c, g.h, g.w]);
+      const cols = im2col(xs, { ...g, batch: xs.shape[0] });
+      parts.push(w2.matmul(cols));
+    }
+    const flat = parts.length === 1 ? parts[0] : concat(parts, 0);
+    y = flat.reshape([g.batch, co, g.ho, g.wo]);
+  }
+  return bias ? y.add(bias.reshape([1, co, 1, 1])) : y;
+}
+

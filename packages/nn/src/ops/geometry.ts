@@ -1,0 +1,64 @@
+import { InvalidArgumentError, ParamWriter, ShapeMismatchError, type Tensor } from '@fairgpu/tensor';
+import { convGeometryWgsl } from '../generated/wgsl.ts';
+
+/** A pair (height, width) from a number or a pair, as PyTorch's `_pair`. */
+export type Pair = number | readonly [number, number];
+
+export function pair(op: string, argument: string, value: Pair, min: number): [number, number] {
+  const v: [number, number] = typeof value === 'number' ? [value, value] : [value[0], value[1]];
+  if (!v.every((d) => Number.isInteger(d) && d >= min)) {
+    throw new InvalidArgumentError(op, argument, `must be an integer ≥ ${min} or a pair of them, got ${JSON.stringify(value)}`);
+  }
+  return v;
+}
+
+/**
+ * The window geometry shared by convolution and pooling: input [B, C, H, W], a kh×kw window with
+ * stride and zero padding, output Ho×Wo (floor mode, as PyTorch).
+ */
+export interface Geometry {
+  batch: number;
+  c: number;
+  h: number;
+  w: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  ph: number;
+  pw: number;
+  ho: number;
+  wo: number;
+  /** Output channels (convolution only; pooling keeps c). */
+  co: number;
+}
+
+export function geometry(
+  op: string,
+  x: Tensor,
+  kernel: Pair,
+  options: { stride?: Pair; padding?: Pair; co?: number } = {},
+): Geometry {
+  if (x.rank !== 4) throw new ShapeMismatchError(op, 'x', `must be NCHW (rank 4), got shape [${x.shape.join(', ')}]`);
+  if (x.dtype !== 'f32') throw new InvalidArgumentError(op, 'x', `must be f32, got ${x.dtype}`);
+  const [kh, kw] = pair(op, 'kernelSize', kernel, 1);
+  const [sh, sw] = pair(op, 'stride', options.stride ?? 1, 1);
+  const [ph, pw] = pair(op, 'padding', options.padding ?? 0, 0);
+  const [batch, c, h, w] = x.shape;
+  const ho = Math.floor((h + 2 * ph - kh) / sh) + 1;
+  const wo = Math.floor((w + 2 * pw - kw) / sw) + 1;
+  if (ho < 1 || wo < 1) {
+    throw new InvalidArgumentError(op, 'kernelSize', `${kh}×${kw} window does not fit the padded ${h + 2 * ph}×${w + 2 * pw} input`);
+  }
+  return { batch, c, h, w, kh, kw, sh, sw, ph, pw, ho, wo, co: options.co ?? c };
+}
+
+/** The uniform block of shaders/nn/conv-geometry.wgsl. */
+export function geometryParams(g: Geometry, total: number, extra = 0): ArrayBuffer {
+  const w = new ParamWriter();
+  [total, g.batch, g.c, g.h, g.w, g.ho, g.wo, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.co, extra].forEach((v, i) => w.u(i, v));
+  return w.buffer;
+}
+
+/** A kernel source with the shared geometry header. */
+export const withGeometry = (source: string): string => `${convGeometryWgsl}\n${source}`;

@@ -1,0 +1,107 @@
+/**
+ * Pooling. Max pooling is a custom op (first maximum in row-major window order gets the gradient,
+ * as PyTorch); average pooling is im2col + a mean over the window (zero padding counted, PyTorch's
+ * `count_include_pad=True` default), so its gradient is col2im; global average pooling is a mean.
+ */
+import { bufferOf, customOp, grid1d, InvalidArgumentError, type CpuOperand, type CustomOpDefinition, type StorageView, type Tensor } from '@fairgpu/tensor';
+import { maxpoolGradWgsl, maxpoolWgsl } from '../generated/wgsl.ts';
+import { geometry, geometryParams, withGeometry, type Geometry, type Pair } from './geometry.ts';
+import { im2col } from './conv.ts';
+
+const MAXPOOL = withGeometry(maxpoolWgsl);
+const MAXPOOL_GRAD = withGeometry(maxpoolGradWgsl);
+const geo = (attrs: Readonly<Record<string, unknown>>) => attrs.geometry as Geometry;
+const vals = (x: CpuOperand) => (x as { values: Float64Array }).values;
+const buf = (x: unknown) => bufferOf(x as StorageView);
+
+/** Index (within its plane) of the first maximum of window (oy, ox) of plane bc, or -1. */
+function argmaxCpu(g: Geometry, xs: Float64Array, bc: number, oy: number, ox: number): number {
+  let best = -Infinity;
+  let at = -1;
+  for (let ky = 0; ky < g.kh; ky++) for (let kx = 0; kx < g.kw; kx++) {
+    const iy = oy * g.sh + ky - g.ph;
+    const ix = ox * g.sw + kx - g.pw;
+    if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+    const v = xs[bc * g.h * g.w + iy * g.w + ix];
+    if (v > best || at < 0) {
+      best = v;
+      at = iy * g.w + ix;
+    }
+  }
+  return at;
+}
+
+const maxPoolGradOp: CustomOpDefinition = {
+  name: 'maxPool2dGrad',
+  gpu(rec, [x, grad], out, dst, attrs) {
+    const g = geo(attrs);
+    const total = g.batch * g.c * g.h * g.w;
+    if (total) rec.dispatch('maxpool2d-grad', MAXPOOL_GRAD, geometryParams(g, total), [buf(x), buf(grad), dst], grid1d(total));
+  },
+  cpu([x, grad], _out, attrs) {
+    const g = geo(attrs);
+    const xs = vals(x);
+    const gs = vals(grad);
+    const dx = new Float64Array(g.batch * g.c * g.h * g.w);
+    for (let bc = 0; bc < g.batch * g.c; bc++) for (let oy = 0; oy < g.ho; oy++) for (let ox = 0; ox < g.wo; ox++) {
+      const at = argmaxCpu(g, xs, bc, oy, ox);
+      if (at >= 0) dx[bc * g.h * g.w + at] += gs[(bc * g.ho + oy) * g.wo + ox];
+    }
+    return dx;
+  },
+};
+
+const maxPoolOp: CustomOpDefinition = {
+  name: 'maxPool2d',
+  gpu(rec, [x], out, dst, attrs) {
+    const g = geo(attrs);
+    const total = g.batch * g.c * g.ho * g.wo;
+    if (total) rec.dispatch('maxpool2d', MAXPOOL, geometryParams(g, total), [buf(x), dst], grid1d(total));
+  },
+  cpu([x], _out, attrs) {
+    const g = geo(attrs);
+    const xs = vals(x);
+    const y = new Float64Array(g.batch * g.c * g.ho * g.wo);
+    for (let bc = 0; bc < g.batch * g.c; bc++) for (let oy = 0; oy < g.ho; oy++) for (let ox = 0; ox < g.wo; ox++) {
+      y[(bc * g.ho + oy) * g.wo + ox] = xs[bc * g.h * g.w + argmaxCpu(g, xs, bc, oy, ox)];
+    }
+    return y;
+  },
+  vjp(grad, { inputs: [x], attrs }) {
+    return [customOp(maxPoolGradOp, [x as Tensor, grad], { shape: (x as Tensor).shape, dtype: 'f32' }, attrs, ['x', 'g'])];
+  },
+};
+
+export interface PoolOptions {
+  /** Default: the kernel size (PyTorch). */
+  stride?: Pair;
+  padding?: Pair;
+}
+
+function poolGeometry(op: string, x: Tensor, kernelSize: Pair, options: PoolOptions): Geometry {
+  const g = geometry(op, x, kernelSize, { stride: options.stride ?? kernelSize, padding: options.padding ?? 0 });
+  if (2 * g.ph > g.kh || 2 * g.pw > g.kw) {
+    // PyTorch's rule: a window made only of padding would have no maximum.
+    throw new InvalidArgumentError(op, 'padding', `must be at most half the kernel size (${g.kh}×${g.kw}), got ${g.ph}×${g.pw}`);
+  }
+  return g;
+}
+
+/** PyTorch's `F.max_pool2d(x, kernelSize, stride = kernelSize, padding)` on NCHW. */
+export function maxPool2d(x: Tensor, kernelSize: Pair, options: PoolOptions = {}): Tensor {
+  const g = poolGeometry('maxPool2d', x, kernelSize, options);
+  return customOp(maxPoolOp, [x], { shape: [g.batch, g.c, g.ho, g.wo], dtype: 'f32' }, { geometry: g }, ['x']);
+}
+
+/** PyTorch's `F.avg_pool2d` (count_include_pad = true). */
+export function avgPool2d(x: Tensor, kernelSize: Pair, options: PoolOptions = {}): Tensor {
+  const g = poolGeometry('avgPool2d', x, kernelSize, options);
+  const cols = im2col(x, g).reshape([g.batch, g.c, g.kh * g.kw, g.ho * g.wo]);
+  return cols.mean(2).reshape([g.batch, g.c, g.ho, g.wo]);
+}
+
+/** Mean over H and W: [B, C, H, W] → [B, C] (PyTorch's `adaptive_avg_pool2d(x, 1).flatten(1)`). */
+export function globalAvgPool2d(x: Tensor): Tensor {
+  geometry('globalAvgPool2d', x, 1);
+  return x.mean([2, 3]);
+}

@@ -1,0 +1,95 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { cpuBackend, gradcheck, scope, tensor, type Device, type Tensor } from '@fairgpu/tensor';
+import { avgPool2d, BatchNorm2d, conv2d, globalAvgPool2d, maxPool2d, type ConvAlgorithm } from '../src/index.ts';
+import { expectClose, gpuOrSkip, randomData } from './helpers.ts';
+
+const gpu = await gpuOrSkip();
+afterAll(() => gpu?.destroy());
+
+/** Output and input gradients of fn(inputs)·seedGrad on a device. */
+async function run(device: Device, fn: (...x: Tensor[]) => Tensor, inputs: { data: number[]; shape: number[] }[], seed: number) {
+  return scope(async () => {
+    const xs = inputs.map((i) => tensor(i.data, i.shape, { device, requiresGrad: true }));
+    const y = fn(...xs);
+    const w = tensor(randomData(y.size, seed), y.shape, { device });
+    await y.mul(w).sum().backward();
+    return { y: Array.from(await y.toArray()), grads: await Promise.all(xs.map(async (x) => Array.from(await x.grad!.toArray()))) };
+  });
+}
+
+async function compare(fn: (...x: Tensor[]) => Tensor, inputs: { data: number[]; shape: number[] }[], tol = { rtol: 1e-4, atol: 1e-4 }) {
+  const ref = await run(cpuBackend(), fn, inputs, 99);
+  const got = await run(gpu!, fn, inputs, 99);
+  expectClose(got.y, ref.y, tol, 'output');
+  got.grads.forEach((g, i) => expectClose(g, ref.grads[i], tol, `grad ${i}`));
+}
+
+const input = (shape: number[], seed: number) => ({ data: randomData(shape.reduce((p, d) => p * d, 1), seed), shape });
+
+const convCases = [
+  { name: '3×3 pad 1', x: [2, 3, 7, 9], w: [5, 3, 3, 3], stride: 1, padding: 1 },
+  { name: '5×3 stride 2 pad (2,1), odd sizes', x: [1, 2, 9, 7], w: [6, 2, 5, 3], stride: 2, padding: [2, 1] as [number, number] },
+  { name: '7×7 pad 3 (SimpleConvNet)', x: [2, 3, 8, 8], w: [4, 3, 7, 7], stride: 1, padding: 3 },
+  { name: '1×1 stride 2 (ResNet shortcut)', x: [2, 4, 5, 5], w: [3, 4, 1, 1], stride: 2, padding: 0 },
+];
+
+describe.runIf(gpu)('conv2d and pooling on the GPU vs the float64 reference', () => {
+  for (const algorithm of ['im2col', 'direct'] as ConvAlgorithm[]) {
+    for (const c of convCases) {
+      it(`conv2d ${algorithm}: ${c.name}`, async () => {
+        await compare((x, w, b) => conv2d(x, w, b, { stride: c.stride, padding: c.padding, algorithm }), [input(c.x, 1), input(c.w, 2), input([c.w[0]], 3)]);
+      });
+    }
+  }
+  it('max pooling (3×3 stride 2 pad 1, with ties) and average pooling', async () => {
+    const ties = input([2, 3, 7, 6], 4);
+    ties.data = ties.data.map((v) => Math.round(v * 2) / 2); // many exact ties
+    await compare((x) => maxPool2d(x, 3, { stride: 2, padding: 1 }), [ties]);
+    await compare((x) => maxPool2d(x, 2), [input([1, 2, 5, 5], 5)]);
+    await compare((x) => avgPool2d(x, [3, 2], { stride: [2, 1], padding: [1, 0] }), [input([2, 2, 7, 5], 6)]);
+    await compare((x) => globalAvgPool2d(x), [input([2, 3, 3, 5], 7)]);
+  });
+  it('max pooling gives a tie to the first maximum only (PyTorch)', async () => {
+    const x = tensor([1, 1, 1, 1], [1, 1, 2, 2], { device: gpu!, requiresGrad: true });
+    await maxPool2d(x, 2).sum().backward();
+    expect(Array.from(await x.grad!.toArray())).toEqual([1, 0, 0, 0]);
+  });
+  it('BatchNorm2d training forward/backward and running statistics', async () => {
+    const fn = (device: Device) => scope(async () => {
+      const bn = new BatchNorm2d(3, { device });
+      const x = tensor(randomData(2 * 3 * 5 * 3, 8).map((v, i) => v * (1 + (i % 3)) + 0.5), [2, 3, 5, 3], { device, requiresGrad: true });
+      const y = bn.forward(x);
+      await y.mul(tensor(randomData(y.size, 9), y.shape, { device })).sum().backward();
+      const out = { y: Array.from(await y.toArray()), g: Array.from(await x.grad!.toArray()), rm: Array.from(await bn.runningMean.toArray()), rv: Array.from(await bn.runningVar.toArray()) };
+      bn.eval();
+      const e = Array.from(await bn.forward(x).toArray());
+      bn.dispose();
+      return { ...out, e };
+    });
+    const ref = await fn(cpuBackend());
+    const got = await fn(gpu!);
+    for (const k of ['y', 'g', 'rm', 'rv', 'e'] as const) expectClose(got[k], ref[k], { rtol: 1e-4, atol: 1e-4 }, k);
+  });
+});
+
+describe('finite differences (float64 CPU reference)', () => {
+  it('conv2d, both algorithms, stride/padding/odd sizes', async () => {
+    for (const algorithm of ['im2col', 'direct'] as ConvAlgorithm[]) {
+      const r = await gradcheck((x, w, b) => conv2d(x, w, b, { stride: 2, padding: [1, 2], algorithm }).square(), [input([2, 2, 5, 4], 10), input([3, 2, 3, 2], 11), input([3], 12)], { rtol: 1e-5, atol: 1e-6 });
+      expect(r.ok, `${algorithm}: max abs error ${r.maxAbsError}`).toBe(true);
+    }
+  });
+  it('pooling and batch norm', async () => {
+    const checks = [
+      await gradcheck((x) => maxPool2d(x, 3, { stride: 2, padding: 1 }).square(), [input([1, 2, 5, 5], 13)]),
+      await gradcheck((x) => avgPool2d(x, 2, { stride: 1 }).square(), [input([1, 2, 3, 4], 14)]),
+      await gradcheck((x) => {
+        const bn = new BatchNorm2d(2, { device: 'cpu' });
+        const y = bn.forward(x).mul(x.sin());
+        bn.dispose();
+        return y;
+      }, [input([3, 2, 2, 3], 15)]),
+    ];
+    for (const r of checks) expect(r.ok, `max abs error ${r.maxAbsError}`).toBe(true);
+  });
+});

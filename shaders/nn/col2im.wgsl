@@ -1,0 +1,33 @@
+// col2im, the adjoint of im2col: every input pixel sums the columns that read it. Gather form
+// (one invocation per input element, looping over the kh×kw offsets): no atomics needed.
+@group(0) @binding(1) var<storage, read> cols: array<f32>;
+@group(0) @binding(2) var<storage, read_write> x: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = flat_index(gid, nwg);
+  if (t >= p.total) {
+    return;
+  }
+  let ix = t % p.w;
+  let iy = (t / p.w) % p.h;
+  let c = (t / (p.w * p.h)) % p.c;
+  let b = t / (p.w * p.h * p.c);
+  let hw = p.ho * p.wo;
+  let kk = p.kh * p.kw;
+  var acc = 0.0;
+  for (var ky = 0u; ky < p.kh; ky++) {
+    let oy = out_pos(iy, p.ph, ky, p.sh, p.ho);
+    if (oy < 0) {
+      continue;
+    }
+    for (var kx = 0u; kx < p.kw; kx++) {
+      let ox = out_pos(ix, p.pw, kx, p.sw, p.wo);
+      if (ox < 0) {
+        continue;
+      }
+      acc += cols[(b * p.c * kk + (c * p.kh + ky) * p.kw + kx) * hw + u32(oy) * p.wo + u32(ox)];
+    }
+  }
+  x[t] = acc;
+}

@@ -1,0 +1,38 @@
+// Shared header of the nn convolution/pooling kernels (prepended by the host to each kernel).
+// One geometry for every op: input [B, C, H, W], a kh×kw window with stride (sh, sw) and zero
+// padding (ph, pw), output spatial size Ho×Wo. `co` is the output channel count (direct conv).
+struct Geometry {
+  total: u32,
+  batch: u32,
+  c: u32,
+  h: u32,
+  w: u32,
+  ho: u32,
+  wo: u32,
+  kh: u32,
+  kw: u32,
+  sh: u32,
+  sw: u32,
+  ph: u32,
+  pw: u32,
+  co: u32,
+  _pad0: u32,
+  _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Geometry;
+
+fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return gid.x + gid.y * nwg.x * 64u;
+}
+
+// The output row (oy) a padded input row iy + ph − ky lands on, or -1 when the window at that
+// kernel offset does not start on a stride multiple or falls outside the output.
+fn out_pos(i: u32, pad: u32, k: u32, stride: u32, extent: u32) -> i32 {
+  let t = i32(i + pad) - i32(k);
+  if (t < 0 || (t % i32(stride)) != 0) {
+    return -1;
+  }
+  let o = t / i32(stride);
+  return select(-1, o, o < i32(extent));
+}
