@@ -1,0 +1,197 @@
+import { arange, InvalidArgumentError, maximum, tensor, tidy, where, type Tensor } from '@fairgpu/tensor';
+import { contrastiveRowStats, l2Normalize, STAT } from '@fairgpu/kernels';
+import { resolveField, resolveShape, type LossBatch, type ResolvedBatch } from './batch.ts';
+import { column } from './common.ts';
+import { DEFAULT_TEMPERATURE } from './contrastive.ts';
+import { checkObject, implOf, oneOf, positive, temperatureOf, variantOf, type CommonOptions, type TemperatureOptions } from './options.ts';
+import { reduce } from './reducer.ts';
+
+/**
+ * Kernel contrastive regression (Barbano et al., brain age): positives are weighted by a kernel
+ * of the target distance, w_ij = K(t_i − t_j); the anchor term is
+ *   −Σ_{k≠i} w_ik (l_ik − U_i) / Σ_{k≠i} w_ik,
+ * with U_i the y-aware, L^exp or L^thr denominator. y-aware and L^exp come from the fused row
+ * statistics; L^thr sorts each row of w on the host (O(M² log M)) and runs a log-space prefix
+ * sum over the sorted columns on the device (never an M×M×M tensor).
+ */
+
+export type KernelName = 'gaussian' | 'rbf' | 'cauchy';
+
+export interface KernelRegressionOptions extends CommonOptions, TemperatureOptions {
+  /** Default 'gaussian'. */
+  kernel?: KernelName;
+  /** Kernel width σ > 0 (default 1). */
+  sigma?: number;
+}
+
+export interface LThrOptions extends KernelRegressionOptions {
+  /** released only: c_ji counts (`'sum'`, default) or counts / M (`'mean'`). */
+  deltaReduction?: 'sum' | 'mean';
+}
+
+const KERNELS = ['gaussian', 'rbf', 'cauchy'] as const;
+
+/** Finite stand-in for log 0 (the same sentinel as @fairgpu/kernels' EMPTY_LSE). */
+const EMPTY = -3.0e38;
+
+/** w(Δ) in float64, for the host-side sort (mirrors the device formula below). */
+export function kernelWeight(kernel: KernelName, sigma: number, delta: number): number {
+  const d2 = delta * delta;
+  if (kernel === 'gaussian') return Math.exp(-d2 / (2 * sigma * sigma)) / (Math.sqrt(2 * Math.PI) * sigma);
+  if (kernel === 'rbf') return Math.exp(-d2 / (2 * sigma * sigma));
+  return 1 / (sigma * d2 + 1);
+}
+
+function front(op: string, x: Tensor, batch: LossBatch, options: unknown) {
+  const o = checkObject(op, options);
+  const shape = resolveShape(op, x, batch);
+  const { tau, scale } = temperatureOf(op, o, DEFAULT_TEMPERATURE);
+  const variant = variantOf(op, o.variant);
+  const impl = implOf(op, o.impl);
+  const kernel = oneOf(op, 'kernel', o.kernel, KERNELS, 'gaussian');
+  const sigma = positive(op, 'sigma', o.sigma, 1);
+  const targets = resolveField(op, shape, batch.targets, 'targets', true)!;
+  return { o, shape, tau, scale, variant, impl, kernel, sigma, targets };
+}
+
+/** −Σ w (l − U)/Σ w = −(Σ w·l − Σ w·U)/Σ w per anchor; an anchor whose weights all vanish gives 0. */
+function weightedTerms(sumW: Tensor, sumWLogit: Tensor, u: Tensor, scale: number): Tensor {
+  const has = sumW.gt(0);
+  const safe = where(has, sumW, 1);
+  return where(has, sumWLogit.sub(sumW.mul(u)).div(safe), 0).mul(-scale);
+}
+
+function statsLoss(op: string, method: 'y-aware' | 'exp', x: Tensor, batch: LossBatch, options: unknown): Tensor {
+  return tidy(() => {
+    const f = front(op, x, batch, options);
+    const z = l2Normalize(x);
+    const stats = contrastiveRowStats(z, {
+      temperature: f.tau,
+      targets: f.targets.tensor,
+      kernel: { type: f.kernel, sigma: f.sigma },
+      expVariant: f.variant,
+      impl: f.impl,
+    });
+    const u = column(stats, method === 'y-aware' ? STAT.lseAll : STAT.lseExpW);
+    return reduce({ kind: 'meanAll', terms: weightedTerms(column(stats, STAT.sumW), column(stats, STAT.sumWLogit), u, f.scale) });
+  });
+}
+
+/**
+ * y-aware InfoNCE (Dufumier et al.): U_i = log Σ_{j≠i} e^{l_ij}. Both variants agree.
+ * @example yAware(x, { targets: ages }, { kernel: 'rbf', sigma: 5, temperature: 0.1 })
+ */
+export function yAware(x: Tensor, batch: LossBatch, options?: KernelRegressionOptions): Tensor {
+  return statsLoss('y-aware', 'y-aware', x, batch, options);
+}
+
+/**
+ * L^exp: `paper` U_i = log Σ_{j≠i} e^{S_ij(1−w_ij)/τ} − m_i; `released` U_i = log Σ_{j≠i} e^{l_ij(1−w_ij)}
+ * (the code multiplies the shifted logits, so the shift is scaled by 1 − w too).
+ */
+export function lExp(x: Tensor, batch: LossBatch, options?: KernelRegressionOptions): Tensor {
+  return statsLoss('l-exp', 'exp', x, batch, options);
+}
+
+/**
+ * For each row i of w (float64, host): `order[i]` sorts the columns by ascending w_ij, and
+ * `below[i][k]` = #{r : w_ir < w_ik} (strict: ties are not below). O(M² log M) time, two M×M i32
+ * index tensors; never M×M×M.
+ */
+function rowOrder(t: Float64Array, kernel: KernelName, sigma: number): { order: Int32Array; below: Int32Array } {
+  const m = t.length;
+  const order = new Int32Array(m * m);
+  const below = new Int32Array(m * m);
+  const w = new Float64Array(m);
+  const idx = Array.from({ length: m }, (_, j) => j);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < m; j++) w[j] = kernelWeight(kernel, sigma, t[i] - t[j]);
+    idx.sort((a, b) => w[a] - w[b] || a - b);
+    let start = 0;
+    for (let p = 0; p < m; p++) {
+      if (p > 0 && w[idx[p]] !== w[idx[p - 1]]) start = p;
+      order[i * m + p] = idx[p];
+      below[i * m + idx[p]] = start;
+    }
+  }
+  return { order, below };
+}
+
+/** Elementwise log(e^a + e^b), stable and finite at the EMPTY sentinel. */
+function logAddExp2(a: Tensor, b: Tensor): Tensor {
+  const mx = maximum(a, b).detach();
+  return a.sub(mx).exp().add(b.sub(mx).exp()).log().add(mx);
+}
+
+/**
+ * L^thr (Barbano et al., ISBI 2023). `paper` (each positive k repels only the samples farther in
+ * label space than itself): the term for (i, k) is l_ik − log(e^{l_ik} + Σ_{j≠i, w_ij<w_ik} e^{l_ij}),
+ * weighted by w_ik. `released`: U_i = log Σ_{j≠i} e^{l_ij}·c_ji with c_ji = #{r : w_ji > w_jr}
+ * (divided by M with deltaReduction 'mean'), one denominator for all positives of i.
+ * Needs the targets as an array (the rows of w are sorted on the host). M×M memory in both
+ * implementations (`impl` is accepted for a uniform API; there is no separate fused kernel).
+ */
+export function lThr(x: Tensor, batch: LossBatch, options?: LThrOptions): Tensor {
+  return tidy(() => {
+    const op = 'l-thr';
+    const f = front(op, x, batch, options);
+    const deltaReduction = oneOf(op, 'deltaReduction', f.o.deltaReduction, ['sum', 'mean'] as const, 'sum');
+    const host = f.targets.host;
+    if (!host) throw new InvalidArgumentError(op, 'targets', 'must be an array for l-thr (each row of the kernel weights is sorted on the host)');
+    const { M } = f.shape;
+    const device = f.shape.device;
+    const { order, below } = rowOrder(host, f.kernel, f.sigma);
+
+    const z = l2Normalize(x);
+    const logits = z.matmul(z.transpose()).div(f.tau);
+    const l = logits.sub(logits.max(1, true).detach());
+    const offDiag = offDiagonal(M, device);
+    const lOff = where(offDiag, l, EMPTY);
+    const w = kernelMatrix(f.targets.tensor, f.kernel, f.sigma);
+    const wOff = where(offDiag, w, 0);
+    const sumW = wOff.sum(1);
+    const belowT = tensor(below, [M, M], { device, dtype: 'i32' });
+
+    let terms: Tensor;
+    if (f.variant === 'released') {
+      // c_ji = below[j][i]; the denominator of row i uses column i of `below`, i.e. belowᵀ.
+      let c = belowT.cast('f32').transpose();
+      if (deltaReduction === 'mean') c = c.div(M);
+      const logC = where(c.gt(0), c.maximum(1e-30).log(), EMPTY);
+      const u = where(c.gt(0), lOff.add(logC), EMPTY).logsumexp(1);
+      terms = weightedTerms(sumW, wOff.mul(l).sum(1), u, f.scale);
+    } else {
+      // Inclusive log-space prefix sums over each row's columns sorted by ascending w
+      // (Hillis–Steele: log2 M steps of a shift and a log-add-exp).
+      const orderT = tensor(order, [M, M], { device, dtype: 'i32' });
+      let cum = lOff.gather(1, orderT);
+      for (let s = 1; s < M; s *= 2) {
+        const shifted = cum.slice([0, 0], [M, M - s]).pad([[0, 0], [s, 0]], EMPTY);
+        cum = logAddExp2(cum, shifted);
+      }
+      // Σ over the columns strictly below w_ik: the prefix ending just before k's tie group.
+      const logBelow = cum.pad([[0, 0], [1, 0]], EMPTY).gather(1, belowT);
+      const t = where(offDiag, l.sub(logAddExp2(l, logBelow)), 0);
+      const sumWT = wOff.mul(t).sum(1);
+      const has = sumW.gt(0);
+      terms = where(has, sumWT.div(where(has, sumW, 1)), 0).mul(-f.scale);
+    }
+    return reduce({ kind: 'meanAll', terms });
+  });
+}
+
+/** f32 0/1 [M, M], 1 off the diagonal, built on the device from two aranges. */
+export function offDiagonal(m: number, device: ResolvedBatch['device']): Tensor {
+  const r = arange(m, undefined, 1, { device, dtype: 'i32' });
+  return r.reshape([m, 1]).ne(r.reshape([1, m]));
+}
+
+/** w_ij = K(t_i − t_j) on the device, [M, M]. */
+export function kernelMatrix(t: Tensor, kernel: KernelName, sigma: number): Tensor {
+  const m = t.shape[0];
+  const delta = t.reshape([m, 1]).sub(t.reshape([1, m]));
+  const d2 = delta.mul(delta);
+  if (kernel === 'gaussian') return d2.mul(-1 / (2 * sigma * sigma)).exp().mul(1 / (Math.sqrt(2 * Math.PI) * sigma));
+  if (kernel === 'rbf') return d2.mul(-1 / (2 * sigma * sigma)).exp();
+  return d2.mul(sigma).add(1).recip();
+}
