@@ -1,0 +1,81 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { cpuBackend, randn, tensor, type Device, type Tensor } from '@fairgpu/tensor';
+import { lossRegistry, type Impl, type LossName } from '../src/index.ts';
+import { expectClose, gpuOrSkip } from './helpers.ts';
+import { edgeCases, edgeInput, edgeOptions, edgeRuns } from './edge.ts';
+import { fusedAvailable, isBlock, loadVectors, lossTolerance, maxGradError, runVector } from './vectors.ts';
+
+/**
+ * On the GPU (f32): every public vector through the registry with both implementations, the edge
+ * cases finite, and fused == composite on random batches. Kept small (M ≤ 64): the CI adapter is
+ * a software rasteriser.
+ */
+const gpu = await gpuOrSkip();
+afterAll(() => gpu?.destroy());
+const impls: Impl[] = gpu && fusedAvailable(gpu) ? ['composite', 'fused'] : ['composite'];
+
+describe.runIf(gpu)('losses on the GPU', () => {
+  const vectors = loadVectors();
+  describe.each(impls)('public vectors (impl %s)', (impl) => {
+    it.each(vectors.map((v) => [v.name, v] as const))('%s', async (_n, v) => {
+      const got = await runVector(v, gpu!, impl);
+      expect(Math.abs(got.loss - v.expected_loss!), `loss ${got.loss} vs ${v.expected_loss}`).toBeLessThanOrEqual(lossTolerance(v.expected_loss!));
+      const { err, tol } = maxGradError(got.grad, v.expected_grad!.flat());
+      expect(err, 'max gradient error').toBeLessThanOrEqual(tol);
+      if (isBlock(v) && v.expected_output && got.output) expectClose(got.output, (v.expected_output as (number | number[])[]).flat() as number[], { rtol: 1e-4, atol: 1e-4 }, 'output');
+    });
+  });
+
+  describe.each(impls)('edge cases finite in f32 (impl %s)', (impl) => {
+    for (const c of edgeCases()) {
+      it(c.name, async () => {
+        for (const run of edgeRuns(c)) {
+          const { x, batch } = edgeInput(c, run.name, gpu!);
+          const loss = lossRegistry[run.name](x, batch, { ...edgeOptions(run.name, run.variant, impl, c.temperature), ...run.options });
+          const label = `${run.name} ${run.variant} ${JSON.stringify(run.options ?? {})}`;
+          expect(Number.isFinite(await loss.item()), label).toBe(true);
+          await loss.backward();
+          expect((await x.grad!.toArray()).every(Number.isFinite), `${label} gradient`).toBe(true);
+          loss.dispose();
+          x.dispose();
+        }
+      });
+    }
+  });
+
+  async function valueAndGrad(device: Device, name: LossName, data: Float32Array, shape: [number, number], batch: object, options: object) {
+    const x = tensor(data, shape, { device, requiresGrad: true });
+    const loss = lossRegistry[name](x, batch, options as Record<string, unknown>);
+    const value = await loss.item();
+    await loss.backward();
+    const grad = (await x.grad!.toArray()) as Float32Array;
+    loss.dispose();
+    x.dispose();
+    return { value, grad };
+  }
+
+  it.runIf(impls.includes('fused'))('fused == composite on random batches (every loss, both variants), and both match float64', async () => {
+    const M = 48;
+    const d = 16;
+    const B = M / 2;
+    const xs: Tensor = randn([M, d], { device: gpu!, seed: 11 });
+    const data = (await xs.toArray()) as Float32Array;
+    xs.dispose();
+    const labels = Array.from({ length: B }, (_, i) => (i * 7) % 5);
+    const batch = { labels, biasLabels: labels.map((l, i) => (l + i) % 3), targets: labels.map((l, i) => l * 3 + (i % 4)), nViews: 2 };
+    for (const name of Object.keys(lossRegistry) as LossName[]) {
+      if (name === 'cross-entropy') continue;
+      for (const variant of ['paper', 'released'] as const) {
+        const options = { variant, temperature: name === 'fairkl' ? 0.5 : 0.1, ...(name === 'y-aware' || name === 'l-exp' || name === 'l-thr' ? { kernel: 'gaussian', sigma: 2 } : {}) };
+        const fused = await valueAndGrad(gpu!, name, data, [M, d], batch, { ...options, impl: 'fused' });
+        const composite = await valueAndGrad(gpu!, name, data, [M, d], batch, { ...options, impl: 'composite' });
+        const exact = await valueAndGrad(cpuBackend(), name, data, [M, d], batch, { ...options, impl: 'composite' });
+        const label = `${name} ${variant}`;
+        expect(Math.abs(fused.value - composite.value), `${label}: fused ${fused.value} vs composite ${composite.value}`).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(composite.value)));
+        const g = Math.max(1, ...Array.from(exact.grad, Math.abs));
+        expectClose(fused.grad, composite.grad, { rtol: 0, atol: 1e-4 * g }, `${label}: fused vs composite gradient`);
+        expectClose(fused.grad, exact.grad, { rtol: 0, atol: 1e-4 * g }, `${label}: fused vs float64 gradient`);
+      }
+    }
+  });
+});
