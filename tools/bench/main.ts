@@ -1,9 +1,10 @@
 /**
  * `npm run bench [-- <suite>] [--json] [--sizes 256,1024]`: prints one table per suite with the
- * adapter name. Suites: tensor (default). Each suite measures its baseline in the same run.
+ * adapter name. Suites: tensor (default), losses. Each suite measures its baseline in the same run.
  */
 import { parseArgs } from 'node:util';
 import { benchTensor, type Row } from './tensor.ts';
+import { benchLosses } from './losses.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -24,8 +25,12 @@ try {
     const { adapter, rows } = await benchTensor({ sizes });
     if (values.json) for (const r of rows) console.log(JSON.stringify({ suite, adapter, ...r }));
     else printTable('fairgpu tensor benchmarks', adapter, rows);
+  } else if (suite === 'losses') {
+    const { adapter, rows } = await benchLosses({ sizes });
+    if (values.json) for (const r of rows) console.log(JSON.stringify({ suite, adapter, ...r }));
+    else printTable('fairgpu loss benchmarks (forward + backward)', adapter, rows);
   } else {
-    console.error(`unknown suite '${suite}' (available: tensor)`);
+    console.error(`unknown suite '${suite}' (available: tensor, losses)`);
     process.exitCode = 2;
   }
 } finally {
