@@ -13,9 +13,9 @@
  */
 import type { Tensor } from '@fairgpu/tensor';
 import { contrastiveRowStatsComposite, pairMomentsComposite } from './composite.ts';
+import { contrastiveRowStatsFused, pairMomentsFused } from './fused.ts';
 import { resolvePairOptions, type PairMomentsOptions } from './pairs.ts';
 import { resolveStatsOptions, type ContrastiveStatsOptions } from './stats.ts';
-import { InvalidArgumentError } from '@fairgpu/tensor';
 
 export { STAT, STATS_COLUMNS, EMPTY_LSE } from './stats.ts';
 export type { ContrastiveStatsOptions } from './stats.ts';
@@ -28,12 +28,11 @@ export { l2Normalize, cosineSimilarity, maskedLogSumExp, softmaxCrossEntropy } f
  * Per-anchor contrastive statistics [M, STATS_COLUMNS] (columns: `STAT`), differentiable with
  * respect to `anchors` (and `options.reference`).
  * @example
- * const st = contrastiveRowStats(z, { temperature: 0.1, labels, impl: 'composite' });
+ * const st = contrastiveRowStats(z, { temperature: 0.1, labels }); // fused by default
  */
 export function contrastiveRowStats(anchors: Tensor, options: ContrastiveStatsOptions): Tensor {
-  const r = resolveStatsOptions(anchors, { impl: 'composite', ...options });
-  if (r.impl === 'composite') return contrastiveRowStatsComposite(r);
-  throw new InvalidArgumentError('contrastiveRowStats', 'impl', "'fused' is not available in this build yet; use 'composite'");
+  const r = resolveStatsOptions(anchors, options);
+  return r.impl === 'composite' ? contrastiveRowStatsComposite(r) : contrastiveRowStatsFused(r);
 }
 
 /**
@@ -41,7 +40,6 @@ export function contrastiveRowStats(anchors: Tensor, options: ContrastiveStatsOp
  * (count, Σ s, Σ s²) with s = ⟨z_i, z_j⟩/τ.
  */
 export function pairMoments(anchors: Tensor, options: PairMomentsOptions): Tensor {
-  const r = resolvePairOptions(anchors, { impl: 'composite', ...options });
-  if (r.impl === 'composite') return pairMomentsComposite(r);
-  throw new InvalidArgumentError('pairMoments', 'impl', "'fused' is not available in this build yet; use 'composite'");
+  const r = resolvePairOptions(anchors, options);
+  return r.impl === 'composite' ? pairMomentsComposite(r) : pairMomentsFused(r);
 }

@@ -1,0 +1,274 @@
+import {
+  bufferOf, cast, concat, customOp, grid1d, ParamWriter, type CpuOperand, type CustomOpDefinition, type Operand, type Recorder, type StorageView, type Tensor,
+} from '@fairgpu/tensor';
+import {
+  commonWgsl, pairMomentsWgsl, pairReduceWgsl, rowStatsGradWgsl, rowStatsWgsl, tileRegisterAccWgsl, tileRegisterWgsl, tileWorkgroupAccWgsl, tileWorkgroupWgsl,
+} from './generated/wgsl.ts';
+import type { KernelType } from './options.ts';
+import type { ResolvedPairOptions } from './pairs.ts';
+import { FUSED_COLUMNS, pairBackward, pairForward, statsBackward, statsForward, type PairProblem, type StatsProblem } from './reference.ts';
+import { STATS_COLUMNS, type ResolvedStatsOptions } from './stats.ts';
+
+/**
+ * The fused implementations: custom ops (packages/tensor/src/custom.ts) whose GPU encoding
+ * issues WGSL dispatches into the shared command encoder (no readback, no extra submit), whose
+ * CPU side is the float64 loop of reference.ts, and whose VJP is another custom op — the
+ * flash-attention-style backward that recomputes similarities tile by tile. Memory is O(M·d):
+ * the only per-pair work lives in registers (or one workgroup tile).
+ *
+ * Kernel variants (issue item 4, platform.md): software adapters run 'register' (one row per
+ * invocation, four reference rows per step straight from storage, no barriers); hardware GPUs
+ * run 'workgroup' (64 rows per workgroup share 16×64 reference tiles staged in workgroup memory).
+ * The `variant` attr forces either, for tests.
+ */
+
+export type Variant = 'register' | 'workgroup';
+
+const KERNEL_CODE: Record<KernelType, number> = { gaussian: 0, rbf: 1, cauchy: 2 };
+
+interface StatsAttrs {
+  self: boolean;
+  hasLabels: boolean;
+  hasKernel: boolean;
+  kernelType: KernelType;
+  sigma: number;
+  expReleased: boolean;
+  metaW: number;
+  temperature: number;
+  epsilon: number;
+  logEps: number;
+  variant?: Variant;
+  mode?: 'anchor' | 'ref';
+}
+
+function variantOf(rec: Recorder, attrs: { variant?: Variant }): Variant {
+  if (attrs.variant) return attrs.variant;
+  // Workgroup tiles need 64 invocations and 4 KiB of workgroup memory: every adapter has both.
+  return rec.isSoftware ? 'register' : 'workgroup';
+}
+
+const sources = new Map<string, string>();
+
+/** Header constants + tile helpers + kernel body, cached per specialisation. */
+function specialise(body: string, variant: Variant, consts: Record<string, string | number | boolean>, withAcc: boolean, withCommon: boolean): string {
+  const key = `${body.length}:${variant}:${withAcc}:${withCommon}:${JSON.stringify(consts)}:${body.slice(0, 80)}`;
+  let src = sources.get(key);
+  if (src) return src;
+  const all = { TJ: variant === 'register' ? 4 : 16, WG: 64, DC: 64, ...consts };
+  const header = Object.entries(all)
+    .map(([k, v]) => (typeof v === 'boolean' ? `const ${k}: bool = ${v};` : typeof v === 'number' && Number.isInteger(v) ? `const ${k}: u32 = ${v}u;` : `const ${k}: f32 = ${v};`))
+    .join('\n');
+  const tiles = variant === 'register' ? [tileRegisterWgsl, withAcc ? tileRegisterAccWgsl : ''] : [tileWorkgroupWgsl, withAcc ? tileWorkgroupAccWgsl : ''];
+  src = [header, withCommon ? commonWgsl : '', ...tiles, body].join('\n');
+  sources.set(key, src);
+  return src;
+}
+
+function statsConsts(a: StatsAttrs, mode: number): Record<string, string | number | boolean> {
+  return {
+    SELF: a.self,
+    HAS_LABELS: a.hasLabels,
+    HAS_KERNEL: a.hasKernel,
+    KERNEL_TYPE: KERNEL_CODE[a.kernelType],
+    EXP_RELEASED: a.expReleased,
+    T_COL: a.hasLabels ? 1 : 0,
+    MODE: mode,
+  };
+}
+
+function params(rows: number, cols: number, d: number, a: { metaW?: number; temperature: number; epsilon?: number; logEps?: number; sigma?: number }): ArrayBuffer {
+  return new ParamWriter().u(0, rows).u(1, cols).u(2, d).u(3, a.metaW ?? 0)
+    .f(4, 1 / a.temperature).f(5, a.epsilon ?? 0).f(6, a.logEps ?? 0).f(7, a.sigma ?? 1).buffer;
+}
+
+const view = (x: Operand) => x as StorageView;
+/** A bound buffer for an absent input (never read: the kernel is specialised without it). */
+const orDummy = (x: Operand, dummy: GPUBuffer) => (typeof x === 'number' ? dummy : bufferOf(view(x)));
+
+function cpuValues(x: CpuOperand): Float64Array | undefined {
+  return typeof x === 'number' ? undefined : x.values;
+}
+
+function column(values: Float64Array | undefined, width: number, col: number): Float64Array | undefined {
+  if (!values) return undefined;
+  const out = new Float64Array(values.length / width);
+  for (let i = 0; i < out.length; i++) out[i] = values[i * width + col];
+  return out;
+}
+
+/** Rebuilds the float64 problem from CPU operands [z, zr|0, rowMeta|0, colMeta|0]. */
+function statsProblem(z: CpuOperand, zr: CpuOperand, rowMeta: CpuOperand, colMeta: CpuOperand, a: StatsAttrs): StatsProblem {
+  const zv = z as Exclude<CpuOperand, number>;
+  const zrv = typeof zr === 'number' ? zv : zr;
+  const tCol = a.hasLabels ? 1 : 0;
+  const rm = cpuValues(rowMeta);
+  const cm = cpuValues(colMeta) ?? rm;
+  return {
+    m: zv.shape[0],
+    n: zrv.shape[0],
+    d: zv.shape[1],
+    z: zv.values,
+    zr: zrv.values,
+    self: a.self,
+    temperature: a.temperature,
+    labels: a.hasLabels ? column(rm, a.metaW, 0) : undefined,
+    refLabels: a.hasLabels ? column(cm, a.metaW, 0) : undefined,
+    targets: a.hasKernel ? column(rm, a.metaW, tCol) : undefined,
+    refTargets: a.hasKernel ? column(cm, a.metaW, tCol) : undefined,
+    kernel: a.hasKernel ? { type: a.kernelType, sigma: a.sigma } : undefined,
+    epsilon: a.epsilon,
+    logEps: a.logEps,
+    expVariant: a.expReleased ? 'released' : 'paper',
+  };
+}
+
+/** The backward: dz (mode 'anchor') or dzr (mode 'ref') from g [M, FUSED_COLUMNS]. */
+const statsGradOp: CustomOpDefinition = {
+  name: 'contrastiveRowStatsGrad',
+  gpu(rec, [g, st, rows, cols, rowMeta, colMeta], out, dst, attrs) {
+    const a = attrs as unknown as StatsAttrs;
+    const variant = variantOf(rec, a);
+    const r = view(rows);
+    const c = view(cols);
+    const mode = a.mode === 'ref' ? 1 : 0;
+    const source = specialise(rowStatsGradWgsl, variant, statsConsts(a, mode), true, true);
+    const dummy = bufferOf(r);
+    rec.dispatch(`row-stats-grad-${a.mode}-${variant}`, source, params(r.shape[0], c.shape[0], r.shape[1], a),
+      [bufferOf(r), bufferOf(c), orDummy(rowMeta, dummy), orDummy(colMeta, dummy), bufferOf(view(st)), bufferOf(view(g)), dst], grid1d(r.shape[0]));
+  },
+  cpu([g, st, rows, cols, rowMeta, colMeta], _out, attrs) {
+    const a = attrs as unknown as StatsAttrs;
+    const gv = (g as Exclude<CpuOperand, number>).values;
+    const sv = (st as Exclude<CpuOperand, number>).values;
+    if (a.mode === 'ref') {
+      // rows are the reference here: swap back to anchors/reference.
+      const p = statsProblem(cols, rows, colMeta, rowMeta, a);
+      return statsBackward(p, gv, FUSED_COLUMNS, sv).dzr;
+    }
+    const p = statsProblem(rows, a.self ? 0 : cols, rowMeta, colMeta, a);
+    const { dz, dzr } = statsBackward(p, gv, FUSED_COLUMNS, sv);
+    if (a.self) for (let k = 0; k < dz.length; k++) dz[k] += dzr[k];
+    return dz;
+  },
+};
+
+/** Forward: [M, FUSED_COLUMNS] statistics (the public ten and log R). */
+const statsOp: CustomOpDefinition = {
+  name: 'contrastiveRowStats',
+  gpu(rec, [z, zr, rowMeta, colMeta], out, dst, attrs) {
+    const a = attrs as unknown as StatsAttrs;
+    const variant = variantOf(rec, a);
+    const zv = view(z);
+    const zb = bufferOf(zv);
+    const n = typeof zr === 'number' ? zv.shape[0] : view(zr).shape[0];
+    const source = specialise(rowStatsWgsl, variant, statsConsts(a, 0), false, true);
+    rec.dispatch(`row-stats-${variant}`, source, params(zv.shape[0], n, zv.shape[1], a),
+      [zb, orDummy(zr, zb), orDummy(rowMeta, zb), orDummy(colMeta === 0 ? rowMeta : colMeta, zb), dst], grid1d(zv.shape[0]));
+  },
+  cpu([z, zr, rowMeta, colMeta], _out, attrs) {
+    return statsForward(statsProblem(z, zr, rowMeta, colMeta, attrs as unknown as StatsAttrs));
+  },
+  vjp(g, { inputs: [z, zr, rowMeta, colMeta], output, attrs }) {
+    const a = attrs as unknown as StatsAttrs;
+    const zt = z as Tensor;
+    const ref = typeof zr === 'number' ? zt : zr;
+    const cm = typeof colMeta === 'number' ? rowMeta : colMeta;
+    const dz = customOp(statsGradOp, [g, output, zt, ref, rowMeta, cm], { shape: zt.shape, dtype: 'f32' }, { ...a, mode: 'anchor' }, ['g', 'stats', 'anchors', 'reference', 'rowMeta', 'colMeta']);
+    if (typeof zr === 'number') return [dz, null, null, null];
+    const dzr = customOp(statsGradOp, [g, output, zr, zt, cm, rowMeta], { shape: zr.shape, dtype: 'f32' }, { ...a, mode: 'ref' }, ['g', 'stats', 'reference', 'anchors', 'colMeta', 'rowMeta']);
+    return [dz, dzr, null, null];
+  },
+};
+
+/** Per-row labels (as f32: exact below 2^24) and targets packed side by side: [rows, metaW]. */
+function packMeta(labels: Tensor | undefined, targets: Tensor | undefined): Tensor | undefined {
+  const parts: Tensor[] = [];
+  if (labels) parts.push(cast(labels, 'f32').reshape([-1, 1]));
+  if (targets) parts.push(targets.detach().reshape([-1, 1]));
+  if (parts.length === 0) return undefined;
+  return parts.length === 1 ? parts[0] : concat(parts, 1);
+}
+
+export function contrastiveRowStatsFused(r: ResolvedStatsOptions, variant?: Variant): Tensor {
+  const hasLabels = r.labels !== undefined;
+  const hasKernel = r.kernel !== undefined;
+  const attrs: StatsAttrs = {
+    self: r.reference === undefined,
+    hasLabels,
+    hasKernel,
+    kernelType: r.kernel?.type ?? 'rbf',
+    sigma: r.kernel?.sigma ?? 1,
+    expReleased: r.expVariant === 'released',
+    metaW: (hasLabels ? 1 : 0) + (hasKernel ? 1 : 0),
+    temperature: r.temperature,
+    epsilon: r.epsilon,
+    logEps: r.logEps,
+    ...(variant ? { variant } : {}),
+  };
+  const rowMeta = packMeta(r.labels, hasKernel ? r.targets : undefined);
+  const colMeta = r.reference ? packMeta(r.refLabels, hasKernel ? r.refTargets : undefined) : undefined;
+  const m = r.anchors.shape[0];
+  const full = customOp(statsOp, [r.anchors, r.reference ?? 0, rowMeta ?? 0, colMeta ?? 0], { shape: [m, FUSED_COLUMNS], dtype: 'f32' },
+    attrs as unknown as Record<string, unknown>, ['anchors', 'reference', 'labels/targets', 'refLabels/refTargets']);
+  return full.slice([0, 0], [m, STATS_COLUMNS]);
+}
+
+interface PairAttrs {
+  upper: boolean;
+  temperature: number;
+  variant?: Variant;
+}
+
+function pairConsts(a: PairAttrs, mode: number) {
+  return { UPPER: a.upper, FACTOR: a.upper ? '1.0' : '2.0', MODE: mode };
+}
+
+function pairProblem(z: CpuOperand, meta: CpuOperand, a: PairAttrs): PairProblem {
+  const zv = z as Exclude<CpuOperand, number>;
+  const mv = (meta as Exclude<CpuOperand, number>).values;
+  return { m: zv.shape[0], d: zv.shape[1], z: zv.values, temperature: a.temperature, labels: column(mv, 2, 0)!, biasLabels: column(mv, 2, 1)!, pairs: a.upper ? 'upper' : 'all' };
+}
+
+const pairGradOp: CustomOpDefinition = {
+  name: 'pairMomentsGrad',
+  gpu(rec, [g, z, meta], _out, dst, attrs) {
+    const a = attrs as unknown as PairAttrs;
+    const variant = variantOf(rec, a);
+    const zv = view(z);
+    const zb = bufferOf(zv);
+    const source = specialise(pairMomentsWgsl, variant, pairConsts(a, 1), true, false);
+    rec.dispatch(`pair-moments-grad-${variant}`, source, params(zv.shape[0], zv.shape[0], zv.shape[1], a), [zb, zb, bufferOf(view(meta)), bufferOf(view(g)), dst], grid1d(zv.shape[0]));
+  },
+  cpu([g, z, meta], _out, attrs) {
+    return pairBackward(pairProblem(z, meta, attrs as unknown as PairAttrs), (g as Exclude<CpuOperand, number>).values);
+  },
+};
+
+const pairOp: CustomOpDefinition = {
+  name: 'pairMoments',
+  gpu(rec, [z, meta], _out, dst, attrs) {
+    const a = attrs as unknown as PairAttrs;
+    const variant = variantOf(rec, a);
+    const zv = view(z);
+    const zb = bufferOf(zv);
+    const m = zv.shape[0];
+    const partial = rec.scratch(m * 12 * 4).buffer;
+    const p = params(m, m, zv.shape[1], a);
+    // The per-anchor kernel reads no gradient: bind the features in its place.
+    rec.dispatch(`pair-moments-${variant}`, specialise(pairMomentsWgsl, variant, pairConsts(a, 0), true, false), p, [zb, zb, bufferOf(view(meta)), zb, partial], grid1d(m));
+    rec.dispatch('pair-reduce', pairReduceWgsl, p, [partial, dst], [1, 1, 1]);
+  },
+  cpu([z, meta], _out, attrs) {
+    return pairForward(pairProblem(z, meta, attrs as unknown as PairAttrs));
+  },
+  vjp(g, { inputs: [z, meta], attrs }) {
+    const zt = z as Tensor;
+    return [customOp(pairGradOp, [g, zt, meta], { shape: zt.shape, dtype: 'f32' }, attrs, ['g', 'anchors', 'labels/biasLabels']), null];
+  },
+};
+
+export function pairMomentsFused(r: ResolvedPairOptions, variant?: Variant): Tensor {
+  const meta = concat([cast(r.labels, 'f32').reshape([-1, 1]), cast(r.biasLabels, 'f32').reshape([-1, 1])], 1);
+  const attrs: PairAttrs = { upper: r.pairs === 'upper', temperature: r.temperature, ...(variant ? { variant } : {}) };
+  return customOp(pairOp, [r.anchors, meta], { shape: [4, 3], dtype: 'f32' }, attrs as unknown as Record<string, unknown>, ['anchors', 'labels/biasLabels']);
+}
