@@ -1,4 +1,4 @@
-import { arange, clamp, tidy, where, type Tensor } from '@fairgpu/tensor';
+import { arange, clamp, tensor, tidy, where, type Tensor } from '@fairgpu/tensor';
 import { l2Normalize, MOMENT, PAIR, pairMoments } from '@fairgpu/kernels';
 import { resolveField, resolveShape, type LossBatch } from './batch.ts';
 import { checkObject, finite, flag, implOf, nonNegative, positive, variantOf, type CommonOptions } from './options.ts';
@@ -109,7 +109,8 @@ export function fairKL(x: Tensor, batch: LossBatch, options?: FairKLOptions): Te
  * EnD (Tartaglione et al.): G_ij = clamp(⟨z_i, z_j⟩, −1, 1) over pairs i > j;
  * R⊥ = Σ_b |Σ_{same bias b} G_ij| / #same-bias pairs, R∥ = 1 − mean_Q (1 + G_ij)/2, loss α·R⊥ + β·R∥.
  * `paper`: Q = every same-class, different-bias pair; `released`: only those with b_i < b_j (i the
- * higher row index), the code's asymmetry. M×M memory (both implementations).
+ * higher row index), the code's asymmetry. Memory: `paper` with `impl: 'fused'` and host label
+ * arrays uses per-group sums (O(M·K), no M×M matrix); otherwise M×M.
  */
 export function end(x: Tensor, batch: LossBatch, options?: EndOptions): Tensor {
   return tidy(() => {
@@ -117,13 +118,16 @@ export function end(x: Tensor, batch: LossBatch, options?: EndOptions): Tensor {
     const o = checkObject(op, options);
     const shape = resolveShape(op, x, batch);
     const variant = variantOf(op, o.variant);
-    implOf(op, o.impl);
+    const impl = implOf(op, o.impl);
     const alpha = finite(op, 'alpha', o.alpha, 1);
     const beta = finite(op, 'beta', o.beta, 1);
     const labels = resolveField(op, shape, batch.labels, 'labels', true)!;
     const bias = resolveField(op, shape, batch.biasLabels, 'biasLabels', true)!;
     const { M } = shape;
     const z = l2Normalize(x);
+    if (variant === 'paper' && impl === 'fused' && labels.host && bias.host) {
+      return reduce({ kind: 'scalar', value: endGrouped(z, labels.host, bias.host, alpha, beta) });
+    }
     const g = clamp(z.matmul(z.transpose()), -1, 1);
     const r = arange(M, undefined, 1, { device: shape.device, dtype: 'i32' });
     const lower = r.reshape([M, 1]).gt(r.reshape([1, M])); // i > j
@@ -150,3 +154,47 @@ export function end(x: Tensor, batch: LossBatch, options?: EndOptions): Tensor {
   });
 }
 
+
+/**
+ * EnD `paper` without an M×M matrix: every sum it needs is a sum of G_ij over the pairs inside a
+ * group (a bias group, a class, a (class, bias) cell), and Σ_{i>j in g} ⟨z_i, z_j⟩ =
+ * (‖Σ_{i∈g} z_i‖² − Σ_{i∈g} ‖z_i‖²) / 2. Group sums are one-hot matmuls ([M, K]ᵀ·[M, d]), so memory
+ * is O(M·K + K·d) for K groups. The clamp to [−1, 1] is a no-op here: normalised rows have
+ * |⟨z_i, z_j⟩| ≤ 1 up to rounding, and where rounding exceeds 1 (duplicate rows) the gradient
+ * through the normalisation is 0 either way. Needs host labels (the groups' ids).
+ */
+function endGrouped(z: Tensor, labels: Float64Array, bias: Float64Array, alpha: number, beta: number): Tensor {
+  const m = labels.length;
+  const device = z.backend;
+  const rowNorm2 = z.mul(z).sum(1, true); // [M, 1]
+  /** Σ over groups of the within-group pair sums, one per group [K], and the pair counts. */
+  const groupPairSums = (key: (i: number) => string) => {
+    const ids = new Map<string, number>();
+    const index = new Int32Array(m);
+    const sizes: number[] = [];
+    for (let i = 0; i < m; i++) {
+      const k = key(i);
+      if (!ids.has(k)) {
+        ids.set(k, ids.size);
+        sizes.push(0);
+      }
+      index[i] = ids.get(k)!;
+      sizes[index[i]]++;
+    }
+    const k = ids.size;
+    const idx = tensor(index, [m, 1], { device, dtype: 'i32' });
+    const oneHot = idx.eq(arange(k, undefined, 1, { device, dtype: 'i32' }).reshape([1, k])); // [M, K]
+    const zg = oneHot.transpose().matmul(z); // [K, d]
+    const diag = oneHot.transpose().matmul(rowNorm2).reshape([k]);
+    const sums = zg.mul(zg).sum(1).sub(diag).mul(0.5); // [K]
+    const pairs = sizes.reduce((acc, n) => acc + (n * (n - 1)) / 2, 0);
+    return { sums, pairs };
+  };
+  const byBias = groupPairSums((i) => `${bias[i]}`);
+  const byClass = groupPairSums((i) => `${labels[i]}`);
+  const byCell = groupPairSums((i) => `${labels[i]}|${bias[i]}`);
+  const rPerp = byBias.pairs > 0 ? byBias.sums.abs().sum().div(byBias.pairs) : byBias.sums.sum().mul(0);
+  const nQ = byClass.pairs - byCell.pairs;
+  const rPar = nQ > 0 ? byClass.sums.sum().sub(byCell.sums.sum()).div(nQ).add(1).mul(0.5).neg().add(1) : byClass.sums.sum().mul(0);
+  return rPerp.mul(alpha).add(rPar.mul(beta));
+}
