@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { cpuBackend, randn, tensor, type Device, type Tensor } from '@fairgpu/tensor';
+import { cpuBackend, randn, scope, tensor, type Device, type Tensor } from '@fairgpu/tensor';
 import { lossRegistry, type Impl, type LossName } from '../src/index.ts';
 import { expectClose, gpuOrSkip } from './helpers.ts';
 import { edgeCases, edgeInput, edgeOptions, edgeRuns } from './edge.ts';
@@ -41,6 +41,30 @@ describe.runIf(gpu)('losses on the GPU', () => {
         }
       });
     }
+  });
+
+  it.each(impls)('no tensor or GPU byte leaks: every loss, forward + backward inside a scope (impl %s)', async (impl) => {
+    const M = 16;
+    const x = randn([M, 8], { device: gpu!, seed: 3, requiresGrad: true });
+    const labels = [0, 1, 2, 0, 1, 2, 0, 1];
+    const batch = { labels, biasLabels: [0, 0, 1, 1, 0, 1, 1, 0], targets: [1, 2, 3, 4, 5, 6, 7, 8], nViews: 2 };
+    const run = async () => {
+      for (const name of Object.keys(lossRegistry) as LossName[]) {
+        await scope(async () => {
+          const loss = lossRegistry[name](x, name === 'cross-entropy' ? { labels: [...labels, ...labels] } : batch, { impl, temperature: 0.5 });
+          await loss.backward();
+          await loss.item();
+        });
+        x.zeroGrad();
+      }
+    };
+    await run();
+    const before = gpu!.memory();
+    await run();
+    const after = gpu!.memory();
+    expect(after.tensors).toBe(before.tensors);
+    expect(after.bytesInUse).toBe(before.bytesInUse);
+    x.dispose();
   });
 
   async function valueAndGrad(device: Device, name: LossName, data: Float32Array, shape: [number, number], batch: object, options: object) {
