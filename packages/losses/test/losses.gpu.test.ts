@@ -67,6 +67,32 @@ describe.runIf(gpu)('losses on the GPU', () => {
     x.dispose();
   });
 
+  it.runIf(impls.includes('fused'))('eps-supinfonce + fairkl forward + backward: fused peak memory below one M×M matrix, composite above', async () => {
+    const M = 256;
+    const d = 8;
+    const labels = Array.from({ length: M / 2 }, (_, i) => i % 5);
+    const batch = { labels, biasLabels: labels.map((l, i) => (l + i) % 2), nViews: 2 };
+    const peak = async (impl: Impl) => {
+      const x = randn([M, d], { device: gpu!, seed: 5, requiresGrad: true });
+      await gpu!.sync();
+      gpu!.backend.pool.resetPeak();
+      const base = gpu!.memory().bytesInUse;
+      await scope(async () => {
+        const loss = lossRegistry['eps-supinfonce'](x, batch, { impl, temperature: 0.1 }).add(lossRegistry.fairkl(x, batch, { impl }));
+        await loss.backward();
+        await loss.item();
+      });
+      const p = gpu!.memory().peakBytesInUse - base;
+      x.dispose();
+      return p;
+    };
+    const matrix = M * M * 4;
+    const fused = await peak('fused');
+    const composite = await peak('composite');
+    expect(fused, `fused peak ${fused} B vs one M×M matrix ${matrix} B`).toBeLessThan(matrix);
+    expect(composite).toBeGreaterThanOrEqual(matrix);
+  });
+
   async function valueAndGrad(device: Device, name: LossName, data: Float32Array, shape: [number, number], batch: object, options: object) {
     const x = tensor(data, shape, { device, requiresGrad: true });
     const loss = lossRegistry[name](x, batch, options as Record<string, unknown>);
