@@ -13,8 +13,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let iy = (t / p.w) % p.h;
   let c = (t / (p.w * p.h)) % p.c;
   let b = t / (p.w * p.h * p.c);
-  let hw = p.ho * p.wo;
-  let kk = p.kh * p.kw;
   var acc = 0.0;
   for (var ky = 0u; ky < p.kh; ky++) {
     let oy = out_pos(iy, p.ph, ky, p.sh, p.ho);
@@ -26,7 +24,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       if (ox < 0) {
         continue;
       }
-      acc += cols[(b * p.c * kk + (c * p.kh + ky) * p.kw + kx) * hw + u32(oy) * p.wo + u32(ox)];
+      acc += cols[col_at((c * p.kh + ky) * p.kw + kx, b, u32(oy) * p.wo + u32(ox))];
     }
   }
   x[t] = acc;

@@ -17,10 +17,20 @@ struct Geometry {
   pw: u32,
   co: u32,
   _pad0: u32,
-  _pad1: u32,
+  // im2col/col2im column layout: 0 = [B, C·kh·kw, Ho·Wo] (batched), 1 = [C·kh·kw, B·Ho·Wo] (one wide matrix).
+  col_layout: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Geometry;
+
+// Position of column row r, batch b, output pixel q in the column buffer.
+fn col_at(r: u32, b: u32, q: u32) -> u32 {
+  let hw = p.ho * p.wo;
+  if (p.col_layout == 1u) {
+    return r * p.batch * hw + b * hw + q;
+  }
+  return (b * p.c * p.kh * p.kw + r) * hw + q;
+}
 
 fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return gid.x + gid.y * nwg.x * 64u;

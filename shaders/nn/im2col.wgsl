@@ -1,5 +1,6 @@
 // im2col: cols[b, (c·kh + ky)·kw + kx, oy·Wo + ox] = x[b, c, oy·sh + ky − ph, ox·sw + kx − pw]
-// (0 outside the input). A convolution is then one matmul W[Co, C·kh·kw] × cols.
+// (0 outside the input), or the same values as one [C·kh·kw, B·Ho·Wo] matrix (layout 1).
+// A convolution is then one matmul W[Co, C·kh·kw] × cols.
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> cols: array<f32>;
 
@@ -9,6 +10,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (t >= p.total) {
     return;
   }
+  // t enumerates (b, r, q) in batched order; the store goes to the layout's position.
   let hw = p.ho * p.wo;
   let kk = p.kh * p.kw;
   let q = t % hw;
@@ -23,5 +25,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w)) {
     v = x[((b * p.c + c) * p.h + u32(iy)) * p.w + u32(ix)];
   }
-  cols[t] = v;
+  cols[col_at(r, b, q)] = v;
 }

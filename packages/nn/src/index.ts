@@ -16,7 +16,7 @@
  * Files: `@fairgpu/nn/node` adds atomic checkpoint files (checkpoint.ts).
  */
 export { conv2d, im2col, col2im, setConvAlgorithm, convAlgorithmFor } from './ops/conv.ts';
-export type { ConvAlgorithm, Conv2dOptions } from './ops/conv.ts';
+export type { ConvAlgorithm, Conv2dOptions, ColumnLayout } from './ops/conv.ts';
 export { maxPool2d, avgPool2d, globalAvgPool2d } from './ops/pool.ts';
 export type { PoolOptions } from './ops/pool.ts';
 export type { Pair, Geometry } from './ops/geometry.ts';
@@ -36,3 +36,5 @@ export { LrScheduler, StepLR, MultiStepLR, CosineAnnealingLR, LinearWarmup } fro
 export { encodeSafetensors, decodeSafetensors, SafetensorsError } from './safetensors.ts';
 export type { HostArray, DecodedSafetensors, SafetensorsDtype } from './safetensors.ts';
 export { stateDictToSafetensors, safetensorsToStateDict } from './state.ts';
+export { trainLoop, AccuracyMeter } from './train.ts';
+export type { LoopPosition, LoopOptions, ProgressEvent } from './train.ts';

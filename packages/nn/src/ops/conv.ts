@@ -24,9 +24,24 @@ const geo = (attrs: Readonly<Record<string, unknown>>) => attrs.geometry as Geom
 const vals = (x: CpuOperand) => (x as { values: Float64Array }).values;
 const buf = (x: unknown) => bufferOf(x as StorageView);
 
-/** cols index of (b, c, ky, kx, oy, ox). */
-function colIndex(g: Geometry, b: number, c: number, ky: number, kx: number, q: number): number {
-  return ((b * g.c + c) * g.kh * g.kw + ky * g.kw + kx) * g.ho * g.wo + q;
+/**
+ * Column layouts: 'batch' is [B, C·kh·kw, Ho·Wo] (F.unfold's), 'wide' is [C·kh·kw, B·Ho·Wo], one
+ * matrix for the whole batch, so the convolution is a single large matmul (better tile use when
+ * Ho·Wo is small).
+ */
+export type ColumnLayout = 'batch' | 'wide';
+const layoutOf = (attrs: Readonly<Record<string, unknown>>) => (attrs.layout === 'wide' ? 1 : 0);
+
+/** cols index of (b, c, ky, kx, q = oy·Wo + ox). */
+function colIndex(g: Geometry, b: number, c: number, ky: number, kx: number, q: number, layout: number): number {
+  const r = (c * g.kh + ky) * g.kw + kx;
+  const hw = g.ho * g.wo;
+  return layout === 1 ? (r * g.batch + b) * hw + q : (b * g.c * g.kh * g.kw + r) * hw + q;
+}
+
+function colShape(g: Geometry, layout: ColumnLayout): number[] {
+  const k = g.c * g.kh * g.kw;
+  return layout === 'wide' ? [k, g.batch * g.ho * g.wo] : [g.batch, k, g.ho * g.wo];
 }
 
 export const im2colOp: CustomOpDefinition = {
@@ -34,7 +49,7 @@ export const im2colOp: CustomOpDefinition = {
   gpu(rec, [x], out, dst, attrs) {
     const g = geo(attrs);
     const total = g.batch * g.c * g.kh * g.kw * g.ho * g.wo;
-    if (total) rec.dispatch('im2col', IM2COL, geometryParams(g, total), [buf(x), dst], grid1d(total));
+    if (total) rec.dispatch('im2col', IM2COL, geometryParams(g, total, 0, layoutOf(attrs)), [buf(x), dst], grid1d(total));
   },
   cpu([x], _out, attrs) {
     const g = geo(attrs);
@@ -44,13 +59,13 @@ export const im2colOp: CustomOpDefinition = {
       for (let oy = 0; oy < g.ho; oy++) for (let ox = 0; ox < g.wo; ox++) {
         const iy = oy * g.sh + ky - g.ph;
         const ix = ox * g.sw + kx - g.pw;
-        if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) cols[colIndex(g, b, c, ky, kx, oy * g.wo + ox)] = xs[((b * g.c + c) * g.h + iy) * g.w + ix];
+        if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) cols[colIndex(g, b, c, ky, kx, oy * g.wo + ox, layoutOf(attrs))] = xs[((b * g.c + c) * g.h + iy) * g.w + ix];
       }
     }
     return cols;
   },
   vjp(grad, { attrs }) {
-    return [col2im(grad, geo(attrs))];
+    return [col2im(grad, geo(attrs), attrs.layout as ColumnLayout)];
   },
 };
 
@@ -59,7 +74,7 @@ export const col2imOp: CustomOpDefinition = {
   gpu(rec, [cols], out, dst, attrs) {
     const g = geo(attrs);
     const total = g.batch * g.c * g.h * g.w;
-    if (total) rec.dispatch('col2im', COL2IM, geometryParams(g, total), [buf(cols), dst], grid1d(total));
+    if (total) rec.dispatch('col2im', COL2IM, geometryParams(g, total, 0, layoutOf(attrs)), [buf(cols), dst], grid1d(total));
   },
   cpu([cols], _out, attrs) {
     const g = geo(attrs);
@@ -69,24 +84,24 @@ export const col2imOp: CustomOpDefinition = {
       for (let oy = 0; oy < g.ho; oy++) for (let ox = 0; ox < g.wo; ox++) {
         const iy = oy * g.sh + ky - g.ph;
         const ix = ox * g.sw + kx - g.pw;
-        if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) x[((b * g.c + c) * g.h + iy) * g.w + ix] += cs[colIndex(g, b, c, ky, kx, oy * g.wo + ox)];
+        if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) x[((b * g.c + c) * g.h + iy) * g.w + ix] += cs[colIndex(g, b, c, ky, kx, oy * g.wo + ox, layoutOf(attrs))];
       }
     }
     return x;
   },
   vjp(grad, { attrs }) {
-    return [customOp(im2colOp, [grad], { shape: [geo(attrs).batch, geo(attrs).c * geo(attrs).kh * geo(attrs).kw, geo(attrs).ho * geo(attrs).wo], dtype: 'f32' }, attrs, ['g'])];
+    return [im2col(grad, geo(attrs), attrs.layout as ColumnLayout)];
   },
 };
 
-/** [B, C, H, W] → [B, C·kh·kw, Ho·Wo] (PyTorch's `F.unfold`). */
-export function im2col(x: Tensor, g: Geometry): Tensor {
-  return customOp(im2colOp, [x], { shape: [g.batch, g.c * g.kh * g.kw, g.ho * g.wo], dtype: 'f32' }, { geometry: g }, ['x']);
+/** [B, C, H, W] → [B, C·kh·kw, Ho·Wo] (PyTorch's `F.unfold`), or [C·kh·kw, B·Ho·Wo] ('wide'). */
+export function im2col(x: Tensor, g: Geometry, layout: ColumnLayout = 'batch'): Tensor {
+  return customOp(im2colOp, [x], { shape: colShape(g, layout), dtype: 'f32' }, { geometry: g, layout }, ['x']);
 }
 
-/** The adjoint of im2col (PyTorch's `F.fold`): [B, C·kh·kw, Ho·Wo] → [B, C, H, W]. */
-export function col2im(cols: Tensor, g: Geometry): Tensor {
-  return customOp(col2imOp, [cols], { shape: [g.batch, g.c, g.h, g.w], dtype: 'f32' }, { geometry: g }, ['cols']);
+/** The adjoint of im2col (PyTorch's `F.fold` for the 'batch' layout) → [B, C, H, W]. */
+export function col2im(cols: Tensor, g: Geometry, layout: ColumnLayout = 'batch'): Tensor {
+  return customOp(col2imOp, [cols], { shape: [g.batch, g.c, g.h, g.w], dtype: 'f32' }, { geometry: g, layout }, ['cols']);
 }
 
 function directCpu(g: Geometry, xs: Float64Array, ws: Float64Array, kind: 'y' | 'dx' | 'dw', gs?: Float64Array): Float64Array {
@@ -216,8 +231,10 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     const parts: Tensor[] = [];
     for (let b0 = 0; b0 < g.batch; b0 += chunk) {
       const xs = chunk >= g.batch ? x : x.slice([b0, 0, 0, 0], [Math.min(g.batch, b0 + chunk), g.c, g.h, g.w]);
-      const cols = im2col(xs, { ...g, batch: xs.shape[0] });
-      parts.push(w2.matmul(cols));
+      const nb = xs.shape[0];
+      const cols = im2col(xs, { ...g, batch: nb }, 'wide');
+      // [Co, B·P] → [B, Co, P]: one strided copy; the matmul is one wide product.
+      parts.push(w2.matmul(cols).reshape([co, nb, g.ho * g.wo]).permute([1, 0, 2]));
     }
     const flat = parts.length === 1 ? parts[0] : concat(parts, 0);
     y = flat.reshape([g.batch, co, g.ho, g.wo]);

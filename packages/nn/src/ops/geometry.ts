@@ -54,9 +54,9 @@ export function geometry(
 }
 
 /** The uniform block of shaders/nn/conv-geometry.wgsl. */
-export function geometryParams(g: Geometry, total: number, extra = 0): ArrayBuffer {
+export function geometryParams(g: Geometry, total: number, extra = 0, layout = 0): ArrayBuffer {
   const w = new ParamWriter();
-  [total, g.batch, g.c, g.h, g.w, g.ho, g.wo, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.co, extra].forEach((v, i) => w.u(i, v));
+  [total, g.batch, g.c, g.h, g.w, g.ho, g.wo, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.co, extra, layout].forEach((v, i) => w.u(i, v));
   return w.buffer;
 }
 
