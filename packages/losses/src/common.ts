@@ -30,6 +30,7 @@ export function logAddExp(terms: readonly Tensor[], constants: readonly number[]
 export interface Reference {
   readonly z: Tensor;
   readonly labels?: RowField;
+  readonly targets?: RowField;
 }
 
 /**
@@ -37,22 +38,21 @@ export interface Reference {
  * the reference rows are normalised like the anchors and their labels validated like `labels`
  * (one per reference row, no view tiling).
  */
-export function resolveReference(op: string, shape: ResolvedBatch, options: ReferenceOptions, needsLabels: boolean): Reference | undefined {
+export function resolveReference(op: string, shape: ResolvedBatch, options: ReferenceOptions & { refTargets?: ArrayLike<number> | Tensor }, needs: 'labels' | 'targets'): Reference | undefined {
   const ref = options.refEmbeddings;
   if (ref === undefined) {
     if (options.refLabels !== undefined) throw new InvalidArgumentError(op, 'refLabels', 'is given without refEmbeddings');
+    if (options.refTargets !== undefined) throw new InvalidArgumentError(op, 'refTargets', 'is given without refEmbeddings');
     return undefined;
   }
+  if (typeof ref !== 'object' || typeof (ref as Tensor).rank !== 'number') throw new InvalidArgumentError(op, 'refEmbeddings', 'must be a Tensor [N, d]');
   if (ref.rank !== 2 || ref.shape[1] !== shape.d) throw new InvalidArgumentError(op, 'refEmbeddings', `must have shape [N, ${shape.d}], got [${ref.shape.join(', ')}]`);
   if (ref.dtype !== 'f32') throw new InvalidArgumentError(op, 'refEmbeddings', `must be f32, got ${ref.dtype}`);
   if (ref.backend !== shape.device) throw new InvalidArgumentError(op, 'refEmbeddings', 'must be on the same device as the features x');
   const [n] = ref.shape;
-  let labels: RowField | undefined;
-  if (needsLabels) {
-    const refShape: ResolvedBatch = { M: n, d: shape.d, B: n, V: 1, device: shape.device };
-    labels = resolveField(op, refShape, options.refLabels, 'refLabels', true);
-  }
-  return { z: l2Normalize(ref), labels };
+  const refShape: ResolvedBatch = { M: n, d: shape.d, B: n, V: 1, device: shape.device };
+  if (needs === 'labels') return { z: l2Normalize(ref), labels: resolveField(op, refShape, options.refLabels, 'refLabels', true) };
+  return { z: l2Normalize(ref), targets: resolveField(op, refShape, options.refTargets, 'refTargets', true) };
 }
 
 /** Throws when an anchor has no positive (host labels only); `released` reproduces NaN/+inf there. */

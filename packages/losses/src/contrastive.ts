@@ -45,7 +45,7 @@ function supervisedStats(op: string, x: Tensor, batch: LossBatch, o: Record<stri
   const variant = variantOf(op, o.variant);
   const impl = implOf(op, o.impl);
   const labels = resolveField(op, shape, batch.labels, 'labels', true)!;
-  const reference = resolveReference(op, shape, o as ReferenceOptions, true);
+  const reference = resolveReference(op, shape, o as ReferenceOptions, 'labels');
   const z = l2Normalize(x);
   const stats = contrastiveRowStats(z, {
     temperature: tau,

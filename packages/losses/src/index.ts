@@ -19,7 +19,7 @@ export type { LossBatch } from './batch.ts';
 export { supcon, ntXent, epsSupInfoNCE, epsSupCon, DEFAULT_TEMPERATURE } from './contrastive.ts';
 export type { SupConOptions, NtXentOptions, EpsSupInfoNCEOptions, EpsSupConOptions } from './contrastive.ts';
 export { yAware, lExp, lThr, kernelWeight } from './regression.ts';
-export type { KernelRegressionOptions, LThrOptions, KernelName } from './regression.ts';
+export type { KernelOptions, KernelRegressionOptions, LThrOptions, KernelName } from './regression.ts';
 export { fairKL, end } from './debias.ts';
 export type { FairKLOptions, EndOptions } from './debias.ts';
 export { crossEntropy } from './crossEntropy.ts';

@@ -1,7 +1,7 @@
 import { arange, InvalidArgumentError, maximum, tensor, tidy, where, type Tensor } from '@fairgpu/tensor';
 import { contrastiveRowStats, l2Normalize, STAT } from '@fairgpu/kernels';
 import { resolveField, resolveShape, type LossBatch, type ResolvedBatch } from './batch.ts';
-import { column } from './common.ts';
+import { column, resolveReference } from './common.ts';
 import { DEFAULT_TEMPERATURE } from './contrastive.ts';
 import { checkObject, implOf, oneOf, positive, temperatureOf, variantOf, type CommonOptions, type TemperatureOptions } from './options.ts';
 import { reduce } from './reducer.ts';
@@ -17,14 +17,22 @@ import { reduce } from './reducer.ts';
 
 export type KernelName = 'gaussian' | 'rbf' | 'cauchy';
 
-export interface KernelRegressionOptions extends CommonOptions, TemperatureOptions {
+export interface KernelOptions extends CommonOptions, TemperatureOptions {
   /** Default 'gaussian'. */
   kernel?: KernelName;
   /** Kernel width σ > 0 (default 1). */
   sigma?: number;
 }
 
-export interface LThrOptions extends KernelRegressionOptions {
+/** y-aware and L^exp also take a reference set (e.g. a memory queue) with its targets. */
+export interface KernelRegressionOptions extends KernelOptions {
+  /** Raw reference features [N, d] (normalised like x); no pair is excluded against them. */
+  refEmbeddings?: Tensor;
+  /** Targets of the reference rows (length N); required with refEmbeddings. */
+  refTargets?: ArrayLike<number> | Tensor;
+}
+
+export interface LThrOptions extends KernelOptions {
   /** released only: c_ji counts (`'sum'`, default) or counts / M (`'mean'`). */
   deltaReduction?: 'sum' | 'mean';
 }
@@ -64,10 +72,12 @@ function weightedTerms(sumW: Tensor, sumWLogit: Tensor, u: Tensor, scale: number
 function statsLoss(op: string, method: 'y-aware' | 'exp', x: Tensor, batch: LossBatch, options: unknown): Tensor {
   return tidy(() => {
     const f = front(op, x, batch, options);
+    const reference = resolveReference(op, f.shape, f.o as KernelRegressionOptions, 'targets');
     const z = l2Normalize(x);
     const stats = contrastiveRowStats(z, {
       temperature: f.tau,
       targets: f.targets.tensor,
+      ...(reference ? { reference: reference.z, refTargets: reference.targets!.tensor } : {}),
       kernel: { type: f.kernel, sigma: f.sigma },
       expVariant: f.variant,
       impl: f.impl,
@@ -135,6 +145,9 @@ export function lThr(x: Tensor, batch: LossBatch, options?: LThrOptions): Tensor
   return tidy(() => {
     const op = 'l-thr';
     const f = front(op, x, batch, options);
+    for (const name of ['refEmbeddings', 'refTargets', 'refLabels'] as const) {
+      if (f.o[name] !== undefined) throw new InvalidArgumentError(op, name, 'is not supported by l-thr (its denominators need the sorted rows of the full M×M weights)');
+    }
     const deltaReduction = oneOf(op, 'deltaReduction', f.o.deltaReduction, ['sum', 'mean'] as const, 'sum');
     const host = f.targets.host;
     if (!host) throw new InvalidArgumentError(op, 'targets', 'must be an array for l-thr (each row of the kernel weights is sorted on the host)');

@@ -6,6 +6,7 @@ import { fusedAvailable, loadVectors, lossOf, runVector } from './vectors.ts';
 const cpu = cpuBackend();
 /** The default impl ('fused') once @fairgpu/kernels has it; the composite path until then. */
 const impl = fusedAvailable(cpu) ? 'fused' : 'composite';
+const impls = fusedAvailable(cpu) ? (['composite', 'fused'] as const) : (['composite'] as const);
 
 function features(M: number, d: number, seed = 1): Tensor {
   const rng = new Rng(seed);
@@ -122,23 +123,50 @@ describe('cross-entropy', () => {
 });
 
 describe('refEmbeddings / refLabels (anchors against a memory queue)', () => {
-  it('supcon against a reference set equals the float64 loop (no pair excluded)', async () => {
+  const rowsOf = (t: Tensor) => {
+    const v = Array.from(cpu.values(t.view('t', 'x').storage));
+    const d = t.shape[1];
+    return Array.from({ length: t.shape[0] }, (_, i) => {
+      const r = v.slice(i * d, i * d + d);
+      const n = Math.hypot(...r);
+      return r.map((a) => a / n);
+    });
+  };
+  it.each(impls)('y-aware / l-exp against a reference set with refTargets equal the float64 loop (impl %s)', async (impl) => {
+    const x = features(5, 3, 7);
+    const ref = features(7, 3, 8);
+    const targets = [1, 2, 2, 5, 3];
+    const refTargets = [1, 4, 2, 2, 6, 3, 0];
+    const tau = 0.3;
+    const w = (a: number, b: number) => Math.exp(-((a - b) ** 2) / 2);
+    const za = rowsOf(x);
+    const zr = rowsOf(ref);
+    const expected = (method: 'y-aware' | 'exp') => {
+      let total = 0;
+      for (let i = 0; i < 5; i++) {
+        const s = zr.map((r) => r.reduce((acc, a, k) => acc + a * za[i][k], 0) / tau);
+        const m = Math.max(...s);
+        const l = s.map((v) => v - m);
+        const ws = refTargets.map((t) => w(targets[i], t));
+        const u = method === 'y-aware' ? Math.log(l.reduce((acc, v) => acc + Math.exp(v), 0)) : Math.log(s.reduce((acc, v, j) => acc + Math.exp(v * (1 - ws[j])), 0)) - m;
+        total += -ws.reduce((acc, wj, j) => acc + wj * (l[j] - u), 0) / ws.reduce((a, b) => a + b, 0);
+      }
+      return total / 5;
+    };
+    const o = { refEmbeddings: ref, refTargets, temperature: tau, kernel: 'rbf' as const, sigma: 1, impl };
+    expect(await lossRegistry['y-aware'](x, { targets }, o).item()).toBeCloseTo(expected('y-aware'), 5);
+    expect(await lossRegistry['l-exp'](x, { targets }, o).item()).toBeCloseTo(expected('exp'), 5);
+    expectArgError(() => lossRegistry['y-aware'](x, { targets }, { refEmbeddings: ref }), 'refTargets');
+    expectArgError(() => lossRegistry['l-thr'](x, { targets }, { refEmbeddings: ref, refTargets }), 'refEmbeddings');
+  });
+
+  it('supcon against a reference set equals the float64 loop (no pair excluded), every impl', async () => {
     const x = features(4, 3, 5);
     const ref = features(6, 3, 6);
     const labels = [0, 1, 0, 2];
     const refLabels = [0, 0, 1, 2, 1, 0];
-    const got = await supcon(x, { labels }, { refEmbeddings: ref, refLabels, temperature: 0.5, impl: 'composite' }).item();
-    const norm = (t: Tensor) => {
-      const v = Array.from(cpu.values(t.view('t', 'x').storage));
-      const d = t.shape[1];
-      return Array.from({ length: t.shape[0] }, (_, i) => {
-        const r = v.slice(i * d, i * d + d);
-        const n = Math.hypot(...r);
-        return r.map((a) => a / n);
-      });
-    };
-    const za = norm(x);
-    const zr = norm(ref);
+    const za = rowsOf(x);
+    const zr = rowsOf(ref);
     let total = 0;
     let n = 0;
     for (let i = 0; i < 4; i++) {
@@ -149,6 +177,6 @@ describe('refEmbeddings / refLabels (anchors against a memory queue)', () => {
       total += -pos.reduce((s, a) => s + a - lse, 0) / pos.length;
       n++;
     }
-    expect(got).toBeCloseTo(total / n, 5);
+    for (const i of impls) expect(await supcon(x, { labels }, { refEmbeddings: ref, refLabels, temperature: 0.5, impl: i }).item()).toBeCloseTo(total / n, 5);
   });
 });
