@@ -6,34 +6,70 @@
 
 struct Params { m: u32, n: u32, d: u32, meta_w: u32, inv_t: f32, eps: f32, log_eps: f32, sigma: f32 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> rows: array<f32>;     // the rows this pass writes
-@group(0) @binding(2) var<storage, read> cols: array<f32>;     // the rows it loops over
+@group(0) @binding(1) var<storage, read> rows: array<RowT>;     // the rows this pass writes
+@group(0) @binding(2) var<storage, read> cols: array<RowT>;     // the rows it loops over
 @group(0) @binding(3) var<storage, read> row_meta: array<f32>;
 @group(0) @binding(4) var<storage, read> col_meta: array<f32>;
 @group(0) @binding(5) var<storage, read> stats: array<f32>;    // forward output [M, NCOL]
 @group(0) @binding(6) var<storage, read> grad: array<f32>;     // upstream gradient [M, NCOL]
-@group(0) @binding(7) var<storage, read_write> acc_out: array<f32>; // [rows, d]
+@group(0) @binding(7) var<storage, read_write> acc_out: array<RowT>; // [rows, d]
 
 // dL/dS for anchor a and logit v = S/τ (pos: same label; w: kernel weight).
 fn gcoef(a: u32, v: f32, pos: bool, w: f32) -> f32 {
+  // Terms whose upstream gradient is exactly 0 (columns a loss does not use: the slice VJP pads
+  // them with zeros) skip their exps; every row shares the pattern, so SIMD lanes agree.
   let b = a * NCOL;
   let l = v - stats[b];
-  var r = grad[b + 1u] * exp(l - stats[b + 1u]);
+  var r = 0.0;
+  let g1 = grad[b + 1u];
+  if (g1 != 0.0) { r += g1 * exp(l - stats[b + 1u]); }
   if (HAS_LABELS) {
+    let g6 = grad[b + 6u];
     if (pos) {
-      let le = l - p.eps;
-      r += grad[b + 2u] * exp(l - stats[b + 2u]) + grad[b + 4u] + grad[b + 6u] * exp(le - log_den(le, stats[b + 3u]));
+      let g2 = grad[b + 2u];
+      if (g2 != 0.0) { r += g2 * exp(l - stats[b + 2u]); }
+      r += grad[b + 4u];
+      if (g6 != 0.0) {
+        let le = l - p.eps;
+        r += g6 * exp(le - log_den(le, stats[b + 3u]));
+      }
     } else {
-      r += grad[b + 3u] * exp(l - stats[b + 3u]) + grad[b + 6u] * exp(l + stats[b + 10u]);
+      let g3 = grad[b + 3u];
+      if (g3 != 0.0) { r += g3 * exp(l - stats[b + 3u]); }
+      if (g6 != 0.0) { r += g6 * exp(l + stats[b + 10u]); }
     }
   }
   if (HAS_KERNEL) {
     r += grad[b + 8u] * w;
-    // paper: S(1−w)/τ − (lseExpW + m) = l − v·w − lseExpW; released: l(1−w) − lseExpW.
-    let e = select(l - v * w - stats[b + 9u], l * (1.0 - w) - stats[b + 9u], EXP_RELEASED);
-    r += grad[b + 9u] * (1.0 - w) * exp(e);
+    let g9 = grad[b + 9u];
+    if (g9 != 0.0) {
+      // paper: S(1−w)/τ − (lseExpW + m) = l − v·w − lseExpW; released: l(1−w) − lseExpW.
+      let e = select(l - v * w - stats[b + 9u], l * (1.0 - w) - stats[b + 9u], EXP_RELEASED);
+      r += g9 * (1.0 - w) * exp(e);
+    }
   }
   return r * p.inv_t;
+}
+
+var<private> r_i: u32;
+var<private> r_li: f32;
+var<private> r_ti: f32;
+
+// dL/dS_ij for the pair (r_i, j) — both directions when SELF — given s = ⟨rows_i, cols_j⟩.
+fn coef_at(j: u32, s: f32) -> f32 {
+  if (j >= p.n || (SELF && j == r_i)) { return 0.0; }
+  let v = s * p.inv_t;
+  var pos = false;
+  if (HAS_LABELS) { pos = col_meta[j * p.meta_w] == r_li; }
+  var w = 0.0;
+  // Every kernel depends on Δ² only, so w is the same seen from either side.
+  if (HAS_KERNEL) { w = kweight(r_ti - col_meta[j * p.meta_w + T_COL]); }
+  if (MODE == 0u) {
+    var c = gcoef(r_i, v, pos, w);
+    if (SELF) { c += gcoef(j, v, pos, w); }
+    return c;
+  }
+  return gcoef(j, v, pos, w);
 }
 
 @compute @workgroup_size(WG)
@@ -43,31 +79,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
   let i = min(raw, p.m - 1u);
   let lid = lid3.x;
   if (valid) {
-    for (var k = 0u; k < p.d; k++) { acc_out[i * p.d + k] = 0.0; }
+    for (var k = 0u; k < p.d / VW; k++) { acc_out[i * (p.d / VW) + k] = RowT(0.0); }
   }
-  var li = 0.0;
-  var ti = 0.0;
-  if (HAS_LABELS) { li = row_meta[i * p.meta_w]; }
-  if (HAS_KERNEL) { ti = row_meta[i * p.meta_w + T_COL]; }
+  r_i = i;
+  if (HAS_LABELS) { r_li = row_meta[i * p.meta_w]; }
+  if (HAS_KERNEL) { r_ti = row_meta[i * p.meta_w + T_COL]; }
   for (var c0 = 0u; c0 < p.n; c0 += TJ) {
-    var s = tile_dots(i, c0, lid);
-    var coef: array<f32, TJ>;
-    for (var q = 0u; q < TJ; q++) {
-      let j = c0 + q;
-      if (j >= p.n || (SELF && j == i)) { continue; }
-      let v = s[q] * p.inv_t;
-      var pos = false;
-      if (HAS_LABELS) { pos = col_meta[j * p.meta_w] == li; }
-      var w = 0.0;
-      // Every kernel depends on Δ² only, so w is the same seen from either side.
-      if (HAS_KERNEL) { w = kweight(ti - col_meta[j * p.meta_w + T_COL]); }
-      if (MODE == 0u) {
-        coef[q] = gcoef(i, v, pos, w);
-        if (SELF) { coef[q] += gcoef(j, v, pos, w); }
-      } else {
-        coef[q] = gcoef(j, v, pos, w);
-      }
-    }
-    tile_acc(i, c0, coef, lid, valid);
+    tile_acc(i, c0, coef_tile(c0, tile_dots(i, c0, lid)), lid, valid);
   }
 }

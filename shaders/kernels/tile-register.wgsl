@@ -3,6 +3,12 @@
 // every load of rows[] feeds four multiply-adds held in registers (register blocking).
 // Expects module-scope `p` (with .n, .d), `rows` and `cols`.
 
+fn tile_row_dot(r: u32, c: u32) -> f32 {
+  var s = 0.0;
+  for (var k = 0u; k < p.d; k++) { s += rows[r * p.d + k] * cols[c * p.d + k]; }
+  return s;
+}
+
 fn tile_dots(r: u32, c0: u32, lid: u32) -> array<f32, TJ> {
   let d = p.d;
   let a = r * d;

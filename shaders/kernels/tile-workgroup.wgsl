@@ -16,6 +16,12 @@ fn stage_tile(c0: u32, k0: u32, lid: u32) {
   }
 }
 
+fn tile_row_dot(r: u32, c: u32) -> f32 {
+  var s = 0.0;
+  for (var k = 0u; k < p.d; k++) { s += rows[r * p.d + k] * cols[c * p.d + k]; }
+  return s;
+}
+
 fn tile_dots(r: u32, c0: u32, lid: u32) -> array<f32, TJ> {
   var acc: array<f32, TJ>;
   let d = p.d;

@@ -2,7 +2,8 @@ import {
   bufferOf, cast, concat, customOp, grid1d, ParamWriter, type CpuOperand, type CustomOpDefinition, type Operand, type Recorder, type StorageView, type Tensor,
 } from '@fairgpu/tensor';
 import {
-  commonWgsl, pairMomentsWgsl, pairReduceWgsl, rowStatsGradWgsl, rowStatsWgsl, tileRegisterAccWgsl, tileRegisterWgsl, tileWorkgroupAccWgsl, tileWorkgroupWgsl,
+  commonWgsl, pairMomentsGradWgsl, pairMomentsWgsl, pairReduceWgsl, rowStatsGradWgsl, rowStatsWgsl, tileRegister4AccWgsl, tileRegister4Wgsl,
+  tileRegisterAccWgsl, tileRegisterWgsl, tileWorkgroupAccWgsl, tileWorkgroupWgsl,
 } from './generated/wgsl.ts';
 import type { KernelType } from './options.ts';
 import type { ResolvedPairOptions } from './pairs.ts';
@@ -49,19 +50,45 @@ function variantOf(rec: Recorder, attrs: { variant?: Variant }): Variant {
 
 const sources = new Map<string, string>();
 
-/** Header constants + tile helpers + kernel body, cached per specialisation. */
-function specialise(body: string, variant: Variant, consts: Record<string, string | number | boolean>, withAcc: boolean, withCommon: boolean): string {
-  const key = `${body.length}:${variant}:${withAcc}:${withCommon}:${JSON.stringify(consts)}:${body.slice(0, 80)}`;
+const TILES = {
+  register: { tj: 4, vw: 1, dots: tileRegisterWgsl, acc: tileRegisterAccWgsl },
+  register4: { tj: 8, vw: 4, dots: tileRegister4Wgsl, acc: tileRegister4AccWgsl },
+  workgroup: { tj: 16, vw: 1, dots: tileWorkgroupWgsl, acc: tileWorkgroupAccWgsl },
+} as const;
+
+/**
+ * Header constants + tile helpers + kernel body, cached per specialisation. The register variant
+ * reads rows as vec4s (RowT) when d is a multiple of 4.
+ */
+function specialise(name: string, body: string, variant: Variant, d: number, consts: Record<string, string | number | boolean>, withAcc: boolean, withCommon: boolean): string {
+  const tiles = TILES[variant === 'register' && d % 4 === 0 ? 'register4' : variant];
+  const key = `${name}:${variant}:${tiles.vw}:${JSON.stringify(consts)}`;
   let src = sources.get(key);
   if (src) return src;
-  const all = { TJ: variant === 'register' ? 4 : 16, WG: 64, DC: 64, ...consts };
+  const all = { TJ: tiles.tj, VW: tiles.vw, WG: 64, DC: 64, ...consts };
   const header = Object.entries(all)
     .map(([k, v]) => (typeof v === 'boolean' ? `const ${k}: bool = ${v};` : typeof v === 'number' && Number.isInteger(v) ? `const ${k}: u32 = ${v}u;` : `const ${k}: f32 = ${v};`))
     .join('\n');
-  const tiles = variant === 'register' ? [tileRegisterWgsl, withAcc ? tileRegisterAccWgsl : ''] : [tileWorkgroupWgsl, withAcc ? tileWorkgroupAccWgsl : ''];
-  src = [header, withCommon ? commonWgsl : '', ...tiles, body].join('\n');
+  const alias = `alias RowT = ${tiles.vw === 4 ? 'vec4<f32>' : 'f32'};`;
+  src = [header, alias, withCommon ? commonWgsl : '', tiles.dots, withAcc ? tiles.acc : '', unrolled(body, tiles.tj), body].join('\n');
   sources.set(key, src);
   return src;
+}
+
+/**
+ * The per-tile loops, unrolled for TJ: each similarity of a tile goes to the body's per-pair
+ * function with a constant index, so no array is indexed dynamically (software adapters spill
+ * such arrays to memory). Only the helpers the body calls are emitted.
+ */
+function unrolled(body: string, tj: number): string {
+  const q = Array.from({ length: tj }, (_, k) => k);
+  const out: string[] = [];
+  for (const name of ['visit1', 'visit2', 'visit_pair']) {
+    if (body.includes(`${name}_tile(`)) out.push(`fn ${name}_tile(c0: u32, s: array<f32, TJ>) {\n${q.map((k) => `  ${name}(c0 + ${k}u, s[${k}]);`).join('\n')}\n}`);
+  }
+  if (body.includes('coef_tile(')) out.push(`fn coef_tile(c0: u32, s: array<f32, TJ>) -> array<f32, TJ> {\n  return array<f32, TJ>(${q.map((k) => `coef_at(c0 + ${k}u, s[${k}])`).join(', ')});\n}`);
+  if (body.includes('any_pos_tile(')) out.push(`fn any_pos_tile(c0: u32) -> bool {\n  return ${q.map((k) => `is_pos(c0 + ${k}u)`).join(' || ')};\n}`);
+  return out.join('\n');
 }
 
 function statsConsts(a: StatsAttrs, mode: number): Record<string, string | number | boolean> {
@@ -131,7 +158,7 @@ const statsGradOp: CustomOpDefinition = {
     const r = view(rows);
     const c = view(cols);
     const mode = a.mode === 'ref' ? 1 : 0;
-    const source = specialise(rowStatsGradWgsl, variant, statsConsts(a, mode), true, true);
+    const source = specialise('row-stats-grad', rowStatsGradWgsl, variant, r.shape[1], statsConsts(a, mode), true, true);
     const dummy = bufferOf(r);
     rec.dispatch(`row-stats-grad-${a.mode}-${variant}`, source, params(r.shape[0], c.shape[0], r.shape[1], a),
       [bufferOf(r), bufferOf(c), orDummy(rowMeta, dummy), orDummy(colMeta, dummy), bufferOf(view(st)), bufferOf(view(g)), dst], grid1d(r.shape[0]));
@@ -161,7 +188,7 @@ const statsOp: CustomOpDefinition = {
     const zv = view(z);
     const zb = bufferOf(zv);
     const n = typeof zr === 'number' ? zv.shape[0] : view(zr).shape[0];
-    const source = specialise(rowStatsWgsl, variant, statsConsts(a, 0), false, true);
+    const source = specialise('row-stats', rowStatsWgsl, variant, zv.shape[1], statsConsts(a, 0), false, true);
     rec.dispatch(`row-stats-${variant}`, source, params(zv.shape[0], n, zv.shape[1], a),
       [zb, orDummy(zr, zb), orDummy(rowMeta, zb), orDummy(colMeta === 0 ? rowMeta : colMeta, zb), dst], grid1d(zv.shape[0]));
   },
@@ -219,8 +246,8 @@ interface PairAttrs {
   variant?: Variant;
 }
 
-function pairConsts(a: PairAttrs, mode: number) {
-  return { UPPER: a.upper, FACTOR: a.upper ? '1.0' : '2.0', MODE: mode };
+function pairConsts(a: PairAttrs) {
+  return { UPPER: a.upper, FACTOR: a.upper ? '1.0' : '2.0' };
 }
 
 function pairProblem(z: CpuOperand, meta: CpuOperand, a: PairAttrs): PairProblem {
@@ -236,7 +263,7 @@ const pairGradOp: CustomOpDefinition = {
     const variant = variantOf(rec, a);
     const zv = view(z);
     const zb = bufferOf(zv);
-    const source = specialise(pairMomentsWgsl, variant, pairConsts(a, 1), true, false);
+    const source = specialise('pair-moments-grad', pairMomentsGradWgsl, variant, zv.shape[1], pairConsts(a), true, false);
     rec.dispatch(`pair-moments-grad-${variant}`, source, params(zv.shape[0], zv.shape[0], zv.shape[1], a), [zb, zb, bufferOf(view(meta)), bufferOf(view(g)), dst], grid1d(zv.shape[0]));
   },
   cpu([g, z, meta], _out, attrs) {
@@ -254,8 +281,7 @@ const pairOp: CustomOpDefinition = {
     const m = zv.shape[0];
     const partial = rec.scratch(m * 12 * 4).buffer;
     const p = params(m, m, zv.shape[1], a);
-    // The per-anchor kernel reads no gradient: bind the features in its place.
-    rec.dispatch(`pair-moments-${variant}`, specialise(pairMomentsWgsl, variant, pairConsts(a, 0), true, false), p, [zb, zb, bufferOf(view(meta)), zb, partial], grid1d(m));
+    rec.dispatch(`pair-moments-${variant}`, specialise('pair-moments', pairMomentsWgsl, variant, zv.shape[1], pairConsts(a), false, false), p, [zb, zb, bufferOf(view(meta)), partial], grid1d(m));
     rec.dispatch('pair-reduce', pairReduceWgsl, p, [partial, dst], [1, 1, 1]);
   },
   cpu([z, meta], _out, attrs) {
