@@ -3,12 +3,13 @@
  * Inputs are NCHW for the 2-D layers.
  */
 import {
-  InvalidArgumentError, matmulTransposed, noGrad, ones, rand, ShapeMismatchError, tensor, zeros, type Device, type Tensor,
+  InvalidArgumentError, isGradEnabled, matmulTransposed, noGrad, ones, rand, ShapeMismatchError, tensor, zeros, type Device, type Tensor,
 } from '@fairgpu/tensor';
 import { Module } from './module.ts';
 import { fanIn, kaimingUniformDefault, uniformInit, type InitOptions } from './init.ts';
 import { conv2d, type ConvAlgorithm } from './ops/conv.ts';
 import { avgPool2d, globalAvgPool2d, maxPool2d, type PoolOptions } from './ops/pool.ts';
+import { batchNormTrain, channelLinear } from './ops/batchnorm.ts';
 import { pair, type Pair } from './ops/geometry.ts';
 
 function positiveInt(op: string, argument: string, value: number): number {
@@ -108,31 +109,29 @@ class BatchNorm extends Module {
     }
     if (x.shape[1] !== this.numFeatures) throw new ShapeMismatchError(this.layer, 'x', `axis 1 must be ${this.numFeatures}, got shape [${x.shape.join(', ')}]`);
     const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
-    const bshape = x.shape.map((d, i) => (i === 1 ? d : 1));
-    let mean: Tensor;
-    let variance: Tensor;
     if (this.training) {
       const n = axes.reduce((p, a) => p * x.shape[a], 1);
       if (n < 2) throw new InvalidArgumentError(this.layer, 'x', 'needs more than one value per channel in training mode');
-      mean = x.mean(axes, true);
-      const centered = x.sub(mean);
-      variance = centered.mul(centered).mean(axes, true);
+      const one = this.weight ? null : ones([this.numFeatures], { device: x.backend });
+      const zero = this.bias ? null : zeros([this.numFeatures], { device: x.backend });
+      const out = batchNormTrain(x, this.weight ?? one!, this.bias ?? zero!, this.eps);
       noGrad(() => {
         const m = this.momentum;
-        this.runningMean.assign(this.runningMean.mul(1 - m).add(mean.reshape([this.numFeatures]).mul(m)));
-        this.runningVar.assign(this.runningVar.mul(1 - m).add(variance.reshape([this.numFeatures]).mul((m * n) / (n - 1))));
+        this.runningMean.assign(this.runningMean.mul(1 - m).add(out.mean.mul(m)));
+        this.runningVar.assign(this.runningVar.mul(1 - m).add(out.variance.mul((m * n) / (n - 1))));
         this.numBatchesTracked.assign(this.numBatchesTracked.add(1));
       });
-      const y = centered.div(variance.add(this.eps).sqrt());
-      return this.affine(y, bshape);
+      return out.y;
     }
-    mean = this.runningMean.reshape(bshape);
-    variance = this.runningVar.reshape(bshape);
-    return this.affine(x.sub(mean).div(variance.add(this.eps).sqrt()), bshape);
-  }
-  private affine(y: Tensor, bshape: number[]): Tensor {
-    if (!this.weight || !this.bias) return y;
-    return y.mul(this.weight.reshape(bshape)).add(this.bias.reshape(bshape));
+    // Eval: a fixed per-channel affine map from the running statistics. The fast kernel has no
+    // VJP, so with gradients enabled the broadcasting composite is used instead.
+    const invstd = this.runningVar.add(this.eps).sqrt().recip();
+    const a = this.weight ? this.weight.mul(invstd) : invstd;
+    const shift = this.runningMean.mul(a).neg();
+    const d = this.bias ? shift.add(this.bias) : shift;
+    if (!isGradEnabled()) return channelLinear(x, null, a, a.mul(0), d);
+    const bshape = x.shape.map((n, i) => (i === 1 ? n : 1));
+    return x.mul(a.reshape(bshape)).add(d.reshape(bshape));
   }
 }
 

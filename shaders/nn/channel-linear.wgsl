@@ -1,0 +1,31 @@
+// Per-channel linear combination of one or two same-shape tensors, channels on axis 1:
+//   out[i] = a[c]·u[i] + b[c]·v[i] + d[c],   c = (i / inner) % channels
+// BatchNorm's forward (u = x, b = 0: a scale and shift per channel) and its input gradient
+// (u = g, v = x) are both this shape. A dedicated kernel because the tensor package's broadcasting
+// elementwise path decodes a full index per element, ~10× slower than this on software adapters.
+struct Params {
+  total: u32,
+  inner: u32,
+  channels: u32,
+  has_v: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> u: array<f32>;
+@group(0) @binding(2) var<storage, read> v: array<f32>;
+@group(0) @binding(3) var<storage, read> coef: array<f32>;  // [a (C), b (C), d (C)]
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  if (i >= p.total) {
+    return;
+  }
+  let c = (i / p.inner) % p.channels;
+  var acc = coef[c] * u[i] + coef[2u * p.channels + c];
+  if (p.has_v == 1u) {
+    acc += coef[p.channels + c] * v[i];
+  }
+  out[i] = acc;
+}
