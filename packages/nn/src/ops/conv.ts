@@ -8,10 +8,10 @@
  * `conv2d` picks per adapter class (`convAlgorithm`), from `npm run bench -- train` measurements.
  */
 import {
-  bufferOf, concat, customOp, grid1d, InvalidArgumentError, ShapeMismatchError,
+  bufferOf, concat, customOp, grid1d, InvalidArgumentError, noGrad, ones, ParamWriter, ShapeMismatchError, zeros,
   type CpuOperand, type CustomOpDefinition, type StorageView, type Tensor,
 } from '@fairgpu/tensor';
-import { col2imWgsl, convDirectInputGradWgsl, convDirectWeightGradWgsl, convDirectWgsl, im2colWgsl } from '../generated/wgsl.ts';
+import { channelTransposeWgsl, col2imWgsl, convDirectInputGradWgsl, convDirectWeightGradWgsl, convDirectWgsl, im2colWgsl } from '../generated/wgsl.ts';
 import { geometry, geometryParams, withGeometry, type Geometry, type Pair } from './geometry.ts';
 
 const IM2COL = withGeometry(im2colWgsl);
@@ -180,6 +180,49 @@ export const conv2dDirectOp: CustomOpDefinition = {
   },
 };
 
+/**
+ * [Co, B, P] → [B, Co, P] plus bias (the wide im2col matmul's output to NCHW), one kernel each way.
+ * Inputs [y, coef, bias?] with coef = concat(1, bias) built without gradient; the VJP transposes g
+ * back with the same kernel and sums it for the bias.
+ */
+const channelTransposeOp: CustomOpDefinition = {
+  name: 'convOutputTranspose',
+  gpu(rec, inputs, out, dst, attrs) {
+    const [batch, channels, inner] = attrs.dims as [number, number, number];
+    const total = batch * channels * inner;
+    if (!total) return;
+    const w = new ParamWriter().u(0, total).u(1, inner).u(2, channels).u(3, batch).u(4, attrs.dir as number);
+    rec.dispatch('conv-output-transpose', channelTransposeWgsl, w.buffer, [buf(inputs[0]), buf(inputs[1]), dst], grid1d(total));
+  },
+  cpu(inputs, out, attrs) {
+    const [batch, channels, inner] = attrs.dims as [number, number, number];
+    const src = vals(inputs[0]);
+    const coef = vals(inputs[1]);
+    const y = new Float64Array(batch * channels * inner);
+    for (let b = 0; b < batch; b++) for (let c = 0; c < channels; c++) for (let q = 0; q < inner; q++) {
+      const bcq = (b * channels + c) * inner + q;
+      const cbq = (c * batch + b) * inner + q;
+      if (attrs.dir === 0) y[bcq] = coef[c] * src[cbq] + coef[channels + c];
+      else y[cbq] = coef[c] * src[bcq] + coef[channels + c];
+    }
+    return y;
+  },
+  vjp(g, { inputs, attrs }) {
+    const [batch, channels, inner] = attrs.dims as [number, number, number];
+    const coef = noGrad(() => concat([ones([channels], { device: g.backend }), zeros([channels], { device: g.backend })], 0));
+    const back = customOp(channelTransposeOp, [g, coef], { shape: [channels, batch, inner], dtype: 'f32' }, { dims: attrs.dims, dir: 1 }, ['g', 'coef'])
+      .reshape((inputs[0] as Tensor).shape);
+    return inputs.length === 3 ? [back, null, g.sum([0, 2])] : [back, null];
+  },
+};
+
+/** [Co, B·P] (wide matmul output) → [B, Co, P], adding bias per channel when given. */
+function toBatchMajor(y: Tensor, batch: number, channels: number, inner: number, bias: Tensor | null): Tensor {
+  const coef = noGrad(() => concat([ones([channels], { device: y.backend }), bias ? bias.detach() : zeros([channels], { device: y.backend })], 0));
+  const inputs = bias ? [y, coef, bias] : [y, coef];
+  return customOp(channelTransposeOp, inputs, { shape: [batch, channels, inner], dtype: 'f32' }, { dims: [batch, channels, inner], dir: 0 }, bias ? ['y', 'coef', 'bias'] : ['y', 'coef']);
+}
+
 export type ConvAlgorithm = 'direct' | 'im2col';
 
 /**
@@ -233,11 +276,11 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
       const xs = chunk >= g.batch ? x : x.slice([b0, 0, 0, 0], [Math.min(g.batch, b0 + chunk), g.c, g.h, g.w]);
       const nb = xs.shape[0];
       const cols = im2col(xs, { ...g, batch: nb }, 'wide');
-      // [Co, B·P] → [B, Co, P]: one strided copy; the matmul is one wide product.
-      parts.push(w2.matmul(cols).reshape([co, nb, g.ho * g.wo]).permute([1, 0, 2]));
+      // One wide product [Co, B·P], then [B, Co, P] with the bias added in the same pass.
+      parts.push(toBatchMajor(w2.matmul(cols), nb, co, g.ho * g.wo, bias));
     }
     const flat = parts.length === 1 ? parts[0] : concat(parts, 0);
-    y = flat.reshape([g.batch, co, g.ho, g.wo]);
+    return flat.reshape([g.batch, co, g.ho, g.wo]);
   }
   return bias ? y.add(bias.reshape([1, co, 1, 1])) : y;
 }
