@@ -1,68 +1,124 @@
 /**
- * `npm start`: until the training job of @fairgpu/nn lands, a self-check that finds an adapter,
- * prints it, checks matmul and autograd against the float64 CPU reference, and trains a tiny
- * two-layer network on a synthetic task with the GPU doing every step.
+ * `npm start`: the main training job (tools/cli/job.ts) — vanilla CE vs ε-SupInfoNCE + FairKL on
+ * Biased-MNIST, a table of unbiased / bias-aligned / bias-conflicting accuracy next to the
+ * published numbers, written as JSON. `--full` runs the published protocol; the default is a quick
+ * protocol sized for ≤ 15 minutes on a 2-core software adapter. `--self-check` runs the old
+ * adapter self-check instead.
+ *
+ *   npm start -- [--full] [--rho 0.997] [--seed 0] [--epochs N] [--train-size N] [--test-size N]
+ *                [--out runs/<timestamp>/results.json] [--resume <run dir>] [--no-progress]
  */
-import { cpuBackend, initGpu, noGrad, randn, scope, tensor, zeros, type Device, type Tensor } from '@fairgpu/tensor';
+import { parseArgs } from 'node:util';
+import { dirname, join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { initGpu } from '@fairgpu/tensor';
+import { FULL, PUBLISHED, QUICK, runJob, writeResults, type JobConfig, type ModelResult } from './job.ts';
+import { selfCheck } from './self-check.ts';
+
+const USAGE = `usage: npm start -- [--full] [--rho R] [--seed S] [--epochs N] [--train-size N] [--test-size N] [--out FILE] [--resume DIR] [--no-progress] | --self-check`;
+
+function numberOption(name: string, value: string | undefined, check: (v: number) => boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const v = Number(value);
+  if (!check(v)) throw new Error(`--${name}: invalid value '${value}'\n${USAGE}`);
+  return v;
+}
 
 async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      'self-check': { type: 'boolean', default: false },
+      full: { type: 'boolean', default: false },
+      rho: { type: 'string' },
+      seed: { type: 'string' },
+      epochs: { type: 'string' },
+      'train-size': { type: 'string' },
+      'test-size': { type: 'string' },
+      out: { type: 'string' },
+      resume: { type: 'string' },
+      'no-progress': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (values['self-check']) return selfCheck();
+
+  const base = values.full ? FULL : QUICK;
+  const int = (v: number) => Number.isInteger(v) && v >= 0;
+  const config: JobConfig = {
+    ...base,
+    rho: numberOption('rho', values.rho, (v) => v > 0 && v <= 1) ?? 0.997,
+    seed: numberOption('seed', values.seed, int) ?? 0,
+    epochs: numberOption('epochs', values.epochs, (v) => int(v) && v > 0) ?? base.epochs,
+    trainSize: numberOption('train-size', values['train-size'], int) ?? base.trainSize,
+    testSize: numberOption('test-size', values['test-size'], int) ?? base.testSize,
+  };
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const runDir = values.resume ?? (values.out ? dirname(values.out) : join('runs', stamp));
+  const out = values.out ?? join(runDir, 'results.json');
+
   const gpu = await initGpu();
   const info = gpu.adapterInfo;
-  console.log(`adapter: ${info.description || info.device || info.vendor} (${info.path}, ${info.featureLevel}${info.isSoftware ? ', software' : ''})`);
-  console.log(`matmul kernel: ${gpu.backend.matmulKernel}; max storage binding ${(gpu.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB`);
+  const adapter = `${info.description || info.device || info.vendor}${info.isSoftware ? ' (software)' : ''}`;
+  const protocol = `${config.protocol} protocol: SimpleConvNet ${config.kernelSize}×${config.kernelSize}, channels [${config.channels.join(', ')}], strides [${config.strides.join(', ')}], `
+    + `${config.trainSize || 'all 60000'} training images, ${config.epochs} epochs, batch ${config.batch}, test on ${config.testSize || 'all 10000'} ρ = 0.1 images`;
+  console.log(`adapter: ${adapter}`);
+  console.log(protocol);
+  if (config.protocol === 'quick') console.log('(quick default: a smaller net and a subset so the job fits ≤ 15 min on this machine; --full runs the published protocol)');
 
-  // 1. matmul + gradient on the GPU against the float64 reference.
-  const check = async (device: Device) =>
-    scope(async () => {
-      const a = randn([37, 53], { device, seed: 1, requiresGrad: true });
-      const b = randn([53, 29], { device, seed: 2 });
-      const out = a.matmul(b).tanh().sum();
-      await out.backward();
-      return { value: await out.item(), grad: await a.grad!.toArray() };
-    });
-  const ref = await check(cpuBackend());
-  const got = await check(gpu);
-  const gradError = Math.max(...got.grad.map((g, i) => Math.abs(g - ref.grad[i])));
-  const ok = Math.abs(got.value - ref.value) < 1e-3 * Math.max(1, Math.abs(ref.value)) && gradError < 1e-4;
-  console.log(`self-check: tanh(A·B) sum ${got.value.toFixed(5)} vs float64 ${ref.value.toFixed(5)}, max grad error ${gradError.toExponential(2)} → ${ok ? 'ok' : 'FAILED'}`);
-
-  // 2. A tiny classifier: two Gaussian blobs in 8-d, MLP 8-32-2, SGD, 200 steps, no readback per step.
-  const n = 256;
-  const labels = Int32Array.from({ length: n }, (_, i) => i % 2);
-  const noise = await randn([n, 8], { device: 'cpu', seed: 3 }).toArray();
-  const x = tensor(Array.from(noise, (v, i) => v + (labels[Math.floor(i / 8)] ? 1.5 : -1.5)), [n, 8]);
-  const y = tensor(labels, [n], { dtype: 'i32' });
-  const w1 = randn([8, 32], { seed: 4 }).mul(0.3).requiresGrad_();
-  const b1 = zeros([32], { requiresGrad: true });
-  const w2 = randn([32, 2], { seed: 5 }).mul(0.3).requiresGrad_();
-  const params: Tensor[] = [w1, b1, w2];
+  const multibar = !values['no-progress'] && process.stdout.isTTY
+    ? new cliProgress.MultiBar({ format: '{model} |{bar}| {value}/{total} steps | epoch {epoch} | loss {loss} | lr {lr} | {ips} img/s', hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic)
+    : null;
+  const bars = new Map<string, cliProgress.SingleBar>();
   const t0 = performance.now();
-  let loss = 0;
-  for (let step = 0; step < 200; step++) {
-    const l = await scope(async () => {
-      const logits = x.matmul(w1).add(b1).relu().matmul(w2);
-      const ce = logits.logSoftmax(-1).gather(1, y.reshape([-1, 1])).mean().neg();
-      await ce.backward();
-      noGrad(() => params.forEach((p) => {
-        p.assign(p.sub(p.grad!.mul(0.5)));
-        p.zeroGrad();
-      }));
-      return ce;
+  let results: ModelResult[];
+  try {
+    results = await runJob({
+      gpu, config, runDir, resume: values.resume !== undefined,
+      log: (line) => (multibar ? multibar.log(`${line}\n`) : console.log(line)),
+      onProgress: (model, e) => {
+        if (e.type === 'step') {
+          const payload = { model: model.padEnd(22), epoch: e.epoch + 1, loss: e.loss?.toFixed(4) ?? '-', lr: e.lr.toExponential(2), ips: e.imagesPerSecond.toFixed(0) };
+          if (multibar) {
+            let bar = bars.get(model);
+            if (!bar) bars.set(model, (bar = multibar.create(e.totalSteps, 0, payload)));
+            bar.update(e.globalStep, payload);
+          }
+        } else if (e.type === 'epoch') {
+          const line = `${model}: epoch ${e.epoch + 1}/${config.epochs} mean loss ${e.meanLoss.toFixed(4)}, ${e.seconds.toFixed(1)} s, ${e.imagesPerSecond.toFixed(0)} images/s`;
+          if (multibar) multibar.log(`${line}\n`);
+          else console.log(line);
+        }
+      },
     });
-    if (step === 199) loss = await l.item();
-    l.dispose();
+  } finally {
+    multibar?.stop();
   }
-  const accuracy = await scope(async () => {
-    const predicted = x.matmul(w1).add(b1).relu().matmul(w2);
-    const correct = predicted.slice([0, 1], [n, 2]).gt(predicted.slice([0, 0], [n, 1])).reshape([n]).eq(y.cast('f32'));
-    return correct.mean().item();
+  const seconds = (performance.now() - t0) / 1000;
+
+  const pct = (v: number) => (Number.isFinite(v) ? (100 * v).toFixed(1) : 'n/a');
+  const rhoKey = String(config.rho);
+  console.log(`\nBiased-MNIST ρ = ${config.rho}, test accuracy (%) — ${config.protocol} protocol, measured here on ${adapter}`);
+  const rows = [['model', 'unbiased', 'bias-aligned', 'bias-conflicting', 'train time'], ...results.map((r) => [r.name, pct(r.unbiased), pct(r.aligned), pct(r.conflicting), `${r.trainSeconds.toFixed(0)} s`])];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  │  '));
+  console.log(`\nPublished unbiased accuracy at ρ = ${config.rho} (full protocol: 7×7 SimpleConvNet, 80 epochs, all images, GPUs):`);
+  for (const [name, byRho] of Object.entries(PUBLISHED)) console.log(`  ${name}: ${byRho[rhoKey] ?? 'not published for this ρ'}`);
+  const [ce, fair] = results;
+  const margin = fair.unbiased - ce.unbiased;
+  console.log(`\nε-SupInfoNCE + FairKL − vanilla CE, unbiased accuracy: ${margin >= 0 ? '+' : ''}${(100 * margin).toFixed(1)} points. Total time ${seconds.toFixed(0)} s.`);
+
+  writeResults(out, {
+    dataset: 'Biased-MNIST', rho: config.rho, seed: config.seed, protocol: config.protocol, config, adapter, seconds,
+    results: results.map((r) => ({ ...r, unbiased: 100 * r.unbiased, aligned: 100 * r.aligned, conflicting: 100 * r.conflicting })),
+    published: Object.fromEntries(Object.entries(PUBLISHED).map(([k, v]) => [k, v[rhoKey] ?? null])),
   });
-  const ms = performance.now() - t0;
-  console.log(`tiny MLP: 200 SGD steps in ${(ms / 1000).toFixed(2)} s, final loss ${loss.toFixed(4)}, train accuracy ${(accuracy * 100).toFixed(1)}%`);
-  const mem = gpu.memory();
-  console.log(`memory: ${mem.tensors} tensors, ${(mem.bytesInUse / 1024).toFixed(0)} KiB in use, ${(mem.bytesPooled / 1024).toFixed(0)} KiB pooled`);
+  console.log(`results written to ${out}`);
   gpu.destroy();
-  return ok && accuracy > 0.95 ? 0 : 1;
+  return 0;
 }
 
 // dawn.node keeps the process alive while its GPU object is referenced: exit explicitly.
