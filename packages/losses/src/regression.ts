@@ -11,7 +11,7 @@ import { reduce } from './reducer.ts';
  * of the target distance, w_ij = K(t_i − t_j); the anchor term is
  *   −Σ_{k≠i} w_ik (l_ik − U_i) / Σ_{k≠i} w_ik,
  * with U_i the y-aware, L^exp or L^thr denominator. y-aware and L^exp come from the fused row
- * statistics; L^thr sorts each row of w on the host (O(M² log M)) and runs a log-space prefix
+ * statistics; L^thr orders each row of w on the host (O(M²) after one sort) and runs a log-space prefix
  * sum over the sorted columns on the device (never an M×M×M tensor).
  */
 
@@ -104,24 +104,30 @@ export function lExp(x: Tensor, batch: LossBatch, options?: KernelRegressionOpti
 }
 
 /**
- * For each row i of w (float64, host): `order[i]` sorts the columns by ascending w_ij, and
- * `below[i][k]` = #{r : w_ir < w_ik} (strict: ties are not below). O(M² log M) time, two M×M i32
- * index tensors; never M×M×M.
+ * For each row i of w (float64, host): `order[i]` lists the columns by ascending w_ij, and
+ * `below[i][k]` = #{r : w_ir < w_ik} (strict: ties are not below). Every kernel is a
+ * non-increasing function of |t_i − t_j|, so ascending w is descending distance: one global sort
+ * of the targets, then per row a two-pointer merge from both ends towards t_i — O(M log M + M²)
+ * time, two M×M i32 index tensors, never M×M×M. Ties are decided on the w values themselves.
  */
 function rowOrder(t: Float64Array, kernel: KernelName, sigma: number): { order: Int32Array; below: Int32Array } {
   const m = t.length;
   const order = new Int32Array(m * m);
   const below = new Int32Array(m * m);
-  const w = new Float64Array(m);
-  const idx = Array.from({ length: m }, (_, j) => j);
+  const sorted = Array.from({ length: m }, (_, j) => j).sort((a, b) => t[a] - t[b] || a - b);
   for (let i = 0; i < m; i++) {
-    for (let j = 0; j < m; j++) w[j] = kernelWeight(kernel, sigma, t[i] - t[j]);
-    idx.sort((a, b) => w[a] - w[b] || a - b);
+    const ti = t[i];
+    let lo = 0;
+    let hi = m - 1;
     let start = 0;
+    let prev = NaN;
     for (let p = 0; p < m; p++) {
-      if (p > 0 && w[idx[p]] !== w[idx[p - 1]]) start = p;
-      order[i * m + p] = idx[p];
-      below[i * m + idx[p]] = start;
+      const j = ti - t[sorted[lo]] >= t[sorted[hi]] - ti ? sorted[lo++] : sorted[hi--];
+      const wij = kernelWeight(kernel, sigma, ti - t[j]);
+      if (p > 0 && wij > prev) start = p; // (a rounding dip below prev joins the current tie group)
+      prev = wij;
+      order[i * m + p] = j;
+      below[i * m + j] = start;
     }
   }
   return { order, below };
