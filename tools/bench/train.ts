@@ -13,7 +13,7 @@ export interface TrainBenchOptions {
   batch?: number;
   /** Kernel sizes of the SGD-step rows; default [7, 3]. */
   kernels?: number[];
-  /** Timed SGD steps per row (after one warm-up step); default 2. */
+  /** Timed SGD steps per row (after a warm-up step on 8 images); default 1. */
   steps?: number;
   /** Channels of SimpleConvNet; default the spec's [16, 32, 64, 128]. */
   channels?: number[];
@@ -38,17 +38,24 @@ async function timeStep(ctx: GpuContext, algorithm: ConvAlgorithm, k: number, ba
   manualSeed(0);
   const model = new SimpleConvNet({ kernelSize: k, channels, algorithm });
   const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
-  const x = randn([batch, 3, 28, 28], { seed: 3 });
-  const y = tensor(Int32Array.from({ length: batch }, (_, i) => i % 10), [batch], { dtype: 'i32' });
-  const step = () => scope(async () => {
-    const loss = model.forward(x).logSoftmax(-1).gather(1, y.reshape([-1, 1])).mean().neg();
+  const data = (n: number) => ({
+    x: randn([n, 3, 28, 28], { seed: 3 }),
+    y: tensor(Int32Array.from({ length: n }, (_, i) => i % 10), [n], { dtype: 'i32' }),
+  });
+  const { x, y } = data(batch);
+  const step = (b = { x, y }) => scope(async () => {
+    const loss = model.forward(b.x).logSoftmax(-1).gather(1, b.y.reshape([-1, 1])).mean().neg();
     await loss.backward();
     opt.step();
     opt.zeroGrad();
   });
   try {
-    await step();
+    // Warm-up (pipeline compilation) on a small batch: a full step at k = 7 takes tens of seconds here.
+    const small = data(8);
+    await step(small);
     await ctx.sync();
+    small.x.dispose();
+    small.y.dispose();
     const t0 = performance.now();
     for (let i = 0; i < steps; i++) await step();
     await ctx.sync();
@@ -62,7 +69,7 @@ async function timeStep(ctx: GpuContext, algorithm: ConvAlgorithm, k: number, ba
 }
 
 export async function benchTrain(options: TrainBenchOptions = {}): Promise<{ adapter: string; rows: Row[] }> {
-  const { batch = 256, kernels = [7, 3], steps = 2, channels = [16, 32, 64, 128], algorithms = ['im2col', 'direct'] } = options;
+  const { batch = 256, kernels = [7, 3], steps = 1, channels = [16, 32, 64, 128], algorithms = ['im2col', 'direct'] } = options;
   const ctx = await initGpu();
   const adapter = ctx.adapterInfo.description || ctx.adapterInfo.device || ctx.adapterInfo.vendor;
   const rows: Row[] = [];

@@ -23,6 +23,8 @@ export interface JobConfig {
   seed: number;
   /** Training images drawn from MNIST's 60,000 before colouring (0 = all). */
   trainSize: number;
+  /** Which models to train (both by default). */
+  models: ('ce' | 'fairkl')[];
   /** Images of the ρ = 0.1 test set evaluated (0 = all 10,000). */
   testSize: number;
   epochs: number;
@@ -36,7 +38,7 @@ export interface JobConfig {
 
 /** The published protocol (spec: published-results.md, "Training recipes"). */
 export const FULL: Omit<JobConfig, 'rho' | 'seed'> = {
-  protocol: 'full', trainSize: 0, testSize: 0, epochs: 80, batch: 256, kernelSize: 7, channels: [16, 32, 64, 128], strides: [1, 1, 1, 1],
+  protocol: 'full', models: ['ce', 'fairkl'], trainSize: 0, testSize: 0, epochs: 80, batch: 256, kernelSize: 7, channels: [16, 32, 64, 128], strides: [1, 1, 1, 1],
   ce: { lr: 1e-3, weightDecay: 1e-4, milestones: [20, 40, 60] },
   fairkl: { lr: 0.01, weightDecay: 1e-4, momentum: 0.9, temperature: 0.1, epsilon: 0.1, alpha: 1, lambda: 1, fairklTemperature: 1, classifierLr: 1e-3 },
 };
@@ -191,7 +193,8 @@ export async function runJob(options: RunOptions): Promise<ModelResult[]> {
   options.log(`train: ${train.labels.length} images (ρ = ${config.rho}, ${conflicting} bias-conflicting); test: ${test.labels.length} images at ρ = 0.1`);
   mkdirSync(runDir, { recursive: true });
   const results: ModelResult[] = [];
-  for (const make of [vanilla, debiased]) {
+  const makers = { ce: vanilla, fairkl: debiased };
+  for (const make of config.models.map((m) => makers[m])) {
     const model = make(config);
     const ckpt = join(runDir, `${make.name}.ckpt.safetensors`);
     const loader = createLoader(train, { batchSize: config.batch, seed: config.seed, dropLast: true, prefetch: 0 });
