@@ -28,6 +28,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
   let valid = raw < p.m;
   let i = min(raw, p.m - 1u);
   let lid = lid3.x;
+  tile_begin(i);
   if (valid) {
     for (var k = 0u; k < p.d / VW; k++) { acc_out[i * (p.d / VW) + k] = RowT(0.0); }
   }
@@ -35,4 +36,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
   for (var c0 = 0u; c0 < p.n; c0 += TJ) {
     tile_acc(i, c0, coef_tile(c0, tile_dots(i, c0, lid)), lid, valid);
   }
+  tile_end(i, valid);
 }

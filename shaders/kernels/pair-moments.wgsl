@@ -31,6 +31,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
   let valid = raw < p.m;
   let i = min(raw, p.m - 1u);
   let lid = lid3.x;
+  tile_begin(i);
   r_i = i;
   for (var c0 = 0u; c0 < p.n; c0 += TJ) {
     if (!tile_needed(!UPPER || c0 + TJ > i + 1u)) { continue; }

@@ -84,6 +84,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
   let valid = raw < p.m;
   let i = min(raw, p.m - 1u);
   let lid = lid3.x;
+  tile_begin(i);
   r_i = i;
   if (HAS_LABELS) { r_li = row_meta[i * p.meta_w]; }
   if (HAS_KERNEL) { r_ti = row_meta[i * p.meta_w + T_COL]; }

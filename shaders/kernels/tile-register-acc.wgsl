@@ -15,3 +15,6 @@ fn tile_acc(r: u32, c0: u32, coef: array<f32, TJ>, lid: u32, valid: bool) {
     acc_out[a + k] += dot(c, vec4<f32>(cols[b0 + k], cols[b1 + k], cols[b2 + k], cols[b3 + k]));
   }
 }
+
+// tile_acc wrote to acc_out directly.
+fn tile_end(r: u32, valid: bool) {}

@@ -21,3 +21,6 @@ fn tile_acc(r: u32, c0: u32, coef: array<f32, TJ>, lid: u32, valid: bool) {
     workgroupBarrier();
   }
 }
+
+// tile_acc wrote to acc_out directly.
+fn tile_end(r: u32, valid: bool) {}

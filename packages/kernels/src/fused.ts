@@ -1,8 +1,8 @@
 import {
-  bufferOf, cast, concat, customOp, grid1d, ParamWriter, type CpuOperand, type CustomOpDefinition, type Operand, type Recorder, type StorageView, type Tensor,
+  bufferOf, cast, concat, customOp, type TensorLike, grid1d, ParamWriter, type CpuOperand, type CustomOpDefinition, type Operand, type Recorder, type StorageView, type Tensor,
 } from '@fairgpu/tensor';
 import {
-  commonWgsl, pairMomentsGradWgsl, pairMomentsWgsl, pairReduceWgsl, rowStatsGradWgsl, rowStatsWgsl, tileRegister4AccWgsl, tileRegister4Wgsl,
+  commonWgsl, pairMomentsGradWgsl, rowStatsGradLanesWgsl, rowStatsLanesWgsl, pairMomentsWgsl, pairReduceWgsl, rowStatsGradWgsl, rowStatsWgsl, tileRegister4AccWgsl, tileRegister4Wgsl,
   tileRegisterAccWgsl, tileRegisterWgsl, tileWorkgroupAccWgsl, tileWorkgroupWgsl,
 } from './generated/wgsl.ts';
 import type { KernelType } from './options.ts';
@@ -17,13 +17,39 @@ import { STATS_COLUMNS, type ResolvedStatsOptions } from './stats.ts';
  * flash-attention-style backward that recomputes similarities tile by tile. Memory is O(M·d):
  * the only per-pair work lives in registers (or one workgroup tile).
  *
- * Kernel variants (issue item 4, platform.md): software adapters run 'register' (one row per
- * invocation, four reference rows per step straight from storage, no barriers); hardware GPUs
- * run 'workgroup' (64 rows per workgroup share 16×64 reference tiles staged in workgroup memory).
- * The `variant` attr forces either, for tests.
+ * Kernel variants (issue item 4, platform.md), picked per adapter and forced by tests:
+ *   'lanes'      software adapters, d % 4 == 0: 4×4 similarity blocks per invocation read from a
+ *                transposed copy of the column side (O(N·d)), so SIMD lanes load consecutive
+ *                memory (on llvmpipe a same-address load in every lane costs a full gather); the
+ *                forward merges per-lane states once per pass through workgroup memory.
+ *   'register'   software adapters otherwise: one row per invocation, 4–8 column rows per step
+ *                straight from storage, no workgroup memory, no barriers.
+ *   'workgroup'  hardware GPUs: 64 rows per workgroup share 16×64 column tiles staged in
+ *                workgroup memory.
  */
 
-export type Variant = 'register' | 'workgroup';
+export type Variant = 'register' | 'workgroup' | 'lanes';
+
+/** The variant for a backend: GpuBackend exposes isSoftware; the CPU reference never dispatches. */
+export function defaultVariant(backend: unknown, d: number): Variant {
+  const software = (backend as { isSoftware?: boolean }).isSoftware;
+  if (software === undefined || !software) return 'workgroup';
+  return d % 4 === 0 ? 'lanes' : 'register';
+}
+
+/** x [n, d] → xᵀ [d, n4] with n padded to a multiple of 4 by zero rows (no gradient). */
+function transposedQuads(x: Tensor): Tensor {
+  const n = x.shape[0];
+  const n4 = Math.ceil(n / 4) * 4;
+  const base = x.detach();
+  return (n4 === n ? base : base.pad([[0, n4 - n], [0, 0]])).transpose();
+}
+
+/** A grid of `groups` workgroups, folded into y past 65,535. */
+function groupsGrid(groups: number): [number, number, number] {
+  if (groups <= 65535) return [Math.max(groups, 1), 1, 1];
+  return [65535, Math.ceil(groups / 65535), 1];
+}
 
 const KERNEL_CODE: Record<KernelType, number> = { gaussian: 0, rbf: 1, cauchy: 2 };
 
@@ -50,6 +76,12 @@ function variantOf(rec: Recorder, attrs: { variant?: Variant }): Variant {
 
 const sources = new Map<string, string>();
 
+function headerOf(all: Record<string, string | number | boolean>): string {
+  return Object.entries(all)
+    .map(([k, v]) => (typeof v === 'boolean' ? `const ${k}: bool = ${v};` : typeof v === 'number' && Number.isInteger(v) ? `const ${k}: u32 = ${v}u;` : `const ${k}: f32 = ${v};`))
+    .join('\n');
+}
+
 const TILES = {
   register: { tj: 4, vw: 1, dots: tileRegisterWgsl, acc: tileRegisterAccWgsl },
   register4: { tj: 8, vw: 4, dots: tileRegister4Wgsl, acc: tileRegister4AccWgsl },
@@ -61,14 +93,22 @@ const TILES = {
  * reads rows as vec4s (RowT) when d is a multiple of 4.
  */
 function specialise(name: string, body: string, variant: Variant, d: number, consts: Record<string, string | number | boolean>, withAcc: boolean, withCommon: boolean): string {
+  if (variant === 'lanes') {
+    const key = `${name}:lanes:${d}:${JSON.stringify(consts)}`;
+    let lanes = sources.get(key);
+    if (!lanes) {
+      const all = { D4: d / 4, WG: 16, ...consts };
+      lanes = [headerOf(all), withCommon ? commonWgsl : '', body].join('\n');
+      sources.set(key, lanes);
+    }
+    return lanes;
+  }
   const tiles = TILES[variant === 'register' && d % 4 === 0 ? 'register4' : variant];
-  const key = `${name}:${variant}:${tiles.vw}:${JSON.stringify(consts)}`;
+  const key = `${name}:${variant}:${tiles.vw}:${d}:${JSON.stringify(consts)}`;
   let src = sources.get(key);
   if (src) return src;
-  const all = { TJ: tiles.tj, VW: tiles.vw, WG: 64, DC: 64, ...consts };
-  const header = Object.entries(all)
-    .map(([k, v]) => (typeof v === 'boolean' ? `const ${k}: bool = ${v};` : typeof v === 'number' && Number.isInteger(v) ? `const ${k}: u32 = ${v}u;` : `const ${k}: f32 = ${v};`))
-    .join('\n');
+  const all = { TJ: tiles.tj, VW: tiles.vw, D4: Math.max(1, Math.floor(d / 4)), WG: 64, DC: 64, ...consts };
+  const header = headerOf(all);
   const alias = `alias RowT = ${tiles.vw === 4 ? 'vec4<f32>' : 'f32'};`;
   src = [header, alias, withCommon ? commonWgsl : '', tiles.dots, withAcc ? tiles.acc : '', unrolled(body, tiles.tj), body].join('\n');
   sources.set(key, src);
@@ -103,9 +143,9 @@ function statsConsts(a: StatsAttrs, mode: number): Record<string, string | numbe
   };
 }
 
-function params(rows: number, cols: number, d: number, a: { metaW?: number; temperature: number; epsilon?: number; logEps?: number; sigma?: number }): ArrayBuffer {
+function params(rows: number, cols: number, d: number, a: { metaW?: number; temperature: number; epsilon?: number; logEps?: number; sigma?: number }, nq = 0): ArrayBuffer {
   return new ParamWriter().u(0, rows).u(1, cols).u(2, d).u(3, a.metaW ?? 0)
-    .f(4, 1 / a.temperature).f(5, a.epsilon ?? 0).f(6, a.logEps ?? 0).f(7, a.sigma ?? 1).buffer;
+    .f(4, 1 / a.temperature).f(5, a.epsilon ?? 0).f(6, a.logEps ?? 0).f(7, a.sigma ?? 1).u(8, nq).buffer;
 }
 
 const view = (x: Operand) => x as StorageView;
@@ -179,15 +219,67 @@ const statsGradOp: CustomOpDefinition = {
   },
 };
 
+/** Rows of xᵀ [d, n4] back as a row-major [n, d] CPU operand. */
+function untranspose(t: Exclude<CpuOperand, number>, n: number): Exclude<CpuOperand, number> {
+  const [d, n4] = t.shape;
+  const values = new Float64Array(n * d);
+  for (let j = 0; j < n; j++) for (let k = 0; k < d; k++) values[j * d + k] = t.values[k * n4 + j];
+  return { values, shape: [n, d], dtype: 'f32' };
+}
+
+/**
+ * The 'lanes' backward: output rows ("owners", given transposed) accumulate over the other side.
+ * mode 'anchor': owners are the anchors (dz); mode 'ref': owners are the reference rows (dzr).
+ */
+const statsGradLanesOp: CustomOpDefinition = {
+  name: 'contrastiveRowStatsGradLanes',
+  gpu(rec, [g, st, others, ownersT, ownerMeta, otherMeta], out, dst, attrs) {
+    const a = attrs as unknown as StatsAttrs;
+    const ov = view(others);
+    const ot = view(ownersT);
+    const nq = ot.shape[1] / 4;
+    const source = specialise('row-stats-grad-lanes', rowStatsGradLanesWgsl, 'lanes', ov.shape[1], statsConsts(a, a.mode === 'ref' ? 1 : 0), false, true);
+    const dummy = bufferOf(ov);
+    rec.dispatch(`row-stats-grad-lanes-${a.mode}`, source, params((a as StatsAttrs & { owners: number }).owners, ov.shape[0], ov.shape[1], a, nq),
+      [bufferOf(ov), bufferOf(ot), orDummy(ownerMeta, dummy), orDummy(otherMeta, dummy), bufferOf(view(st)), bufferOf(view(g)), dst], groupsGrid(Math.ceil(nq / 16)));
+  },
+  cpu([g, st, others, ownersT, ownerMeta, otherMeta], out, attrs) {
+    const a = attrs as unknown as StatsAttrs & { owners: number };
+    const owners = untranspose(ownersT as Exclude<CpuOperand, number>, a.owners);
+    const gv = (g as Exclude<CpuOperand, number>).values;
+    const sv = (st as Exclude<CpuOperand, number>).values;
+    let grad: Float64Array;
+    if (a.mode === 'ref') {
+      grad = statsBackward(statsProblem(others, owners, otherMeta, ownerMeta, a), gv, FUSED_COLUMNS, sv).dzr;
+    } else {
+      const { dz, dzr } = statsBackward(statsProblem(owners, a.self ? 0 : others, ownerMeta, otherMeta, a), gv, FUSED_COLUMNS, sv);
+      if (a.self) for (let k = 0; k < dz.length; k++) dz[k] += dzr[k];
+      grad = dz;
+    }
+    // Same transposed, padded layout as the GPU kernel: [d, n4].
+    const [d, n4] = out.shape;
+    const t = new Float64Array(d * n4);
+    for (let j = 0; j < a.owners; j++) for (let k = 0; k < d; k++) t[k * n4 + j] = grad[j * d + k];
+    return t;
+  },
+};
+
 /** Forward: [M, FUSED_COLUMNS] statistics (the public ten and log R). */
 const statsOp: CustomOpDefinition = {
   name: 'contrastiveRowStats',
-  gpu(rec, [z, zr, rowMeta, colMeta], out, dst, attrs) {
+  gpu(rec, [z, zr, rowMeta, colMeta, colsT], out, dst, attrs) {
     const a = attrs as unknown as StatsAttrs;
     const variant = variantOf(rec, a);
     const zv = view(z);
     const zb = bufferOf(zv);
     const n = typeof zr === 'number' ? zv.shape[0] : view(zr).shape[0];
+    if (variant === 'lanes') {
+      const ct = view(colsT);
+      const source = specialise('row-stats-lanes', rowStatsLanesWgsl, variant, zv.shape[1], statsConsts(a, 0), false, true);
+      rec.dispatch('row-stats-lanes', source, params(zv.shape[0], n, zv.shape[1], a, ct.shape[1] / 4),
+        [zb, bufferOf(ct), orDummy(rowMeta, zb), orDummy(colMeta === 0 ? rowMeta : colMeta, zb), dst], groupsGrid(Math.ceil(zv.shape[0] / 4)));
+      return;
+    }
     const source = specialise('row-stats', rowStatsWgsl, variant, zv.shape[1], statsConsts(a, 0), false, true);
     rec.dispatch(`row-stats-${variant}`, source, params(zv.shape[0], n, zv.shape[1], a),
       [zb, orDummy(zr, zb), orDummy(rowMeta, zb), orDummy(colMeta === 0 ? rowMeta : colMeta, zb), dst], grid1d(zv.shape[0]));
@@ -195,15 +287,26 @@ const statsOp: CustomOpDefinition = {
   cpu([z, zr, rowMeta, colMeta], _out, attrs) {
     return statsForward(statsProblem(z, zr, rowMeta, colMeta, attrs as unknown as StatsAttrs));
   },
-  vjp(g, { inputs: [z, zr, rowMeta, colMeta], output, attrs }) {
+  vjp(g, { inputs: [z, zr, rowMeta, colMeta, colsT, anchorsT], output, attrs }) {
     const a = attrs as unknown as StatsAttrs;
     const zt = z as Tensor;
     const ref = typeof zr === 'number' ? zt : zr;
     const cm = typeof colMeta === 'number' ? rowMeta : colMeta;
+    if (a.variant === 'lanes') {
+      // The kernel writes the gradient transposed (ownersᵀ's layout); transpose it back.
+      const lanesGrad = (ownersT: Tensor, others: Tensor, ownerMeta: TensorLike, otherMeta: TensorLike, rows: number, mode: 'anchor' | 'ref') =>
+        customOp(statsGradLanesOp, [g, output, others, ownersT, ownerMeta, otherMeta], { shape: ownersT.shape, dtype: 'f32' }, { ...a, mode, owners: rows },
+          ['g', 'stats', 'others', 'ownersT', 'ownerMeta', 'otherMeta']).transpose().slice([0, 0], [rows, zt.shape[1]]);
+      const self = typeof zr === 'number';
+      const dzL = lanesGrad((self ? colsT : anchorsT) as Tensor, ref, rowMeta, cm, zt.shape[0], 'anchor');
+      if (self) return [dzL, null, null, null, null, null];
+      const dzrL = lanesGrad(colsT as Tensor, zt, cm, rowMeta, (zr as Tensor).shape[0], 'ref');
+      return [dzL, dzrL, null, null, null, null];
+    }
     const dz = customOp(statsGradOp, [g, output, zt, ref, rowMeta, cm], { shape: zt.shape, dtype: 'f32' }, { ...a, mode: 'anchor' }, ['g', 'stats', 'anchors', 'reference', 'rowMeta', 'colMeta']);
-    if (typeof zr === 'number') return [dz, null, null, null];
+    if (typeof zr === 'number') return [dz, null, null, null, null, null];
     const dzr = customOp(statsGradOp, [g, output, zr, zt, cm, rowMeta], { shape: zr.shape, dtype: 'f32' }, { ...a, mode: 'ref' }, ['g', 'stats', 'reference', 'anchors', 'colMeta', 'rowMeta']);
-    return [dz, dzr, null, null];
+    return [dz, dzr, null, null, null, null];
   },
 };
 
@@ -230,13 +333,19 @@ export function contrastiveRowStatsFused(r: ResolvedStatsOptions, variant?: Vari
     temperature: r.temperature,
     epsilon: r.epsilon,
     logEps: r.logEps,
-    ...(variant ? { variant } : {}),
   };
   const rowMeta = packMeta(r.labels, hasKernel ? r.targets : undefined);
   const colMeta = r.reference ? packMeta(r.refLabels, hasKernel ? r.refTargets : undefined) : undefined;
   const m = r.anchors.shape[0];
-  const full = customOp(statsOp, [r.anchors, r.reference ?? 0, rowMeta ?? 0, colMeta ?? 0], { shape: [m, FUSED_COLUMNS], dtype: 'f32' },
-    attrs as unknown as Record<string, unknown>, ['anchors', 'reference', 'labels/targets', 'refLabels/refTargets']);
+  const d = r.anchors.shape[1];
+  const chosen = variant === 'lanes' && d % 4 !== 0 ? 'register' : (variant ?? defaultVariant(r.anchors.backend, d));
+  attrs.variant = chosen;
+  // The lanes layout reads the column side transposed (and, for the anchors' backward against a
+  // reference, the anchors too): O((M + N)·d) extra memory, never M×N.
+  const colsT = chosen === 'lanes' ? transposedQuads(r.reference ?? r.anchors) : 0;
+  const anchorsT = chosen === 'lanes' && r.reference ? transposedQuads(r.anchors) : 0;
+  const full = customOp(statsOp, [r.anchors, r.reference ?? 0, rowMeta ?? 0, colMeta ?? 0, colsT, anchorsT], { shape: [m, FUSED_COLUMNS], dtype: 'f32' },
+    attrs as unknown as Record<string, unknown>, ['anchors', 'reference', 'labels/targets', 'refLabels/refTargets', 'referenceT', 'anchorsT']);
   return full.slice([0, 0], [m, STATS_COLUMNS]);
 }
 

@@ -29,7 +29,7 @@ describe.runIf(gpu)('fused contrastiveRowStats on the GPU', () => {
   for (const c of [...CASES, ...SHAPES]) {
     it(c.name, async () => {
       const ref = await runStats(c, cpuBackend(), 'composite', readCpu);
-      for (const impl of ['register', 'workgroup'] as const) compare(await runStats(c, gpu!, impl, readGpu), ref, impl);
+      for (const impl of ['lanes', 'register', 'workgroup'] as const) compare(await runStats(c, gpu!, impl, readGpu), ref, impl);
       if (c.m <= 16) compare(await runStats(c, gpu!, 'composite', readGpu), ref, 'gpu composite');
     });
   }

@@ -1,0 +1,137 @@
+// Fused contrastive row statistics, backward, "lanes" layout for software adapters: each
+// invocation owns 4 output rows ("owners", read as columns of the transposed ownersᵀ [d, nq]:
+// consecutive lanes, consecutive memory) and loops over the other side in blocks of 4 rows,
+// recomputing the 4×4 similarities, turning them into dL/dS (gcoef) and accumulating
+//   MODE 0: owners = anchors,   dz_a  = Σ_o dL/dS_ao · zr_o (+ Σ_o dL/dS_oa · z_o when SELF)
+//   MODE 1: owners = reference, dzr_j = Σ_i dL/dS_ij · z_i
+// into the transposed output (ownersᵀ layout [d, nq] of vec4s over the 4 owners: consecutive
+// lanes, consecutive memory; the host transposes it back). No workgroup memory, no atomics.
+
+struct Params { m: u32, n: u32, d: u32, meta_w: u32, inv_t: f32, eps: f32, log_eps: f32, sigma: f32, nq: u32 }
+@group(0) @binding(0) var<uniform> p: Params;                     // m: owners, n: others
+@group(0) @binding(1) var<storage, read> others: array<vec4<f32>>;   // [n, d/4]
+@group(0) @binding(2) var<storage, read> owners_t: array<vec4<f32>>; // ownersᵀ [d, nq]
+@group(0) @binding(3) var<storage, read> owner_meta: array<f32>;
+@group(0) @binding(4) var<storage, read> other_meta: array<f32>;
+@group(0) @binding(5) var<storage, read> stats: array<f32>;          // forward output [M, NCOL]
+@group(0) @binding(6) var<storage, read> grad: array<f32>;           // upstream gradient [M, NCOL]
+@group(0) @binding(7) var<storage, read_write> acc_t: array<vec4<f32>>; // outᵀ [d, nq]
+
+var<private> o_li: vec4<f32>;
+var<private> o_ti: vec4<f32>;
+var<private> o_idx: vec4<u32>;
+
+// dL/dS for anchor a and logit v = S/τ (pos: same label; w: kernel weight); see row-stats-grad.wgsl.
+fn gcoef(a: u32, v: f32, pos: bool, w: f32) -> f32 {
+  let b = a * NCOL;
+  let l = v - stats[b];
+  var r = 0.0;
+  let g1 = grad[b + 1u];
+  if (g1 != 0.0) { r += g1 * exp(l - stats[b + 1u]); }
+  if (HAS_LABELS) {
+    let g6 = grad[b + 6u];
+    if (pos) {
+      let g2 = grad[b + 2u];
+      if (g2 != 0.0) { r += g2 * exp(l - stats[b + 2u]); }
+      r += grad[b + 4u];
+      if (g6 != 0.0) {
+        let le = l - p.eps;
+        r += g6 * exp(le - log_den(le, stats[b + 3u]));
+      }
+    } else {
+      let g3 = grad[b + 3u];
+      if (g3 != 0.0) { r += g3 * exp(l - stats[b + 3u]); }
+      if (g6 != 0.0) { r += g6 * exp(l + stats[b + 10u]); }
+    }
+  }
+  if (HAS_KERNEL) {
+    r += grad[b + 8u] * w;
+    let g9 = grad[b + 9u];
+    if (g9 != 0.0) {
+      let e = select(l - v * w - stats[b + 9u], l * (1.0 - w) - stats[b + 9u], EXP_RELEASED);
+      r += g9 * (1.0 - w) * exp(e);
+    }
+  }
+  return r * p.inv_t;
+}
+
+// Coefficient of the pair (owner slot q, other row o) with similarity s.
+fn coef(q: u32, o: u32, s: f32) -> f32 {
+  let a = o_idx[q];
+  if (a >= p.m || o >= p.n || (SELF && a == o)) { return 0.0; }
+  let v = s * p.inv_t;
+  var pos = false;
+  if (HAS_LABELS) { pos = other_meta[o * p.meta_w] == o_li[q]; }
+  var w = 0.0;
+  // Every kernel depends on Δ² only, so w is the same seen from either side.
+  if (HAS_KERNEL) { w = kweight(o_ti[q] - other_meta[o * p.meta_w + T_COL]); }
+  if (MODE == 0u) {
+    var c = gcoef(a, v, pos, w);
+    if (SELF) { c += gcoef(o, v, pos, w); }
+    return c;
+  }
+  return gcoef(o, v, pos, w);
+}
+
+fn coef4(o: u32, s: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(coef(0u, o, s.x), coef(1u, o, s.y), coef(2u, o, s.z), coef(3u, o, s.w));
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let oq = gid.x + gid.y * nwg.x * WG;
+  if (oq >= p.nq) { return; } // no barriers here: idle lanes may leave
+  let cq = oq;
+  o_idx = vec4<u32>(cq * 4u, cq * 4u + 1u, cq * 4u + 2u, cq * 4u + 3u);
+  for (var q = 0u; q < 4u; q++) {
+    let a = min(o_idx[q], p.m - 1u);
+    if (HAS_LABELS) { o_li[q] = owner_meta[a * p.meta_w]; }
+    if (HAS_KERNEL) { o_ti[q] = owner_meta[a * p.meta_w + T_COL]; }
+  }
+  for (var k = 0u; k < p.d; k++) { acc_t[k * p.nq + cq] = vec4<f32>(0.0); }
+  let blocks = (p.n + 3u) / 4u;
+  for (var ob = 0u; ob < blocks; ob++) {
+    let o0 = ob * 4u;
+    let a0 = min(o0, p.n - 1u) * D4;
+    let a1 = min(o0 + 1u, p.n - 1u) * D4;
+    let a2 = min(o0 + 2u, p.n - 1u) * D4;
+    let a3 = min(o0 + 3u, p.n - 1u) * D4;
+    var s0 = vec4<f32>(0.0);
+    var s1 = vec4<f32>(0.0);
+    var s2 = vec4<f32>(0.0);
+    var s3 = vec4<f32>(0.0);
+    for (var kk = 0u; kk < D4; kk++) {
+      let base = kk * 4u * p.nq + cq;
+      let c0 = owners_t[base];
+      let c1 = owners_t[base + p.nq];
+      let c2 = owners_t[base + 2u * p.nq];
+      let c3 = owners_t[base + 3u * p.nq];
+      let x0 = others[a0 + kk];
+      let x1 = others[a1 + kk];
+      let x2 = others[a2 + kk];
+      let x3 = others[a3 + kk];
+      s0 += x0.x * c0 + x0.y * c1 + x0.z * c2 + x0.w * c3;
+      s1 += x1.x * c0 + x1.y * c1 + x1.z * c2 + x1.w * c3;
+      s2 += x2.x * c0 + x2.y * c1 + x2.z * c2 + x2.w * c3;
+      s3 += x3.x * c0 + x3.y * c1 + x3.z * c2 + x3.w * c3;
+    }
+    // f_r[q]: coefficient of other row o0 + r for owner slot q.
+    let f0 = coef4(o0, s0);
+    let f1 = coef4(o0 + 1u, s1);
+    let f2 = coef4(o0 + 2u, s2);
+    let f3 = coef4(o0 + 3u, s3);
+    if (any(f0 != vec4<f32>(0.0)) || any(f1 != vec4<f32>(0.0)) || any(f2 != vec4<f32>(0.0)) || any(f3 != vec4<f32>(0.0))) {
+      for (var kk = 0u; kk < D4; kk++) {
+        let x0 = others[a0 + kk];
+        let x1 = others[a1 + kk];
+        let x2 = others[a2 + kk];
+        let x3 = others[a3 + kk];
+        let base = kk * 4u * p.nq + cq;
+        acc_t[base] += f0 * x0.x + f1 * x1.x + f2 * x2.x + f3 * x3.x;
+        acc_t[base + p.nq] += f0 * x0.y + f1 * x1.y + f2 * x2.y + f3 * x3.y;
+        acc_t[base + 2u * p.nq] += f0 * x0.z + f1 * x1.z + f2 * x2.z + f3 * x3.z;
+        acc_t[base + 3u * p.nq] += f0 * x0.w + f1 * x1.w + f2 * x2.w + f3 * x3.w;
+      }
+    }
+  }
+}
