@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { benchTensor, type Row } from './tensor.ts';
+import { benchTrain } from './train.ts';
 import { benchLosses } from './losses.ts';
 
 const { values, positionals } = parseArgs({
@@ -29,8 +30,12 @@ try {
     const { adapter, rows } = await benchLosses({ sizes });
     if (values.json) for (const r of rows) console.log(JSON.stringify({ suite, adapter, ...r }));
     else printTable('fairgpu loss benchmarks (forward + backward)', adapter, rows);
+  } else if (suite === 'train') {
+    const { adapter, rows } = await benchTrain();
+    if (values.json) for (const r of rows) console.log(JSON.stringify({ suite, adapter, ...r }));
+    else printTable('fairgpu nn training benchmarks (conv2d, SimpleConvNet SGD step)', adapter, rows);
   } else {
-    console.error(`unknown suite '${suite}' (available: tensor, losses)`);
+    console.error(`unknown suite '${suite}' (available: tensor, losses, train)`);
     process.exitCode = 2;
   }
 } finally {
