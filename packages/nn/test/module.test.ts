@@ -32,7 +32,7 @@ describe('modules', () => {
     const full = new ResNet18({ device }).parameters().reduce((n, p) => n + p.size, 0);
     expect(full).toBe(11_173_962);
     expect(count).toBeLessThan(full);
-  });
+  }, 30_000);
 
   it('PyTorch default init bounds: kaiming_uniform(a=√5) → U(±1/√fan_in), biases U(±1/√fan_in)', async () => {
     manualSeed(0);
