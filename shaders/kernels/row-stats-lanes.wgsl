@@ -1,7 +1,7 @@
 // Fused contrastive row statistics, forward, "lanes" layout for software adapters (llvmpipe):
 // there, a storage load whose address is the same in every SIMD lane costs a full gather, so
-// the 4 rows × 4 columns block each invocation computes reads the 4 column vectors from the
-// transposed reference zrᵀ [d, N4] — consecutive lanes read consecutive columns, one vector
+// the 4 rows × 8 columns block each invocation computes reads the 4 column vectors from the
+// transposed reference zrᵀ [d, N8] — consecutive lanes read consecutive columns, one vector
 // load — exactly like the core's vec4 matmul. A workgroup owns R = 4 anchor rows; its 64 lanes
 // stride over column quads with private online log-sum-exp states, merged once through
 // workgroup memory at the end of each pass (one barrier per pass, no atomics).
@@ -72,22 +72,32 @@ fn row_setup(r: u32) {
   acc_x[r] = vec2<f32>(NEG, 0.0);
 }
 
-// S for rows i0..i0+3 × columns 4cb..4cb+3: vec4 over the four columns, one per row.
-fn block_dots(cb: u32) -> array<vec4<f32>, 4> {
+// S for rows i0..i0+3 × the column quads cb and cb + nq/2: vec4 over four columns, per row and
+// quad. Two quads per lane halve the loads of the rows (the same address in every lane).
+fn block_dots(cb: u32) -> array<vec4<f32>, 8> {
   let a0 = row_of(0u) * D4;
   let a1 = row_of(1u) * D4;
   let a2 = row_of(2u) * D4;
   let a3 = row_of(3u) * D4;
+  let half = p.nq / 2u;
   var s0 = vec4<f32>(0.0);
   var s1 = vec4<f32>(0.0);
   var s2 = vec4<f32>(0.0);
   var s3 = vec4<f32>(0.0);
+  var t0 = vec4<f32>(0.0);
+  var t1 = vec4<f32>(0.0);
+  var t2 = vec4<f32>(0.0);
+  var t3 = vec4<f32>(0.0);
   for (var kk = 0u; kk < D4; kk++) {
     let base = kk * 4u * p.nq + cb;
     let c0 = cols_t[base];
     let c1 = cols_t[base + p.nq];
     let c2 = cols_t[base + 2u * p.nq];
     let c3 = cols_t[base + 3u * p.nq];
+    let e0 = cols_t[base + half];
+    let e1 = cols_t[base + half + p.nq];
+    let e2 = cols_t[base + half + 2u * p.nq];
+    let e3 = cols_t[base + half + 3u * p.nq];
     let x0 = rows[a0 + kk];
     let x1 = rows[a1 + kk];
     let x2 = rows[a2 + kk];
@@ -96,8 +106,12 @@ fn block_dots(cb: u32) -> array<vec4<f32>, 4> {
     s1 += x1.x * c0 + x1.y * c1 + x1.z * c2 + x1.w * c3;
     s2 += x2.x * c0 + x2.y * c1 + x2.z * c2 + x2.w * c3;
     s3 += x3.x * c0 + x3.y * c1 + x3.z * c2 + x3.w * c3;
+    t0 += x0.x * e0 + x0.y * e1 + x0.z * e2 + x0.w * e3;
+    t1 += x1.x * e0 + x1.y * e1 + x1.z * e2 + x1.w * e3;
+    t2 += x2.x * e0 + x2.y * e1 + x2.z * e2 + x2.w * e3;
+    t3 += x3.x * e0 + x3.y * e1 + x3.z * e2 + x3.w * e3;
   }
-  return array<vec4<f32>, 4>(s0, s1, s2, s3);
+  return array<vec4<f32>, 8>(s0, s1, s2, s3, t0, t1, t2, t3);
 }
 
 fn visit1(r: u32, j: u32, s: f32) {
@@ -244,11 +258,17 @@ fn visit1_row(r: u32, j0: u32, s: vec4<f32>) {
   visit1(r, j0 + 3u, s.w);
 }
 
-fn visit1_block(j0: u32, s: array<vec4<f32>, 4>) {
+fn visit1_block(cb: u32, s: array<vec4<f32>, 8>) {
+  let j0 = cb * 4u;
+  let j1 = (cb + p.nq / 2u) * 4u;
   visit1_row(0u, j0, s[0]);
   visit1_row(1u, j0, s[1]);
   visit1_row(2u, j0, s[2]);
   visit1_row(3u, j0, s[3]);
+  visit1_row(0u, j1, s[4]);
+  visit1_row(1u, j1, s[5]);
+  visit1_row(2u, j1, s[6]);
+  visit1_row(3u, j1, s[7]);
 }
 
 fn visit2_row(r: u32, j0: u32, s: vec4<f32>) {
@@ -258,11 +278,17 @@ fn visit2_row(r: u32, j0: u32, s: vec4<f32>) {
   visit2(r, j0 + 3u, s.w);
 }
 
-fn visit2_block(j0: u32, s: array<vec4<f32>, 4>) {
+fn visit2_block(cb: u32, s: array<vec4<f32>, 8>) {
+  let j0 = cb * 4u;
+  let j1 = (cb + p.nq / 2u) * 4u;
   visit2_row(0u, j0, s[0]);
   visit2_row(1u, j0, s[1]);
   visit2_row(2u, j0, s[2]);
   visit2_row(3u, j0, s[3]);
+  visit2_row(0u, j1, s[4]);
+  visit2_row(1u, j1, s[5]);
+  visit2_row(2u, j1, s[6]);
+  visit2_row(3u, j1, s[7]);
 }
 
 fn stash_all1(lane: u32) {
@@ -291,10 +317,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   i0 = (wid.x + wid.y * nwg.x) * R;
   let lane = lid3.x;
   setup_rows();
-  let iters = (p.nq + L - 1u) / L;
+  // nq is even (the host pads the columns to a multiple of 8): lanes take quad pairs.
+  let iters = (p.nq / 2u + L - 1u) / L;
   for (var t = 0u; t < iters; t++) {
     let cb = t * L + lane;
-    if (cb < p.nq) { visit1_block(cb * 4u, block_dots(cb)); }
+    if (cb < p.nq / 2u) { visit1_block(cb, block_dots(cb)); }
   }
   stash_all1(lane);
   workgroupBarrier();
@@ -308,7 +335,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     load_all_pass2();
     for (var t = 0u; t < iters; t++) {
       let cb = t * L + lane;
-      if (cb < p.nq) { visit2_block(cb * 4u, block_dots(cb)); }
+      if (cb < p.nq / 2u) { visit2_block(cb, block_dots(cb)); }
     }
     stash_all2(lane);
     workgroupBarrier();

@@ -1,15 +1,10 @@
 // Tile helpers, software-adapter variant for d % 4 == 0: like tile-register.wgsl, but rows are
 // read as vec4s along the features and each invocation takes TJ = 8 column rows per step, so one
 // vec4 load of the row feeds 32 multiply-adds (the loads, gathers across SIMD lanes on llvmpipe,
-// are what costs there). RowT is vec4<f32>; no workgroup memory, no barriers. The row itself is
-// copied once into private registers (D4 = d/4 is a specialisation constant), so the inner loop
-// reads only the column rows, whose addresses are the same in every lane (one scalar load each).
+// are what costs there). RowT is vec4<f32>; no workgroup memory, no barriers. (A private copy of
+// the row, indexed in the loop, made llvmpipe's shader compile take tens of seconds.)
 
-var<private> row_reg: array<vec4<f32>, D4>;
-
-fn tile_begin(r: u32) {
-  for (var k = 0u; k < D4; k++) { row_reg[k] = rows[r * D4 + k]; }
-}
+fn tile_begin(r: u32) {}
 
 fn tile_row_dot(r: u32, c: u32) -> f32 {
   let d4 = p.d / 4u;
@@ -20,6 +15,7 @@ fn tile_row_dot(r: u32, c: u32) -> f32 {
 
 fn tile_dots(r: u32, c0: u32, lid: u32) -> array<f32, TJ> {
   let d4 = D4;
+  let a = r * d4;
   let last = p.n - 1u;
   let b0 = min(c0, last) * d4;
   let b1 = min(c0 + 1u, last) * d4;
@@ -38,7 +34,7 @@ fn tile_dots(r: u32, c0: u32, lid: u32) -> array<f32, TJ> {
   var a6 = vec4<f32>(0.0);
   var a7 = vec4<f32>(0.0);
   for (var k = 0u; k < d4; k++) {
-    let x = row_reg[k];
+    let x = rows[a + k];
     a0 += x * cols[b0 + k];
     a1 += x * cols[b1 + k];
     a2 += x * cols[b2 + k];

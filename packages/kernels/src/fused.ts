@@ -37,10 +37,10 @@ export function defaultVariant(backend: unknown, d: number): Variant {
   return d % 4 === 0 ? 'lanes' : 'register';
 }
 
-/** x [n, d] → xᵀ [d, n4] with n padded to a multiple of 4 by zero rows (no gradient). */
+/** x [n, d] → xᵀ [d, n8] with n padded to a multiple of 8 by zero rows (no gradient): an even number of quads. */
 function transposedQuads(x: Tensor): Tensor {
   const n = x.shape[0];
-  const n4 = Math.ceil(n / 4) * 4;
+  const n4 = Math.ceil(n / 8) * 8;
   const base = x.detach();
   return (n4 === n ? base : base.pad([[0, n4 - n], [0, 0]])).transpose();
 }
@@ -241,7 +241,7 @@ const statsGradLanesOp: CustomOpDefinition = {
     const source = specialise('row-stats-grad-lanes', rowStatsGradLanesWgsl, 'lanes', ov.shape[1], statsConsts(a, a.mode === 'ref' ? 1 : 0), false, true);
     const dummy = bufferOf(ov);
     rec.dispatch(`row-stats-grad-lanes-${a.mode}`, source, params((a as StatsAttrs & { owners: number }).owners, ov.shape[0], ov.shape[1], a, nq),
-      [bufferOf(ov), bufferOf(ot), orDummy(ownerMeta, dummy), orDummy(otherMeta, dummy), bufferOf(view(st)), bufferOf(view(g)), dst], groupsGrid(Math.ceil(nq / 16)));
+      [bufferOf(ov), bufferOf(ot), orDummy(ownerMeta, dummy), orDummy(otherMeta, dummy), bufferOf(view(st)), bufferOf(view(g)), dst], groupsGrid(Math.ceil(nq / 2 / 16)));
   },
   cpu([g, st, others, ownersT, ownerMeta, otherMeta], out, attrs) {
     const a = attrs as unknown as StatsAttrs & { owners: number };
