@@ -16,6 +16,8 @@ export interface LossBenchOptions {
   losses?: LossName[];
   /** M of the memory row (default 16,384; 0 skips it). */
   memoryM?: number;
+  /** Called with each row as soon as it is measured (long runs on software adapters). */
+  onRow?: (row: Row) => void;
 }
 
 function batchFor(name: LossName, M: number): { batch: Record<string, unknown>; options: Record<string, unknown> } {
@@ -75,6 +77,10 @@ export async function benchLosses(options: LossBenchOptions = {}): Promise<{ ada
   const ctx = await initGpu();
   const adapter = `${ctx.adapterInfo.description || ctx.adapterInfo.device} [${ctx.adapterInfo.path}]`;
   const rows: Row[] = [];
+  const push = (row: Row) => {
+    rows.push(row);
+    options.onRow?.(row);
+  };
   const d = options.d ?? 128;
   const sizes = options.sizes ?? [1024, 4096];
   const names = options.losses ?? (Object.keys(lossRegistry) as LossName[]);
@@ -89,19 +95,19 @@ export async function benchLosses(options: LossBenchOptions = {}): Promise<{ ada
           ms[impl] = await timeIt(ctx, x, () => lossRegistry[name](x, batch, { ...o, impl }), M >= 4096 ? 1 : 2);
         }
         const first = impls[0];
-        rows.push({
+        push({
           case: `${name} fwd+bwd M=${M} d=${d} (${first})`,
           value: ms[first]!,
           unit: 'ms',
           ...(ms.fused !== undefined && ms.composite !== undefined ? { baseline: 'composite', ratio: ms.composite / ms.fused } : {}),
         });
-        if (first === 'fused') rows.push({ case: `${name} fwd+bwd M=${M} d=${d} (composite)`, value: ms.composite!, unit: 'ms' });
+        if (first === 'fused') push({ case: `${name} fwd+bwd M=${M} d=${d} (composite)`, value: ms.composite!, unit: 'ms' });
       }
       x.dispose();
     }
     const memoryM = options.memoryM ?? 16384;
     // The composite path materialises M×M matrices (1 GiB each at M = 16,384): only the fused one is measured.
-    if (memoryM > 0 && impls.includes('fused')) rows.push(await memoryRow(ctx, memoryM, d, 'fused'));
+    if (memoryM > 0 && impls.includes('fused')) push(await memoryRow(ctx, memoryM, d, 'fused'));
     else if (memoryM > 0) console.warn(`memory row skipped: @fairgpu/kernels has no fused path in this build`);
   } finally {
     ctx.destroy();
