@@ -24,60 +24,80 @@ var<private> p_li: vec4<f32>; // owner quad cq + nq/2
 var<private> p_ti: vec4<f32>;
 var<private> p_idx: vec4<u32>;
 
-// dL/dS for anchor a and logit v = S/τ (pos: same label; w: kernel weight); see row-stats-grad.wgsl.
-fn gcoef(a: u32, v: f32, pos: bool, w: f32) -> f32 {
+// What dL/dS needs of one anchor: its forward statistics and upstream gradient, loaded once per
+// owner (per lane) or per block of other rows, not once per pair.
+struct RowG { m: f32, lse_all: f32, lse_pos: f32, lse_neg: f32, lse_w: f32, log_r: f32,
+  g1: f32, g2: f32, g3: f32, g4: f32, g6: f32, g8: f32, g9: f32 }
+
+fn load_rowg(a: u32) -> RowG {
   let b = a * NCOL;
-  let l = v - stats[b];
-  var r = 0.0;
-  let g1 = grad[b + 1u];
-  if (g1 != 0.0) { r += g1 * exp(l - stats[b + 1u]); }
+  return RowG(stats[b], stats[b + 1u], stats[b + 2u], stats[b + 3u], stats[b + 9u], stats[b + 10u],
+    grad[b + 1u], grad[b + 2u], grad[b + 3u], grad[b + 4u], grad[b + 6u], grad[b + 8u], grad[b + 9u]);
+}
+
+// dL/dS for an anchor with statistics r and logit v = S/τ (pos: same label; w: kernel weight);
+// see row-stats-grad.wgsl. Terms whose upstream gradient is exactly 0 skip their exps.
+fn gcoef(r: RowG, v: f32, pos: bool, w: f32) -> f32 {
+  let l = v - r.m;
+  var c = 0.0;
+  if (r.g1 != 0.0) { c += r.g1 * exp(l - r.lse_all); }
   if (HAS_LABELS) {
-    let g6 = grad[b + 6u];
     if (pos) {
-      let g2 = grad[b + 2u];
-      if (g2 != 0.0) { r += g2 * exp(l - stats[b + 2u]); }
-      r += grad[b + 4u];
-      if (g6 != 0.0) {
+      if (r.g2 != 0.0) { c += r.g2 * exp(l - r.lse_pos); }
+      c += r.g4;
+      if (r.g6 != 0.0) {
         let le = l - p.eps;
-        r += g6 * exp(le - log_den(le, stats[b + 3u]));
+        c += r.g6 * exp(le - log_den(le, r.lse_neg));
       }
     } else {
-      let g3 = grad[b + 3u];
-      if (g3 != 0.0) { r += g3 * exp(l - stats[b + 3u]); }
-      if (g6 != 0.0) { r += g6 * exp(l + stats[b + 10u]); }
+      if (r.g3 != 0.0) { c += r.g3 * exp(l - r.lse_neg); }
+      if (r.g6 != 0.0) { c += r.g6 * exp(l + r.log_r); }
     }
   }
   if (HAS_KERNEL) {
-    r += grad[b + 8u] * w;
-    let g9 = grad[b + 9u];
-    if (g9 != 0.0) {
-      let e = select(l - v * w - stats[b + 9u], l * (1.0 - w) - stats[b + 9u], EXP_RELEASED);
-      r += g9 * (1.0 - w) * exp(e);
+    c += r.g8 * w;
+    if (r.g9 != 0.0) {
+      let e = select(l - v * w - r.lse_w, l * (1.0 - w) - r.lse_w, EXP_RELEASED);
+      c += r.g9 * (1.0 - w) * exp(e);
     }
   }
-  return r * p.inv_t;
+  return c * p.inv_t;
 }
 
-// Coefficient of the pair (owner slot q of quad h, other row o) with similarity s.
-fn coef(h: u32, q: u32, o: u32, s: f32) -> f32 {
+var<private> own_g: array<RowG, 8>; // owners: quad cq (0..3), quad cq + nq/2 (4..7)
+var<private> oth_g: array<RowG, 4>; // the current block of other rows
+var<private> oth_l: vec4<f32>;
+var<private> oth_t: vec4<f32>;
+
+// Coefficient of the pair (owner slot q of quad h, other slot r = other row o) with similarity s.
+fn coef(h: u32, q: u32, r: u32, o: u32, s: f32) -> f32 {
   let a = select(o_idx[q], p_idx[q], h == 1u);
   if (a >= p.m || o >= p.n || (SELF && a == o)) { return 0.0; }
   let v = s * p.inv_t;
   var pos = false;
-  if (HAS_LABELS) { pos = other_meta[o * p.meta_w] == select(o_li[q], p_li[q], h == 1u); }
+  if (HAS_LABELS) { pos = oth_l[r] == select(o_li[q], p_li[q], h == 1u); }
   var w = 0.0;
   // Every kernel depends on Δ² only, so w is the same seen from either side.
-  if (HAS_KERNEL) { w = kweight(select(o_ti[q], p_ti[q], h == 1u) - other_meta[o * p.meta_w + T_COL]); }
+  if (HAS_KERNEL) { w = kweight(select(o_ti[q], p_ti[q], h == 1u) - oth_t[r]); }
   if (MODE == 0u) {
-    var c = gcoef(a, v, pos, w);
-    if (SELF) { c += gcoef(o, v, pos, w); }
+    var c = gcoef(own_g[h * 4u + q], v, pos, w);
+    if (SELF) { c += gcoef(oth_g[r], v, pos, w); }
     return c;
   }
-  return gcoef(o, v, pos, w);
+  return gcoef(oth_g[r], v, pos, w);
 }
 
-fn coef4(h: u32, o: u32, s: vec4<f32>) -> vec4<f32> {
-  return vec4<f32>(coef(h, 0u, o, s.x), coef(h, 1u, o, s.y), coef(h, 2u, o, s.z), coef(h, 3u, o, s.w));
+fn coef4(h: u32, r: u32, o: u32, s: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(coef(h, 0u, r, o, s.x), coef(h, 1u, r, o, s.y), coef(h, 2u, r, o, s.z), coef(h, 3u, r, o, s.w));
+}
+
+fn load_others(o0: u32) {
+  for (var r = 0u; r < 4u; r++) {
+    let o = min(o0 + r, p.n - 1u);
+    if (MODE == 1u || SELF) { oth_g[r] = load_rowg(o); }
+    if (HAS_LABELS) { oth_l[r] = other_meta[o * p.meta_w]; }
+    if (HAS_KERNEL) { oth_t[r] = other_meta[o * p.meta_w + T_COL]; }
+  }
 }
 
 @compute @workgroup_size(WG)
@@ -101,6 +121,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (HAS_KERNEL) {
       o_ti[q] = owner_meta[a * p.meta_w + T_COL];
       p_ti[q] = owner_meta[b * p.meta_w + T_COL];
+    }
+    if (MODE == 0u) {
+      own_g[q] = load_rowg(a);
+      own_g[4u + q] = load_rowg(b);
     }
   }
   for (var k = 0u; k < p.d; k++) {
@@ -146,14 +170,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       t3 += x3.x * e0 + x3.y * e1 + x3.z * e2 + x3.w * e3;
     }
     // f_r[q] / h_r[q]: coefficient of other row o0 + r for owner slot q of either quad.
-    let f0 = coef4(0u, o0, s0);
-    let f1 = coef4(0u, o0 + 1u, s1);
-    let f2 = coef4(0u, o0 + 2u, s2);
-    let f3 = coef4(0u, o0 + 3u, s3);
-    let h0 = coef4(1u, o0, t0);
-    let h1 = coef4(1u, o0 + 1u, t1);
-    let h2 = coef4(1u, o0 + 2u, t2);
-    let h3 = coef4(1u, o0 + 3u, t3);
+    load_others(o0);
+    let f0 = coef4(0u, 0u, o0, s0);
+    let f1 = coef4(0u, 1u, o0 + 1u, s1);
+    let f2 = coef4(0u, 2u, o0 + 2u, s2);
+    let f3 = coef4(0u, 3u, o0 + 3u, s3);
+    let h0 = coef4(1u, 0u, o0, t0);
+    let h1 = coef4(1u, 1u, o0 + 1u, t1);
+    let h2 = coef4(1u, 2u, o0 + 2u, t2);
+    let h3 = coef4(1u, 3u, o0 + 3u, t3);
     for (var kk = 0u; kk < D4; kk++) {
       let x0 = others[a0 + kk];
       let x1 = others[a1 + kk];
