@@ -75,6 +75,21 @@ interface Measured {
   peakBytes: number;
 }
 
+/**
+ * The pool's high-water mark for one fused step that is encoded but not run (allocations happen
+ * when ops are encoded, so this is the figure a run would report), for sizes too slow to execute
+ * here. The commands are never submitted; the caller must not flush this context afterwards.
+ */
+async function encodedPeak(ctx: GpuContext, m: number, d: number): Promise<{ peakBytes: number; submits: number; readbacks: number }> {
+  const x = randn([m, d], { device: ctx, seed: 1 }).requiresGrad_();
+  const labels = tensor(labelsOf(m), [m], { device: ctx, dtype: 'i32' });
+  ctx.backend.pool.resetPeak();
+  const before = { ...ctx.backend.stats };
+  await supconFused(x, labels).backward();
+  const after = ctx.backend.stats;
+  return { peakBytes: ctx.memory().peakBytesInUse, submits: after.submits - before.submits, readbacks: after.readbacks - before.readbacks };
+}
+
 async function timeStep(ctx: GpuContext, impl: 'fused' | 'composite', m: number, d: number, reps: number): Promise<Measured> {
   const x = randn([m, d], { device: ctx, seed: 1 }).requiresGrad_();
   const labels = tensor(labelsOf(m), [m], { device: ctx, dtype: 'i32' });
@@ -189,6 +204,7 @@ export async function benchKernels(options: KernelBenchOptions = {}): Promise<{ 
   const maxBinding = ctx.device.limits.maxStorageBufferBindingSize;
   const rows: KernelRow[] = [];
   let tfjs: Tfjs | undefined;
+  let encodedOnly = false;
   let tfjsError: string | undefined = options.skipTfjs ? 'skipped (--no-tfjs)' : undefined;
   // Time per M²·d measured at the largest size so far, per implementation: the estimate for the next.
   const rate: Partial<Record<KernelRow['impl'], { perUnit: number; m: number }>> = {};
@@ -215,6 +231,13 @@ export async function benchKernels(options: KernelBenchOptions = {}): Promise<{ 
       const estimate = measured === undefined ? undefined : measured.perUnit * m * m * d;
       if (estimate !== undefined && estimate > budgetMs && !options.allowSlow) {
         row.note = `not run: estimated ${(estimate / 60000).toFixed(1)} min (O(M²·d) from M = ${measured!.m} in this run); pass --allow-slow`;
+        if (impl === 'fused' && m === sizes[sizes.length - 1]) {
+          // Last size: encode one step without running it to report its memory.
+          const e = await encodedPeak(ctx, m, d);
+          row.peakBytes = e.peakBytes;
+          row.note += `; peakBytes: pool peak of one encoded, unexecuted step (${e.submits} submits, ${e.readbacks} readbacks while encoding)`;
+          encodedOnly = true;
+        }
         continue;
       }
       try {
@@ -228,7 +251,8 @@ export async function benchKernels(options: KernelBenchOptions = {}): Promise<{ 
       }
     }
   }
-  ctx.destroy();
+  // destroy() flushes: after an encoded-only step that would run it. The process exits instead.
+  if (!encodedOnly) ctx.destroy();
   return { adapter, rows };
 }
 
