@@ -18,7 +18,7 @@ import { STATS_COLUMNS, type ResolvedStatsOptions } from './stats.ts';
  * the only per-pair work lives in registers (or one workgroup tile).
  *
  * Kernel variants (issue item 4, platform.md), picked per adapter and forced by tests:
- *   'lanes'      software adapters, d % 4 == 0: 4×4 similarity blocks per invocation read from a
+ *   'lanes'      software adapters, d % 4 == 0: 4 × 8 similarity blocks per invocation read from a
  *                transposed copy of the column side (O(N·d)), so SIMD lanes load consecutive
  *                memory (on llvmpipe a same-address load in every lane costs a full gather); the
  *                forward merges per-lane states once per pass through workgroup memory.
@@ -40,9 +40,9 @@ export function defaultVariant(backend: unknown, d: number): Variant {
 /** x [n, d] → xᵀ [d, n8] with n padded to a multiple of 8 by zero rows (no gradient): an even number of quads. */
 function transposedQuads(x: Tensor): Tensor {
   const n = x.shape[0];
-  const n4 = Math.ceil(n / 8) * 8;
+  const n8 = Math.ceil(n / 8) * 8;
   const base = x.detach();
-  return (n4 === n ? base : base.pad([[0, n4 - n], [0, 0]])).transpose();
+  return (n8 === n ? base : base.pad([[0, n8 - n], [0, 0]])).transpose();
 }
 
 /** A grid of `groups` workgroups, folded into y past 65,535. */
