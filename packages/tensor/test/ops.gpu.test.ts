@@ -32,6 +32,9 @@ for (const op of ['add', 'sub', 'mul', 'maximum', 'minimum'] as const) {
   cases.push({ name: `${op} broadcast`, shapes: [[3, 1, 5], [4, 1]], fn: (a, b) => a[op](b) });
   cases.push({ name: `${op} same shape`, shapes: [[6, 7], [6, 7]], fn: (a, b) => a[op](b) });
 }
+cases.push({ name: 'add per-channel bias (NCHW + [C, 1, 1])', shapes: [[2, 3, 4, 5], [3, 1, 1]], fn: (a, b) => a.add(b) });
+cases.push({ name: 'mul trailing broadcast ([2, 3, 4, 5] * [4, 5])', shapes: [[2, 3, 4, 5], [4, 5]], fn: (a, b) => a.mul(b) });
+cases.push({ name: 'where with mixed broadcasts', shapes: [[1, 3, 1, 5], [2, 1, 4, 1], [5]], fn: (c, a, b) => T.where(c.gt(0), a, b) });
 cases.push({ name: 'div broadcast', shapes: [[2, 3, 4], [3, 1]], kind: 'positive', fn: (a, b) => a.div(b) });
 cases.push({ name: 'pow tensor exponent', shapes: [[4, 5], [5]], kind: 'positive', fn: (a, b) => a.pow(b) });
 cases.push({ name: 'pow scalar', shapes: [[4, 5]], fn: (a) => a.pow(2).add(a.abs().pow(1.5)) });

@@ -125,12 +125,13 @@ const elementwiseSources = new Map<string, string>();
 export function elementwise(rec: Recorder, label: string, expr: string, inputs: readonly Operand[], out: OutputSpec, outBuffer: GPUBuffer): void {
   const n = sizeOf(out.shape);
   if (n === 0) return;
-  const w = new ParamWriter().u(0, n).u(1, out.shape.length).dims(8, out.shape);
+  const w = new ParamWriter().u(0, n);
   const header: string[] = [];
   const bindings: string[] = [];
   const loads: string[] = [];
   const buffers: (GPUBuffer | null)[] = [null, null, null, outBuffer];
   const modes: number[] = [];
+  const broadcastOperands: [number, number[]][] = [];
   for (let k = 0; k < 3; k++) {
     const operand = inputs[k];
     const type = operand === undefined ? 'f32' : typeof operand === 'number' ? wgslType(out.dtype) : wgslType(operand.dtype);
@@ -161,11 +162,16 @@ export function elementwise(rec: Recorder, label: string, expr: string, inputs: 
       loads.push(`let x${k} = in${k}[0];`);
       modes.push(4);
     } else {
-      w.dims(16 + 8 * k, broadcastStrides(operand.shape, out.shape));
+      broadcastOperands.push([k, broadcastStrides(operand.shape, out.shape)]);
       loads.push(`let x${k} = in${k}[broadcast_index(i, p.strides${k})];`);
       modes.push(1);
     }
   }
+  // Broadcast index arithmetic costs a div/mod per axis and element: merge the axes that every
+  // broadcast operand walks contiguously (e.g. [N, C, H, W] + [C, 1, 1] becomes rank 3 → 2).
+  const merged = coalesceAxes(out.shape, broadcastOperands.map(([, strides]) => strides));
+  w.u(1, merged.shape.length).dims(8, merged.shape);
+  broadcastOperands.forEach(([k], j) => w.dims(16 + 8 * k, merged.strides[j]));
   header.push(`alias TO = ${wgslType(out.dtype)};`);
   // The specialisation is fully described by the op, operand modes and types: build its source
   // once (string assembly per op would dominate the cost of tiny ops).
@@ -180,6 +186,29 @@ export function elementwise(rec: Recorder, label: string, expr: string, inputs: 
     elementwiseSources.set(key, source);
   }
   rec.dispatch(`${label}[${modes.join('')}]`, source, w.buffer, buffers, grid1d(n));
+}
+
+/**
+ * Drops size-1 axes and merges adjacent axes that every operand walks contiguously (its stride on
+ * the outer axis equals stride × extent of the inner one; broadcast axes have stride 0 on both).
+ */
+export function coalesceAxes(shape: Shape, stridesList: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const outStrides: number[][] = stridesList.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = outShape.length - 1;
+    const mergeable = last >= 0 && stridesList.every((strides, k) => outStrides[k][last] === strides[d] * shape[d]);
+    if (mergeable) {
+      outShape[last] *= shape[d];
+      stridesList.forEach((strides, k) => (outStrides[k][last] = strides[d]));
+    } else {
+      outShape.push(shape[d]);
+      stridesList.forEach((strides, k) => outStrides[k].push(strides[d]));
+    }
+  }
+  if (outShape.length === 0) return { shape: [1], strides: stridesList.map(() => [0]) };
+  return { shape: outShape, strides: outStrides };
 }
 
 /** Splits a sorted axis list into maximal runs of consecutive axes. */
