@@ -1,15 +1,17 @@
 /**
  * `npm run bench [-- <suite>] [--json] [--sizes 256,1024]`: prints one table per suite with the
- * adapter name. Suites: tensor (default), losses. Each suite measures its baseline in the same run.
+ * adapter name. Suites: tensor (default), losses, kernels (`--allow-slow` runs sizes estimated
+ * over ten minutes instead of printing the estimate). Each suite measures its baseline in the same run.
  */
 import { parseArgs } from 'node:util';
 import { benchTensor, type Row } from './tensor.ts';
 import { benchTrain } from './train.ts';
+import { benchKernels, formatKernelRows } from './kernels.ts';
 import { benchLosses } from './losses.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { json: { type: 'boolean', default: false }, sizes: { type: 'string' } },
+  options: { json: { type: 'boolean', default: false }, sizes: { type: 'string' }, 'allow-slow': { type: 'boolean', default: false } },
 });
 const suite = positionals[0] ?? 'tensor';
 const sizes = values.sizes?.split(',').map(Number);
@@ -30,12 +32,19 @@ try {
     const { adapter, rows } = await benchLosses({ sizes });
     if (values.json) for (const r of rows) console.log(JSON.stringify({ suite, adapter, ...r }));
     else printTable('fairgpu loss benchmarks (forward + backward)', adapter, rows);
+  } else if (suite === 'kernels') {
+    const { adapter, rows } = await benchKernels({ sizes, allowSlow: values['allow-slow'], log: values.json ? undefined : (l) => console.error(l) });
+    if (values.json) for (const r of rows) console.log(JSON.stringify({ case: r.case, M: r.M, d: r.d, impl: r.impl, ms: r.ms, peakBytes: r.peakBytes, ...(r.note ? { note: r.note } : {}) }));
+    else {
+      console.log(`\nfairgpu kernels benchmarks — adapter: ${adapter}`);
+      for (const line of formatKernelRows(rows)) console.log(line);
+    }
   } else if (suite === 'train') {
     const { adapter, rows } = await benchTrain();
     if (values.json) for (const r of rows) console.log(JSON.stringify({ suite, adapter, ...r }));
     else printTable('fairgpu nn training benchmarks (conv2d, SimpleConvNet SGD step)', adapter, rows);
   } else {
-    console.error(`unknown suite '${suite}' (available: tensor, losses, train)`);
+    console.error(`unknown suite '${suite}' (available: tensor, losses, kernels, train)`);
     process.exitCode = 2;
   }
 } finally {
