@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- <suite>] [--json] [--sizes 256,1024]`: prints one table per suite with the
- * adapter name. Suites: tensor (default), losses, kernels (`--allow-slow` runs sizes estimated
+ * adapter name. Suites: tensor (default), kernels, losses, train (`--allow-slow` runs kernels sizes estimated
  * over ten minutes instead of printing the estimate). Each suite measures its baseline in the same run.
  */
 import { parseArgs } from 'node:util';
