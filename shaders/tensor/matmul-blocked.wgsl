@@ -7,22 +7,7 @@
 // A and B are addressed through strides so a transposed operand (the backward pass) needs no copy:
 //   A[b, m, k] = a[b * a_batch + m * a_row + k * a_col], likewise for B.
 
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  batch: u32,
-  a_batch: u32,
-  a_row: u32,
-  a_col: u32,
-  _pad0: u32,
-  b_batch: u32,
-  b_row: u32,
-  b_col: u32,
-  _pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
+// Params and the uniform binding `p` come from matmul-params.wgsl.
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;

@@ -1,27 +1,12 @@
 // Batched matmul with workgroup-memory tiling, for real GPUs: a 16×16 workgroup computes a 64×64
 // tile of C, each invocation a 4×4 block, staging 64×TK slices of A and B in workgroup memory
 // (2 · 64 · 16 · 4 B = 8 KiB, inside the 16 KiB that compatibility-mode adapters allow).
-// Same addressing and parameters as matmul-blocked.wgsl.
 
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  batch: u32,
-  a_batch: u32,
-  a_row: u32,
-  a_col: u32,
-  _pad0: u32,
-  b_batch: u32,
-  b_row: u32,
-  b_col: u32,
-  _pad1: u32,
-}
+// Params and the uniform binding `p` come from matmul-params.wgsl.
 
 const TILE: u32 = 64u;
 const TK: u32 = 16u;
 
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;

@@ -1,25 +1,10 @@
 // Batched matmul for the common layout (A row-major [M, K], B row-major [K, N], K and N multiples
 // of 4): each invocation computes a 4×4 block of C with vec4 loads — four rows of A as vec4s
 // along K, four rows of B as vec4s along N — so a software adapter's SIMD lanes (one invocation
-// per lane) read contiguous memory. No workgroup memory, no barriers. Same Params as
-// matmul-blocked.wgsl; strides are implied by the layout.
+// per lane) read contiguous memory. No workgroup memory, no barriers. Strides are implied
+// by the layout.
 
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  batch: u32,
-  a_batch: u32,
-  a_row: u32,
-  a_col: u32,
-  _pad0: u32,
-  b_batch: u32,
-  b_row: u32,
-  b_col: u32,
-  _pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
+// Params and the uniform binding `p` come from matmul-params.wgsl.
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> c: array<vec4<f32>>;

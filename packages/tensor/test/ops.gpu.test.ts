@@ -142,3 +142,28 @@ describe.runIf(gpu)('GPU primitives and composites agree with the float64 refere
     expect(out).toBe(2 * n);
   });
 });
+
+describe.runIf(gpu)('every matmul kernel variant agrees with the reference', () => {
+  // The adapter picks one variant; force each so all are tested wherever the suite runs.
+  for (const kind of ['blocked', 'tiled'] as const) {
+    it(`${kind}: plain, transposed, batched, broadcast, vec4-eligible and ragged shapes`, async () => {
+      const ctx = await T.initGpu({ matmulKernel: kind, setDefault: false });
+      try {
+        for (const [a, b, ta, tb] of [
+          [[33, 65], [65, 17], false, false], [[64, 64], [64, 128], false, false], [[6, 5], [7, 6], true, true],
+          [[2, 9, 8], [8, 12], false, false], [[3, 1, 5, 4], [2, 6, 4], false, true], [[70, 3], [70, 66], true, false],
+        ] as const) {
+          const run = (device: Device) => T.tidy(() => {
+            const x = make(randomData(a.reduce((p: number, d: number) => p * d, 1), 1), a, device);
+            const y = make(randomData(b.reduce((p: number, d: number) => p * d, 1), 2), b, device);
+            return T.matmulTransposed(x, y, ta, tb);
+          });
+          const ref = await run(cpuBackend()).toArray();
+          expectClose(await run(ctx).toArray(), ref, { rtol: 1e-5, atol: 5e-5 }, `${kind} ${JSON.stringify([a, b, ta, tb])}`);
+        }
+      } finally {
+        ctx.destroy();
+      }
+    });
+  }
+});

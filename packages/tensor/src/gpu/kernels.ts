@@ -2,7 +2,7 @@ import type { Operand, OutputSpec, StorageView } from '../backend.ts';
 import type { DType } from '../dtype.ts';
 import { isBinaryOp, isUnaryOp, type BinaryOp, type Params, type Primitive, type UnaryOp } from '../primitives.ts';
 import { broadcastStrides, contiguousStrides, MAX_RANK, sizeOf, type Shape } from '../shape.ts';
-import { elementwiseWgsl, gatherWgsl, matmulBlockedWgsl, matmulTiledWgsl, matmulVec4Wgsl, movementWgsl, reduceWgsl } from '../generated/wgsl.ts';
+import { elementwiseWgsl, gatherWgsl, matmulBlockedWgsl, matmulParamsWgsl, matmulTiledWgsl, matmulVec4Wgsl, movementWgsl, reduceWgsl } from '../generated/wgsl.ts';
 import type { PooledBuffer } from './pool.ts';
 
 /**
@@ -387,12 +387,12 @@ export function matmul(rec: Recorder, a: StorageView, b: StorageView, params: Pa
   const w = new ParamWriter().u(0, m).u(1, n).u(2, k).u(3, batch)
     .u(4, aBatch).u(5, aRow).u(6, aCol).u(8, bBatch).u(9, bRow).u(10, bCol);
   if (rec.matmulKernel === 'tiled') {
-    rec.dispatch('matmul-tiled', matmulTiledWgsl, w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / 64), Math.ceil(m / 64), batch]);
+    rec.dispatch('matmul-tiled', matmulParamsWgsl + matmulTiledWgsl, w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / 64), Math.ceil(m / 64), batch]);
   } else if (!params.transA && !params.transB && k % 4 === 0 && n % 4 === 0) {
     // The common row-major layout: vec4 loads along K and N.
-    rec.dispatch('matmul-vec4', matmulVec4Wgsl, w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / 32), Math.ceil(m / 32), batch]);
+    rec.dispatch('matmul-vec4', matmulParamsWgsl + matmulVec4Wgsl, w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / 32), Math.ceil(m / 32), batch]);
   } else {
-    rec.dispatch('matmul-blocked', matmulBlockedWgsl, w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / 32), Math.ceil(m / 32), batch]);
+    rec.dispatch('matmul-blocked', matmulParamsWgsl + matmulBlockedWgsl, w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / 32), Math.ceil(m / 32), batch]);
   }
 }
 
