@@ -1,29 +1,13 @@
 import { cpuBackend, gradcheck, InvalidArgumentError, ShapeMismatchError, DtypeMismatchError, Rng, scope, tensor, type Tensor } from '@fairgpu/tensor';
 import { describe, expect, it } from 'vitest';
-import { contrastiveRowStats, pairMoments, STAT, STATS_COLUMNS, type ContrastiveStatsOptions } from '../src/index.ts';
+import { contrastiveRowStats, pairMoments, STAT, STATS_COLUMNS } from '../src/index.ts';
 import { FUSED_COLUMNS, pairBackward, pairForward, statsBackward, statsForward, type StatsProblem } from '../src/reference.ts';
 import { expectClose, f64 } from './helpers.ts';
-import { CASES, makeData, type Case, type Data } from './problems.ts';
+import { CASES, makeData, statsInputs, type Case, type Data } from './problems.ts';
 
 const cpu = cpuBackend();
 
-function options(c: Case, data: Data, device = cpu): { opts: ContrastiveStatsOptions; z: Tensor; zr?: Tensor } {
-  const z = tensor(data.z, [c.m, c.d], { device, requiresGrad: true });
-  const zr = data.zr ? tensor(data.zr, [c.n!, c.d], { device, requiresGrad: true }) : undefined;
-  const opts: ContrastiveStatsOptions = {
-    temperature: c.temperature,
-    reference: zr,
-    labels: data.labels ? tensor(data.labels, [c.m], { device, dtype: 'i32' }) : undefined,
-    refLabels: data.refLabels ? tensor(data.refLabels, [c.n!], { device, dtype: 'i32' }) : undefined,
-    targets: data.targets ? tensor(data.targets, [c.m], { device }) : undefined,
-    refTargets: data.refTargets ? tensor(data.refTargets, [c.n!], { device }) : undefined,
-    kernel: c.kernel,
-    epsilon: c.epsilon,
-    logEps: c.logEps,
-    expVariant: c.expVariant,
-  };
-  return { opts, z, zr };
-}
+const options = (c: Case, data: Data) => statsInputs(c, data, cpu);
 
 export function problemOf(c: Case, data: Data): StatsProblem {
   return {

@@ -1,4 +1,5 @@
-import { Rng } from '@fairgpu/tensor';
+import { Rng, tensor, type Device, type Tensor } from '@fairgpu/tensor';
+import type { ContrastiveStatsOptions } from '../src/index.ts';
 import type { KernelType } from '../src/options.ts';
 
 /** Random contrastive problems shared by the CPU and GPU suites. */
@@ -75,3 +76,22 @@ export const CASES: Case[] = [
   { name: 'logits up to 1e3 (|z|²/τ = 1000)', m: 9, d: 4, temperature: 0.1, scale: 10, classes: 2, kernel: { type: 'rbf', sigma: 10 }, seed: 9 },
   { name: 'two rows: single unmasked entry', m: 2, d: 3, temperature: 0.2, classes: 2, seed: 10 },
 ];
+
+/** The case's tensors on `device` and the contrastiveRowStats options that read them. */
+export function statsInputs(c: Case, data: Data, device: Device): { opts: ContrastiveStatsOptions; z: Tensor; zr?: Tensor } {
+  const z = tensor(data.z, [c.m, c.d], { device, requiresGrad: true });
+  const zr = data.zr ? tensor(data.zr, [c.n!, c.d], { device, requiresGrad: true }) : undefined;
+  const opts: ContrastiveStatsOptions = {
+    temperature: c.temperature,
+    reference: zr,
+    labels: data.labels ? tensor(data.labels, [c.m], { device, dtype: 'i32' }) : undefined,
+    refLabels: data.refLabels ? tensor(data.refLabels, [c.n!], { device, dtype: 'i32' }) : undefined,
+    targets: data.targets ? tensor(data.targets, [c.m], { device }) : undefined,
+    refTargets: data.refTargets ? tensor(data.refTargets, [c.n!], { device }) : undefined,
+    kernel: c.kernel,
+    epsilon: c.epsilon,
+    logEps: c.logEps,
+    expVariant: c.expVariant,
+  };
+  return { opts, z, zr };
+}

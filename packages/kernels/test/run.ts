@@ -1,10 +1,10 @@
 import { Rng, scope, tensor, type Device, type Tensor } from '@fairgpu/tensor';
-import { contrastiveRowStats, pairMoments, STATS_COLUMNS, type ContrastiveStatsOptions } from '../src/index.ts';
+import { contrastiveRowStats, pairMoments, STATS_COLUMNS } from '../src/index.ts';
 import { contrastiveRowStatsFused, pairMomentsFused, type Variant } from '../src/fused.ts';
 import { resolvePairOptions } from '../src/pairs.ts';
 import { resolveStatsOptions } from '../src/stats.ts';
 import type { Case } from './problems.ts';
-import { makeData } from './problems.ts';
+import { makeData, statsInputs } from './problems.ts';
 
 export type Impl = 'composite' | 'fused' | Variant;
 
@@ -20,20 +20,7 @@ export async function runStats(c: Case, device: Device, impl: Impl, read: (t: Te
   const rng = new Rng(c.seed + 100);
   const w = Array.from({ length: c.m * STATS_COLUMNS }, () => rng.normal());
   return scope(async () => {
-    const z = tensor(data.z, [c.m, c.d], { device, requiresGrad: true });
-    const zr = data.zr ? tensor(data.zr, [c.n!, c.d], { device, requiresGrad: true }) : undefined;
-    const opts: ContrastiveStatsOptions = {
-      temperature: c.temperature,
-      reference: zr,
-      labels: data.labels ? tensor(data.labels, [c.m], { device, dtype: 'i32' }) : undefined,
-      refLabels: data.refLabels ? tensor(data.refLabels, [c.n!], { device, dtype: 'i32' }) : undefined,
-      targets: data.targets ? tensor(data.targets, [c.m], { device }) : undefined,
-      refTargets: data.refTargets ? tensor(data.refTargets, [c.n!], { device }) : undefined,
-      kernel: c.kernel,
-      epsilon: c.epsilon,
-      logEps: c.logEps,
-      expVariant: c.expVariant,
-    };
+    const { opts, z, zr } = statsInputs(c, data, device);
     const out =
       impl === 'composite' || impl === 'fused'
         ? contrastiveRowStats(z, { ...opts, impl })
