@@ -21,28 +21,40 @@ fn gcoef(a: u32, v: f32, pos: bool, w: f32) -> f32 {
   let b = a * NCOL;
   let l = v - stats[b];
   var r = 0.0;
-  let g1 = grad[b + 1u];
-  if (g1 != 0.0) { r += g1 * exp(l - stats[b + 1u]); }
+  // NEED_*: unrequested columns carry no gradient, so their terms are compiled out.
+  if (NEED_LSE_ALL) {
+    let g1 = grad[b + 1u];
+    if (g1 != 0.0) { r += g1 * exp(l - stats[b + 1u]); }
+  }
   if (HAS_LABELS) {
-    let g6 = grad[b + 6u];
     if (pos) {
-      let g2 = grad[b + 2u];
-      if (g2 != 0.0) { r += g2 * exp(l - stats[b + 2u]); }
-      r += grad[b + 4u];
-      if (g6 != 0.0) {
-        let le = l - p.eps;
-        r += g6 * exp(le - log_den(le, stats[b + 3u]));
+      if (NEED_LSE_POS) {
+        let g2 = grad[b + 2u];
+        if (g2 != 0.0) { r += g2 * exp(l - stats[b + 2u]); }
+      }
+      if (NEED_SUM_POS) { r += grad[b + 4u]; }
+      if (NEED_EPS_OUT) {
+        let g6 = grad[b + 6u];
+        if (g6 != 0.0) {
+          let le = l - p.eps;
+          r += g6 * exp(le - log_den(le, stats[b + 3u]));
+        }
       }
     } else {
-      let g3 = grad[b + 3u];
-      if (g3 != 0.0) { r += g3 * exp(l - stats[b + 3u]); }
-      if (g6 != 0.0) { r += g6 * exp(l + stats[b + 10u]); }
+      if (NEED_LSE_NEG) {
+        let g3 = grad[b + 3u];
+        if (g3 != 0.0) { r += g3 * exp(l - stats[b + 3u]); }
+      }
+      if (NEED_EPS_OUT) {
+        let g6 = grad[b + 6u];
+        if (g6 != 0.0) { r += g6 * exp(l + stats[b + 10u]); }
+      }
     }
   }
   if (HAS_KERNEL) {
-    r += grad[b + 8u] * w;
+    if (NEED_SUM_W_LOGIT) { r += grad[b + 8u] * w; }
     let g9 = grad[b + 9u];
-    if (g9 != 0.0) {
+    if (NEED_LSE_EXP_W && g9 != 0.0) {
       // paper: S(1−w)/τ − (lseExpW + m) = l − v·w − lseExpW; released: l(1−w) − lseExpW.
       let e = select(l - v * w - stats[b + 9u], l * (1.0 - w) - stats[b + 9u], EXP_RELEASED);
       r += g9 * (1.0 - w) * exp(e);

@@ -1,344 +1,537 @@
-// Fused contrastive row statistics, forward, "lanes" layout for software adapters (llvmpipe):
-// there, a storage load whose address is the same in every SIMD lane costs a full gather, so
-// the 4 rows × 8 columns block each invocation computes reads the 4 column vectors from the
-// transposed reference zrᵀ [d, N8] — consecutive lanes read consecutive columns, one vector
-// load — exactly like the core's vec4 matmul. A workgroup owns R = 4 anchor rows; its 64 lanes
-// stride over column quads with private online log-sum-exp states, merged once through
-// workgroup memory at the end of each pass (one barrier per pass, no atomics).
-// Header constants: D4 (= d/4), SELF, HAS_LABELS, HAS_KERNEL, KERNEL_TYPE, EXP_RELEASED, T_COL,
-// The R = 4 rows and 4 columns of a block are unrolled by hand below (constant indices keep the
-// private arrays in registers).
+// Fused contrastive row statistics, forward, "lanes" layout for software adapters (llvmpipe),
+// built like the backward (row-stats-grad-lanes.wgsl): each invocation owns 8 anchor rows (two
+// quads of the transposed anchors zᵀ [d, nq]: consecutive lanes read consecutive memory, one
+// vector load) and loops over the reference rows in blocks of 16 (each row's load is the same in
+// every lane), so every loaded value feeds 8–16 FMAs; on llvmpipe loads, not FMAs, bound these
+// kernels. The per-anchor online log-sum-exp states live in registers as vec4s over a quad: no
+// workgroup memory, no barriers, no cross-lane merge. Pass 2 (only when epsOut or the released
+// lseExpW is requested) repeats the loop with the row max and lseNeg known.
+// Header constants: D4 (= d/4), WG, SELF, HAS_LABELS, HAS_KERNEL, KERNEL_TYPE, EXP_RELEASED, T_COL,
+// NEED_* (requested columns; the others are written as 0).
 
 struct Params { m: u32, n: u32, d: u32, meta_w: u32, inv_t: f32, eps: f32, log_eps: f32, sigma: f32, nq: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> rows: array<vec4<f32>>;   // anchors z [M, d/4]
-@group(0) @binding(2) var<storage, read> cols_t: array<vec4<f32>>; // zrᵀ [d, nq] (column quads)
+@group(0) @binding(0) var<uniform> p: Params;                       // m: anchors, n: reference rows
+@group(0) @binding(1) var<storage, read> owners_t: array<vec4<f32>>; // zᵀ [d, nq] (anchor quads)
+@group(0) @binding(2) var<storage, read> cols: array<vec4<f32>>;     // zr [N, d/4]
 @group(0) @binding(3) var<storage, read> row_meta: array<f32>;
 @group(0) @binding(4) var<storage, read> col_meta: array<f32>;
-@group(0) @binding(5) var<storage, read_write> stats: array<f32>;  // [M, NCOL]
+@group(0) @binding(5) var<storage, read_write> stats: array<f32>;    // [M, NCOL]
 
-const R: u32 = 4u;
-const L: u32 = 64u;
-const F1: u32 = 11u; // pass-1 fields per (lane, row)
-const F2: u32 = 5u;  // pass-2 fields
-var<workgroup> red: array<f32, 2816>; // L × R × F1
-var<workgroup> row_m: array<f32, 4>;
-var<workgroup> row_lneg: array<f32, 4>;
+const NEED_EXP_PAPER: bool = HAS_KERNEL && !EXP_RELEASED && NEED_LSE_EXP_W;
+const NEED_EXP_RELEASED: bool = HAS_KERNEL && EXP_RELEASED && NEED_LSE_EXP_W;
+const NEED_EPS: bool = HAS_LABELS && NEED_EPS_OUT;
+const OB: u32 = 16u; // reference rows per block
 
-var<private> i0: u32;
-var<private> r_li: array<f32, 4>;
-var<private> r_ti: array<f32, 4>;
-var<private> r_c: array<f32, 4>;
-var<private> r_m: array<f32, 4>;
-var<private> r_lneg: array<f32, 4>;
-var<private> rowmax: array<f32, 4>;
-var<private> acc_p: array<vec2<f32>, 4>;
-var<private> acc_n: array<vec2<f32>, 4>;
-var<private> acc_e: array<vec2<f32>, 4>;
-var<private> sum_p: array<f32, 4>;
-var<private> cnt: array<f32, 4>;
-var<private> sum_w: array<f32, 4>;
-var<private> sum_ws: array<f32, 4>;
-var<private> eps_out: array<f32, 4>;
-var<private> acc_r: array<vec2<f32>, 4>;
-var<private> acc_x: array<vec2<f32>, 4>;
+// An online log-sum-exp over the 4 anchors of a quad: running max and Σ e^{x − max}.
+struct Acc { mx: vec4<f32>, sm: vec4<f32> }
 
-fn row_of(r: u32) -> u32 {
-  return min(i0 + r, p.m - 1u);
+fn acc_empty() -> Acc {
+  return Acc(vec4<f32>(NEG), vec4<f32>(0.0));
 }
 
-// zr_j's feature k from the transposed layout.
-fn col_value(k: u32, j: u32) -> f32 {
-  return cols_t[k * p.nq + j / 4u][j % 4u];
+// Push v where `live` (one exp per value, as lse_push in common.wgsl).
+fn push4(a: Acc, v: vec4<f32>, live: vec4<bool>) -> Acc {
+  let e = exp(-abs(v - a.mx));
+  let sm = select(a.sm + e, a.sm * e + 1.0, v > a.mx);
+  return Acc(select(a.mx, max(a.mx, v), live), select(a.sm, sm, live));
 }
 
-fn row_setup(r: u32) {
-  let i = row_of(r);
-  if (HAS_LABELS) { r_li[r] = row_meta[i * p.meta_w]; }
-  if (HAS_KERNEL) { r_ti[r] = row_meta[i * p.meta_w + T_COL]; }
-  // Sums of logits are accumulated relative to c (the self logit, = m for unit rows).
-  var c = 0.0;
-  let cj = select(0u, i, SELF);
-  for (var kk = 0u; kk < D4; kk++) {
-    let x = rows[i * D4 + kk];
-    c += x.x * col_value(kk * 4u, cj) + x.y * col_value(kk * 4u + 1u, cj) + x.z * col_value(kk * 4u + 2u, cj) + x.w * col_value(kk * 4u + 3u, cj);
+fn merge4(a: Acc, b: Acc) -> Acc {
+  let mx = max(a.mx, b.mx);
+  return Acc(mx, a.sm * exp(a.mx - mx) + b.sm * exp(b.mx - mx));
+}
+
+fn rel4(a: Acc, m: vec4<f32>) -> vec4<f32> {
+  return select(vec4<f32>(NEG), (a.mx - m) + log(a.sm), a.sm > vec4<f32>(0.0));
+}
+
+fn kweight4(dt: vec4<f32>) -> vec4<f32> {
+  let d2 = dt * dt;
+  if (KERNEL_TYPE == 0u) { return exp(-d2 / (2.0 * p.sigma * p.sigma)) / (2.5066282746310002 * p.sigma); }
+  if (KERNEL_TYPE == 1u) { return exp(-d2 / (2.0 * p.sigma * p.sigma)); }
+  return 1.0 / (p.sigma * d2 + 1.0);
+}
+
+// log(e^a + e^b + c), c = p.log_eps ≥ 0, shifted by the largest term (b may be NEG).
+fn log_den4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+  var shift = max(a, b);
+  if (p.log_eps > 0.0) { shift = max(shift, vec4<f32>(log(p.log_eps))); }
+  var s = exp(a - shift) + exp(b - shift);
+  if (p.log_eps > 0.0) { s += p.log_eps * exp(-shift); }
+  return shift + log(s);
+}
+
+// Per owner quad h (0: quad cq, 1: quad cq + nq/2), 4 anchors as vec4 lanes.
+var<private> own_idx: array<vec4<u32>, 2>;
+var<private> own_l: array<vec4<f32>, 2>;
+var<private> own_t: array<vec4<f32>, 2>;
+var<private> own_c: array<vec4<f32>, 2>; // sums of logits are kept relative to c (the self logit)
+var<private> rmax: array<vec4<f32>, 2>;
+var<private> acc_p: array<Acc, 2>;
+var<private> acc_n: array<Acc, 2>; // the negatives, or every j without labels
+var<private> acc_e: array<Acc, 2>;
+var<private> sum_p: array<vec4<f32>, 2>;
+var<private> cnt: array<vec4<f32>, 2>;
+var<private> sum_w: array<vec4<f32>, 2>;
+var<private> sum_ws: array<vec4<f32>, 2>;
+var<private> r_m: array<vec4<f32>, 2>;
+var<private> r_lneg: array<vec4<f32>, 2>;
+var<private> eps_out: array<vec4<f32>, 2>;
+var<private> acc_r: array<Acc, 2>;
+var<private> acc_x: array<Acc, 2>;
+// The current block of reference rows.
+var<private> oth_l: array<f32, 16>;
+var<private> oth_t: array<f32, 16>;
+
+fn setup(h: u32, quad: u32) {
+  own_idx[h] = vec4<u32>(quad * 4u, quad * 4u + 1u, quad * 4u + 2u, quad * 4u + 3u);
+  for (var q = 0u; q < 4u; q++) {
+    let i = min(own_idx[h][q], p.m - 1u);
+    if (HAS_LABELS) { own_l[h][q] = row_meta[i * p.meta_w]; }
+    if (HAS_KERNEL) { own_t[h][q] = row_meta[i * p.meta_w + T_COL]; }
   }
-  r_c[r] = c * p.inv_t;
-  rowmax[r] = NEG;
-  acc_p[r] = vec2<f32>(NEG, 0.0);
-  acc_n[r] = vec2<f32>(NEG, 0.0);
-  acc_e[r] = vec2<f32>(NEG, 0.0);
-  acc_r[r] = vec2<f32>(NEG, 0.0);
-  acc_x[r] = vec2<f32>(NEG, 0.0);
-}
-
-// S for rows i0..i0+3 × the column quads cb and cb + nq/2: vec4 over four columns, per row and
-// quad. Two quads per lane halve the loads of the rows (the same address in every lane).
-fn block_dots(cb: u32) -> array<vec4<f32>, 8> {
-  let a0 = row_of(0u) * D4;
-  let a1 = row_of(1u) * D4;
-  let a2 = row_of(2u) * D4;
-  let a3 = row_of(3u) * D4;
-  let half = p.nq / 2u;
-  var s0 = vec4<f32>(0.0);
-  var s1 = vec4<f32>(0.0);
-  var s2 = vec4<f32>(0.0);
-  var s3 = vec4<f32>(0.0);
-  var t0 = vec4<f32>(0.0);
-  var t1 = vec4<f32>(0.0);
-  var t2 = vec4<f32>(0.0);
-  var t3 = vec4<f32>(0.0);
+  // c = S_ii/τ with the anchors as their own reference, else S_i0/τ: any constant row offset
+  // works; one near the logits keeps the low bits of logits near 1e3.
+  var c = vec4<f32>(0.0);
   for (var kk = 0u; kk < D4; kk++) {
-    let base = kk * 4u * p.nq + cb;
-    let c0 = cols_t[base];
-    let c1 = cols_t[base + p.nq];
-    let c2 = cols_t[base + 2u * p.nq];
-    let c3 = cols_t[base + 3u * p.nq];
-    let e0 = cols_t[base + half];
-    let e1 = cols_t[base + half + p.nq];
-    let e2 = cols_t[base + half + 2u * p.nq];
-    let e3 = cols_t[base + half + 3u * p.nq];
-    let x0 = rows[a0 + kk];
-    let x1 = rows[a1 + kk];
-    let x2 = rows[a2 + kk];
-    let x3 = rows[a3 + kk];
-    s0 += x0.x * c0 + x0.y * c1 + x0.z * c2 + x0.w * c3;
-    s1 += x1.x * c0 + x1.y * c1 + x1.z * c2 + x1.w * c3;
-    s2 += x2.x * c0 + x2.y * c1 + x2.z * c2 + x2.w * c3;
-    s3 += x3.x * c0 + x3.y * c1 + x3.z * c2 + x3.w * c3;
-    t0 += x0.x * e0 + x0.y * e1 + x0.z * e2 + x0.w * e3;
-    t1 += x1.x * e0 + x1.y * e1 + x1.z * e2 + x1.w * e3;
-    t2 += x2.x * e0 + x2.y * e1 + x2.z * e2 + x2.w * e3;
-    t3 += x3.x * e0 + x3.y * e1 + x3.z * e2 + x3.w * e3;
+    let base = kk * 4u * p.nq + quad;
+    let o0 = owners_t[base];
+    let o1 = owners_t[base + p.nq];
+    let o2 = owners_t[base + 2u * p.nq];
+    let o3 = owners_t[base + 3u * p.nq];
+    if (SELF) {
+      c += o0 * o0 + o1 * o1 + o2 * o2 + o3 * o3;
+    } else {
+      let x = cols[kk];
+      c += x.x * o0 + x.y * o1 + x.z * o2 + x.w * o3;
+    }
   }
-  return array<vec4<f32>, 8>(s0, s1, s2, s3, t0, t1, t2, t3);
+  own_c[h] = c * p.inv_t;
+  rmax[h] = vec4<f32>(NEG);
+  acc_p[h] = acc_empty();
+  acc_n[h] = acc_empty();
+  acc_e[h] = acc_empty();
+  acc_r[h] = acc_empty();
+  acc_x[h] = acc_empty();
 }
 
-fn visit1(r: u32, j: u32, s: f32) {
-  if (j >= p.n) { return; }
+fn load_others(o0: u32) {
+  for (var r = 0u; r < OB; r++) {
+    let o = min(o0 + r, p.n - 1u);
+    if (HAS_LABELS) { oth_l[r] = col_meta[o * p.meta_w]; }
+    if (HAS_KERNEL) { oth_t[r] = col_meta[o * p.meta_w + T_COL]; }
+  }
+}
+
+// Pass 1: the pair (anchors of quad h, reference row o = slot r of the block), similarities s.
+fn visit1(h: u32, r: u32, o: u32, s: vec4<f32>) {
+  if (o >= p.n) { return; } // the same in every lane
   let v = s * p.inv_t;
-  rowmax[r] = max(rowmax[r], v);
-  if (SELF && j == i0 + r) { return; }
-  var pos = false;
-  if (HAS_LABELS) { pos = col_meta[j * p.meta_w] == r_li[r]; }
-  if (pos) {
-    acc_p[r] = lse_push(acc_p[r], v);
-    sum_p[r] += v - r_c[r];
-    cnt[r] += 1.0;
-  } else {
-    acc_n[r] = lse_push(acc_n[r], v);
-  }
-  if (HAS_KERNEL) {
-    let w = kweight(r_ti[r] - col_meta[j * p.meta_w + T_COL]);
-    sum_w[r] += w;
-    sum_ws[r] += w * (v - r_c[r]);
-    if (!EXP_RELEASED) { acc_e[r] = lse_push(acc_e[r], v * (1.0 - w)); }
-  }
-}
-
-fn visit2(r: u32, j: u32, s: f32) {
-  if (j >= p.n || (SELF && j == i0 + r)) { return; }
-  let l = s * p.inv_t - r_m[r];
-  if (HAS_LABELS && col_meta[j * p.meta_w] == r_li[r]) {
-    let ld = log_den(l - p.eps, r_lneg[r]);
-    eps_out[r] += ld;
-    acc_r[r] = lse_push(acc_r[r], -ld);
-  }
-  if (HAS_KERNEL && EXP_RELEASED) {
-    let w = kweight(r_ti[r] - col_meta[j * p.meta_w + T_COL]);
-    acc_x[r] = lse_push(acc_x[r], l * (1.0 - w));
-  }
-}
-
-fn stash1(lane: u32, r: u32) {
-  let b = (lane * R + r) * F1;
-  red[b] = rowmax[r];
-  red[b + 1u] = acc_p[r].x;
-  red[b + 2u] = acc_p[r].y;
-  red[b + 3u] = acc_n[r].x;
-  red[b + 4u] = acc_n[r].y;
-  red[b + 5u] = acc_e[r].x;
-  red[b + 6u] = acc_e[r].y;
-  red[b + 7u] = sum_p[r];
-  red[b + 8u] = cnt[r];
-  red[b + 9u] = sum_w[r];
-  red[b + 10u] = sum_ws[r];
-}
-
-fn stash2(lane: u32, r: u32) {
-  let b = (lane * R + r) * F2;
-  red[b] = eps_out[r];
-  red[b + 1u] = acc_r[r].x;
-  red[b + 2u] = acc_r[r].y;
-  red[b + 3u] = acc_x[r].x;
-  red[b + 4u] = acc_x[r].y;
-}
-
-fn load_row_pass2(r: u32) {
-  r_m[r] = row_m[r];
-  r_lneg[r] = row_lneg[r];
-}
-
-// Lane r < R merges the 64 lanes' pass-1 states of row i0 + r and writes its columns.
-fn merge1(r: u32) -> vec2<f32> {
-  var mx = NEG;
-  var ap = vec2<f32>(NEG, 0.0);
-  var an = vec2<f32>(NEG, 0.0);
-  var ae = vec2<f32>(NEG, 0.0);
-  var sp = 0.0;
-  var ct = 0.0;
-  var sw = 0.0;
-  var sws = 0.0;
-  for (var lane = 0u; lane < L; lane++) {
-    let b = (lane * R + r) * F1;
-    mx = max(mx, red[b]);
-    ap = lse_merge(ap, vec2<f32>(red[b + 1u], red[b + 2u]));
-    an = lse_merge(an, vec2<f32>(red[b + 3u], red[b + 4u]));
-    ae = lse_merge(ae, vec2<f32>(red[b + 5u], red[b + 6u]));
-    sp += red[b + 7u];
-    ct += red[b + 8u];
-    sw += red[b + 9u];
-    sws += red[b + 10u];
-  }
-  let i = i0 + r;
-  let m = mx;
-  let c = r_c[r];
-  var o: array<f32, NCOL>;
-  o[0] = m;
-  o[1] = lse_rel(lse_merge(ap, an), m);
-  o[10] = NEG;
+  rmax[h] = max(rmax[h], v);
+  var live = vec4<bool>(true);
+  if (SELF) { live = own_idx[h] != vec4<u32>(o); }
+  var pos = vec4<bool>(false);
+  if (HAS_LABELS) { pos = own_l[h] == vec4<f32>(oth_l[r]); }
+  let tp = live & pos;
+  let tn = live & !pos;
+  // One exp per pair: against the accumulator the pair joins.
+  let cur = select(acc_n[h].mx, acc_p[h].mx, pos);
+  let e = exp(-abs(v - cur));
+  let up = v > cur;
+  let nmx = max(cur, v);
+  acc_p[h] = Acc(select(acc_p[h].mx, nmx, tp), select(acc_p[h].sm, select(acc_p[h].sm + e, acc_p[h].sm * e + 1.0, up), tp));
+  acc_n[h] = Acc(select(acc_n[h].mx, nmx, tn), select(acc_n[h].sm, select(acc_n[h].sm + e, acc_n[h].sm * e + 1.0, up), tn));
   if (HAS_LABELS) {
-    o[2] = lse_rel(ap, m);
-    o[3] = lse_rel(an, m);
-    o[4] = sp + ct * (c - m);
-    o[5] = ct;
+    sum_p[h] += select(vec4<f32>(0.0), v - own_c[h], tp);
+    cnt[h] += select(vec4<f32>(0.0), vec4<f32>(1.0), tp);
   }
   if (HAS_KERNEL) {
-    o[7] = sw;
-    o[8] = sws + sw * (c - m);
-    if (!EXP_RELEASED) { o[9] = lse_rel(ae, m); }
+    let w = select(vec4<f32>(0.0), kweight4(own_t[h] - vec4<f32>(oth_t[r])), live);
+    sum_w[h] += w;
+    sum_ws[h] += w * (v - own_c[h]);
+    if (NEED_EXP_PAPER) { acc_e[h] = push4(acc_e[h], v * (1.0 - w), live); }
   }
-  if (i < p.m) {
-    for (var k = 0u; k < NCOL; k++) { stats[i * NCOL + k] = o[k]; }
-  }
-  return vec2<f32>(m, o[3]);
 }
 
-fn merge2(r: u32) {
-  var eo = 0.0;
-  var ar = vec2<f32>(NEG, 0.0);
-  var ax = vec2<f32>(NEG, 0.0);
-  for (var lane = 0u; lane < L; lane++) {
-    let b = (lane * R + r) * F2;
-    eo += red[b];
-    ar = lse_merge(ar, vec2<f32>(red[b + 1u], red[b + 2u]));
-    ax = lse_merge(ax, vec2<f32>(red[b + 3u], red[b + 4u]));
+// Pass 2: epsOut and log R over the positives, the released L^exp column over J(i).
+fn visit2(h: u32, r: u32, o: u32, s: vec4<f32>) {
+  if (o >= p.n) { return; }
+  var live = vec4<bool>(true);
+  if (SELF) { live = own_idx[h] != vec4<u32>(o); }
+  let l = s * p.inv_t - r_m[h];
+  if (NEED_EPS) {
+    let tp = live & (own_l[h] == vec4<f32>(oth_l[r]));
+    let ld = log_den4(l - p.eps, r_lneg[h]);
+    eps_out[h] += select(vec4<f32>(0.0), ld, tp);
+    acc_r[h] = push4(acc_r[h], -ld, tp);
   }
-  let i = i0 + r;
-  if (i < p.m) {
-    if (HAS_LABELS) {
-      stats[i * NCOL + 6u] = eo;
-      stats[i * NCOL + 10u] = lse_rel(ar, 0.0);
+  if (NEED_EXP_RELEASED) {
+    let w = kweight4(own_t[h] - vec4<f32>(oth_t[r]));
+    acc_x[h] = push4(acc_x[h], l * (1.0 - w), live);
+  }
+}
+
+fn put(i: u32, k: u32, v: f32) {
+  if (i < p.m) { stats[i * NCOL + k] = v; }
+}
+
+// Pass-1 columns of quad h; unrequested ones are written as 0 (the output buffer is not cleared).
+fn finish1(h: u32) {
+  let m = rmax[h];
+  let lneg = rel4(acc_n[h], m);
+  r_m[h] = m;
+  r_lneg[h] = lneg;
+  let zero = vec4<f32>(0.0);
+  var c1 = zero;
+  var c2 = zero;
+  var c3 = zero;
+  var c4 = zero;
+  var c5 = zero;
+  var c7 = zero;
+  var c8 = zero;
+  var c9 = zero;
+  if (NEED_LSE_ALL) { c1 = rel4(merge4(acc_p[h], acc_n[h]), m); }
+  if (HAS_LABELS) {
+    if (NEED_LSE_POS) { c2 = rel4(acc_p[h], m); }
+    if (NEED_LSE_NEG) { c3 = lneg; }
+    if (NEED_SUM_POS) { c4 = sum_p[h] + cnt[h] * (own_c[h] - m); }
+    if (NEED_COUNT_POS) { c5 = cnt[h]; }
+  }
+  if (HAS_KERNEL) {
+    if (NEED_SUM_W) { c7 = sum_w[h]; }
+    if (NEED_SUM_W_LOGIT) { c8 = sum_ws[h] + sum_w[h] * (own_c[h] - m); }
+    if (NEED_EXP_PAPER) { c9 = rel4(acc_e[h], m); }
+  }
+  for (var q = 0u; q < 4u; q++) {
+    let i = own_idx[h][q];
+    put(i, 0u, m[q]);
+    put(i, 1u, c1[q]);
+    put(i, 2u, c2[q]);
+    put(i, 3u, c3[q]);
+    put(i, 4u, c4[q]);
+    put(i, 5u, c5[q]);
+    put(i, 6u, 0.0);
+    put(i, 7u, c7[q]);
+    put(i, 8u, c8[q]);
+    put(i, 9u, c9[q]);
+    put(i, 10u, NEG);
+  }
+}
+
+fn finish2(h: u32) {
+  let lr = rel4(acc_r[h], vec4<f32>(0.0));
+  let lx = rel4(acc_x[h], vec4<f32>(0.0));
+  for (var q = 0u; q < 4u; q++) {
+    let i = own_idx[h][q];
+    if (NEED_EPS) {
+      put(i, 6u, eps_out[h][q]);
+      put(i, 10u, lr[q]);
     }
-    if (HAS_KERNEL && EXP_RELEASED) { stats[i * NCOL + 9u] = lse_rel(ax, 0.0); }
+    if (NEED_EXP_RELEASED) { put(i, 9u, lx[q]); }
   }
 }
 
-fn setup_rows() {
-  row_setup(0u);
-  row_setup(1u);
-  row_setup(2u);
-  row_setup(3u);
-}
-
-fn visit1_row(r: u32, j0: u32, s: vec4<f32>) {
-  visit1(r, j0, s.x);
-  visit1(r, j0 + 1u, s.y);
-  visit1(r, j0 + 2u, s.z);
-  visit1(r, j0 + 3u, s.w);
-}
-
-fn visit1_block(cb: u32, s: array<vec4<f32>, 8>) {
-  let j0 = cb * 4u;
-  let j1 = (cb + p.nq / 2u) * 4u;
-  visit1_row(0u, j0, s[0]);
-  visit1_row(1u, j0, s[1]);
-  visit1_row(2u, j0, s[2]);
-  visit1_row(3u, j0, s[3]);
-  visit1_row(0u, j1, s[4]);
-  visit1_row(1u, j1, s[5]);
-  visit1_row(2u, j1, s[6]);
-  visit1_row(3u, j1, s[7]);
-}
-
-fn visit2_row(r: u32, j0: u32, s: vec4<f32>) {
-  visit2(r, j0, s.x);
-  visit2(r, j0 + 1u, s.y);
-  visit2(r, j0 + 2u, s.z);
-  visit2(r, j0 + 3u, s.w);
-}
-
-fn visit2_block(cb: u32, s: array<vec4<f32>, 8>) {
-  let j0 = cb * 4u;
-  let j1 = (cb + p.nq / 2u) * 4u;
-  visit2_row(0u, j0, s[0]);
-  visit2_row(1u, j0, s[1]);
-  visit2_row(2u, j0, s[2]);
-  visit2_row(3u, j0, s[3]);
-  visit2_row(0u, j1, s[4]);
-  visit2_row(1u, j1, s[5]);
-  visit2_row(2u, j1, s[6]);
-  visit2_row(3u, j1, s[7]);
-}
-
-fn stash_all1(lane: u32) {
-  stash1(lane, 0u);
-  stash1(lane, 1u);
-  stash1(lane, 2u);
-  stash1(lane, 3u);
-}
-
-fn stash_all2(lane: u32) {
-  stash2(lane, 0u);
-  stash2(lane, 1u);
-  stash2(lane, 2u);
-  stash2(lane, 3u);
-}
-
-fn load_all_pass2() {
-  load_row_pass2(0u);
-  load_row_pass2(1u);
-  load_row_pass2(2u);
-  load_row_pass2(3u);
-}
-
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  i0 = (wid.x + wid.y * nwg.x) * R;
-  let lane = lid3.x;
-  setup_rows();
-  // nq is even (the host pads the columns to a multiple of 8): lanes take quad pairs.
-  let iters = (p.nq / 2u + L - 1u) / L;
-  for (var t = 0u; t < iters; t++) {
-    let cb = t * L + lane;
-    if (cb < p.nq / 2u) { visit1_block(cb, block_dots(cb)); }
-  }
-  stash_all1(lane);
-  workgroupBarrier();
-  if (lane < R) {
-    let mv = merge1(lane);
-    row_m[lane] = mv.x;
-    row_lneg[lane] = mv.y;
-  }
-  if (HAS_LABELS || (HAS_KERNEL && EXP_RELEASED)) {
-    workgroupBarrier();
-    load_all_pass2();
-    for (var t = 0u; t < iters; t++) {
-      let cb = t * L + lane;
-      if (cb < p.nq / 2u) { visit2_block(cb, block_dots(cb)); }
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  // Each lane owns the anchor quads oq and oq + nq/2 (nq is even: the host pads to 8 rows).
+  let half = p.nq / 2u;
+  let oq = gid.x + gid.y * nwg.x * WG;
+  if (oq >= half) { return; } // no barriers here: idle lanes may leave
+  let cq = oq;
+  setup(0u, cq);
+  setup(1u, cq + half);
+  let blocks = (p.n + OB - 1u) / OB;
+  for (var ob = 0u; ob < blocks; ob++) {
+    let o0 = ob * OB;
+    let a0 = min(o0 + 0u, p.n - 1u) * D4;
+    let a1 = min(o0 + 1u, p.n - 1u) * D4;
+    let a2 = min(o0 + 2u, p.n - 1u) * D4;
+    let a3 = min(o0 + 3u, p.n - 1u) * D4;
+    let a4 = min(o0 + 4u, p.n - 1u) * D4;
+    let a5 = min(o0 + 5u, p.n - 1u) * D4;
+    let a6 = min(o0 + 6u, p.n - 1u) * D4;
+    let a7 = min(o0 + 7u, p.n - 1u) * D4;
+    let a8 = min(o0 + 8u, p.n - 1u) * D4;
+    let a9 = min(o0 + 9u, p.n - 1u) * D4;
+    let a10 = min(o0 + 10u, p.n - 1u) * D4;
+    let a11 = min(o0 + 11u, p.n - 1u) * D4;
+    let a12 = min(o0 + 12u, p.n - 1u) * D4;
+    let a13 = min(o0 + 13u, p.n - 1u) * D4;
+    let a14 = min(o0 + 14u, p.n - 1u) * D4;
+    let a15 = min(o0 + 15u, p.n - 1u) * D4;
+    var s0 = vec4<f32>(0.0);
+    var s1 = vec4<f32>(0.0);
+    var s2 = vec4<f32>(0.0);
+    var s3 = vec4<f32>(0.0);
+    var s4 = vec4<f32>(0.0);
+    var s5 = vec4<f32>(0.0);
+    var s6 = vec4<f32>(0.0);
+    var s7 = vec4<f32>(0.0);
+    var s8 = vec4<f32>(0.0);
+    var s9 = vec4<f32>(0.0);
+    var s10 = vec4<f32>(0.0);
+    var s11 = vec4<f32>(0.0);
+    var s12 = vec4<f32>(0.0);
+    var s13 = vec4<f32>(0.0);
+    var s14 = vec4<f32>(0.0);
+    var s15 = vec4<f32>(0.0);
+    var t0 = vec4<f32>(0.0);
+    var t1 = vec4<f32>(0.0);
+    var t2 = vec4<f32>(0.0);
+    var t3 = vec4<f32>(0.0);
+    var t4 = vec4<f32>(0.0);
+    var t5 = vec4<f32>(0.0);
+    var t6 = vec4<f32>(0.0);
+    var t7 = vec4<f32>(0.0);
+    var t8 = vec4<f32>(0.0);
+    var t9 = vec4<f32>(0.0);
+    var t10 = vec4<f32>(0.0);
+    var t11 = vec4<f32>(0.0);
+    var t12 = vec4<f32>(0.0);
+    var t13 = vec4<f32>(0.0);
+    var t14 = vec4<f32>(0.0);
+    var t15 = vec4<f32>(0.0);
+    for (var kk = 0u; kk < D4; kk++) {
+      let base = kk * 4u * p.nq + cq;
+      let c0 = owners_t[base];
+      let c1 = owners_t[base + p.nq];
+      let c2 = owners_t[base + 2u * p.nq];
+      let c3 = owners_t[base + 3u * p.nq];
+      let e0 = owners_t[base + half];
+      let e1 = owners_t[base + half + p.nq];
+      let e2 = owners_t[base + half + 2u * p.nq];
+      let e3 = owners_t[base + half + 3u * p.nq];
+      let x0 = cols[a0 + kk];
+      s0 += x0.x * c0 + x0.y * c1 + x0.z * c2 + x0.w * c3;
+      t0 += x0.x * e0 + x0.y * e1 + x0.z * e2 + x0.w * e3;
+      let x1 = cols[a1 + kk];
+      s1 += x1.x * c0 + x1.y * c1 + x1.z * c2 + x1.w * c3;
+      t1 += x1.x * e0 + x1.y * e1 + x1.z * e2 + x1.w * e3;
+      let x2 = cols[a2 + kk];
+      s2 += x2.x * c0 + x2.y * c1 + x2.z * c2 + x2.w * c3;
+      t2 += x2.x * e0 + x2.y * e1 + x2.z * e2 + x2.w * e3;
+      let x3 = cols[a3 + kk];
+      s3 += x3.x * c0 + x3.y * c1 + x3.z * c2 + x3.w * c3;
+      t3 += x3.x * e0 + x3.y * e1 + x3.z * e2 + x3.w * e3;
+      let x4 = cols[a4 + kk];
+      s4 += x4.x * c0 + x4.y * c1 + x4.z * c2 + x4.w * c3;
+      t4 += x4.x * e0 + x4.y * e1 + x4.z * e2 + x4.w * e3;
+      let x5 = cols[a5 + kk];
+      s5 += x5.x * c0 + x5.y * c1 + x5.z * c2 + x5.w * c3;
+      t5 += x5.x * e0 + x5.y * e1 + x5.z * e2 + x5.w * e3;
+      let x6 = cols[a6 + kk];
+      s6 += x6.x * c0 + x6.y * c1 + x6.z * c2 + x6.w * c3;
+      t6 += x6.x * e0 + x6.y * e1 + x6.z * e2 + x6.w * e3;
+      let x7 = cols[a7 + kk];
+      s7 += x7.x * c0 + x7.y * c1 + x7.z * c2 + x7.w * c3;
+      t7 += x7.x * e0 + x7.y * e1 + x7.z * e2 + x7.w * e3;
+      let x8 = cols[a8 + kk];
+      s8 += x8.x * c0 + x8.y * c1 + x8.z * c2 + x8.w * c3;
+      t8 += x8.x * e0 + x8.y * e1 + x8.z * e2 + x8.w * e3;
+      let x9 = cols[a9 + kk];
+      s9 += x9.x * c0 + x9.y * c1 + x9.z * c2 + x9.w * c3;
+      t9 += x9.x * e0 + x9.y * e1 + x9.z * e2 + x9.w * e3;
+      let x10 = cols[a10 + kk];
+      s10 += x10.x * c0 + x10.y * c1 + x10.z * c2 + x10.w * c3;
+      t10 += x10.x * e0 + x10.y * e1 + x10.z * e2 + x10.w * e3;
+      let x11 = cols[a11 + kk];
+      s11 += x11.x * c0 + x11.y * c1 + x11.z * c2 + x11.w * c3;
+      t11 += x11.x * e0 + x11.y * e1 + x11.z * e2 + x11.w * e3;
+      let x12 = cols[a12 + kk];
+      s12 += x12.x * c0 + x12.y * c1 + x12.z * c2 + x12.w * c3;
+      t12 += x12.x * e0 + x12.y * e1 + x12.z * e2 + x12.w * e3;
+      let x13 = cols[a13 + kk];
+      s13 += x13.x * c0 + x13.y * c1 + x13.z * c2 + x13.w * c3;
+      t13 += x13.x * e0 + x13.y * e1 + x13.z * e2 + x13.w * e3;
+      let x14 = cols[a14 + kk];
+      s14 += x14.x * c0 + x14.y * c1 + x14.z * c2 + x14.w * c3;
+      t14 += x14.x * e0 + x14.y * e1 + x14.z * e2 + x14.w * e3;
+      let x15 = cols[a15 + kk];
+      s15 += x15.x * c0 + x15.y * c1 + x15.z * c2 + x15.w * c3;
+      t15 += x15.x * e0 + x15.y * e1 + x15.z * e2 + x15.w * e3;
     }
-    stash_all2(lane);
-    workgroupBarrier();
-    if (lane < R) { merge2(lane); }
+    load_others(o0);
+    visit1(0u, 0u, o0 + 0u, s0);
+    visit1(1u, 0u, o0 + 0u, t0);
+    visit1(0u, 1u, o0 + 1u, s1);
+    visit1(1u, 1u, o0 + 1u, t1);
+    visit1(0u, 2u, o0 + 2u, s2);
+    visit1(1u, 2u, o0 + 2u, t2);
+    visit1(0u, 3u, o0 + 3u, s3);
+    visit1(1u, 3u, o0 + 3u, t3);
+    visit1(0u, 4u, o0 + 4u, s4);
+    visit1(1u, 4u, o0 + 4u, t4);
+    visit1(0u, 5u, o0 + 5u, s5);
+    visit1(1u, 5u, o0 + 5u, t5);
+    visit1(0u, 6u, o0 + 6u, s6);
+    visit1(1u, 6u, o0 + 6u, t6);
+    visit1(0u, 7u, o0 + 7u, s7);
+    visit1(1u, 7u, o0 + 7u, t7);
+    visit1(0u, 8u, o0 + 8u, s8);
+    visit1(1u, 8u, o0 + 8u, t8);
+    visit1(0u, 9u, o0 + 9u, s9);
+    visit1(1u, 9u, o0 + 9u, t9);
+    visit1(0u, 10u, o0 + 10u, s10);
+    visit1(1u, 10u, o0 + 10u, t10);
+    visit1(0u, 11u, o0 + 11u, s11);
+    visit1(1u, 11u, o0 + 11u, t11);
+    visit1(0u, 12u, o0 + 12u, s12);
+    visit1(1u, 12u, o0 + 12u, t12);
+    visit1(0u, 13u, o0 + 13u, s13);
+    visit1(1u, 13u, o0 + 13u, t13);
+    visit1(0u, 14u, o0 + 14u, s14);
+    visit1(1u, 14u, o0 + 14u, t14);
+    visit1(0u, 15u, o0 + 15u, s15);
+    visit1(1u, 15u, o0 + 15u, t15);
+  }
+  finish1(0u);
+  finish1(1u);
+  if (NEED_EPS || NEED_EXP_RELEASED) {
+    for (var ob = 0u; ob < blocks; ob++) {
+      let o0 = ob * OB;
+      let a0 = min(o0 + 0u, p.n - 1u) * D4;
+      let a1 = min(o0 + 1u, p.n - 1u) * D4;
+      let a2 = min(o0 + 2u, p.n - 1u) * D4;
+      let a3 = min(o0 + 3u, p.n - 1u) * D4;
+      let a4 = min(o0 + 4u, p.n - 1u) * D4;
+      let a5 = min(o0 + 5u, p.n - 1u) * D4;
+      let a6 = min(o0 + 6u, p.n - 1u) * D4;
+      let a7 = min(o0 + 7u, p.n - 1u) * D4;
+      let a8 = min(o0 + 8u, p.n - 1u) * D4;
+      let a9 = min(o0 + 9u, p.n - 1u) * D4;
+      let a10 = min(o0 + 10u, p.n - 1u) * D4;
+      let a11 = min(o0 + 11u, p.n - 1u) * D4;
+      let a12 = min(o0 + 12u, p.n - 1u) * D4;
+      let a13 = min(o0 + 13u, p.n - 1u) * D4;
+      let a14 = min(o0 + 14u, p.n - 1u) * D4;
+      let a15 = min(o0 + 15u, p.n - 1u) * D4;
+      var s0 = vec4<f32>(0.0);
+      var s1 = vec4<f32>(0.0);
+      var s2 = vec4<f32>(0.0);
+      var s3 = vec4<f32>(0.0);
+      var s4 = vec4<f32>(0.0);
+      var s5 = vec4<f32>(0.0);
+      var s6 = vec4<f32>(0.0);
+      var s7 = vec4<f32>(0.0);
+      var s8 = vec4<f32>(0.0);
+      var s9 = vec4<f32>(0.0);
+      var s10 = vec4<f32>(0.0);
+      var s11 = vec4<f32>(0.0);
+      var s12 = vec4<f32>(0.0);
+      var s13 = vec4<f32>(0.0);
+      var s14 = vec4<f32>(0.0);
+      var s15 = vec4<f32>(0.0);
+      var t0 = vec4<f32>(0.0);
+      var t1 = vec4<f32>(0.0);
+      var t2 = vec4<f32>(0.0);
+      var t3 = vec4<f32>(0.0);
+      var t4 = vec4<f32>(0.0);
+      var t5 = vec4<f32>(0.0);
+      var t6 = vec4<f32>(0.0);
+      var t7 = vec4<f32>(0.0);
+      var t8 = vec4<f32>(0.0);
+      var t9 = vec4<f32>(0.0);
+      var t10 = vec4<f32>(0.0);
+      var t11 = vec4<f32>(0.0);
+      var t12 = vec4<f32>(0.0);
+      var t13 = vec4<f32>(0.0);
+      var t14 = vec4<f32>(0.0);
+      var t15 = vec4<f32>(0.0);
+      for (var kk = 0u; kk < D4; kk++) {
+        let base = kk * 4u * p.nq + cq;
+        let c0 = owners_t[base];
+        let c1 = owners_t[base + p.nq];
+        let c2 = owners_t[base + 2u * p.nq];
+        let c3 = owners_t[base + 3u * p.nq];
+        let e0 = owners_t[base + half];
+        let e1 = owners_t[base + half + p.nq];
+        let e2 = owners_t[base + half + 2u * p.nq];
+        let e3 = owners_t[base + half + 3u * p.nq];
+        let x0 = cols[a0 + kk];
+        s0 += x0.x * c0 + x0.y * c1 + x0.z * c2 + x0.w * c3;
+        t0 += x0.x * e0 + x0.y * e1 + x0.z * e2 + x0.w * e3;
+        let x1 = cols[a1 + kk];
+        s1 += x1.x * c0 + x1.y * c1 + x1.z * c2 + x1.w * c3;
+        t1 += x1.x * e0 + x1.y * e1 + x1.z * e2 + x1.w * e3;
+        let x2 = cols[a2 + kk];
+        s2 += x2.x * c0 + x2.y * c1 + x2.z * c2 + x2.w * c3;
+        t2 += x2.x * e0 + x2.y * e1 + x2.z * e2 + x2.w * e3;
+        let x3 = cols[a3 + kk];
+        s3 += x3.x * c0 + x3.y * c1 + x3.z * c2 + x3.w * c3;
+        t3 += x3.x * e0 + x3.y * e1 + x3.z * e2 + x3.w * e3;
+        let x4 = cols[a4 + kk];
+        s4 += x4.x * c0 + x4.y * c1 + x4.z * c2 + x4.w * c3;
+        t4 += x4.x * e0 + x4.y * e1 + x4.z * e2 + x4.w * e3;
+        let x5 = cols[a5 + kk];
+        s5 += x5.x * c0 + x5.y * c1 + x5.z * c2 + x5.w * c3;
+        t5 += x5.x * e0 + x5.y * e1 + x5.z * e2 + x5.w * e3;
+        let x6 = cols[a6 + kk];
+        s6 += x6.x * c0 + x6.y * c1 + x6.z * c2 + x6.w * c3;
+        t6 += x6.x * e0 + x6.y * e1 + x6.z * e2 + x6.w * e3;
+        let x7 = cols[a7 + kk];
+        s7 += x7.x * c0 + x7.y * c1 + x7.z * c2 + x7.w * c3;
+        t7 += x7.x * e0 + x7.y * e1 + x7.z * e2 + x7.w * e3;
+        let x8 = cols[a8 + kk];
+        s8 += x8.x * c0 + x8.y * c1 + x8.z * c2 + x8.w * c3;
+        t8 += x8.x * e0 + x8.y * e1 + x8.z * e2 + x8.w * e3;
+        let x9 = cols[a9 + kk];
+        s9 += x9.x * c0 + x9.y * c1 + x9.z * c2 + x9.w * c3;
+        t9 += x9.x * e0 + x9.y * e1 + x9.z * e2 + x9.w * e3;
+        let x10 = cols[a10 + kk];
+        s10 += x10.x * c0 + x10.y * c1 + x10.z * c2 + x10.w * c3;
+        t10 += x10.x * e0 + x10.y * e1 + x10.z * e2 + x10.w * e3;
+        let x11 = cols[a11 + kk];
+        s11 += x11.x * c0 + x11.y * c1 + x11.z * c2 + x11.w * c3;
+        t11 += x11.x * e0 + x11.y * e1 + x11.z * e2 + x11.w * e3;
+        let x12 = cols[a12 + kk];
+        s12 += x12.x * c0 + x12.y * c1 + x12.z * c2 + x12.w * c3;
+        t12 += x12.x * e0 + x12.y * e1 + x12.z * e2 + x12.w * e3;
+        let x13 = cols[a13 + kk];
+        s13 += x13.x * c0 + x13.y * c1 + x13.z * c2 + x13.w * c3;
+        t13 += x13.x * e0 + x13.y * e1 + x13.z * e2 + x13.w * e3;
+        let x14 = cols[a14 + kk];
+        s14 += x14.x * c0 + x14.y * c1 + x14.z * c2 + x14.w * c3;
+        t14 += x14.x * e0 + x14.y * e1 + x14.z * e2 + x14.w * e3;
+        let x15 = cols[a15 + kk];
+        s15 += x15.x * c0 + x15.y * c1 + x15.z * c2 + x15.w * c3;
+        t15 += x15.x * e0 + x15.y * e1 + x15.z * e2 + x15.w * e3;
+      }
+      load_others(o0);
+      visit2(0u, 0u, o0 + 0u, s0);
+      visit2(1u, 0u, o0 + 0u, t0);
+      visit2(0u, 1u, o0 + 1u, s1);
+      visit2(1u, 1u, o0 + 1u, t1);
+      visit2(0u, 2u, o0 + 2u, s2);
+      visit2(1u, 2u, o0 + 2u, t2);
+      visit2(0u, 3u, o0 + 3u, s3);
+      visit2(1u, 3u, o0 + 3u, t3);
+      visit2(0u, 4u, o0 + 4u, s4);
+      visit2(1u, 4u, o0 + 4u, t4);
+      visit2(0u, 5u, o0 + 5u, s5);
+      visit2(1u, 5u, o0 + 5u, t5);
+      visit2(0u, 6u, o0 + 6u, s6);
+      visit2(1u, 6u, o0 + 6u, t6);
+      visit2(0u, 7u, o0 + 7u, s7);
+      visit2(1u, 7u, o0 + 7u, t7);
+      visit2(0u, 8u, o0 + 8u, s8);
+      visit2(1u, 8u, o0 + 8u, t8);
+      visit2(0u, 9u, o0 + 9u, s9);
+      visit2(1u, 9u, o0 + 9u, t9);
+      visit2(0u, 10u, o0 + 10u, s10);
+      visit2(1u, 10u, o0 + 10u, t10);
+      visit2(0u, 11u, o0 + 11u, s11);
+      visit2(1u, 11u, o0 + 11u, t11);
+      visit2(0u, 12u, o0 + 12u, s12);
+      visit2(1u, 12u, o0 + 12u, t12);
+      visit2(0u, 13u, o0 + 13u, s13);
+      visit2(1u, 13u, o0 + 13u, t13);
+      visit2(0u, 14u, o0 + 14u, s14);
+      visit2(1u, 14u, o0 + 14u, t14);
+      visit2(0u, 15u, o0 + 15u, s15);
+      visit2(1u, 15u, o0 + 15u, t15);
+    }
+
+    finish2(0u);
+    finish2(1u);
   }
 }

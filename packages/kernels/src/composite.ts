@@ -2,7 +2,7 @@ import {
   arange, concat, crossEntropy, DtypeMismatchError, matmulTransposed, normalize, ShapeMismatchError, where, zeros, type Tensor,
 } from '@fairgpu/tensor';
 import { checkFeatures, type KernelType } from './options.ts';
-import { EMPTY_LSE, type ResolvedStatsOptions } from './stats.ts';
+import { EMPTY_LSE, hasColumn, type ResolvedStatsOptions, type StatName } from './stats.ts';
 import type { ResolvedPairOptions } from './pairs.ts';
 
 /**
@@ -87,35 +87,41 @@ export function contrastiveRowStatsComposite(r: ResolvedStatsOptions): Tensor {
   // J(i): every j but the self-pair (only when the reference is the anchors themselves).
   const notSelf = r.reference ? zeros([m, n], { device }).add(1) : arange(m, undefined, 1, { device }).reshape([m, 1]).ne(arange(n, undefined, 1, { device }).reshape([1, n]));
   const zero = zeros([m, 1], { device });
-  const cols: Tensor[] = [rowMax, maskedLse(l, notSelf)];
+  // Unrequested columns are 0 (no gradient) and are not computed.
+  const want = (name: StatName) => hasColumn(r.columns, name);
+  const cols: Tensor[] = [rowMax, want('lseAll') ? maskedLse(l, notSelf) : zero];
   if (r.labels && r.refLabels) {
     const same = r.labels.reshape([m, 1]).eq(r.refLabels.reshape([1, n]));
     const pos = same.mul(notSelf);
     const neg = notSelf.sub(pos);
-    const lsePos = maskedLse(l, pos);
-    const lseNeg = maskedLse(l, neg);
-    const sumPosLogit = l.mul(pos).sum(1, true);
-    const countPos = pos.sum(1, true);
-    // log(e^{l_ip − ε} + e^{lseNeg} + c), shifted by max(l_ip − ε, lseNeg, log c) so no term
-    // overflows or underflows to log 0.
-    const a = l.sub(r.epsilon);
-    let shift = a.maximum(lseNeg);
-    if (r.logEps > 0) shift = shift.maximum(Math.log(r.logEps));
-    shift = shift.detach();
-    let inner = a.sub(shift).exp().add(lseNeg.sub(shift).exp());
-    if (r.logEps > 0) inner = inner.add(shift.neg().exp().mul(r.logEps));
-    const epsOut = inner.log().add(shift).mul(pos).sum(1, true);
-    cols.push(lsePos, lseNeg, sumPosLogit, countPos, epsOut);
+    const lseNeg = want('lseNeg') || want('epsOut') ? maskedLse(l, neg) : zero;
+    cols.push(want('lsePos') ? maskedLse(l, pos) : zero, want('lseNeg') ? lseNeg : zero);
+    cols.push(want('sumPosLogit') ? l.mul(pos).sum(1, true) : zero, want('countPos') ? pos.sum(1, true) : zero);
+    if (want('epsOut')) {
+      // log(e^{l_ip − ε} + e^{lseNeg} + c), shifted by max(l_ip − ε, lseNeg, log c) so no term
+      // overflows or underflows to log 0.
+      const a = l.sub(r.epsilon);
+      let shift = a.maximum(lseNeg);
+      if (r.logEps > 0) shift = shift.maximum(Math.log(r.logEps));
+      shift = shift.detach();
+      let inner = a.sub(shift).exp().add(lseNeg.sub(shift).exp());
+      if (r.logEps > 0) inner = inner.add(shift.neg().exp().mul(r.logEps));
+      cols.push(inner.log().add(shift).mul(pos).sum(1, true));
+    } else {
+      cols.push(zero);
+    }
   } else {
     cols.push(zero, zero, zero, zero, zero);
   }
   if (r.targets && r.refTargets && r.kernel) {
     const w = kernelWeights(r.targets, r.refTargets, r.kernel.type, r.kernel.sigma).mul(notSelf);
-    const sumW = w.sum(1, true);
-    const sumWLogit = w.mul(l).sum(1, true);
-    const oneMinusW = w.neg().add(1);
-    const lseExpW = r.expVariant === 'paper' ? maskedLse(logits.mul(oneMinusW), notSelf).sub(rowMax) : maskedLse(l.mul(oneMinusW), notSelf);
-    cols.push(sumW, sumWLogit, lseExpW);
+    cols.push(want('sumW') ? w.sum(1, true) : zero, want('sumWLogit') ? w.mul(l).sum(1, true) : zero);
+    if (want('lseExpW')) {
+      const oneMinusW = w.neg().add(1);
+      cols.push(r.expVariant === 'paper' ? maskedLse(logits.mul(oneMinusW), notSelf).sub(rowMax) : maskedLse(l.mul(oneMinusW), notSelf));
+    } else {
+      cols.push(zero);
+    }
   } else {
     cols.push(zero, zero, zero);
   }

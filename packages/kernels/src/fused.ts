@@ -8,7 +8,7 @@ import {
 import type { KernelType } from './options.ts';
 import type { ResolvedPairOptions } from './pairs.ts';
 import { FUSED_COLUMNS, pairBackward, pairForward, statsBackward, statsForward, type PairProblem, type StatsProblem } from './reference.ts';
-import { STATS_COLUMNS, type ResolvedStatsOptions } from './stats.ts';
+import { hasColumn, STATS_COLUMNS, type ResolvedStatsOptions, type StatName } from './stats.ts';
 
 /**
  * The fused implementations: custom ops (packages/tensor/src/custom.ts) whose GPU encoding
@@ -18,10 +18,12 @@ import { STATS_COLUMNS, type ResolvedStatsOptions } from './stats.ts';
  * the only per-pair work lives in registers (or one workgroup tile).
  *
  * Kernel variants (issue item 4, platform.md), picked per adapter and forced by tests:
- *   'lanes'      software adapters, d % 4 == 0: 4 × 8 similarity blocks per invocation read from a
- *                transposed copy of the column side (O(N·d)), so SIMD lanes load consecutive
- *                memory (on llvmpipe a same-address load in every lane costs a full gather); the
- *                forward merges per-lane states once per pass through workgroup memory.
+ *   'lanes'      software adapters, d % 4 == 0: each invocation owns 8 output rows (two quads of
+ *                a transposed copy, O(N·d), so SIMD lanes load consecutive memory) and loops over
+ *                the other side in blocks of 16 rows (one load per row, the same in every lane):
+ *                8 × 16 similarities per block, each loaded value feeding 8–16 FMAs, since loads
+ *                bound these kernels on llvmpipe. Forward and backward share the layout; no
+ *                workgroup memory, no barriers.
  *   'register'   software adapters otherwise: one row per invocation, 4–8 column rows per step
  *                straight from storage, no workgroup memory, no barriers.
  *   'workgroup'  hardware GPUs: 64 rows per workgroup share 16×64 column tiles staged in
@@ -64,6 +66,8 @@ interface StatsAttrs {
   temperature: number;
   epsilon: number;
   logEps: number;
+  /** Bit k set: column k is requested (stats.ts hasColumn). */
+  columns: number;
   variant?: Variant;
   mode?: 'anchor' | 'ref';
 }
@@ -132,7 +136,19 @@ function unrolled(body: string, tj: number): string {
 }
 
 function statsConsts(a: StatsAttrs, mode: number): Record<string, string | number | boolean> {
+  const need = (name: StatName) => hasColumn(a.columns, name);
   return {
+    // Unrequested columns are written as 0 and their gradients ignored, so the kernels skip them
+    // (no second pass without epsOut / the released lseExpW, no exps of unused terms).
+    NEED_LSE_ALL: need('lseAll'),
+    NEED_LSE_POS: need('lsePos'),
+    NEED_LSE_NEG: need('lseNeg'),
+    NEED_SUM_POS: need('sumPosLogit'),
+    NEED_COUNT_POS: need('countPos'),
+    NEED_EPS_OUT: need('epsOut'),
+    NEED_SUM_W: need('sumW'),
+    NEED_SUM_W_LOGIT: need('sumWLogit'),
+    NEED_LSE_EXP_W: need('lseExpW'),
     SELF: a.self,
     HAS_LABELS: a.hasLabels,
     HAS_KERNEL: a.hasKernel,
@@ -161,6 +177,18 @@ function column(values: Float64Array | undefined, width: number, col: number): F
   const out = new Float64Array(values.length / width);
   for (let i = 0; i < out.length; i++) out[i] = values[i * width + col];
   return out;
+}
+
+/**
+ * Zeroes the unrequested public columns of a [rows, FUSED_COLUMNS] float64 array in place: the
+ * forward's values (they are 0 by contract) or the upstream gradient (they carry none).
+ */
+function maskColumns(values: Float64Array, columns: number): Float64Array {
+  for (let k = 1; k < STATS_COLUMNS; k++) {
+    if (columns & (1 << k)) continue;
+    for (let i = k; i < values.length; i += FUSED_COLUMNS) values[i] = 0;
+  }
+  return values;
 }
 
 /** Rebuilds the float64 problem from CPU operands [z, zr|0, rowMeta|0, colMeta|0]. */
@@ -205,7 +233,7 @@ const statsGradOp: CustomOpDefinition = {
   },
   cpu([g, st, rows, cols, rowMeta, colMeta], _out, attrs) {
     const a = attrs as unknown as StatsAttrs;
-    const gv = (g as Exclude<CpuOperand, number>).values;
+    const gv = maskColumns(Float64Array.from((g as Exclude<CpuOperand, number>).values), a.columns);
     const sv = (st as Exclude<CpuOperand, number>).values;
     if (a.mode === 'ref') {
       // rows are the reference here: swap back to anchors/reference.
@@ -246,7 +274,7 @@ const statsGradLanesOp: CustomOpDefinition = {
   cpu([g, st, others, ownersT, ownerMeta, otherMeta], out, attrs) {
     const a = attrs as unknown as StatsAttrs & { owners: number };
     const owners = untranspose(ownersT as Exclude<CpuOperand, number>, a.owners);
-    const gv = (g as Exclude<CpuOperand, number>).values;
+    const gv = maskColumns(Float64Array.from((g as Exclude<CpuOperand, number>).values), a.columns);
     const sv = (st as Exclude<CpuOperand, number>).values;
     let grad: Float64Array;
     if (a.mode === 'ref') {
@@ -267,17 +295,19 @@ const statsGradLanesOp: CustomOpDefinition = {
 /** Forward: [M, FUSED_COLUMNS] statistics (the public ten and log R). */
 const statsOp: CustomOpDefinition = {
   name: 'contrastiveRowStats',
-  gpu(rec, [z, zr, rowMeta, colMeta, colsT], out, dst, attrs) {
+  gpu(rec, [z, zr, rowMeta, colMeta, colsT, anchorsT], out, dst, attrs) {
     const a = attrs as unknown as StatsAttrs;
     const variant = variantOf(rec, a);
     const zv = view(z);
     const zb = bufferOf(zv);
     const n = typeof zr === 'number' ? zv.shape[0] : view(zr).shape[0];
     if (variant === 'lanes') {
-      const ct = view(colsT);
+      // The anchors ("owners") are read transposed; the reference row-major.
+      const ownersT = view(typeof zr === 'number' ? colsT : anchorsT);
+      const nq = ownersT.shape[1] / 4;
       const source = specialise('row-stats-lanes', rowStatsLanesWgsl, variant, zv.shape[1], statsConsts(a, 0), false, true);
-      rec.dispatch('row-stats-lanes', source, params(zv.shape[0], n, zv.shape[1], a, ct.shape[1] / 4),
-        [zb, bufferOf(ct), orDummy(rowMeta, zb), orDummy(colMeta === 0 ? rowMeta : colMeta, zb), dst], groupsGrid(Math.ceil(zv.shape[0] / 4)));
+      rec.dispatch('row-stats-lanes', source, params(zv.shape[0], n, zv.shape[1], a, nq),
+        [bufferOf(ownersT), orDummy(zr, zb), orDummy(rowMeta, zb), orDummy(colMeta === 0 ? rowMeta : colMeta, zb), dst], groupsGrid(Math.ceil(nq / 2 / 16)));
       return;
     }
     const source = specialise('row-stats', rowStatsWgsl, variant, zv.shape[1], statsConsts(a, 0), false, true);
@@ -285,7 +315,8 @@ const statsOp: CustomOpDefinition = {
       [zb, orDummy(zr, zb), orDummy(rowMeta, zb), orDummy(colMeta === 0 ? rowMeta : colMeta, zb), dst], grid1d(zv.shape[0]));
   },
   cpu([z, zr, rowMeta, colMeta], _out, attrs) {
-    return statsForward(statsProblem(z, zr, rowMeta, colMeta, attrs as unknown as StatsAttrs));
+    const a = attrs as unknown as StatsAttrs;
+    return maskColumns(statsForward(statsProblem(z, zr, rowMeta, colMeta, a)), a.columns);
   },
   vjp(g, { inputs: [z, zr, rowMeta, colMeta, colsT, anchorsT], output, attrs }) {
     const a = attrs as unknown as StatsAttrs;
@@ -333,6 +364,7 @@ export function contrastiveRowStatsFused(r: ResolvedStatsOptions, variant?: Vari
     temperature: r.temperature,
     epsilon: r.epsilon,
     logEps: r.logEps,
+    columns: r.columns,
   };
   const rowMeta = packMeta(r.labels, hasKernel ? r.targets : undefined);
   const colMeta = r.reference ? packMeta(r.refLabels, hasKernel ? r.refTargets : undefined) : undefined;

@@ -18,7 +18,7 @@ import { resolvePairOptions, type PairMomentsOptions } from './pairs.ts';
 import { resolveStatsOptions, type ContrastiveStatsOptions } from './stats.ts';
 
 export { STAT, STATS_COLUMNS, EMPTY_LSE } from './stats.ts';
-export type { ContrastiveStatsOptions } from './stats.ts';
+export type { ContrastiveStatsOptions, StatName } from './stats.ts';
 export { PAIR, MOMENT } from './pairs.ts';
 export type { PairMomentsOptions } from './pairs.ts';
 export type { Impl, KernelType } from './options.ts';
@@ -29,6 +29,8 @@ export { l2Normalize, cosineSimilarity, maskedLogSumExp, softmaxCrossEntropy } f
  * respect to `anchors` (and `options.reference`).
  * @example
  * const st = contrastiveRowStats(z, { temperature: 0.1, labels }); // fused by default
+ * // SupCon reads three columns: the fused forward is then a single pass.
+ * contrastiveRowStats(z, { temperature: 0.1, labels, columns: ['lseAll', 'sumPosLogit', 'countPos'] });
  */
 export function contrastiveRowStats(anchors: Tensor, options: ContrastiveStatsOptions): Tensor {
   const r = resolveStatsOptions(anchors, options);

@@ -23,6 +23,23 @@ export const STAT = Object.freeze({
 
 export const STATS_COLUMNS = 10;
 
+/** A column of `contrastiveRowStats`'s output, by name. */
+export type StatName = keyof typeof STAT;
+
+/** The inputs each column needs (rowMax and lseAll need none). */
+const COLUMN_NEEDS: Record<StatName, 'labels' | 'kernel' | undefined> = {
+  rowMax: undefined,
+  lseAll: undefined,
+  lsePos: 'labels',
+  lseNeg: 'labels',
+  sumPosLogit: 'labels',
+  countPos: 'labels',
+  epsOut: 'labels',
+  sumW: 'kernel',
+  sumWLogit: 'kernel',
+  lseExpW: 'kernel',
+};
+
 /** Finite stand-in for log 0 (WGSL has no reliable −Inf). */
 export const EMPTY_LSE = -3.0e38;
 
@@ -47,6 +64,13 @@ export interface ContrastiveStatsOptions {
   logEps?: number;
   /** Which L^exp column (default 'paper'). */
   expVariant?: 'paper' | 'released';
+  /**
+   * The columns the caller reads. The others are returned as 0 and carry no gradient, and the
+   * fused kernels skip their work: e.g. without `epsOut` the forward is one pass over the column
+   * tiles instead of two. `epsOut` brings `lseNeg` along (its gradient needs it). Default: every
+   * column whose inputs are given.
+   */
+  columns?: readonly StatName[];
   impl?: Impl;
 }
 
@@ -64,6 +88,32 @@ export interface ResolvedStatsOptions {
   epsilon: number;
   logEps: number;
   expVariant: 'paper' | 'released';
+  /** Bit STAT[name] set for each column computed (rowMax always). */
+  columns: number;
+}
+
+/** Whether bit `STAT[name]` is set in a resolved column mask. */
+export function hasColumn(mask: number, name: StatName): boolean {
+  return (mask & (1 << STAT[name])) !== 0;
+}
+
+function resolveColumns(columns: unknown, hasLabels: boolean, hasKernel: boolean): number {
+  const present = (name: StatName) => {
+    const need = COLUMN_NEEDS[name];
+    return need === undefined || (need === 'labels' ? hasLabels : hasKernel);
+  };
+  const names = Object.keys(STAT) as StatName[];
+  if (columns === undefined) return names.filter(present).reduce((m, name) => m | (1 << STAT[name]), 0);
+  if (!Array.isArray(columns)) throw new InvalidArgumentError(OP, 'columns', `must be an array of column names (${names.join(', ')})`);
+  let mask = 1 << STAT.rowMax;
+  for (const name of columns as unknown[]) {
+    if (typeof name !== 'string' || !Object.hasOwn(STAT, name)) throw new InvalidArgumentError(OP, 'columns', `has unknown column ${JSON.stringify(name)}; known: ${names.join(', ')}`);
+    if (!present(name as StatName)) throw new InvalidArgumentError(OP, 'columns', `asks for '${name}', which needs ${COLUMN_NEEDS[name as StatName] === 'labels' ? 'labels' : 'targets and a kernel'}`);
+    mask |= 1 << STAT[name as StatName];
+  }
+  // epsOut's gradient reads lseNeg from the forward output, so it always comes along.
+  if (mask & (1 << STAT.epsOut)) mask |= 1 << STAT.lseNeg;
+  return mask;
 }
 
 const OP = 'contrastiveRowStats';
@@ -114,5 +164,6 @@ export function resolveStatsOptions(anchors: Tensor, options: ContrastiveStatsOp
     epsilon: checkNonNegative(OP, 'epsilon', options.epsilon, 0),
     logEps: checkNonNegative(OP, 'logEps', options.logEps, 0),
     expVariant,
+    columns: resolveColumns(options.columns, labels !== undefined, kernel !== undefined),
   };
 }

@@ -1,5 +1,5 @@
 import { Rng, tensor, type Device, type Tensor } from '@fairgpu/tensor';
-import type { ContrastiveStatsOptions } from '../src/index.ts';
+import type { ContrastiveStatsOptions, StatName } from '../src/index.ts';
 import type { KernelType } from '../src/options.ts';
 
 /** Random contrastive problems shared by the CPU and GPU suites. */
@@ -21,6 +21,8 @@ export interface Case {
   duplicates?: number[];
   /** Give row 0 a label nobody else has (an anchor without positives). */
   lonely?: boolean;
+  /** The `columns` option (default: all whose inputs are given). */
+  columns?: StatName[];
   seed: number;
 }
 
@@ -75,6 +77,13 @@ export const CASES: Case[] = [
   { name: 'τ=0.01, duplicate rows, lonely anchor', m: 10, d: 8, temperature: 0.01, classes: 3, duplicates: [3, 7], lonely: true, epsilon: 0.1, seed: 8 },
   { name: 'logits up to 1e3 (|z|²/τ = 1000)', m: 9, d: 4, temperature: 0.1, scale: 10, classes: 2, kernel: { type: 'rbf', sigma: 10 }, seed: 9 },
   { name: 'two rows: single unmasked entry', m: 2, d: 3, temperature: 0.2, classes: 2, seed: 10 },
+  // Requested columns only (the losses' sets): the fused forward skips pass 2 unless epsOut or
+  // the released lseExpW is asked for; the others are 0 without gradient in both implementations.
+  { name: 'columns: supcon (one pass)', m: 12, d: 8, temperature: 0.1, classes: 3, columns: ['lseAll', 'sumPosLogit', 'countPos'], seed: 11 },
+  { name: 'columns: eps-supinfonce out', m: 11, d: 4, temperature: 0.3, classes: 2, epsilon: 0.2, logEps: 1e-6, columns: ['sumPosLogit', 'countPos', 'epsOut'], seed: 12 },
+  { name: 'columns: eps-supinfonce in, reference', m: 6, n: 9, d: 4, temperature: 0.2, classes: 3, reference: true, columns: ['lsePos', 'lseNeg', 'countPos'], seed: 13 },
+  { name: 'columns: l-exp released', m: 9, d: 4, temperature: 0.1, kernel: { type: 'rbf', sigma: 4 }, expVariant: 'released', columns: ['sumW', 'sumWLogit', 'lseExpW'], seed: 14 },
+  { name: 'columns: y-aware', m: 9, d: 3, temperature: 0.1, kernel: { type: 'gaussian', sigma: 5 }, columns: ['sumW', 'sumWLogit', 'lseAll'], seed: 15 },
 ];
 
 /** The case's tensors on `device` and the contrastiveRowStats options that read them. */
@@ -92,6 +101,7 @@ export function statsInputs(c: Case, data: Data, device: Device): { opts: Contra
     epsilon: c.epsilon,
     logEps: c.logEps,
     expVariant: c.expVariant,
+    columns: c.columns,
   };
   return { opts, z, zr };
 }
