@@ -1,5 +1,5 @@
 // Shared by the contrastive statistics kernels: online log-sum-exp accumulators and the kernel
-// weights. Expects module-scope `p` with .sigma and .log_eps, and header constants KERNEL_TYPE.
+// weights. Expects module-scope `p` with .sigma, .log_eps and .columns, and header constant KERNEL_TYPE.
 
 const NEG: f32 = -3.0e38; // finite stand-in for log 0 (WGSL has no reliable -Inf)
 const NCOL: u32 = 11u;    // statistics columns, the hidden log R (for epsOut's backward) last
@@ -19,6 +19,12 @@ fn lse_merge(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
 // log Σ − m, computed as (max − m) + log Σ so large logits keep their precision.
 fn lse_rel(a: vec2<f32>, m: f32) -> f32 {
   return select(NEG, (a.x - m) + log(a.y), a.y > 0.0);
+}
+
+// Column k was requested (`columns`, bit k of p.columns): a uniform, runtime switch, so one
+// compiled kernel serves every loss (software adapters compile each specialisation for seconds).
+fn need(k: u32) -> bool {
+  return (p.columns & (1u << k)) != 0u;
 }
 
 fn kweight(dt: f32) -> f32 {

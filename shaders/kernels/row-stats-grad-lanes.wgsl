@@ -8,7 +8,7 @@
 // into the transposed output (ownersᵀ layout [d, nq] of vec4s over the 4 owners: consecutive
 // lanes, consecutive memory; the host transposes it back). No workgroup memory, no atomics.
 
-struct Params { m: u32, n: u32, d: u32, meta_w: u32, inv_t: f32, eps: f32, log_eps: f32, sigma: f32, nq: u32 }
+struct Params { m: u32, n: u32, d: u32, meta_w: u32, inv_t: f32, eps: f32, log_eps: f32, sigma: f32, nq: u32, columns: u32 }
 @group(0) @binding(0) var<uniform> p: Params;                     // m: owners, n: others
 @group(0) @binding(1) var<storage, read> others: array<vec4<f32>>;   // [n, d/4]
 @group(0) @binding(2) var<storage, read> owners_t: array<vec4<f32>>; // ownersᵀ [d, nq]
@@ -41,24 +41,24 @@ fn load_rowg(a: u32) -> RowG {
 fn gcoef(r: RowG, v: f32, pos: bool, w: f32) -> f32 {
   let l = v - r.m;
   var c = 0.0;
-  // NEED_*: unrequested columns carry no gradient, so their terms are compiled out.
-  if (NEED_LSE_ALL && r.g1 != 0.0) { c += r.g1 * exp(l - r.lse_all); }
+  // need(k): unrequested columns carry no gradient, so their terms are skipped (a uniform branch).
+  if (need(1u) && r.g1 != 0.0) { c += r.g1 * exp(l - r.lse_all); }
   if (HAS_LABELS) {
     if (pos) {
-      if (NEED_LSE_POS && r.g2 != 0.0) { c += r.g2 * exp(l - r.lse_pos); }
-      if (NEED_SUM_POS) { c += r.g4; }
-      if (NEED_EPS_OUT && r.g6 != 0.0) {
+      if (need(2u) && r.g2 != 0.0) { c += r.g2 * exp(l - r.lse_pos); }
+      if (need(4u)) { c += r.g4; }
+      if (need(6u) && r.g6 != 0.0) {
         let le = l - p.eps;
         c += r.g6 * exp(le - log_den(le, r.lse_neg));
       }
     } else {
-      if (NEED_LSE_NEG && r.g3 != 0.0) { c += r.g3 * exp(l - r.lse_neg); }
-      if (NEED_EPS_OUT && r.g6 != 0.0) { c += r.g6 * exp(l + r.log_r); }
+      if (need(3u) && r.g3 != 0.0) { c += r.g3 * exp(l - r.lse_neg); }
+      if (need(6u) && r.g6 != 0.0) { c += r.g6 * exp(l + r.log_r); }
     }
   }
   if (HAS_KERNEL) {
-    if (NEED_SUM_W_LOGIT) { c += r.g8 * w; }
-    if (NEED_LSE_EXP_W && r.g9 != 0.0) {
+    if (need(8u)) { c += r.g8 * w; }
+    if (need(9u) && r.g9 != 0.0) {
       let e = select(l - v * w - r.lse_w, l * (1.0 - w) - r.lse_w, EXP_RELEASED);
       c += r.g9 * (1.0 - w) * exp(e);
     }
@@ -70,6 +70,10 @@ var<private> own_g: array<RowG, 16>; // owners: quad cq (0..3), quad cq + nq/2 (
 var<private> oth_g: array<RowG, 16>; // the current block of other rows
 var<private> oth_l: array<f32, 16>;
 var<private> oth_t: array<f32, 16>;
+// The block's similarities, then its coefficients (overwritten in place).
+var<private> sv: array<vec4<f32>, 16>;
+var<private> tv: array<vec4<f32>, 16>;
+const OB: u32 = 16u; // other rows per block
 
 // Coefficient of the pair (owner slot q of quad h, other slot r = other row o) with similarity s.
 fn coef(h: u32, q: u32, r: u32, o: u32, s: f32) -> f32 {
@@ -94,7 +98,7 @@ fn coef4(h: u32, r: u32, o: u32, s: vec4<f32>) -> vec4<f32> {
 }
 
 fn load_others(o0: u32) {
-  for (var r = 0u; r < 16u; r++) {
+  for (var r = 0u; r < OB; r++) {
     let o = min(o0 + r, p.n - 1u);
     if (MODE == 1u || SELF) { oth_g[r] = load_rowg(o); }
     if (HAS_LABELS) { oth_l[r] = other_meta[o * p.meta_w]; }
@@ -133,9 +137,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     acc_t[k * p.nq + cq] = vec4<f32>(0.0);
     acc_t[k * p.nq + cr] = vec4<f32>(0.0);
   }
-  let blocks = (p.n + 15u) / 16u;
+  let blocks = (p.n + OB - 1u) / OB;
   for (var ob = 0u; ob < blocks; ob++) {
-    let o0 = ob * 16u;
+    let o0 = ob * OB;
     let a0 = min(o0 + 0u, p.n - 1u) * D4;
     let a1 = min(o0 + 1u, p.n - 1u) * D4;
     let a2 = min(o0 + 2u, p.n - 1u) * D4;
@@ -244,38 +248,76 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       t15 += x15.x * e0 + x15.y * e1 + x15.z * e2 + x15.w * e3;
     }
     load_others(o0);
-    let f0 = coef4(0u, 0u, o0 + 0u, s0);
-    let f1 = coef4(0u, 1u, o0 + 1u, s1);
-    let f2 = coef4(0u, 2u, o0 + 2u, s2);
-    let f3 = coef4(0u, 3u, o0 + 3u, s3);
-    let f4 = coef4(0u, 4u, o0 + 4u, s4);
-    let f5 = coef4(0u, 5u, o0 + 5u, s5);
-    let f6 = coef4(0u, 6u, o0 + 6u, s6);
-    let f7 = coef4(0u, 7u, o0 + 7u, s7);
-    let f8 = coef4(0u, 8u, o0 + 8u, s8);
-    let f9 = coef4(0u, 9u, o0 + 9u, s9);
-    let f10 = coef4(0u, 10u, o0 + 10u, s10);
-    let f11 = coef4(0u, 11u, o0 + 11u, s11);
-    let f12 = coef4(0u, 12u, o0 + 12u, s12);
-    let f13 = coef4(0u, 13u, o0 + 13u, s13);
-    let f14 = coef4(0u, 14u, o0 + 14u, s14);
-    let f15 = coef4(0u, 15u, o0 + 15u, s15);
-    let h0 = coef4(1u, 0u, o0 + 0u, t0);
-    let h1 = coef4(1u, 1u, o0 + 1u, t1);
-    let h2 = coef4(1u, 2u, o0 + 2u, t2);
-    let h3 = coef4(1u, 3u, o0 + 3u, t3);
-    let h4 = coef4(1u, 4u, o0 + 4u, t4);
-    let h5 = coef4(1u, 5u, o0 + 5u, t5);
-    let h6 = coef4(1u, 6u, o0 + 6u, t6);
-    let h7 = coef4(1u, 7u, o0 + 7u, t7);
-    let h8 = coef4(1u, 8u, o0 + 8u, t8);
-    let h9 = coef4(1u, 9u, o0 + 9u, t9);
-    let h10 = coef4(1u, 10u, o0 + 10u, t10);
-    let h11 = coef4(1u, 11u, o0 + 11u, t11);
-    let h12 = coef4(1u, 12u, o0 + 12u, t12);
-    let h13 = coef4(1u, 13u, o0 + 13u, t13);
-    let h14 = coef4(1u, 14u, o0 + 14u, t14);
-    let h15 = coef4(1u, 15u, o0 + 15u, t15);
+    // The coefficients in a loop (not unrolled like the dots and the accumulation): one copy of
+    // coef4 in the compiled kernel instead of 32 keeps the software adapter's compile time low.
+    sv[0] = s0;
+    tv[0] = t0;
+    sv[1] = s1;
+    tv[1] = t1;
+    sv[2] = s2;
+    tv[2] = t2;
+    sv[3] = s3;
+    tv[3] = t3;
+    sv[4] = s4;
+    tv[4] = t4;
+    sv[5] = s5;
+    tv[5] = t5;
+    sv[6] = s6;
+    tv[6] = t6;
+    sv[7] = s7;
+    tv[7] = t7;
+    sv[8] = s8;
+    tv[8] = t8;
+    sv[9] = s9;
+    tv[9] = t9;
+    sv[10] = s10;
+    tv[10] = t10;
+    sv[11] = s11;
+    tv[11] = t11;
+    sv[12] = s12;
+    tv[12] = t12;
+    sv[13] = s13;
+    tv[13] = t13;
+    sv[14] = s14;
+    tv[14] = t14;
+    sv[15] = s15;
+    tv[15] = t15;
+    for (var r = 0u; r < OB; r++) {
+      sv[r] = coef4(0u, r, o0 + r, sv[r]);
+      tv[r] = coef4(1u, r, o0 + r, tv[r]);
+    }
+    let f0 = sv[0];
+    let f1 = sv[1];
+    let f2 = sv[2];
+    let f3 = sv[3];
+    let f4 = sv[4];
+    let f5 = sv[5];
+    let f6 = sv[6];
+    let f7 = sv[7];
+    let f8 = sv[8];
+    let f9 = sv[9];
+    let f10 = sv[10];
+    let f11 = sv[11];
+    let f12 = sv[12];
+    let f13 = sv[13];
+    let f14 = sv[14];
+    let f15 = sv[15];
+    let h0 = tv[0];
+    let h1 = tv[1];
+    let h2 = tv[2];
+    let h3 = tv[3];
+    let h4 = tv[4];
+    let h5 = tv[5];
+    let h6 = tv[6];
+    let h7 = tv[7];
+    let h8 = tv[8];
+    let h9 = tv[9];
+    let h10 = tv[10];
+    let h11 = tv[11];
+    let h12 = tv[12];
+    let h13 = tv[13];
+    let h14 = tv[14];
+    let h15 = tv[15];
     for (var kk = 0u; kk < D4; kk++) {
       let x0 = others[a0 + kk];
       let x1 = others[a1 + kk];

@@ -4,7 +4,7 @@
 //   MODE 1 (reference): dzr_j = Σ_i dL/dS_ij · z_i    (rows are the reference rows here)
 // one invocation per output row, no atomics, nothing M×N stored.
 
-struct Params { m: u32, n: u32, d: u32, meta_w: u32, inv_t: f32, eps: f32, log_eps: f32, sigma: f32 }
+struct Params { m: u32, n: u32, d: u32, meta_w: u32, inv_t: f32, eps: f32, log_eps: f32, sigma: f32, nq: u32, columns: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> rows: array<RowT>;     // the rows this pass writes
 @group(0) @binding(2) var<storage, read> cols: array<RowT>;     // the rows it loops over
@@ -21,19 +21,19 @@ fn gcoef(a: u32, v: f32, pos: bool, w: f32) -> f32 {
   let b = a * NCOL;
   let l = v - stats[b];
   var r = 0.0;
-  // NEED_*: unrequested columns carry no gradient, so their terms are compiled out.
-  if (NEED_LSE_ALL) {
+  // need(k): unrequested columns carry no gradient, so their terms are skipped (a uniform branch).
+  if (need(1u)) {
     let g1 = grad[b + 1u];
     if (g1 != 0.0) { r += g1 * exp(l - stats[b + 1u]); }
   }
   if (HAS_LABELS) {
     if (pos) {
-      if (NEED_LSE_POS) {
+      if (need(2u)) {
         let g2 = grad[b + 2u];
         if (g2 != 0.0) { r += g2 * exp(l - stats[b + 2u]); }
       }
-      if (NEED_SUM_POS) { r += grad[b + 4u]; }
-      if (NEED_EPS_OUT) {
+      if (need(4u)) { r += grad[b + 4u]; }
+      if (need(6u)) {
         let g6 = grad[b + 6u];
         if (g6 != 0.0) {
           let le = l - p.eps;
@@ -41,20 +41,20 @@ fn gcoef(a: u32, v: f32, pos: bool, w: f32) -> f32 {
         }
       }
     } else {
-      if (NEED_LSE_NEG) {
+      if (need(3u)) {
         let g3 = grad[b + 3u];
         if (g3 != 0.0) { r += g3 * exp(l - stats[b + 3u]); }
       }
-      if (NEED_EPS_OUT) {
+      if (need(6u)) {
         let g6 = grad[b + 6u];
         if (g6 != 0.0) { r += g6 * exp(l + stats[b + 10u]); }
       }
     }
   }
   if (HAS_KERNEL) {
-    if (NEED_SUM_W_LOGIT) { r += grad[b + 8u] * w; }
+    if (need(8u)) { r += grad[b + 8u] * w; }
     let g9 = grad[b + 9u];
-    if (NEED_LSE_EXP_W && g9 != 0.0) {
+    if (need(9u) && g9 != 0.0) {
       // paper: S(1−w)/τ − (lseExpW + m) = l − v·w − lseExpW; released: l(1−w) − lseExpW.
       let e = select(l - v * w - stats[b + 9u], l * (1.0 - w) - stats[b + 9u], EXP_RELEASED);
       r += g9 * (1.0 - w) * exp(e);

@@ -7,9 +7,9 @@
 // workgroup memory, no barriers, no cross-lane merge. Pass 2 (only when epsOut or the released
 // lseExpW is requested) repeats the loop with the row max and lseNeg known.
 // Header constants: D4 (= d/4), WG, SELF, HAS_LABELS, HAS_KERNEL, KERNEL_TYPE, EXP_RELEASED, T_COL,
-// NEED_* (requested columns; the others are written as 0).
+// p.columns (requested columns; the others are written as 0).
 
-struct Params { m: u32, n: u32, d: u32, meta_w: u32, inv_t: f32, eps: f32, log_eps: f32, sigma: f32, nq: u32 }
+struct Params { m: u32, n: u32, d: u32, meta_w: u32, inv_t: f32, eps: f32, log_eps: f32, sigma: f32, nq: u32, columns: u32 }
 @group(0) @binding(0) var<uniform> p: Params;                       // m: anchors, n: reference rows
 @group(0) @binding(1) var<storage, read> owners_t: array<vec4<f32>>; // zᵀ [d, nq] (anchor quads)
 @group(0) @binding(2) var<storage, read> cols: array<vec4<f32>>;     // zr [N, d/4]
@@ -17,9 +17,9 @@ struct Params { m: u32, n: u32, d: u32, meta_w: u32, inv_t: f32, eps: f32, log_e
 @group(0) @binding(4) var<storage, read> col_meta: array<f32>;
 @group(0) @binding(5) var<storage, read_write> stats: array<f32>;    // [M, NCOL]
 
-const NEED_EXP_PAPER: bool = HAS_KERNEL && !EXP_RELEASED && NEED_LSE_EXP_W;
-const NEED_EXP_RELEASED: bool = HAS_KERNEL && EXP_RELEASED && NEED_LSE_EXP_W;
-const NEED_EPS: bool = HAS_LABELS && NEED_EPS_OUT;
+fn need_exp_paper() -> bool { return HAS_KERNEL && !EXP_RELEASED && need(9u); }
+fn need_exp_released() -> bool { return HAS_KERNEL && EXP_RELEASED && need(9u); }
+fn need_eps() -> bool { return HAS_LABELS && need(6u); }
 const OB: u32 = 16u; // reference rows per block
 
 // An online log-sum-exp over the 4 anchors of a quad: running max and Σ e^{x − max}.
@@ -82,6 +82,9 @@ var<private> acc_x: array<Acc, 2>;
 // The current block of reference rows.
 var<private> oth_l: array<f32, 16>;
 var<private> oth_t: array<f32, 16>;
+// The block's similarities, for the per-pair loop.
+var<private> sv: array<vec4<f32>, 16>;
+var<private> tv: array<vec4<f32>, 16>;
 
 fn setup(h: u32, quad: u32) {
   own_idx[h] = vec4<u32>(quad * 4u, quad * 4u + 1u, quad * 4u + 2u, quad * 4u + 3u);
@@ -149,7 +152,7 @@ fn visit1(h: u32, r: u32, o: u32, s: vec4<f32>) {
     let w = select(vec4<f32>(0.0), kweight4(own_t[h] - vec4<f32>(oth_t[r])), live);
     sum_w[h] += w;
     sum_ws[h] += w * (v - own_c[h]);
-    if (NEED_EXP_PAPER) { acc_e[h] = push4(acc_e[h], v * (1.0 - w), live); }
+    if (need_exp_paper()) { acc_e[h] = push4(acc_e[h], v * (1.0 - w), live); }
   }
 }
 
@@ -159,13 +162,13 @@ fn visit2(h: u32, r: u32, o: u32, s: vec4<f32>) {
   var live = vec4<bool>(true);
   if (SELF) { live = own_idx[h] != vec4<u32>(o); }
   let l = s * p.inv_t - r_m[h];
-  if (NEED_EPS) {
+  if (need_eps()) {
     let tp = live & (own_l[h] == vec4<f32>(oth_l[r]));
     let ld = log_den4(l - p.eps, r_lneg[h]);
     eps_out[h] += select(vec4<f32>(0.0), ld, tp);
     acc_r[h] = push4(acc_r[h], -ld, tp);
   }
-  if (NEED_EXP_RELEASED) {
+  if (need_exp_released()) {
     let w = kweight4(own_t[h] - vec4<f32>(oth_t[r]));
     acc_x[h] = push4(acc_x[h], l * (1.0 - w), live);
   }
@@ -190,17 +193,17 @@ fn finish1(h: u32) {
   var c7 = zero;
   var c8 = zero;
   var c9 = zero;
-  if (NEED_LSE_ALL) { c1 = rel4(merge4(acc_p[h], acc_n[h]), m); }
+  if (need(1u)) { c1 = rel4(merge4(acc_p[h], acc_n[h]), m); }
   if (HAS_LABELS) {
-    if (NEED_LSE_POS) { c2 = rel4(acc_p[h], m); }
-    if (NEED_LSE_NEG) { c3 = lneg; }
-    if (NEED_SUM_POS) { c4 = sum_p[h] + cnt[h] * (own_c[h] - m); }
-    if (NEED_COUNT_POS) { c5 = cnt[h]; }
+    if (need(2u)) { c2 = rel4(acc_p[h], m); }
+    if (need(3u)) { c3 = lneg; }
+    if (need(4u)) { c4 = sum_p[h] + cnt[h] * (own_c[h] - m); }
+    if (need(5u)) { c5 = cnt[h]; }
   }
   if (HAS_KERNEL) {
-    if (NEED_SUM_W) { c7 = sum_w[h]; }
-    if (NEED_SUM_W_LOGIT) { c8 = sum_ws[h] + sum_w[h] * (own_c[h] - m); }
-    if (NEED_EXP_PAPER) { c9 = rel4(acc_e[h], m); }
+    if (need(7u)) { c7 = sum_w[h]; }
+    if (need(8u)) { c8 = sum_ws[h] + sum_w[h] * (own_c[h] - m); }
+    if (need_exp_paper()) { c9 = rel4(acc_e[h], m); }
   }
   for (var q = 0u; q < 4u; q++) {
     let i = own_idx[h][q];
@@ -223,11 +226,11 @@ fn finish2(h: u32) {
   let lx = rel4(acc_x[h], vec4<f32>(0.0));
   for (var q = 0u; q < 4u; q++) {
     let i = own_idx[h][q];
-    if (NEED_EPS) {
+    if (need_eps()) {
       put(i, 6u, eps_out[h][q]);
       put(i, 10u, lr[q]);
     }
-    if (NEED_EXP_RELEASED) { put(i, 9u, lx[q]); }
+    if (need_exp_released()) { put(i, 9u, lx[q]); }
   }
 }
 
@@ -351,42 +354,48 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       t15 += x15.x * e0 + x15.y * e1 + x15.z * e2 + x15.w * e3;
     }
     load_others(o0);
-    visit1(0u, 0u, o0 + 0u, s0);
-    visit1(1u, 0u, o0 + 0u, t0);
-    visit1(0u, 1u, o0 + 1u, s1);
-    visit1(1u, 1u, o0 + 1u, t1);
-    visit1(0u, 2u, o0 + 2u, s2);
-    visit1(1u, 2u, o0 + 2u, t2);
-    visit1(0u, 3u, o0 + 3u, s3);
-    visit1(1u, 3u, o0 + 3u, t3);
-    visit1(0u, 4u, o0 + 4u, s4);
-    visit1(1u, 4u, o0 + 4u, t4);
-    visit1(0u, 5u, o0 + 5u, s5);
-    visit1(1u, 5u, o0 + 5u, t5);
-    visit1(0u, 6u, o0 + 6u, s6);
-    visit1(1u, 6u, o0 + 6u, t6);
-    visit1(0u, 7u, o0 + 7u, s7);
-    visit1(1u, 7u, o0 + 7u, t7);
-    visit1(0u, 8u, o0 + 8u, s8);
-    visit1(1u, 8u, o0 + 8u, t8);
-    visit1(0u, 9u, o0 + 9u, s9);
-    visit1(1u, 9u, o0 + 9u, t9);
-    visit1(0u, 10u, o0 + 10u, s10);
-    visit1(1u, 10u, o0 + 10u, t10);
-    visit1(0u, 11u, o0 + 11u, s11);
-    visit1(1u, 11u, o0 + 11u, t11);
-    visit1(0u, 12u, o0 + 12u, s12);
-    visit1(1u, 12u, o0 + 12u, t12);
-    visit1(0u, 13u, o0 + 13u, s13);
-    visit1(1u, 13u, o0 + 13u, t13);
-    visit1(0u, 14u, o0 + 14u, s14);
-    visit1(1u, 14u, o0 + 14u, t14);
-    visit1(0u, 15u, o0 + 15u, s15);
-    visit1(1u, 15u, o0 + 15u, t15);
+    // The per-pair work in a loop (not unrolled like the dots): one copy of it in the
+    // compiled kernel instead of 32 keeps the software adapter's compile time down.
+    sv[0] = s0;
+    tv[0] = t0;
+    sv[1] = s1;
+    tv[1] = t1;
+    sv[2] = s2;
+    tv[2] = t2;
+    sv[3] = s3;
+    tv[3] = t3;
+    sv[4] = s4;
+    tv[4] = t4;
+    sv[5] = s5;
+    tv[5] = t5;
+    sv[6] = s6;
+    tv[6] = t6;
+    sv[7] = s7;
+    tv[7] = t7;
+    sv[8] = s8;
+    tv[8] = t8;
+    sv[9] = s9;
+    tv[9] = t9;
+    sv[10] = s10;
+    tv[10] = t10;
+    sv[11] = s11;
+    tv[11] = t11;
+    sv[12] = s12;
+    tv[12] = t12;
+    sv[13] = s13;
+    tv[13] = t13;
+    sv[14] = s14;
+    tv[14] = t14;
+    sv[15] = s15;
+    tv[15] = t15;
+    for (var r = 0u; r < OB; r++) {
+      visit1(0u, r, o0 + r, sv[r]);
+      visit1(1u, r, o0 + r, tv[r]);
+    }
   }
   finish1(0u);
   finish1(1u);
-  if (NEED_EPS || NEED_EXP_RELEASED) {
+  if (need_eps() || need_exp_released()) {
     for (var ob = 0u; ob < blocks; ob++) {
       let o0 = ob * OB;
       let a0 = min(o0 + 0u, p.n - 1u) * D4;
@@ -497,38 +506,44 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         t15 += x15.x * e0 + x15.y * e1 + x15.z * e2 + x15.w * e3;
       }
       load_others(o0);
-      visit2(0u, 0u, o0 + 0u, s0);
-      visit2(1u, 0u, o0 + 0u, t0);
-      visit2(0u, 1u, o0 + 1u, s1);
-      visit2(1u, 1u, o0 + 1u, t1);
-      visit2(0u, 2u, o0 + 2u, s2);
-      visit2(1u, 2u, o0 + 2u, t2);
-      visit2(0u, 3u, o0 + 3u, s3);
-      visit2(1u, 3u, o0 + 3u, t3);
-      visit2(0u, 4u, o0 + 4u, s4);
-      visit2(1u, 4u, o0 + 4u, t4);
-      visit2(0u, 5u, o0 + 5u, s5);
-      visit2(1u, 5u, o0 + 5u, t5);
-      visit2(0u, 6u, o0 + 6u, s6);
-      visit2(1u, 6u, o0 + 6u, t6);
-      visit2(0u, 7u, o0 + 7u, s7);
-      visit2(1u, 7u, o0 + 7u, t7);
-      visit2(0u, 8u, o0 + 8u, s8);
-      visit2(1u, 8u, o0 + 8u, t8);
-      visit2(0u, 9u, o0 + 9u, s9);
-      visit2(1u, 9u, o0 + 9u, t9);
-      visit2(0u, 10u, o0 + 10u, s10);
-      visit2(1u, 10u, o0 + 10u, t10);
-      visit2(0u, 11u, o0 + 11u, s11);
-      visit2(1u, 11u, o0 + 11u, t11);
-      visit2(0u, 12u, o0 + 12u, s12);
-      visit2(1u, 12u, o0 + 12u, t12);
-      visit2(0u, 13u, o0 + 13u, s13);
-      visit2(1u, 13u, o0 + 13u, t13);
-      visit2(0u, 14u, o0 + 14u, s14);
-      visit2(1u, 14u, o0 + 14u, t14);
-      visit2(0u, 15u, o0 + 15u, s15);
-      visit2(1u, 15u, o0 + 15u, t15);
+      // The per-pair work in a loop (not unrolled like the dots): one copy of it in the
+      // compiled kernel instead of 32 keeps the software adapter's compile time down.
+      sv[0] = s0;
+      tv[0] = t0;
+      sv[1] = s1;
+      tv[1] = t1;
+      sv[2] = s2;
+      tv[2] = t2;
+      sv[3] = s3;
+      tv[3] = t3;
+      sv[4] = s4;
+      tv[4] = t4;
+      sv[5] = s5;
+      tv[5] = t5;
+      sv[6] = s6;
+      tv[6] = t6;
+      sv[7] = s7;
+      tv[7] = t7;
+      sv[8] = s8;
+      tv[8] = t8;
+      sv[9] = s9;
+      tv[9] = t9;
+      sv[10] = s10;
+      tv[10] = t10;
+      sv[11] = s11;
+      tv[11] = t11;
+      sv[12] = s12;
+      tv[12] = t12;
+      sv[13] = s13;
+      tv[13] = t13;
+      sv[14] = s14;
+      tv[14] = t14;
+      sv[15] = s15;
+      tv[15] = t15;
+      for (var r = 0u; r < OB; r++) {
+        visit2(0u, r, o0 + r, sv[r]);
+        visit2(1u, r, o0 + r, tv[r]);
+      }
     }
 
     finish2(0u);

@@ -3,15 +3,15 @@
 // stored. Pass 1: row max, the positive/negative (or all) log-sum-exps, sums of logits, kernel
 // sums. Pass 2 (labels, or the released L^exp column): epsOut and log R, which need lseNeg / m.
 // Specialised by header constants (and the unrolled visit1_tile, visit2_tile, any_pos_tile) (RowT: f32 or vec4<f32>, TJ, WG, DC, SELF, HAS_LABELS, HAS_KERNEL, KERNEL_TYPE,
-// EXP_RELEASED, T_COL, NEED_* for the requested columns) and a tile-*.wgsl variant, prepended by
+// EXP_RELEASED, T_COL, p.columns, the requested columns) and a tile-*.wgsl variant, prepended by
 // packages/kernels/src/fused.ts. Unrequested columns are written as 0; pass 2 runs only when
 // epsOut (or the released lseExpW) is requested.
 
-const NEED_EXP_PAPER: bool = HAS_KERNEL && !EXP_RELEASED && NEED_LSE_EXP_W;
-const NEED_EXP_RELEASED: bool = HAS_KERNEL && EXP_RELEASED && NEED_LSE_EXP_W;
-const NEED_EPS: bool = HAS_LABELS && NEED_EPS_OUT;
+fn need_exp_paper() -> bool { return HAS_KERNEL && !EXP_RELEASED && need(9u); }
+fn need_exp_released() -> bool { return HAS_KERNEL && EXP_RELEASED && need(9u); }
+fn need_eps() -> bool { return HAS_LABELS && need(6u); }
 
-struct Params { m: u32, n: u32, d: u32, meta_w: u32, inv_t: f32, eps: f32, log_eps: f32, sigma: f32 }
+struct Params { m: u32, n: u32, d: u32, meta_w: u32, inv_t: f32, eps: f32, log_eps: f32, sigma: f32, nq: u32, columns: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> rows: array<RowT>;     // anchors z [M, d]
 @group(0) @binding(2) var<storage, read> cols: array<RowT>;     // reference zr [N, d]
@@ -60,7 +60,7 @@ fn visit1(j: u32, s: f32) {
     let w = kweight(r_ti - col_meta[j * p.meta_w + T_COL]);
     sum_w += w;
     sum_ws += w * (v - r_c);
-    if (NEED_EXP_PAPER) { acc_e = lse_push(acc_e, v * (1.0 - w)); }
+    if (need_exp_paper()) { acc_e = lse_push(acc_e, v * (1.0 - w)); }
   }
 }
 
@@ -68,12 +68,12 @@ fn visit1(j: u32, s: f32) {
 fn visit2(j: u32, s: f32) {
   if (j >= p.n || (SELF && j == r_i)) { return; }
   let l = s * p.inv_t - r_m;
-  if (NEED_EPS && col_meta[j * p.meta_w] == r_li) {
+  if (need_eps() && col_meta[j * p.meta_w] == r_li) {
     let ld = log_den(l - p.eps, r_lneg);
     eps_out += ld;
     acc_r = lse_push(acc_r, -ld);
   }
-  if (NEED_EXP_RELEASED) {
+  if (need_exp_released()) {
     let w = kweight(r_ti - col_meta[j * p.meta_w + T_COL]);
     acc_x = lse_push(acc_x, l * (1.0 - w));
   }
@@ -107,35 +107,35 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
   let m = rowmax;
   var o: array<f32, NCOL>; // zero-initialised: unrequested columns stay 0
   o[0] = m;
-  if (NEED_LSE_ALL) { o[1] = lse_rel(lse_merge(acc_p, acc_n), m); }
+  if (need(1u)) { o[1] = lse_rel(lse_merge(acc_p, acc_n), m); }
   o[10] = NEG;
   let lneg = lse_rel(acc_n, m);
   if (HAS_LABELS) {
-    if (NEED_LSE_POS) { o[2] = lse_rel(acc_p, m); }
-    if (NEED_LSE_NEG) { o[3] = lneg; }
-    if (NEED_SUM_POS) { o[4] = sum_p + cnt * (r_c - m); }
-    if (NEED_COUNT_POS) { o[5] = cnt; }
+    if (need(2u)) { o[2] = lse_rel(acc_p, m); }
+    if (need(3u)) { o[3] = lneg; }
+    if (need(4u)) { o[4] = sum_p + cnt * (r_c - m); }
+    if (need(5u)) { o[5] = cnt; }
   }
   if (HAS_KERNEL) {
-    if (NEED_SUM_W) { o[7] = sum_w; }
-    if (NEED_SUM_W_LOGIT) { o[8] = sum_ws + sum_w * (r_c - m); }
-    if (NEED_EXP_PAPER) { o[9] = lse_rel(acc_e, m); }
+    if (need(7u)) { o[7] = sum_w; }
+    if (need(8u)) { o[8] = sum_ws + sum_w * (r_c - m); }
+    if (need_exp_paper()) { o[9] = lse_rel(acc_e, m); }
   }
-  if (NEED_EPS || NEED_EXP_RELEASED) {
+  if (need_eps() || need_exp_released()) {
     r_m = m;
     r_lneg = lneg;
     acc_r = vec2<f32>(NEG, 0.0);
     acc_x = vec2<f32>(NEG, 0.0);
     for (var c0 = 0u; c0 < p.n; c0 += TJ) {
       // With labels only, a tile without positives of this row adds nothing.
-      if (!tile_needed(NEED_EXP_RELEASED || (NEED_EPS && any_pos_tile(c0)))) { continue; }
+      if (!tile_needed(need_exp_released() || (need_eps() && any_pos_tile(c0)))) { continue; }
       visit2_tile(c0, tile_dots(i, c0, lid));
     }
-    if (NEED_EPS) {
+    if (need_eps()) {
       o[6] = eps_out;
       o[10] = lse_rel(acc_r, 0.0);
     }
-    if (NEED_EXP_RELEASED) { o[9] = lse_rel(acc_x, 0.0); }
+    if (need_exp_released()) { o[9] = lse_rel(acc_x, 0.0); }
   }
   if (valid) {
     for (var k = 0u; k < NCOL; k++) { stats[i * NCOL + k] = o[k]; }

@@ -46,7 +46,8 @@ function labelsOf(m: number): number[] {
 
 /** SupCon from the row statistics: −(Σ_p l_ip − |P|·lseAll)/|P|, mean over anchors with positives. */
 function supconFused(x: Tensor, labels: Tensor): Tensor {
-  const st = contrastiveRowStats(l2Normalize(x), { temperature: TEMPERATURE, labels });
+  // The three columns SupCon reads: the fused forward is then a single pass.
+  const st = contrastiveRowStats(l2Normalize(x), { temperature: TEMPERATURE, labels, columns: ['lseAll', 'sumPosLogit', 'countPos'] });
   const m = x.shape[0];
   const col = (k: number) => st.slice([0, k], [m, k + 1]);
   const count = col(STAT.countPos);

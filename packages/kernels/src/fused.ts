@@ -8,7 +8,7 @@ import {
 import type { KernelType } from './options.ts';
 import type { ResolvedPairOptions } from './pairs.ts';
 import { FUSED_COLUMNS, pairBackward, pairForward, statsBackward, statsForward, type PairProblem, type StatsProblem } from './reference.ts';
-import { hasColumn, STATS_COLUMNS, type ResolvedStatsOptions, type StatName } from './stats.ts';
+import { STATS_COLUMNS, type ResolvedStatsOptions } from './stats.ts';
 
 /**
  * The fused implementations: custom ops (packages/tensor/src/custom.ts) whose GPU encoding
@@ -136,19 +136,7 @@ function unrolled(body: string, tj: number): string {
 }
 
 function statsConsts(a: StatsAttrs, mode: number): Record<string, string | number | boolean> {
-  const need = (name: StatName) => hasColumn(a.columns, name);
   return {
-    // Unrequested columns are written as 0 and their gradients ignored, so the kernels skip them
-    // (no second pass without epsOut / the released lseExpW, no exps of unused terms).
-    NEED_LSE_ALL: need('lseAll'),
-    NEED_LSE_POS: need('lsePos'),
-    NEED_LSE_NEG: need('lseNeg'),
-    NEED_SUM_POS: need('sumPosLogit'),
-    NEED_COUNT_POS: need('countPos'),
-    NEED_EPS_OUT: need('epsOut'),
-    NEED_SUM_W: need('sumW'),
-    NEED_SUM_W_LOGIT: need('sumWLogit'),
-    NEED_LSE_EXP_W: need('lseExpW'),
     SELF: a.self,
     HAS_LABELS: a.hasLabels,
     HAS_KERNEL: a.hasKernel,
@@ -159,9 +147,15 @@ function statsConsts(a: StatsAttrs, mode: number): Record<string, string | numbe
   };
 }
 
-function params(rows: number, cols: number, d: number, a: { metaW?: number; temperature: number; epsilon?: number; logEps?: number; sigma?: number }, nq = 0): ArrayBuffer {
+/**
+ * The kernels' uniform block. `columns` (bit k: column k requested) is a runtime switch rather
+ * than a specialisation constant: unrequested columns are written as 0, their gradient terms and
+ * the forward's second pass (without epsOut / the released lseExpW) are skipped by uniform
+ * branches, and one compiled kernel serves every loss.
+ */
+function params(rows: number, cols: number, d: number, a: { metaW?: number; temperature: number; epsilon?: number; logEps?: number; sigma?: number; columns?: number }, nq = 0): ArrayBuffer {
   return new ParamWriter().u(0, rows).u(1, cols).u(2, d).u(3, a.metaW ?? 0)
-    .f(4, 1 / a.temperature).f(5, a.epsilon ?? 0).f(6, a.logEps ?? 0).f(7, a.sigma ?? 1).u(8, nq).buffer;
+    .f(4, 1 / a.temperature).f(5, a.epsilon ?? 0).f(6, a.logEps ?? 0).f(7, a.sigma ?? 1).u(8, nq).u(9, a.columns ?? 0).buffer;
 }
 
 const view = (x: Operand) => x as StorageView;

@@ -1,5 +1,5 @@
 import { concat, InvalidArgumentError, tidy, type Tensor } from '@fairgpu/tensor';
-import { contrastiveRowStats, l2Normalize, STAT } from '@fairgpu/kernels';
+import { contrastiveRowStats, l2Normalize, STAT, type StatName } from '@fairgpu/kernels';
 import { resolveField, resolveShape, type LossBatch } from './batch.ts';
 import { column, logAddExp, rejectLonelyAnchors, resolveReference } from './common.ts';
 import { checkObject, implOf, nonNegative, oneOf, temperatureOf, variantOf, type CommonOptions, type ReferenceOptions, type TemperatureOptions } from './options.ts';
@@ -38,8 +38,11 @@ export interface NtXentOptions extends Pick<CommonOptions, 'impl'> {
   temperature?: number;
 }
 
-/** Shared front end: validation, normalisation, labels, reference set, statistics. */
-function supervisedStats(op: string, x: Tensor, batch: LossBatch, o: Record<string, unknown>, extra: { epsilon?: number; logEps?: number }) {
+/**
+ * Shared front end: validation, normalisation, labels, reference set, statistics. `columns`: the
+ * statistics the loss reads (countPos always), so the fused kernels skip the others.
+ */
+function supervisedStats(op: string, x: Tensor, batch: LossBatch, o: Record<string, unknown>, columns: StatName[], extra: { epsilon?: number; logEps?: number }) {
   const shape = resolveShape(op, x, batch);
   const { tau, scale } = temperatureOf(op, o, DEFAULT_TEMPERATURE);
   const variant = variantOf(op, o.variant);
@@ -52,6 +55,7 @@ function supervisedStats(op: string, x: Tensor, batch: LossBatch, o: Record<stri
     labels: labels.tensor,
     ...(reference ? { reference: reference.z, refLabels: reference.labels!.tensor } : {}),
     ...extra,
+    columns: ['countPos', ...columns],
     impl,
   });
   const count = column(stats, STAT.countPos);
@@ -71,7 +75,7 @@ export function supcon(x: Tensor, batch: LossBatch, options?: SupConOptions): Te
   return tidy(() => {
     const op = 'supcon';
     const o = checkObject(op, options);
-    const s = supervisedStats(op, x, batch, o, {});
+    const s = supervisedStats(op, x, batch, o, ['sumPosLogit', 'lseAll'], {});
     if (s.variant === 'released') rejectLonelyAnchors(op, s.labels, s.reference, 'NaN');
     const sumPos = column(s.stats, STAT.sumPosLogit);
     const lse = column(s.stats, STAT.lseAll);
@@ -97,7 +101,9 @@ export function epsSupInfoNCE(x: Tensor, batch: LossBatch, options?: EpsSupInfoN
     const epsilon = nonNegative(op, 'epsilon', o.epsilon, 0);
     if (form === 'in' && o.logEps !== undefined) nonNegative(op, 'logEps', o.logEps, 0);
     const logEps = form === 'out' ? nonNegative(op, 'logEps', o.logEps, variant === 'released' ? 1e-6 : 0) : 0;
-    const s = supervisedStats(op, x, batch, o, form === 'out' ? { epsilon, logEps } : {});
+    const s = form === 'out'
+      ? supervisedStats(op, x, batch, o, ['sumPosLogit', 'epsOut'], { epsilon, logEps })
+      : supervisedStats(op, x, batch, o, ['lsePos', 'lseNeg'], {});
     let terms: Tensor;
     if (form === 'out') {
       const sumPos = column(s.stats, STAT.sumPosLogit);
@@ -127,7 +133,7 @@ export function epsSupCon(x: Tensor, batch: LossBatch, options?: EpsSupConOption
     const variant = variantOf(op, o.variant);
     const epsilon = nonNegative(op, 'epsilon', o.epsilon, 0);
     const logEps = nonNegative(op, 'logEps', o.logEps, variant === 'released' ? 1e-6 : 0);
-    const s = supervisedStats(op, x, batch, o, {});
+    const s = supervisedStats(op, x, batch, o, ['sumPosLogit', 'lsePos', 'lseNeg'], {});
     const sumPos = column(s.stats, STAT.sumPosLogit);
     const lsePos = column(s.stats, STAT.lsePos);
     const lseNeg = column(s.stats, STAT.lseNeg);
@@ -153,7 +159,7 @@ export function ntXent(x: Tensor, batch: LossBatch, options?: NtXentOptions): Te
     const tau = temperatureOf(op, o, DEFAULT_TEMPERATURE).tau;
     const impl = implOf(op, o.impl);
     const z = l2Normalize(x);
-    const stats = contrastiveRowStats(z, { temperature: tau, impl });
+    const stats = contrastiveRowStats(z, { temperature: tau, columns: ['lseAll'], impl });
     const { B, M, d } = shape;
     // The partner of row i is row (i + B) mod 2B: the other half, swapped.
     const swapped = concat([z.slice([B, 0], [M, d]), z.slice([0, 0], [B, d])], 0);

@@ -80,6 +80,7 @@ function statsLoss(op: string, method: 'y-aware' | 'exp', x: Tensor, batch: Loss
       ...(reference ? { reference: reference.z, refTargets: reference.targets!.tensor } : {}),
       kernel: { type: f.kernel, sigma: f.sigma },
       expVariant: f.variant,
+      columns: ['sumW', 'sumWLogit', method === 'y-aware' ? 'lseAll' : 'lseExpW'],
       impl: f.impl,
     });
     const u = column(stats, method === 'y-aware' ? STAT.lseAll : STAT.lseExpW);
