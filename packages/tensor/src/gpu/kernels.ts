@@ -2,7 +2,7 @@ import type { Operand, OutputSpec, StorageView } from '../backend.ts';
 import type { DType } from '../dtype.ts';
 import { isBinaryOp, isUnaryOp, type BinaryOp, type Params, type Primitive, type UnaryOp } from '../primitives.ts';
 import { broadcastStrides, contiguousStrides, MAX_RANK, sizeOf, type Shape } from '../shape.ts';
-import { elementwiseWgsl, gatherWgsl, matmulBlockedWgsl, matmulParamsWgsl, matmulTiledWgsl, matmulVec4Wgsl, movementWgsl, reduceWgsl } from '../generated/wgsl.ts';
+import { elementwiseWgsl, gatherWgsl, matmulBlockedWgsl, matmulParamsWgsl, matmulTiledWgsl, movementWgsl, reduceWgsl } from '../generated/wgsl.ts';
 import type { PooledBuffer } from './pool.ts';
 
 /**
@@ -388,12 +388,40 @@ export function matmul(rec: Recorder, a: StorageView, b: StorageView, params: Pa
     .u(4, aBatch).u(5, aRow).u(6, aCol).u(8, bBatch).u(9, bRow).u(10, bCol);
   if (rec.matmulKernel === 'tiled') {
     rec.dispatch('matmul-tiled', matmulParamsWgsl + matmulTiledWgsl, w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / 64), Math.ceil(m / 64), batch]);
-  } else if (!params.transA && !params.transB && k % 4 === 0 && n % 4 === 0) {
-    // The common row-major layout: vec4 loads along K and N.
-    rec.dispatch('matmul-vec4', matmulParamsWgsl + matmulVec4Wgsl, w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / 32), Math.ceil(m / 32), batch]);
   } else {
-    rec.dispatch('matmul-blocked', matmulParamsWgsl + matmulBlockedWgsl, w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / 32), Math.ceil(m / 32), batch]);
+    const [rows, cols] = [matmulBlock(m), matmulBlock(n)];
+    rec.dispatch(`matmul-blocked-${rows}x${cols}`, matmulBlockedSource(rows, cols), w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / (64 * cols)), Math.ceil(m / rows), batch]);
   }
+}
+
+/** Register block edge for a matrix extent: 4, 8 or 16 (thin matrices waste less with small blocks). */
+export const matmulBlock = (extent: number): 4 | 8 | 16 => (extent <= 4 ? 4 : extent <= 8 ? 8 : 16);
+
+const matmulBlockedSources = new Map<string, string>();
+
+/** shaders/tensor/matmul-blocked.wgsl unrolled for an R×C register block. */
+export function matmulBlockedSource(rows: number, cols: number): string {
+  const key = `${rows}x${cols}`;
+  let source = matmulBlockedSources.get(key);
+  if (source) return source;
+  const R = Array.from({ length: rows }, (_, i) => i);
+  const C = Array.from({ length: cols }, (_, j) => j);
+  const setup = [
+    ...R.map((i) => `let ar${i} = a_base + min(row0 + ${i}u, p.m - 1u) * p.a_row;`),
+    ...C.map((j) => `let bc${j} = b_base + min(col0 + ${j}u, p.n - 1u) * p.b_col;`),
+    ...R.flatMap((i) => C.map((j) => `var acc${i}_${j} = 0.0;`)),
+  ];
+  const body = [
+    ...C.map((j) => `let b${j} = b[bc${j} + kb];`),
+    ...R.map((i) => `let a${i} = a[ar${i} + ka];`),
+    ...R.flatMap((i) => C.map((j) => `acc${i}_${j} = fma(a${i}, b${j}, acc${i}_${j});`)),
+  ];
+  const stores = R.flatMap((i) => C.map((j) => `if (row0 + ${i}u < p.m && col0 + ${j}u < p.n) { c[c_base + (row0 + ${i}u) * p.n + col0 + ${j}u] = acc${i}_${j}; }`));
+  const fill = (text: string, marker: string, lines: string[], indent: string) => text.replace(new RegExp(`^.*\\{\\{${marker}\\}\\}.*$`, 'm'), lines.map((l) => indent + l).join('\n'));
+  source = `const R: u32 = ${rows}u;\nconst C: u32 = ${cols}u;\n${matmulParamsWgsl}\n`
+    + fill(fill(fill(matmulBlockedWgsl, 'SETUP', setup, '  '), 'BODY', body, '    '), 'STORES', stores, '  ');
+  matmulBlockedSources.set(key, source);
+  return source;
 }
 
 export function gather(rec: Recorder, scatter: boolean, values: StorageView, index: StorageView, axis: number, out: OutputSpec, dst: GPUBuffer): void {
