@@ -11,6 +11,7 @@
  */
 import { bufferOf, concat, customOp, grid1d, noGrad, ParamWriter, type CpuOperand, type CustomOpDefinition, type StorageView, type Tensor } from '@fairgpu/tensor';
 import { channelLinearWgsl } from '../generated/wgsl.ts';
+import { specialize } from './specialize.ts';
 
 const vals = (x: CpuOperand) => (x as { values: Float64Array }).values;
 
@@ -29,8 +30,10 @@ const channelLinearOp: CustomOpDefinition = {
     const u = bufferOf(inputs[0] as StorageView);
     const v = hasV ? bufferOf(inputs[1] as StorageView) : u;
     const coef = bufferOf(inputs[inputs.length - 1] as StorageView);
-    const params = new ParamWriter().u(0, total).u(1, inner).u(2, channels).u(3, hasV ? 1 : 0);
-    rec.dispatch('channel-linear', channelLinearWgsl, params.buffer, [u, v, coef, dst], grid1d(total));
+    const values = [total, inner, channels, hasV ? 1 : 0];
+    const params = new ParamWriter();
+    values.forEach((v, i) => params.u(i, v));
+    rec.dispatch('channel-linear', specialize(channelLinearWgsl, 'Params', values), params.buffer, [u, v, coef, dst], grid1d(total));
   },
   cpu(inputs, out) {
     const { channels, inner, total } = layout(out.shape);

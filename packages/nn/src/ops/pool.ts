@@ -5,7 +5,7 @@
  */
 import { bufferOf, customOp, grid1d, InvalidArgumentError, type CpuOperand, type CustomOpDefinition, type StorageView, type Tensor } from '@fairgpu/tensor';
 import { maxpoolGradWgsl, maxpoolWgsl } from '../generated/wgsl.ts';
-import { geometry, geometryParams, withGeometry, type Geometry, type Pair } from './geometry.ts';
+import { geometry, geometryKernel, withGeometry, type Geometry, type Pair } from './geometry.ts';
 import { im2col } from './conv.ts';
 
 const MAXPOOL = withGeometry(maxpoolWgsl);
@@ -36,7 +36,7 @@ const maxPoolGradOp: CustomOpDefinition = {
   gpu(rec, [x, grad], out, dst, attrs) {
     const g = geo(attrs);
     const total = g.batch * g.c * g.h * g.w;
-    if (total) rec.dispatch('maxpool2d-grad', MAXPOOL_GRAD, geometryParams(g, total), [buf(x), buf(grad), dst], grid1d(total));
+    if (total) rec.dispatch('maxpool2d-grad', ...geometryKernel(MAXPOOL_GRAD, g, total), [buf(x), buf(grad), dst], grid1d(total));
   },
   cpu([x, grad], _out, attrs) {
     const g = geo(attrs);
@@ -56,7 +56,7 @@ const maxPoolOp: CustomOpDefinition = {
   gpu(rec, [x], out, dst, attrs) {
     const g = geo(attrs);
     const total = g.batch * g.c * g.ho * g.wo;
-    if (total) rec.dispatch('maxpool2d', MAXPOOL, geometryParams(g, total), [buf(x), dst], grid1d(total));
+    if (total) rec.dispatch('maxpool2d', ...geometryKernel(MAXPOOL, g, total), [buf(x), dst], grid1d(total));
   },
   cpu([x], _out, attrs) {
     const g = geo(attrs);
