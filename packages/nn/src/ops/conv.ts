@@ -195,7 +195,7 @@ const channelTransposeOp: CustomOpDefinition = {
     const values = [total, inner, channels, batch, attrs.dir as number];
     const w = new ParamWriter();
     values.forEach((v, i) => w.u(i, v));
-    rec.dispatch('conv-output-transpose', specialize(channelTransposeWgsl, 'Params', values), w.buffer, [buf(inputs[0]), buf(inputs[1]), dst], grid1d(total));
+    rec.dispatch('conv-output-transpose', specialize(channelTransposeWgsl, 'Params', values), w.buffer, [buf(inputs[0]), buf(inputs[1]), dst], grid1d(batch * channels));
   },
   cpu(inputs, out, attrs) {
     const [batch, channels, inner] = attrs.dims as [number, number, number];
