@@ -87,6 +87,7 @@ describe('finite differences (float64 CPU reference)', () => {
     const checks = [
       await gradcheck((x) => maxPool2d(x, 3, { stride: 2, padding: 1 }).square(), [input([1, 2, 5, 5], 13)]),
       await gradcheck((x) => avgPool2d(x, 2, { stride: 1 }).square(), [input([1, 2, 3, 4], 14)]),
+      await gradcheck((x) => globalAvgPool2d(x).square(), [input([2, 3, 2, 3], 16)]),
       await gradcheck((x) => {
         const bn = new BatchNorm2d(2, { device: 'cpu' });
         const y = bn.forward(x).mul(x.sin());
