@@ -14,6 +14,10 @@
 // Specialised by the host (packages/tensor/src/gpu/kernels.ts, `matmulBlockedSource`): it prepends
 // `const R: u32` and `const C: u32` and fills the markers below. One workgroup covers R rows (from
 // workgroup_id.y, uniform) and 64·C columns (C consecutive columns per invocation).
+// Split K: when a product has few output blocks but a long K (a convolution's weight gradient:
+// K = B·Ho·Wo, M·N = Co·C·kh·kw), the host splits K into `splits` chunks (workgroup_id.z =
+// batch·splits + split) so every CPU thread gets work, and sums the [splits, batch, M, N]
+// partial products with a reduction pass.
 
 // Params and the uniform binding `p` come from matmul-params.wgsl.
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -24,7 +28,8 @@
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let row0 = wg.y * R;
   let col0 = (wg.x * 64u + lid.x) * C;
-  let batch = wg.z;
+  let split = wg.z % p.splits;
+  let batch = wg.z / p.splits;
   if (col0 >= p.n || row0 >= p.m || batch >= p.batch) {
     return;
   }
@@ -33,11 +38,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let a_base = batch * p.a_batch;
   let b_base = batch * p.b_batch;
   // {{SETUP}}: `let ar<i> = a_base + min(row0 + i, m − 1)·a_row;`, `let bc<j> = …`, `var acc<i>_<j> = 0.0;`
-  for (var k = 0u; k < p.k; k++) {
+  let k_end = min(p.k, (split + 1u) * p.k_chunk);
+  for (var k = split * p.k_chunk; k < k_end; k++) {
     let ka = k * p.a_col;
     let kb = k * p.b_row;
     // {{BODY}}: `let b<j> = b[bc<j> + kb];`, `let a<i> = a[ar<i> + ka];`, `acc<i>_<j> = fma(a<i>, b<j>, acc<i>_<j>);`
   }
-  let c_base = batch * p.m * p.n;
+  let c_base = (split * p.batch + batch) * p.m * p.n;
   // {{STORES}}: `if (row0 + i < m && col0 + j < n) { c[c_base + (row0 + i)·n + col0 + j] = acc<i>_<j>; }`
 }

@@ -385,13 +385,37 @@ export function matmul(rec: Recorder, a: StorageView, b: StorageView, params: Pa
   const [aRow, aCol] = params.transA ? [1, m] : [k, 1];
   const [bRow, bCol] = params.transB ? [1, k] : [n, 1];
   const w = new ParamWriter().u(0, m).u(1, n).u(2, k).u(3, batch)
-    .u(4, aBatch).u(5, aRow).u(6, aCol).u(8, bBatch).u(9, bRow).u(10, bCol);
+    .u(4, aBatch).u(5, aRow).u(6, aCol).u(7, 1).u(8, bBatch).u(9, bRow).u(10, bCol).u(11, k);
   if (rec.matmulKernel === 'tiled') {
     rec.dispatch('matmul-tiled', matmulParamsWgsl + matmulTiledWgsl, w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / 64), Math.ceil(m / 64), batch]);
-  } else {
-    const [rows, cols] = [matmulBlock(m), matmulBlock(n)];
-    rec.dispatch(`matmul-blocked-${rows}x${cols}`, matmulBlockedSource(rows, cols), w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / (64 * cols)), Math.ceil(m / rows), batch]);
+    return;
   }
+  const [rows, cols] = [matmulBlock(m), matmulBlock(n)];
+  const grid: [number, number, number] = [Math.ceil(n / (64 * cols)), Math.ceil(m / rows), batch];
+  const splits = matmulSplits(grid[0] * grid[1] * batch, k);
+  if (splits === 1) {
+    rec.dispatch(`matmul-blocked-${rows}x${cols}`, matmulBlockedSource(rows, cols), w.buffer, [aBuf, bBuf, dst], grid);
+    return;
+  }
+  const chunk = Math.ceil(k / splits);
+  const used = Math.ceil(k / chunk);
+  w.u(7, used).u(11, chunk);
+  const partial = rec.scratch(used * batch * m * n * 4).buffer;
+  rec.dispatch(`matmul-blocked-${rows}x${cols}`, matmulBlockedSource(rows, cols), w.buffer, [aBuf, bBuf, partial], [grid[0], grid[1], batch * used]);
+  const inner = batch * m * n;
+  const rp = new ParamWriter().u(0, 1).u(1, used).u(2, inner).u(3, 1).u(4, used).u(5, inner);
+  rec.dispatch('sum-reduce', reduceSource('sum', 'f32'), rp.buffer, [partial, dst], grid1d(inner));
+}
+
+/** Workgroups a matmul should have at least, so every thread of a software adapter has work. */
+const MIN_MATMUL_WORKGROUPS = 16;
+/** Shortest K chunk worth a split. */
+const MIN_SPLIT_K = 256;
+
+/** How many chunks to split K into (1: no split) for a product with `workgroups` output blocks. */
+export function matmulSplits(workgroups: number, k: number): number {
+  if (workgroups >= MIN_MATMUL_WORKGROUPS || k < 2 * MIN_SPLIT_K) return 1;
+  return Math.max(1, Math.min(Math.ceil(MIN_MATMUL_WORKGROUPS / workgroups), Math.floor(k / MIN_SPLIT_K)));
 }
 
 /** Register block edge for a matrix extent: 4, 8 or 16 (thin matrices waste less with small blocks). */
