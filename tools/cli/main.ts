@@ -89,10 +89,15 @@ async function main(): Promise<number> {
   const info = gpu.adapterInfo;
   const adapter = `${info.description || info.device || info.vendor}${info.isSoftware ? ' (software)' : ''}`;
   const protocol = `${config.protocol} protocol: SimpleConvNet ${config.kernelSize}×${config.kernelSize}, channels [${config.channels.join(', ')}], strides [${config.strides.join(', ')}], `
-    + `${config.trainSize || 'all 60000'} training images, ${config.epochs} epochs, batch ${config.batch}, test on ${config.testSize || 'all 10000'} ρ = 0.1 images`;
+    + `${config.trainSize || 'all 60000'} training images, ${config.epochs} epochs, batch ${config.batch}, FairKL λ = ${config.fairkl.lambda} (SGD lr ${config.fairkl.lr}, cosine), `
+    + `test on ${config.testSize || 'all 10000'} ρ = 0.1 images`;
   console.log(`adapter: ${adapter}`);
   console.log(protocol);
-  if (config.protocol === 'quick') console.log('(quick default: a smaller net and a subset so the job fits ≤ 15 min on this machine; --full runs the published protocol)');
+  if (config.protocol === 'quick') {
+    const smaller = `a smaller net${config.trainSize ? ', a subset of the images' : ''}, ${config.epochs} instead of ${FULL.epochs} epochs`;
+    const lambda = config.fairkl.lambda !== FULL.fairkl.lambda ? ` and FairKL λ = ${config.fairkl.lambda} instead of ${FULL.fairkl.lambda}` : '';
+    console.log(`(quick default: ${smaller}${lambda}, so the job fits ≤ 15 min on this machine; --full runs the published protocol)`);
+  }
 
   const multibar = !values['no-progress'] && process.stdout.isTTY
     ? new cliProgress.MultiBar({ format: '{model} |{bar}| {value}/{total} steps | epoch {epoch} | loss {loss} | lr {lr} | {ips} img/s', hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic)
