@@ -1,6 +1,7 @@
 import { initGpu, randn, scope, tensor, type GpuContext } from '@fairgpu/tensor';
 import { conv2d, convAlgorithmFor, manualSeed, SGD, SimpleConvNet, type ConvAlgorithm } from '@fairgpu/nn';
 import type { Row } from './tensor.ts';
+import { QUICK } from '../cli/job.ts';
 
 /**
  * Training benchmarks of @fairgpu/nn: conv2d forward GFLOP/s per algorithm (im2col + matmul vs
@@ -30,8 +31,8 @@ export interface TrainBenchOptions {
    */
   compareBatch?: number;
   /**
-   * Also time the main job's quick network (tools/cli/job.ts QUICK: 3×3, channels 8/16/16/32,
-   * strides 2/2/1/1) at its batch of 128, `quickSteps` steps; default true.
+   * Also time the main job's quick network (tools/cli/job.ts QUICK: kernel, channels, strides) at
+   * its batch (128), `quickSteps` steps; default true.
    */
   quick?: boolean;
   quickSteps?: number;
@@ -113,7 +114,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<{ ada
     const chosen = convAlgorithmFor(probe);
     probe.dispose();
     if (options.quick ?? true) {
-      const [k, ch, st, b] = [3, [8, 16, 16, 32], [2, 2, 1, 1], 128];
+      const [k, ch, st, b] = [QUICK.kernelSize, QUICK.channels, QUICK.strides, QUICK.batch];
       push({ case: `quick SimpleConvNet k=${k} [${ch.join(',')}] strides [${st.join(',')}] SGD step b${b} (${chosen})`, value: await timeStep(ctx, chosen, k, b, options.quickSteps ?? 5, ch, st), unit: 'images/s' });
     }
     // The algorithm conv2d picks on this adapter at `batch` (unless that is the comparison batch),
