@@ -3,6 +3,8 @@
 // BatchNorm's forward (u = x, b = 0: a scale and shift per channel) and its input gradient
 // (u = g, v = x) are both this shape. A dedicated kernel because the tensor package's broadcasting
 // elementwise path decodes a full index per element, ~10× slower than this on software adapters.
+// One invocation per (n, c) plane loops over `inner`, so the coefficients are loaded once per plane
+// (on llvmpipe every load costs about the same: per-element coefficient loads tripled the work).
 struct Params {
   total: u32,
   inner: u32,
@@ -10,7 +12,10 @@ struct Params {
   has_v: u32,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+// Every parameter is baked in as the constant `p` by the host (see conv-geometry.wgsl: divisions
+// by constants are far cheaper on software adapters); `uniforms` keeps the slot binding in use.
+@group(0) @binding(0) var<uniform> uniforms: Params;
+// {{CONSTANTS}}
 @group(0) @binding(1) var<storage, read> u: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
 @group(0) @binding(3) var<storage, read> coef: array<f32>;  // [a (C), b (C), d (C)]
@@ -18,14 +23,20 @@ struct Params {
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
-  if (i >= p.total) {
+  let plane = gid.x + gid.y * nwg.x * 64u + (uniforms.total & 0u);
+  if (plane * p.inner >= p.total) {
     return;
   }
-  let c = (i / p.inner) % p.channels;
-  var acc = coef[c] * u[i] + coef[2u * p.channels + c];
-  if (p.has_v == 1u) {
-    acc += coef[p.channels + c] * v[i];
+  let c = plane % p.channels;
+  let a = coef[c];
+  let b = coef[p.channels + c];
+  let d = coef[2u * p.channels + c];
+  let base = plane * p.inner;
+  for (var q = 0u; q < p.inner; q++) {
+    var acc = a * u[base + q] + d;
+    if (p.has_v == 1u) {
+      acc += b * v[base + q];
+    }
+    out[base + q] = acc;
   }
-  out[i] = acc;
 }

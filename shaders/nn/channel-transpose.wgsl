@@ -11,29 +11,37 @@ struct Params {
   dir: u32,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+// Every parameter is baked in as the constant `p` by the host (see conv-geometry.wgsl: divisions
+// by constants are far cheaper on software adapters); `uniforms` keeps the slot binding in use.
+@group(0) @binding(0) var<uniform> uniforms: Params;
+// {{CONSTANTS}}
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read> coef: array<f32>;  // [a (C), d (C)]
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
-  if (i >= p.total) {
+  // One invocation per output plane (inner values), coefficients loaded once.
+  let plane = gid.x + gid.y * nwg.x * 64u + (uniforms.total & 0u);
+  if (plane * p.inner >= p.total) {
     return;
   }
-  let q = i % p.inner;
-  var b: u32;
   var c: u32;
-  var at: u32;
+  var src_plane: u32;
   if (p.dir == 0u) {
-    c = (i / p.inner) % p.channels;
-    b = i / (p.inner * p.channels);
-    at = (c * p.batch + b) * p.inner + q;
+    c = plane % p.channels;
+    let b = plane / p.channels;
+    src_plane = c * p.batch + b;
   } else {
-    b = (i / p.inner) % p.batch;
-    c = i / (p.inner * p.batch);
-    at = (b * p.channels + c) * p.inner + q;
+    let b = plane % p.batch;
+    c = plane / p.batch;
+    src_plane = b * p.channels + c;
   }
-  out[i] = coef[c] * src[at] + coef[p.channels + c];
+  let a = coef[c];
+  let d = coef[p.channels + c];
+  let src_base = src_plane * p.inner;
+  let out_base = plane * p.inner;
+  for (var q = 0u; q < p.inner; q++) {
+    out[out_base + q] = a * src[src_base + q] + d;
+  }
 }

@@ -21,7 +21,13 @@ struct Geometry {
   col_layout: u32,
 }
 
-@group(0) @binding(0) var<uniform> p: Geometry;
+// The host bakes the geometry into each pipeline as the constant `p` (packages/nn/src/ops/
+// specialize.ts): software adapters run a u32 division by a runtime value lane by lane, and the
+// index arithmetic of these gather kernels is mostly divisions, which become multiplications by
+// constants this way (im2col 2–3× faster on llvmpipe). The same values still arrive in the uniform
+// slot every dispatch binds; `uniforms` is read once so the binding stays in the pipeline layout.
+@group(0) @binding(0) var<uniform> uniforms: Geometry;
+// {{CONSTANTS}}
 
 // Position of column row r, batch b, output pixel q in the column buffer.
 fn col_at(r: u32, b: u32, q: u32) -> u32 {
@@ -33,7 +39,7 @@ fn col_at(r: u32, b: u32, q: u32) -> u32 {
 }
 
 fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * 64u;
+  return gid.x + gid.y * nwg.x * 64u + (uniforms.total & 0u);
 }
 
 // The output row (oy) a padded input row iy + ph − ky lands on, or -1 when the window at that

@@ -1,13 +1,15 @@
 import { initGpu, randn, scope, tensor, type GpuContext } from '@fairgpu/tensor';
 import { conv2d, convAlgorithmFor, manualSeed, SGD, SimpleConvNet, type ConvAlgorithm } from '@fairgpu/nn';
 import type { Row } from './tensor.ts';
+import { QUICK } from '../cli/job.ts';
 
 /**
  * Training benchmarks of @fairgpu/nn: conv2d forward GFLOP/s per algorithm (im2col + matmul vs
  * direct), and images/s of one full SGD step (forward, cross-entropy, backward, update) of
  * SimpleConvNet at 28×28×3: at batch 256 with the algorithm conv2d picks for the adapter, and both
- * algorithms at a smaller batch (ratio direct vs im2col, measured in the same run). Every figure
- * comes from this run.
+ * algorithms at a smaller batch (ratio direct vs im2col, measured in the same run), and the main
+ * job's quick network (tools/cli/job.ts) at its batch of 128. Every figure comes from this run.
+ * For where a step's time goes, kernel by kernel: tools/bench/profile-step.ts.
  */
 export interface TrainBenchOptions {
   /**
@@ -28,6 +30,12 @@ export interface TrainBenchOptions {
    * Batch of the direct-vs-im2col step comparison; default 8 (see `batch`).
    */
   compareBatch?: number;
+  /**
+   * Also time the main job's quick network (tools/cli/job.ts QUICK: kernel, channels, strides) at
+   * its batch (128), `quickSteps` steps; default true.
+   */
+  quick?: boolean;
+  quickSteps?: number;
   /** Progress lines (each row as it is measured). */
   log?: (line: string) => void;
 }
@@ -46,9 +54,9 @@ async function timeConv(ctx: GpuContext, algorithm: ConvAlgorithm, shape: { b: n
   });
 }
 
-async function timeStep(ctx: GpuContext, algorithm: ConvAlgorithm, k: number, batch: number, steps: number, channels: number[]): Promise<number> {
+async function timeStep(ctx: GpuContext, algorithm: ConvAlgorithm, k: number, batch: number, steps: number, channels: number[], strides?: number[]): Promise<number> {
   manualSeed(0);
-  const model = new SimpleConvNet({ kernelSize: k, channels, algorithm });
+  const model = new SimpleConvNet({ kernelSize: k, channels, strides, algorithm });
   const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
   const data = (n: number) => ({
     x: randn([n, 3, 28, 28], { seed: 3 }),
@@ -102,11 +110,15 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<{ ada
       rows.push(row);
       log?.(`${row.case}: ${row.value.toFixed(2)} ${row.unit}`);
     };
-    // The algorithm conv2d picks on this adapter at `batch` (unless that is the comparison batch),
-    // then both algorithms at the comparison batch.
     const probe = randn([1], { seed: 0 });
     const chosen = convAlgorithmFor(probe);
     probe.dispose();
+    if (options.quick ?? true) {
+      const [k, ch, st, b] = [QUICK.kernelSize, QUICK.channels, QUICK.strides, QUICK.batch];
+      push({ case: `quick SimpleConvNet k=${k} [${ch.join(',')}] strides [${st.join(',')}] SGD step b${b} (${chosen})`, value: await timeStep(ctx, chosen, k, b, options.quickSteps ?? 5, ch, st), unit: 'images/s' });
+    }
+    // The algorithm conv2d picks on this adapter at `batch` (unless that is the comparison batch),
+    // then both algorithms at the comparison batch.
     if (batch !== compareBatch) {
       for (const k of kernels) {
         push({ case: `SimpleConvNet k=${k} [${channels.join(',')}] SGD step b${batch} (${chosen})`, value: await timeStep(ctx, chosen, k, batch, steps, channels), unit: 'images/s' });

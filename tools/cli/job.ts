@@ -45,14 +45,16 @@ export const FULL: Omit<JobConfig, 'rho' | 'seed'> = {
 
 /**
  * The quick default, sized by measurement to finish in ≤ 15 minutes on this machine's 2 cores and
- * llvmpipe (see docs/training.md): 3×3 kernels, a narrower SimpleConvNet whose first two blocks
- * stride by 2 (28² → 14² → 7²), a class-stratified subset of the training images, few epochs.
+ * llvmpipe (see docs/training.md): 3×3 kernels, a narrower SimpleConvNet whose first three blocks
+ * stride by 2 (28² → 14² → 7² → 4²), all 60,000 training images (~180 bias-conflicting) for 2
+ * epochs. FairKL's weight λ is raised to 50: at ρ = 0.997 a batch of 128 holds ~0.4 conflicting
+ * images, and with λ ≤ 20 the 940 steps learn the colour shortcut only (measured, docs/training.md).
  */
 export const QUICK: Omit<JobConfig, 'rho' | 'seed'> = {
-  ...FULL, protocol: 'quick', trainSize: 5120, testSize: 5000, epochs: 4, batch: 128, kernelSize: 3, channels: [8, 16, 16, 32], strides: [2, 2, 1, 1],
+  ...FULL, protocol: 'quick', trainSize: 0, testSize: 5000, epochs: 2, batch: 128, kernelSize: 3, channels: [8, 16, 16, 32], strides: [2, 2, 2, 1],
   ce: { ...FULL.ce, milestones: [] },
-  // 160 steps instead of 18,800: a larger starting rate for the cosine schedule.
-  fairkl: { ...FULL.fairkl, lr: 0.05 },
+  // ~940 steps instead of 18,800: a larger starting rate for the cosine schedule.
+  fairkl: { ...FULL.fairkl, lr: 0.05, lambda: 50 },
 };
 
 export const PUBLISHED: Record<string, Record<string, number>> = {

@@ -6,7 +6,7 @@
  * adapter self-check instead.
  *
  *   npm start -- [--full] [--rho 0.997] [--seed 0] [--epochs N] [--train-size N] [--test-size N]
- *                [--only ce|fairkl] [--lambda 1] [--fairkl-lr LR]
+ *                [--only ce|fairkl] [--lambda 1] [--fairkl-lr LR] [--batch N] [--channels a,b,c,d] [--strides a,b,c,d]
  *                [--out runs/<timestamp>/results.json] [--resume <run dir>] [--no-progress]
  */
 import { parseArgs } from 'node:util';
@@ -16,7 +16,7 @@ import { initGpu } from '@fairgpu/tensor';
 import { FULL, PUBLISHED, QUICK, runJob, writeResults, type JobConfig, type ModelResult } from './job.ts';
 import { selfCheck } from './self-check.ts';
 
-const USAGE = `usage: npm start -- [--full] [--rho R] [--seed S] [--epochs N] [--train-size N] [--test-size N] [--only ce|fairkl] [--lambda L] [--fairkl-lr LR] [--out FILE] [--resume DIR] [--no-progress] | --self-check`;
+const USAGE = `usage: npm start -- [--full] [--rho R] [--seed S] [--epochs N] [--train-size N] [--test-size N] [--only ce|fairkl] [--lambda L] [--fairkl-lr LR] [--batch N] [--channels a,b,c,d] [--strides a,b,c,d] [--out FILE] [--resume DIR] [--no-progress] | --self-check`;
 
 function numberOption(name: string, value: string | undefined, check: (v: number) => boolean): number | undefined {
   if (value === undefined) return undefined;
@@ -40,6 +40,9 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       lambda: { type: 'string' },
       'fairkl-lr': { type: 'string' },
+      batch: { type: 'string' },
+      channels: { type: 'string' },
+      strides: { type: 'string' },
       'no-progress': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -52,6 +55,12 @@ async function main(): Promise<number> {
 
   const base = values.full ? FULL : QUICK;
   const int = (v: number) => Number.isInteger(v) && v >= 0;
+  const list = (name: string, value: string | undefined, fallback: number[]): number[] => {
+    if (value === undefined) return fallback;
+    const v = value.split(',').map(Number);
+    if (v.length !== 4 || !v.every((x) => Number.isInteger(x) && x > 0)) throw new Error(`--${name}: expected 4 positive integers separated by commas, got '${value}'\n${USAGE}`);
+    return v;
+  };
   const config: JobConfig = {
     ...base,
     rho: numberOption('rho', values.rho, (v) => v > 0 && v <= 1) ?? 0.997,
@@ -59,6 +68,9 @@ async function main(): Promise<number> {
     epochs: numberOption('epochs', values.epochs, (v) => int(v) && v > 0) ?? base.epochs,
     trainSize: numberOption('train-size', values['train-size'], int) ?? base.trainSize,
     testSize: numberOption('test-size', values['test-size'], int) ?? base.testSize,
+    batch: numberOption('batch', values.batch, (v) => int(v) && v >= 2) ?? base.batch,
+    channels: list('channels', values.channels, base.channels),
+    strides: list('strides', values.strides, base.strides),
     fairkl: {
       ...base.fairkl,
       lambda: numberOption('lambda', values.lambda, (v) => v >= 0 && Number.isFinite(v)) ?? base.fairkl.lambda,
@@ -77,10 +89,15 @@ async function main(): Promise<number> {
   const info = gpu.adapterInfo;
   const adapter = `${info.description || info.device || info.vendor}${info.isSoftware ? ' (software)' : ''}`;
   const protocol = `${config.protocol} protocol: SimpleConvNet ${config.kernelSize}×${config.kernelSize}, channels [${config.channels.join(', ')}], strides [${config.strides.join(', ')}], `
-    + `${config.trainSize || 'all 60000'} training images, ${config.epochs} epochs, batch ${config.batch}, test on ${config.testSize || 'all 10000'} ρ = 0.1 images`;
+    + `${config.trainSize || 'all 60000'} training images, ${config.epochs} epochs, batch ${config.batch}, FairKL λ = ${config.fairkl.lambda} (SGD lr ${config.fairkl.lr}, cosine), `
+    + `test on ${config.testSize || 'all 10000'} ρ = 0.1 images`;
   console.log(`adapter: ${adapter}`);
   console.log(protocol);
-  if (config.protocol === 'quick') console.log('(quick default: a smaller net and a subset so the job fits ≤ 15 min on this machine; --full runs the published protocol)');
+  if (config.protocol === 'quick') {
+    const smaller = `a smaller net${config.trainSize ? ', a subset of the images' : ''}, ${config.epochs} instead of ${FULL.epochs} epochs`;
+    const lambda = config.fairkl.lambda !== FULL.fairkl.lambda ? ` and FairKL λ = ${config.fairkl.lambda} instead of ${FULL.fairkl.lambda}` : '';
+    console.log(`(quick default: ${smaller}${lambda}, so the job fits ≤ 15 min on this machine; --full runs the published protocol)`);
+  }
 
   const multibar = !values['no-progress'] && process.stdout.isTTY
     ? new cliProgress.MultiBar({ format: '{model} |{bar}| {value}/{total} steps | epoch {epoch} | loss {loss} | lr {lr} | {ips} img/s', hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic)

@@ -114,13 +114,10 @@ class BatchNorm extends Module {
       if (n < 2) throw new InvalidArgumentError(this.layer, 'x', 'needs more than one value per channel in training mode');
       const one = this.weight ? null : ones([this.numFeatures], { device: x.backend });
       const zero = this.bias ? null : zeros([this.numFeatures], { device: x.backend });
-      const out = batchNormTrain(x, this.weight ?? one!, this.bias ?? zero!, this.eps);
-      noGrad(() => {
-        const m = this.momentum;
-        this.runningMean.assign(this.runningMean.mul(1 - m).add(out.mean.mul(m)));
-        this.runningVar.assign(this.runningVar.mul(1 - m).add(out.variance.mul((m * n) / (n - 1))));
-        this.numBatchesTracked.assign(this.numBatchesTracked.add(1));
+      const out = batchNormTrain(x, this.weight ?? one!, this.bias ?? zero!, this.eps, {
+        mean: this.runningMean, variance: this.runningVar, batchesTracked: this.numBatchesTracked, momentum: this.momentum,
       });
+      out.stats.dispose();
       return out.y;
     }
     // Eval: a fixed per-channel affine map from the running statistics. The fast kernel has no

@@ -1,9 +1,12 @@
 /**
- * Optimizers with PyTorch's update rules. Each step runs on the device: the new values are built
- * with tensor ops under `noGrad` and written in place with `assign`, inside `tidy` so memory stays
- * flat; optimizer state (momentum buffers, Adam moments) are tensors. Nothing is read back.
+ * Optimizers with PyTorch's update rules. Each step runs on the device and writes in place under
+ * `noGrad`, inside `tidy` so memory stays flat; optimizer state (momentum buffers, Adam moments)
+ * are tensors. Nothing is read back. By default each parameter's update is one fused kernel
+ * (ops/optimizer-step.ts); `fused: false` builds the same arithmetic from tensor ops and writes it
+ * with `assign` (the reference the fused kernel is tested against).
  */
-import { InvalidArgumentError, keep, noGrad, tidy, type Tensor } from '@fairgpu/tensor';
+import { InvalidArgumentError, keep, noGrad, tidy, zeros, type Tensor } from '@fairgpu/tensor';
+import { fusedOptimizerStep } from './ops/optimizer-step.ts';
 
 function check(op: string, argument: string, value: number, ok: (v: number) => boolean, rule: string): number {
   if (typeof value !== 'number' || !ok(value)) throw new InvalidArgumentError(op, argument, `must be ${rule}, got ${value}`);
@@ -102,6 +105,8 @@ export abstract class Optimizer {
 
 export interface SgdOptions {
   lr: number;
+  /** One fused kernel per parameter (default true); false: composite tensor ops. */
+  fused?: boolean;
   momentum?: number;
   dampening?: number;
   weightDecay?: number;
@@ -114,6 +119,7 @@ export class SGD extends Optimizer {
   readonly dampening: number;
   readonly weightDecay: number;
   readonly nesterov: boolean;
+  readonly fused: boolean;
   constructor(params: readonly Tensor[], options: SgdOptions) {
     super('SGD', params, options?.lr);
     this.momentum = check('SGD', 'momentum', options.momentum ?? 0, (v) => v >= 0 && v < 1, 'in [0, 1)');
@@ -121,8 +127,17 @@ export class SGD extends Optimizer {
     this.weightDecay = check('SGD', 'weightDecay', options.weightDecay ?? 0, (v) => v >= 0 && Number.isFinite(v), '≥ 0');
     this.nesterov = options.nesterov ?? false;
     if (this.nesterov && (this.momentum === 0 || this.dampening !== 0)) throw new InvalidArgumentError('SGD', 'nesterov', 'needs momentum > 0 and dampening = 0');
+    this.fused = options.fused ?? true;
   }
   protected update(p: Tensor, grad: Tensor, state: Map<string, Tensor>): void {
+    if (this.fused) {
+      const buf = this.momentum ? this.buffer(state, 'momentum_buffer', () => zeros(p.shape, { device: p.backend })) : null;
+      fusedOptimizerStep(p, grad, buf ? [buf.value] : [], {
+        kind: 'sgd', lr: this.lr, weightDecay: this.weightDecay, momentum: this.momentum, dampeningC: 1 - this.dampening,
+        fresh: buf?.fresh ?? false, nesterov: this.nesterov,
+      });
+      return;
+    }
     let g = this.weightDecay ? grad.add(p.mul(this.weightDecay)) : grad;
     if (this.momentum) {
       const { value: buf, fresh } = this.buffer(state, 'momentum_buffer', () => g.mul(1));
@@ -135,6 +150,8 @@ export class SGD extends Optimizer {
 
 export interface AdamOptions {
   lr?: number;
+  /** One fused kernel per parameter (default true); false: composite tensor ops. */
+  fused?: boolean;
   betas?: readonly [number, number];
   eps?: number;
   weightDecay?: number;
@@ -146,6 +163,7 @@ export class Adam extends Optimizer {
   readonly beta2: number;
   readonly eps: number;
   readonly weightDecay: number;
+  readonly fused: boolean;
   constructor(params: readonly Tensor[], options: AdamOptions = {}, protected readonly decoupled = false, name = 'Adam') {
     super(name, params, options.lr ?? 1e-3);
     const [b1, b2] = options.betas ?? [0.9, 0.999];
@@ -153,9 +171,19 @@ export class Adam extends Optimizer {
     this.beta2 = check(name, 'betas[1]', b2, (v) => v >= 0 && v < 1, 'in [0, 1)');
     this.eps = check(name, 'eps', options.eps ?? 1e-8, (v) => v > 0, '> 0');
     this.weightDecay = check(name, 'weightDecay', options.weightDecay ?? (decoupled ? 1e-2 : 0), (v) => v >= 0 && Number.isFinite(v), '≥ 0');
+    this.fused = options.fused ?? true;
   }
   protected update(p: Tensor, grad: Tensor, state: Map<string, Tensor>): void {
     const t = this.stepCount;
+    if (this.fused) {
+      const m = this.buffer(state, 'exp_avg', () => zeros(p.shape, { device: p.backend })).value;
+      const v = this.buffer(state, 'exp_avg_sq', () => zeros(p.shape, { device: p.backend })).value;
+      fusedOptimizerStep(p, grad, [m, v], {
+        kind: 'adam', lr: this.lr, weightDecay: this.weightDecay, momentum: this.beta1, dampeningC: 1 - this.beta1,
+        beta2: this.beta2, t, eps: this.eps, decoupled: this.decoupled,
+      });
+      return;
+    }
     let g = grad;
     if (this.weightDecay && !this.decoupled) g = g.add(p.mul(this.weightDecay));
     const m = this.buffer(state, 'exp_avg', () => g.mul(0)).value;

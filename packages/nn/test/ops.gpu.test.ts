@@ -60,7 +60,7 @@ describe.runIf(gpu)('conv2d and pooling on the GPU vs the float64 reference', ()
       const x = tensor(randomData(2 * 3 * 5 * 3, 8).map((v, i) => v * (1 + (i % 3)) + 0.5), [2, 3, 5, 3], { device, requiresGrad: true });
       const y = bn.forward(x);
       await y.mul(tensor(randomData(y.size, 9), y.shape, { device })).sum().backward();
-      const out = { y: Array.from(await y.toArray()), g: Array.from(await x.grad!.toArray()), rm: Array.from(await bn.runningMean.toArray()), rv: Array.from(await bn.runningVar.toArray()) };
+      const out = { y: Array.from(await y.toArray()), g: Array.from(await x.grad!.toArray()), rm: Array.from(await bn.runningMean.toArray()), rv: Array.from(await bn.runningVar.toArray()), nbt: Array.from(await bn.numBatchesTracked.toArray()) };
       bn.eval();
       const e = Array.from(await bn.forward(x).toArray());
       // Without gradients, eval takes the per-channel kernel instead of the broadcasting composite.
@@ -71,7 +71,8 @@ describe.runIf(gpu)('conv2d and pooling on the GPU vs the float64 reference', ()
     const ref = await fn(cpuBackend());
     const got = await fn(gpu!);
     expectClose(got.fast, got.e, { rtol: 1e-5, atol: 1e-5 }, 'fast eval');
-    for (const k of ['y', 'g', 'rm', 'rv', 'e', 'fast'] as const) expectClose(got[k], ref[k], { rtol: 1e-4, atol: 1e-4 }, k);
+    expect(got.nbt).toEqual([1]);
+    for (const k of ['y', 'g', 'rm', 'rv', 'e', 'fast', 'nbt'] as const) expectClose(got[k], ref[k], { rtol: 1e-4, atol: 1e-4 }, k);
   });
 });
 
@@ -86,6 +87,7 @@ describe('finite differences (float64 CPU reference)', () => {
     const checks = [
       await gradcheck((x) => maxPool2d(x, 3, { stride: 2, padding: 1 }).square(), [input([1, 2, 5, 5], 13)]),
       await gradcheck((x) => avgPool2d(x, 2, { stride: 1 }).square(), [input([1, 2, 3, 4], 14)]),
+      await gradcheck((x) => globalAvgPool2d(x).square(), [input([2, 3, 2, 3], 16)]),
       await gradcheck((x) => {
         const bn = new BatchNorm2d(2, { device: 'cpu' });
         const y = bn.forward(x).mul(x.sin());

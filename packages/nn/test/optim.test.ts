@@ -11,7 +11,7 @@ import { expectClose } from './helpers.ts';
 const grads = [[0.5, -1, 2], [0.1, 0.3, -0.2], [-0.7, 0.05, 1.5], [0.2, -0.4, 0.0]];
 const p0 = [1, -2, 0.5];
 
-async function run(make: (p: Tensor) => Optimizer): Promise<number[]> {
+async function runOnce(make: (p: Tensor) => Optimizer): Promise<number[]> {
   const p = tensor(p0, [3], { device: 'cpu', requiresGrad: true });
   const opt = make(p);
   for (const g of grads) {
@@ -21,6 +21,17 @@ async function run(make: (p: Tensor) => Optimizer): Promise<number[]> {
     opt.zeroGrad();
   }
   return Array.from(await p.toArray());
+}
+
+/**
+ * The fused update (the default) and the composite one (`fused: false`) must give the same
+ * result; `make` receives the flag to pass through. Returns the fused result.
+ */
+async function run(make: (p: Tensor, fused: boolean) => Optimizer): Promise<number[]> {
+  const fused = await runOnce((p) => make(p, true));
+  const composite = await runOnce((p) => make(p, false));
+  expectClose(fused, composite, { rtol: 1e-12, atol: 1e-12 });
+  return fused;
 }
 
 function sgdRef(lr: number, mu: number, wd: number, nesterov: boolean, dampening = 0): number[] {
@@ -59,15 +70,15 @@ function adamRef(lr: number, b1: number, b2: number, eps: number, wd: number, de
 
 describe('optimizers (PyTorch update rules)', () => {
   it('SGD plain, momentum, Nesterov, weight decay, dampening', async () => {
-    expectClose(await run((p) => new SGD([p], { lr: 0.1 })), sgdRef(0.1, 0, 0, false), { rtol: 1e-6, atol: 1e-7 });
-    expectClose(await run((p) => new SGD([p], { lr: 0.1, momentum: 0.9 })), sgdRef(0.1, 0.9, 0, false), { rtol: 1e-6, atol: 1e-7 });
-    expectClose(await run((p) => new SGD([p], { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 0.01 })), sgdRef(0.05, 0.9, 0.01, true), { rtol: 1e-6, atol: 1e-7 });
-    expectClose(await run((p) => new SGD([p], { lr: 0.05, momentum: 0.5, dampening: 0.3 })), sgdRef(0.05, 0.5, 0, false, 0.3), { rtol: 1e-6, atol: 1e-7 });
+    expectClose(await run((p, fused) => new SGD([p], { lr: 0.1, fused })), sgdRef(0.1, 0, 0, false), { rtol: 1e-6, atol: 1e-7 });
+    expectClose(await run((p, fused) => new SGD([p], { fused, lr: 0.1, momentum: 0.9 })), sgdRef(0.1, 0.9, 0, false), { rtol: 1e-6, atol: 1e-7 });
+    expectClose(await run((p, fused) => new SGD([p], { fused, lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 0.01 })), sgdRef(0.05, 0.9, 0.01, true), { rtol: 1e-6, atol: 1e-7 });
+    expectClose(await run((p, fused) => new SGD([p], { fused, lr: 0.05, momentum: 0.5, dampening: 0.3 })), sgdRef(0.05, 0.5, 0, false, 0.3), { rtol: 1e-6, atol: 1e-7 });
   });
   it('Adam with L2 weight decay and AdamW with decoupled decay', async () => {
-    expectClose(await run((p) => new Adam([p], { lr: 0.01 })), adamRef(0.01, 0.9, 0.999, 1e-8, 0, false), { rtol: 1e-6, atol: 1e-7 });
-    expectClose(await run((p) => new Adam([p], { lr: 0.01, weightDecay: 0.1, betas: [0.8, 0.99] })), adamRef(0.01, 0.8, 0.99, 1e-8, 0.1, false), { rtol: 1e-6, atol: 1e-7 });
-    expectClose(await run((p) => new AdamW([p], { lr: 0.01 })), adamRef(0.01, 0.9, 0.999, 1e-8, 0.01, true), { rtol: 1e-6, atol: 1e-7 });
+    expectClose(await run((p, fused) => new Adam([p], { fused, lr: 0.01 })), adamRef(0.01, 0.9, 0.999, 1e-8, 0, false), { rtol: 1e-6, atol: 1e-7 });
+    expectClose(await run((p, fused) => new Adam([p], { fused, lr: 0.01, weightDecay: 0.1, betas: [0.8, 0.99] })), adamRef(0.01, 0.8, 0.99, 1e-8, 0.1, false), { rtol: 1e-6, atol: 1e-7 });
+    expectClose(await run((p, fused) => new AdamW([p], { fused, lr: 0.01 })), adamRef(0.01, 0.9, 0.999, 1e-8, 0.01, true), { rtol: 1e-6, atol: 1e-7 });
   });
   it('state dicts restore the trajectory exactly', async () => {
     const p = tensor(p0, [3], { device: 'cpu', requiresGrad: true });

@@ -146,12 +146,14 @@ describe.runIf(gpu)('GPU primitives and composites agree with the float64 refere
 describe.runIf(gpu)('every matmul kernel variant agrees with the reference', () => {
   // The adapter picks one variant; force each so all are tested wherever the suite runs.
   for (const kind of ['blocked', 'tiled'] as const) {
-    it(`${kind}: plain, transposed, batched, broadcast, vec4-eligible and ragged shapes`, async () => {
+    it(`${kind}: plain, transposed, batched, broadcast, ragged and split-K shapes`, async () => {
       const ctx = await T.initGpu({ matmulKernel: kind, setDefault: false });
       try {
         for (const [a, b, ta, tb] of [
           [[33, 65], [65, 17], false, false], [[64, 64], [64, 128], false, false], [[6, 5], [7, 6], true, true],
           [[2, 9, 8], [8, 12], false, false], [[3, 1, 5, 4], [2, 6, 4], false, true], [[70, 3], [70, 66], true, false],
+          // Long K with few output blocks: the blocked kernel splits K and sums the partial products.
+          [[5, 2000], [2000, 7], false, false], [[2000, 9], [3, 2000], true, true], [[2, 3, 1100], [2, 1100, 4], false, false],
         ] as const) {
           const run = (device: Device) => T.tidy(() => {
             const x = make(randomData(a.reduce((p: number, d: number) => p * d, 1), 1), a, device);

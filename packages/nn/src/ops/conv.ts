@@ -12,7 +12,8 @@ import {
   type CpuOperand, type CustomOpDefinition, type StorageView, type Tensor,
 } from '@fairgpu/tensor';
 import { channelTransposeWgsl, col2imWgsl, convDirectInputGradWgsl, convDirectWeightGradWgsl, convDirectWgsl, im2colWgsl } from '../generated/wgsl.ts';
-import { geometry, geometryParams, withGeometry, type Geometry, type Pair } from './geometry.ts';
+import { specialize } from './specialize.ts';
+import { geometry, geometryKernel, withGeometry, type Geometry, type Pair } from './geometry.ts';
 
 const IM2COL = withGeometry(im2colWgsl);
 const COL2IM = withGeometry(col2imWgsl);
@@ -49,7 +50,7 @@ export const im2colOp: CustomOpDefinition = {
   gpu(rec, [x], out, dst, attrs) {
     const g = geo(attrs);
     const total = g.batch * g.c * g.kh * g.kw * g.ho * g.wo;
-    if (total) rec.dispatch('im2col', IM2COL, geometryParams(g, total, 0, layoutOf(attrs)), [buf(x), dst], grid1d(total));
+    if (total) rec.dispatch('im2col', ...geometryKernel(IM2COL, g, total, 0, layoutOf(attrs)), [buf(x), dst], grid1d(total));
   },
   cpu([x], _out, attrs) {
     const g = geo(attrs);
@@ -74,7 +75,7 @@ export const col2imOp: CustomOpDefinition = {
   gpu(rec, [cols], out, dst, attrs) {
     const g = geo(attrs);
     const total = g.batch * g.c * g.h * g.w;
-    if (total) rec.dispatch('col2im', COL2IM, geometryParams(g, total, 0, layoutOf(attrs)), [buf(cols), dst], grid1d(total));
+    if (total) rec.dispatch('col2im', ...geometryKernel(COL2IM, g, total, 0, layoutOf(attrs)), [buf(cols), dst], grid1d(total));
   },
   cpu([cols], _out, attrs) {
     const g = geo(attrs);
@@ -127,7 +128,7 @@ const directInputGradOp: CustomOpDefinition = {
   gpu(rec, [grad, w], out, dst, attrs) {
     const g = geo(attrs);
     const total = g.batch * g.c * g.h * g.w;
-    if (total) rec.dispatch('conv2d-direct-dx', DIRECT_DX, geometryParams(g, total), [buf(grad), buf(w), dst], grid1d(total));
+    if (total) rec.dispatch('conv2d-direct-dx', ...geometryKernel(DIRECT_DX, g, total), [buf(grad), buf(w), dst], grid1d(total));
   },
   cpu([grad, w], _out, attrs) {
     const g = geo(attrs);
@@ -148,7 +149,7 @@ const directWeightGradOp: CustomOpDefinition = {
     const g = geo(attrs);
     const chunks = attrs.chunks as number;
     const total = g.co * g.c * g.kh * g.kw * chunks;
-    if (total) rec.dispatch('conv2d-direct-dw', DIRECT_DW, geometryParams(g, total, chunks), [buf(grad), buf(x), dst], grid1d(total));
+    if (total) rec.dispatch('conv2d-direct-dw', ...geometryKernel(DIRECT_DW, g, total, chunks), [buf(grad), buf(x), dst], grid1d(total));
   },
   cpu([grad, x], _out, attrs) {
     // One chunk holds the whole sum; the others are zero (same total as the GPU's split).
@@ -165,7 +166,7 @@ export const conv2dDirectOp: CustomOpDefinition = {
   gpu(rec, [x, w], out, dst, attrs) {
     const g = geo(attrs);
     const total = g.batch * Math.ceil(g.co / 4) * g.ho * g.wo;
-    if (total) rec.dispatch('conv2d-direct', DIRECT, geometryParams(g, total), [buf(x), buf(w), dst], grid1d(total));
+    if (total) rec.dispatch('conv2d-direct', ...geometryKernel(DIRECT, g, total), [buf(x), buf(w), dst], grid1d(total));
   },
   cpu([x, w], _out, attrs) {
     return directCpu(geo(attrs), vals(x), vals(w), 'y');
@@ -191,8 +192,10 @@ const channelTransposeOp: CustomOpDefinition = {
     const [batch, channels, inner] = attrs.dims as [number, number, number];
     const total = batch * channels * inner;
     if (!total) return;
-    const w = new ParamWriter().u(0, total).u(1, inner).u(2, channels).u(3, batch).u(4, attrs.dir as number);
-    rec.dispatch('conv-output-transpose', channelTransposeWgsl, w.buffer, [buf(inputs[0]), buf(inputs[1]), dst], grid1d(total));
+    const values = [total, inner, channels, batch, attrs.dir as number];
+    const w = new ParamWriter();
+    values.forEach((v, i) => w.u(i, v));
+    rec.dispatch('conv-output-transpose', specialize(channelTransposeWgsl, 'Params', values), w.buffer, [buf(inputs[0]), buf(inputs[1]), dst], grid1d(batch * channels));
   },
   cpu(inputs, out, attrs) {
     const [batch, channels, inner] = attrs.dims as [number, number, number];

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, ParamWriter, ShapeMismatchError, type Tensor } from '@fairgpu/tensor';
 import { convGeometryWgsl } from '../generated/wgsl.ts';
+import { specialize } from './specialize.ts';
 
 /** A pair (height, width) from a number or a pair, as PyTorch's `_pair`. */
 export type Pair = number | readonly [number, number];
@@ -53,11 +54,22 @@ export function geometry(
   return { batch, c, h, w, kh, kw, sh, sw, ph, pw, ho, wo, co: options.co ?? c };
 }
 
+const geometryValues = (g: Geometry, total: number, extra: number, layout: number) =>
+  [total, g.batch, g.c, g.h, g.w, g.ho, g.wo, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.co, extra, layout];
+
 /** The uniform block of shaders/nn/conv-geometry.wgsl. */
 export function geometryParams(g: Geometry, total: number, extra = 0, layout = 0): ArrayBuffer {
   const w = new ParamWriter();
-  [total, g.batch, g.c, g.h, g.w, g.ho, g.wo, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.co, extra, layout].forEach((v, i) => w.u(i, v));
+  geometryValues(g, total, extra, layout).forEach((v, i) => w.u(i, v));
   return w.buffer;
+}
+
+/**
+ * A geometry kernel (from `withGeometry`) specialised for one geometry — its values baked in as
+ * constants, see specialize.ts — and the matching uniform block.
+ */
+export function geometryKernel(source: string, g: Geometry, total: number, extra = 0, layout = 0): [string, ArrayBuffer] {
+  return [specialize(source, 'Geometry', geometryValues(g, total, extra, layout)), geometryParams(g, total, extra, layout)];
 }
 
 /** A kernel source with the shared geometry header. */

@@ -3,9 +3,10 @@
  * as PyTorch); average pooling is im2col + a mean over the window (zero padding counted, PyTorch's
  * `count_include_pad=True` default), so its gradient is col2im; global average pooling is a mean.
  */
-import { bufferOf, customOp, grid1d, InvalidArgumentError, type CpuOperand, type CustomOpDefinition, type StorageView, type Tensor } from '@fairgpu/tensor';
-import { maxpoolGradWgsl, maxpoolWgsl } from '../generated/wgsl.ts';
-import { geometry, geometryParams, withGeometry, type Geometry, type Pair } from './geometry.ts';
+import { bufferOf, customOp, grid1d, InvalidArgumentError, ParamWriter, type CpuOperand, type CustomOpDefinition, type StorageView, type Tensor } from '@fairgpu/tensor';
+import { globalAvgPoolWgsl, maxpoolGradWgsl, maxpoolWgsl } from '../generated/wgsl.ts';
+import { specialize } from './specialize.ts';
+import { geometry, geometryKernel, withGeometry, type Geometry, type Pair } from './geometry.ts';
 import { im2col } from './conv.ts';
 
 const MAXPOOL = withGeometry(maxpoolWgsl);
@@ -36,7 +37,7 @@ const maxPoolGradOp: CustomOpDefinition = {
   gpu(rec, [x, grad], out, dst, attrs) {
     const g = geo(attrs);
     const total = g.batch * g.c * g.h * g.w;
-    if (total) rec.dispatch('maxpool2d-grad', MAXPOOL_GRAD, geometryParams(g, total), [buf(x), buf(grad), dst], grid1d(total));
+    if (total) rec.dispatch('maxpool2d-grad', ...geometryKernel(MAXPOOL_GRAD, g, total), [buf(x), buf(grad), dst], grid1d(total));
   },
   cpu([x, grad], _out, attrs) {
     const g = geo(attrs);
@@ -56,7 +57,7 @@ const maxPoolOp: CustomOpDefinition = {
   gpu(rec, [x], out, dst, attrs) {
     const g = geo(attrs);
     const total = g.batch * g.c * g.ho * g.wo;
-    if (total) rec.dispatch('maxpool2d', MAXPOOL, geometryParams(g, total), [buf(x), dst], grid1d(total));
+    if (total) rec.dispatch('maxpool2d', ...geometryKernel(MAXPOOL, g, total), [buf(x), dst], grid1d(total));
   },
   cpu([x], _out, attrs) {
     const g = geo(attrs);
@@ -100,8 +101,41 @@ export function avgPool2d(x: Tensor, kernelSize: Pair, options: PoolOptions = {}
   return cols.mean(2).reshape([g.batch, g.c, g.ho, g.wo]);
 }
 
+/** Plane means [B, C, H, W] → [B, C] (dir 0) or their gradient [B, C] → [B, C, H, W] (dir 1). */
+const globalAvgPoolOp: CustomOpDefinition = {
+  name: 'globalAvgPool2d',
+  gpu(rec, [x], out, dst, attrs) {
+    const [planes, inner, dir] = attrs.dims as [number, number, number];
+    if (!planes || !inner) return;
+    const values = [planes, inner, dir, 0];
+    const w = new ParamWriter();
+    values.forEach((v, i) => w.u(i, v));
+    rec.dispatch('global-avg-pool', specialize(globalAvgPoolWgsl, 'Params', values), w.buffer, [buf(x), dst], grid1d(planes));
+  },
+  cpu([x], out, attrs) {
+    const [planes, inner, dir] = attrs.dims as [number, number, number];
+    const xs = vals(x);
+    const y = new Float64Array(dir === 0 ? planes : planes * inner);
+    for (let pl = 0; pl < planes; pl++) {
+      if (dir === 0) {
+        let s = 0;
+        for (let q = 0; q < inner; q++) s += xs[pl * inner + q];
+        y[pl] = s / inner;
+      } else {
+        for (let q = 0; q < inner; q++) y[pl * inner + q] = xs[pl] / inner;
+      }
+    }
+    return y;
+  },
+  vjp(g, { inputs: [x], attrs }) {
+    const [planes, inner] = attrs.dims as [number, number, number];
+    return [customOp(globalAvgPoolOp, [g], { shape: (x as Tensor).shape, dtype: 'f32' }, { dims: [planes, inner, 1] }, ['g'])];
+  },
+};
+
 /** Mean over H and W: [B, C, H, W] → [B, C] (PyTorch's `adaptive_avg_pool2d(x, 1).flatten(1)`). */
 export function globalAvgPool2d(x: Tensor): Tensor {
-  geometry('globalAvgPool2d', x, 1);
-  return x.mean([2, 3]);
+  const g = geometry('globalAvgPool2d', x, 1);
+  if (g.h * g.w === 0) throw new InvalidArgumentError('globalAvgPool2d', 'x', 'has no elements to average over');
+  return customOp(globalAvgPoolOp, [x], { shape: [g.batch, g.c], dtype: 'f32' }, { dims: [g.batch * g.c, g.h * g.w, 0] }, ['x']);
 }

@@ -1,0 +1,92 @@
+/**
+ * The fused optimizer update (shaders/nn/optimizer-step.wgsl) as a custom op that writes the
+ * parameter and its state tensors in place — the same effect as the composite update's `assign`s,
+ * in one dispatch per parameter instead of ~7 (SGD) to ~15 (Adam) elementwise ops and 1–3 copies.
+ * Its output is a one-element placeholder the caller disposes. The float64 path does the same
+ * arithmetic on the CPU backend's storage, in place.
+ */
+import { bufferOf, customOp, grid1d, ParamWriter, type CpuOperand, type CustomOpDefinition, type StorageView, type Tensor } from '@fairgpu/tensor';
+import { optimizerStepWgsl } from '../generated/wgsl.ts';
+
+export interface FusedStep {
+  kind: 'sgd' | 'adam';
+  lr: number;
+  weightDecay: number;
+  /** SGD μ | Adam β1. */
+  momentum: number;
+  /** SGD 1 − dampening | Adam 1 − β1. */
+  dampeningC: number;
+  /** SGD: the momentum buffer is new this step (buf = g). */
+  fresh?: boolean;
+  nesterov?: boolean;
+  decoupled?: boolean;
+  beta2?: number;
+  /** Adam: the step number t (≥ 1), for the bias corrections. */
+  t?: number;
+  eps?: number;
+}
+
+const vals = (x: CpuOperand) => (x as { values: Float64Array }).values;
+
+function constants(s: FusedStep) {
+  const t = s.t ?? 1;
+  const beta2 = s.beta2 ?? 0;
+  return {
+    beta2, beta2C: 1 - beta2, invSqrtC2: 1 / Math.sqrt(1 - beta2 ** t), eps: s.eps ?? 0,
+    stepSize: s.lr / (1 - s.momentum ** t), decayFactor: 1 - s.lr * s.weightDecay,
+  };
+}
+
+const optimizerStepOp: CustomOpDefinition = {
+  name: 'optimizerStep',
+  gpu(rec, inputs, _out, _dst, attrs) {
+    const s = attrs.step as FusedStep;
+    const [param, grad, s0, s1] = inputs.map((x) => bufferOf(x as StorageView));
+    const n = (inputs[0] as StorageView).shape.reduce((a, d) => a * d, 1);
+    if (!n) return;
+    const c = constants(s);
+    const flags = (s.fresh ? 1 : 0) | (s.nesterov ? 2 : 0) | (s.decoupled ? 4 : 0);
+    const w = new ParamWriter().u(0, n).u(1, s.kind === 'sgd' ? 0 : 1).u(2, flags).u(3, s0 ? 1 : 0)
+      .f(4, s.lr).f(5, s.weightDecay).f(6, s.momentum).f(7, s.dampeningC)
+      .f(8, c.beta2).f(9, c.beta2C).f(10, c.invSqrtC2).f(11, c.eps).f(12, c.stepSize).f(13, c.decayFactor);
+    // Bindings must be distinct buffers: SGD without momentum binds placeholders it never touches.
+    rec.dispatch(`optimizer-step-${s.kind}`, optimizerStepWgsl, w.buffer, [param, grad, s0 ?? rec.scratch(4).buffer, s1 ?? rec.scratch(4).buffer], grid1d(n));
+  },
+  cpu(inputs, _out, attrs) {
+    const s = attrs.step as FusedStep;
+    const [param, grad] = [vals(inputs[0]), vals(inputs[1])];
+    const s0 = inputs[2] === undefined ? null : vals(inputs[2]);
+    const s1 = inputs[3] === undefined ? null : vals(inputs[3]);
+    const c = constants(s);
+    for (let i = 0; i < param.length; i++) {
+      const w = param[i];
+      let g = grad[i];
+      if (s.weightDecay && !s.decoupled) g = g + w * s.weightDecay;
+      if (s.kind === 'sgd') {
+        if (s0) {
+          const buf = s.fresh ? g : s0[i] * s.momentum + g * s.dampeningC;
+          s0[i] = buf;
+          g = s.nesterov ? g + buf * s.momentum : buf;
+        }
+        param[i] = w - g * s.lr;
+        continue;
+      }
+      const m = s0![i] * s.momentum + g * s.dampeningC;
+      const v = s1![i] * c.beta2 + g * g * c.beta2C;
+      s0![i] = m;
+      s1![i] = v;
+      const denom = Math.sqrt(v) * c.invSqrtC2 + c.eps;
+      const base = s.decoupled && s.weightDecay ? w * c.decayFactor : w;
+      param[i] = base - (m / denom) * c.stepSize;
+    }
+    return new Float64Array(1);
+  },
+};
+
+/**
+ * Updates `param` (and `state`: [momentum buffer] for SGD with momentum, [exp_avg, exp_avg_sq]
+ * for Adam) in place from `grad`. Call under `noGrad`.
+ */
+export function fusedOptimizerStep(param: Tensor, grad: Tensor, state: readonly Tensor[], step: FusedStep): void {
+  customOp(optimizerStepOp, [param, grad, ...state], { shape: [1], dtype: 'f32' }, { step }, ['param', 'grad', ...state.map((_, i) => `state${i}`)]).dispose();
+}

@@ -1,0 +1,58 @@
+// Per-channel sums of BatchNorm's backward pass, one workgroup per channel:
+//   out[c] = Σ g·x̂ (= dweight),  out[C + c] = Σ g (= dbias),  x̂ = (x − mean)·invstd,
+// with mean and invstd read from the forward statistics (batchnorm-stats.wgsl rows 3 and 5).
+// Specialised by the host: `const p = Params(...)`.
+struct Params {
+  outer: u32,
+  channels: u32,
+  inner: u32,
+  count: u32,
+}
+
+@group(0) @binding(0) var<uniform> uniforms: Params;
+// {{CONSTANTS}}
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> stats: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+// Both sums in one reduction of vec2s (see batchnorm-stats.wgsl on why each reduction has its own
+// array and an unrolled tree).
+var<workgroup> partial: array<vec2<f32>, 64>;
+
+fn workgroup_sum(v: vec2<f32>, lane: u32) -> vec2<f32> {
+  partial[lane] = v;
+  workgroupBarrier();
+  if (lane < 32u) { partial[lane] = partial[lane] + partial[lane + 32u]; }
+  workgroupBarrier();
+  if (lane < 16u) { partial[lane] = partial[lane] + partial[lane + 16u]; }
+  workgroupBarrier();
+  if (lane < 8u) { partial[lane] = partial[lane] + partial[lane + 8u]; }
+  workgroupBarrier();
+  if (lane < 4u) { partial[lane] = partial[lane] + partial[lane + 4u]; }
+  workgroupBarrier();
+  if (lane < 2u) { partial[lane] = partial[lane] + partial[lane + 2u]; }
+  workgroupBarrier();
+  return partial[0] + partial[1];
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let c = wg.x + (uniforms.outer & 0u);
+  let lane = lid.x;
+  let mean = stats[3u * p.channels + c];
+  let invstd = stats[5u * p.channels + c];
+  var sg = 0.0;
+  var sgx = 0.0;
+  for (var j = lane; j < p.count; j += 64u) {
+    let i = ((j / p.inner) * p.channels + c) * p.inner + j % p.inner;
+    let gi = g[i];
+    sg += gi;
+    sgx += gi * ((x[i] - mean) * invstd);
+  }
+  let total = workgroup_sum(vec2<f32>(sgx, sg), lane);
+  if (lane == 0u) {
+    out[c] = total.x;
+    out[p.channels + c] = total.y;
+  }
+}

@@ -1,0 +1,41 @@
+// BatchNorm's input gradient, closed form, one invocation per (n, c) plane looping over `inner`
+// (the per-channel coefficients are computed once per plane):
+//   dx = k·g − k·invstd·m·x + k·(mean·invstd·m − Σg/N),  k = w·invstd,  m = Σg·x̂ / N
+// (= w·invstd·(g − mean(g) − x̂·mean(g·x̂))), with mean/invstd from batchnorm-stats.wgsl and the
+// sums from batchnorm-grad-sums.wgsl. Specialised by the host: `const p = Params(...)`.
+struct Params {
+  outer: u32,
+  channels: u32,
+  inner: u32,
+  count: u32,
+}
+
+@group(0) @binding(0) var<uniform> uniforms: Params;
+// {{CONSTANTS}}
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> weight: array<f32>;
+@group(0) @binding(4) var<storage, read> stats: array<f32>;
+@group(0) @binding(5) var<storage, read> sums: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dx: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let plane = gid.x + gid.y * nwg.x * 64u + (uniforms.outer & 0u);
+  if (plane >= p.outer * p.channels) {
+    return;
+  }
+  let c = plane % p.channels;
+  let n = f32(p.count);
+  let mean = stats[3u * p.channels + c];
+  let invstd = stats[5u * p.channels + c];
+  let k = weight[c] * invstd;
+  let mgx = sums[c] / n;
+  let cg = k;
+  let cx = -(k * invstd * mgx);
+  let c0 = k * (mean * invstd * mgx - sums[p.channels + c] / n);
+  let base = plane * p.inner;
+  for (var q = 0u; q < p.inner; q++) {
+    dx[base + q] = cg * g[base + q] + cx * x[base + q] + c0;
+  }
+}

@@ -1,0 +1,111 @@
+// Training-mode batch statistics of x [N, C, inner], one workgroup per channel: mean and biased
+// variance (two passes: the mean, then the centred squares, as the composite formulation did),
+// invstd = 1/√(var + eps), the per-channel affine map y = a·x + d (a = w·invstd, d = b − mean·a),
+// and, when TRACK, PyTorch's running statistics updated in place (momentum, unbiased variance)
+// with num_batches_tracked + 1. Replaces ~27 small dispatches per BatchNorm forward.
+//
+// Output rows (each C long): a, 0, d, mean, variance, invstd — the first three are the `coef`
+// layout of channel-linear.wgsl, so the same buffer drives the normalisation.
+// Specialised by the host: `const p = Params(...)` (packages/nn/src/ops/specialize.ts).
+struct Params {
+  outer: u32,      // N
+  channels: u32,   // C
+  inner: u32,      // product of the axes after 1
+  count: u32,      // N · inner (values per channel)
+  track: u32,      // 1: update the running statistics
+  eps: f32,
+  momentum: f32,
+  keep: f32,       // 1 − momentum
+  var_factor: f32, // momentum · count / (count − 1) (the running variance is unbiased)
+}
+
+@group(0) @binding(0) var<uniform> uniforms: Params;
+// {{CONSTANTS}}
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> running_mean: array<f32>;
+@group(0) @binding(5) var<storage, read_write> running_var: array<f32>;
+@group(0) @binding(6) var<storage, read_write> batches_tracked: array<i32>;
+@group(0) @binding(7) var<storage, read_write> stats: array<f32>;
+
+// One array per reduction: reusing an array for the second sum raced on Mesa 22.3 llvmpipe (the
+// read of the first total moved past the barrier that follows it), and a barrier inside a loop
+// too, hence the unrolled trees.
+var<workgroup> partial: array<f32, 64>;
+var<workgroup> partial2: array<f32, 64>;
+
+fn workgroup_sum(v: f32, lane: u32) -> f32 {
+  partial[lane] = v;
+  workgroupBarrier();
+  if (lane < 32u) { partial[lane] = partial[lane] + partial[lane + 32u]; }
+  workgroupBarrier();
+  if (lane < 16u) { partial[lane] = partial[lane] + partial[lane + 16u]; }
+  workgroupBarrier();
+  if (lane < 8u) { partial[lane] = partial[lane] + partial[lane + 8u]; }
+  workgroupBarrier();
+  if (lane < 4u) { partial[lane] = partial[lane] + partial[lane + 4u]; }
+  workgroupBarrier();
+  if (lane < 2u) { partial[lane] = partial[lane] + partial[lane + 2u]; }
+  workgroupBarrier();
+  let total = partial[0] + partial[1];
+  workgroupBarrier();
+  return total;
+}
+
+fn workgroup_sum2(v: f32, lane: u32) -> f32 {
+  partial2[lane] = v;
+  workgroupBarrier();
+  if (lane < 32u) { partial2[lane] = partial2[lane] + partial2[lane + 32u]; }
+  workgroupBarrier();
+  if (lane < 16u) { partial2[lane] = partial2[lane] + partial2[lane + 16u]; }
+  workgroupBarrier();
+  if (lane < 8u) { partial2[lane] = partial2[lane] + partial2[lane + 8u]; }
+  workgroupBarrier();
+  if (lane < 4u) { partial2[lane] = partial2[lane] + partial2[lane + 4u]; }
+  workgroupBarrier();
+  if (lane < 2u) { partial2[lane] = partial2[lane] + partial2[lane + 2u]; }
+  workgroupBarrier();
+  let total = partial2[0] + partial2[1];
+  workgroupBarrier();
+  return total;
+}
+
+fn at(c: u32, j: u32) -> u32 {
+  return ((j / p.inner) * p.channels + c) * p.inner + j % p.inner;
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let c = wg.x + (uniforms.outer & 0u);
+  let lane = lid.x;
+  var s = 0.0;
+  for (var j = lane; j < p.count; j += 64u) {
+    s += x[at(c, j)];
+  }
+  let mean = workgroup_sum(s, lane) / f32(p.count);
+  var q = 0.0;
+  for (var j = lane; j < p.count; j += 64u) {
+    let d = x[at(c, j)] - mean;
+    q += d * d;
+  }
+  let variance = workgroup_sum2(q, lane) / f32(p.count);
+  if (lane != 0u) {
+    return;
+  }
+  let invstd = 1.0 / sqrt(variance + p.eps);
+  let a = weight[c] * invstd;
+  stats[c] = a;
+  stats[p.channels + c] = 0.0;
+  stats[2u * p.channels + c] = bias[c] - mean * a;
+  stats[3u * p.channels + c] = mean;
+  stats[4u * p.channels + c] = variance;
+  stats[5u * p.channels + c] = invstd;
+  if (p.track == 1u) {
+    running_mean[c] = running_mean[c] * p.keep + mean * p.momentum;
+    running_var[c] = running_var[c] * p.keep + variance * p.var_factor;
+    if (c == 0u) {
+      batches_tracked[0] = batches_tracked[0] + 1;
+    }
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Profile of one training step of the main job's quick models (tools/cli/job.ts): phase times
+ * (batch building, upload, forward, loss, backward, optimizer), dispatch/submit/readback counts,
+ * and the GPU time of each kernel, measured by replaying every dispatch of one step on its own
+ * (sync before and after) and summing per kernel label.
+ *
+ *   npx tsx --conditions=@fairgpu/source tools/bench/profile-step.ts [--model ce|fairkl|both] [--batch 128] [--steps 5] [--replay 3]
+ */
+import { parseArgs } from 'node:util';
+import { colourBiasMnist, createLoader, createRng, loadMnist, permutation, type HostBatch } from '@fairgpu/datasets/node';
+import { epsSupInfoNCE, fairKL } from '@fairgpu/losses';
+import { Adam, Linear, manualSeed, SGD, SimpleConvNet } from '@fairgpu/nn';
+import { crossEntropy, initGpu, scope, tensor, type GpuContext, type Tensor } from '@fairgpu/tensor';
+import { QUICK } from '../cli/job.ts';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'both' },
+    batch: { type: 'string', default: String(QUICK.batch) },
+    steps: { type: 'string', default: '5' },
+    replay: { type: 'string', default: '3' },
+    channels: { type: 'string' },
+    strides: { type: 'string' },
+    kernel: { type: 'string' },
+  },
+});
+const batchSize = Number(values.batch);
+const steps = Number(values.steps);
+const replays = Number(values.replay);
+const channels = values.channels ? values.channels.split(',').map(Number) : QUICK.channels;
+const strides = values.strides ? values.strides.split(',').map(Number) : QUICK.strides;
+const kernelSize = values.kernel ? Number(values.kernel) : QUICK.kernelSize;
+
+interface Recorded { label: string; source: string; params: ArrayBuffer; buffers: readonly (GPUBuffer | null)[]; grid: readonly [number, number, number] }
+
+type Phase = 'forward' | 'loss' | 'backward' | 'optimizer';
+
+function makeModel(kind: 'ce' | 'fairkl') {
+  if (kind === 'ce') {
+    manualSeed(0);
+    const net = new SimpleConvNet({ kernelSize, channels, strides });
+    const opt = new Adam(net.parameters(), { lr: 1e-3, weightDecay: 1e-4 });
+    return {
+      dispose: () => { net.dispose(); opt.dispose(); },
+      async step(x: Tensor, b: HostBatch, mark: (p: Phase) => Promise<void>) {
+        const logits = net.forward(x);
+        await mark('forward');
+        const loss = crossEntropy(logits, tensor(b.labels, [b.size], { dtype: 'i32' }));
+        await mark('loss');
+        await loss.backward();
+        await mark('backward');
+        opt.step();
+        opt.zeroGrad();
+        await mark('optimizer');
+        return loss;
+      },
+    };
+  }
+  manualSeed(1);
+  const f = QUICK.fairkl;
+  const encoder = new SimpleConvNet({ kernelSize, channels, strides, tanhLast: true, numClasses: 0 });
+  const classifier = new Linear(encoder.featureDim, 10);
+  const opt = new SGD(encoder.parameters(), { lr: f.lr, momentum: f.momentum, weightDecay: f.weightDecay });
+  const clfOpt = new Adam(classifier.parameters(), { lr: f.classifierLr });
+  return {
+    dispose: () => { encoder.dispose(); classifier.dispose(); opt.dispose(); clfOpt.dispose(); },
+    async step(x: Tensor, b: HostBatch, mark: (p: Phase) => Promise<void>) {
+      const features = encoder.features(x);
+      await mark('forward');
+      const batch = { labels: b.labels, biasLabels: b.biasLabels };
+      const contrastive = epsSupInfoNCE(features, batch, { temperature: f.temperature, epsilon: f.epsilon, variant: 'released' });
+      const fair = fairKL(features, batch, { temperature: f.fairklTemperature, variant: 'released' });
+      const ce = crossEntropy(classifier.forward(features.detach().normalize(-1)), tensor(b.labels, [b.size], { dtype: 'i32' }));
+      const total = contrastive.mul(f.alpha).add(fair.mul(f.lambda)).add(ce);
+      await mark('loss');
+      await total.backward();
+      await mark('backward');
+      opt.step();
+      clfOpt.step();
+      opt.zeroGrad();
+      clfOpt.zeroGrad();
+      await mark('optimizer');
+      return total;
+    },
+  };
+}
+
+async function profile(gpu: GpuContext, kind: 'ce' | 'fairkl', loaderBatch: (i: number) => HostBatch): Promise<void> {
+  const model = makeModel(kind);
+  const be = gpu.backend;
+  const noMark = async () => {};
+  const run = (i: number, mark: (p: Phase) => Promise<void>) => scope(async () => {
+    const b = loaderBatch(i);
+    const x = tensor(b.images, b.shape);
+    const loss = await model.step(x, b, mark);
+    return loss.detach();
+  });
+  // Warm-up: pipeline compilation.
+  for (let i = 0; i < 2; i++) (await run(i, noMark)).dispose();
+  await gpu.sync();
+
+  // 1. End to end, no syncs inside the steps (as the job runs).
+  const s0 = { ...be.stats };
+  const pipes0 = be.pipelines.size;
+  let t0 = performance.now();
+  for (let i = 0; i < steps; i++) (await run(i + 2, noMark)).dispose();
+  await gpu.sync();
+  const e2e = (performance.now() - t0) / 1000 / steps;
+  const per = (k: keyof typeof s0) => ((be.stats[k] - s0[k]) / steps).toFixed(1);
+  console.log(`\n== ${kind}: ${channels.join('/')} k${kernelSize} strides ${strides.join('/')}, batch ${batchSize}`);
+  console.log(`step ${(e2e * 1000).toFixed(0)} ms = ${(batchSize / e2e).toFixed(1)} images/s; per step: ${per('dispatches')} dispatches, ${per('submits')} submits, ${per('readbacks')} readbacks, ${be.pipelines.size - pipes0} new pipelines`);
+
+  // 2. Host batch building alone.
+  t0 = performance.now();
+  for (let i = 0; i < steps; i++) loaderBatch(i);
+  console.log(`host batch (loader.batch) ${((performance.now() - t0) / steps).toFixed(1)} ms`);
+
+  // 3. Phases, sync between them.
+  const phases: Record<string, number> = {};
+  for (let i = 0; i < steps; i++) {
+    await gpu.sync();
+    let last = performance.now();
+    const mark = async (p: Phase) => {
+      await gpu.sync();
+      const now = performance.now();
+      phases[p] = (phases[p] ?? 0) + (now - last);
+      last = now;
+    };
+    (await run(i + 2, mark)).dispose();
+  }
+  console.log('phases (sync between): ' + Object.entries(phases).map(([k, v]) => `${k} ${(v / steps).toFixed(0)} ms`).join(', '));
+
+  // 4. Host-side encoding cost: the same step with dispatches recorded but not executed.
+  const recorded: Recorded[] = [];
+  const original = be.dispatch.bind(be);
+  be.dispatch = (label, source, params, buffers, grid) => {
+    recorded.push({ label, source, params: params.slice(0), buffers, grid });
+    original(label, source, params, buffers, grid);
+  };
+  await gpu.sync();
+  t0 = performance.now();
+  (await run(9, noMark)).dispose();
+  const hostMs = performance.now() - t0;
+  await gpu.sync();
+  const totalMs = performance.now() - t0;
+  be.dispatch = original;
+  console.log(`one step: ${recorded.length} dispatches, host time until the step returns ${hostMs.toFixed(0)} ms, total ${totalMs.toFixed(0)} ms`);
+
+  // 5. Replay each dispatch alone: GPU time per kernel label (includes one sync's overhead each).
+  const emptyT0 = performance.now();
+  for (let r = 0; r < 20; r++) await gpu.sync();
+  const syncMs = (performance.now() - emptyT0) / 20;
+  const byLabel = new Map<string, { ms: number; n: number; shapes: Set<string> }>();
+  for (const d of recorded) {
+    let best = Infinity;
+    for (let r = 0; r < replays; r++) {
+      await gpu.sync();
+      const t = performance.now();
+      original(d.label, d.source, d.params, d.buffers, d.grid);
+      await gpu.sync();
+      best = Math.min(best, performance.now() - t);
+    }
+    const e = byLabel.get(d.label) ?? { ms: 0, n: 0, shapes: new Set<string>() };
+    e.ms += best;
+    e.n++;
+    if (d.label.startsWith('matmul')) {
+      const u = new Uint32Array(d.params);
+      e.shapes.add(`${u[0]}x${u[1]}x${u[2]}(${(best).toFixed(1)}ms)`);
+    } else e.shapes.add(`grid ${d.grid.join('x')}`);
+    byLabel.set(d.label, e);
+  }
+  const sum = [...byLabel.values()].reduce((a, e) => a + e.ms, 0);
+  console.log(`replayed alone: sum ${sum.toFixed(0)} ms (sync overhead ≈ ${syncMs.toFixed(2)} ms each, ${(syncMs * recorded.length).toFixed(0)} ms in all)`);
+  for (const [label, e] of [...byLabel.entries()].sort((a, b) => b[1].ms - a[1].ms)) {
+    const shapes = [...e.shapes].slice(0, 8).join(' ');
+    console.log(`  ${label.padEnd(28)} ${e.ms.toFixed(1).padStart(8)} ms  ${String(e.n).padStart(4)}×  ${label.startsWith('matmul') ? 'MxNxK ' + shapes : ''}`);
+  }
+  model.dispose();
+}
+
+const gpu = await initGpu();
+try {
+  const source = loadMnist('train');
+  const subset = permutation(source.count, createRng(0, 7001)).slice(0, QUICK.trainSize).sort();
+  const train = colourBiasMnist(source, { rho: 0.997, seed: 0, subset });
+  const loader = createLoader(train, { batchSize, seed: 0, dropLast: true, prefetch: 0 });
+  const batchOf = (i: number) => loader.batch(0, i % loader.batchesPerEpoch);
+  console.log(`adapter: ${gpu.adapterInfo.description || gpu.adapterInfo.device} (${gpu.adapterInfo.path})`);
+  const kinds = values.model === 'both' ? (['ce', 'fairkl'] as const) : ([values.model as 'ce' | 'fairkl'] as const);
+  for (const k of kinds) await profile(gpu, k, batchOf);
+} finally {
+  gpu.destroy();
+}
+process.exit(0);
