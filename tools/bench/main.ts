@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- <suite>] [--json] [--sizes 256,1024]`: prints one table per suite with the
+ * `npm run bench [-- <suite>] [--json] [--sizes 256,1024] [--batch N (train)]`: prints one table per suite with the
  * adapter name. Suites: tensor (default), kernels, losses, train (`--allow-slow` runs kernels sizes estimated
  * over ten minutes instead of printing the estimate). Each suite measures its baseline in the same run.
  */
@@ -11,7 +11,7 @@ import { benchLosses } from './losses.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { json: { type: 'boolean', default: false }, sizes: { type: 'string' }, 'allow-slow': { type: 'boolean', default: false } },
+  options: { json: { type: 'boolean', default: false }, sizes: { type: 'string' }, batch: { type: 'string' }, 'allow-slow': { type: 'boolean', default: false } },
 });
 const suite = positionals[0] ?? 'tensor';
 const sizes = values.sizes?.split(',').map(Number);
@@ -40,7 +40,9 @@ try {
       for (const line of formatKernelRows(rows)) console.log(line);
     }
   } else if (suite === 'train') {
-    const { adapter, rows } = await benchTrain();
+    const batch = values.batch === undefined ? undefined : Number(values.batch);
+    if (batch !== undefined && !(Number.isInteger(batch) && batch > 0)) throw new Error(`--batch: expected a positive integer, got '${values.batch}'`);
+    const { adapter, rows } = await benchTrain({ batch, log: values.json ? undefined : (l) => console.error(l) });
     if (values.json) for (const r of rows) console.log(JSON.stringify({ suite, adapter, ...r }));
     else printTable('fairgpu nn training benchmarks (conv2d, SimpleConvNet SGD step)', adapter, rows);
   } else {

@@ -1,11 +1,12 @@
 /**
  * `npm start`: the main training job (tools/cli/job.ts) — vanilla CE vs ε-SupInfoNCE + FairKL on
  * Biased-MNIST, a table of unbiased / bias-aligned / bias-conflicting accuracy next to the
- * published numbers, written as JSON. `--full` runs the published protocol; the default is a quick
- * protocol sized for ≤ 15 minutes on a 2-core software adapter. `--self-check` runs the old
+ * published numbers, written as JSON. The default protocol follows the adapter: `quick` (sized for
+ * ≤ 15 minutes on a 2-core software adapter) or `gpu` (a few minutes on a GPU, long enough for the
+ * debiasing effect to show); `--full` runs the published protocol. `--self-check` runs the old
  * adapter self-check instead.
  *
- *   npm start -- [--full] [--rho 0.997] [--seed 0] [--epochs N] [--train-size N] [--test-size N]
+ *   npm start -- [--protocol quick|gpu|full] [--full] [--rho 0.997] [--seed 0] [--epochs N] [--ce-epochs N] [--train-size N] [--test-size N]
  *                [--only ce|fairkl] [--lambda 1] [--fairkl-lr LR] [--batch N] [--channels a,b,c,d] [--strides a,b,c,d]
  *                [--out runs/<timestamp>/results.json] [--resume <run dir>] [--no-progress]
  */
@@ -13,10 +14,10 @@ import { parseArgs } from 'node:util';
 import { dirname, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { initGpu } from '@fairgpu/tensor';
-import { FULL, PUBLISHED, QUICK, runJob, writeResults, type JobConfig, type ModelResult } from './job.ts';
+import { FULL, PROTOCOLS, PUBLISHED, runJob, writeResults, type JobConfig, type ModelResult } from './job.ts';
 import { selfCheck } from './self-check.ts';
 
-const USAGE = `usage: npm start -- [--full] [--rho R] [--seed S] [--epochs N] [--train-size N] [--test-size N] [--only ce|fairkl] [--lambda L] [--fairkl-lr LR] [--batch N] [--channels a,b,c,d] [--strides a,b,c,d] [--out FILE] [--resume DIR] [--no-progress] | --self-check`;
+const USAGE = `usage: npm start -- [--protocol quick|gpu|full] [--full] [--rho R] [--seed S] [--epochs N] [--ce-epochs N] [--train-size N] [--test-size N] [--only ce|fairkl] [--lambda L] [--fairkl-lr LR] [--batch N] [--channels a,b,c,d] [--strides a,b,c,d] [--out FILE] [--resume DIR] [--no-progress] | --self-check`;
 
 function numberOption(name: string, value: string | undefined, check: (v: number) => boolean): number | undefined {
   if (value === undefined) return undefined;
@@ -30,9 +31,11 @@ async function main(): Promise<number> {
     options: {
       'self-check': { type: 'boolean', default: false },
       full: { type: 'boolean', default: false },
+      protocol: { type: 'string' },
       rho: { type: 'string' },
       seed: { type: 'string' },
       epochs: { type: 'string' },
+      'ce-epochs': { type: 'string' },
       'train-size': { type: 'string' },
       'test-size': { type: 'string' },
       out: { type: 'string' },
@@ -53,7 +56,12 @@ async function main(): Promise<number> {
   }
   if (values['self-check']) return selfCheck();
 
-  const base = values.full ? FULL : QUICK;
+  if (values.protocol !== undefined && !Object.hasOwn(PROTOCOLS, values.protocol)) throw new Error(`--protocol: expected quick, gpu or full, got '${values.protocol}'\n${USAGE}`);
+  if (values.full && values.protocol !== undefined && values.protocol !== 'full') throw new Error(`--full contradicts --protocol ${values.protocol}\n${USAGE}`);
+  // The default protocol follows the adapter: what fits in minutes there.
+  const gpu = await initGpu();
+  const chosen = values.full ? 'full' : (values.protocol as keyof typeof PROTOCOLS | undefined) ?? (gpu.adapterInfo.isSoftware ? 'quick' : 'gpu');
+  const base = PROTOCOLS[chosen];
   const int = (v: number) => Number.isInteger(v) && v >= 0;
   const list = (name: string, value: string | undefined, fallback: number[]): number[] => {
     if (value === undefined) return fallback;
@@ -66,6 +74,8 @@ async function main(): Promise<number> {
     rho: numberOption('rho', values.rho, (v) => v > 0 && v <= 1) ?? 0.997,
     seed: numberOption('seed', values.seed, int) ?? 0,
     epochs: numberOption('epochs', values.epochs, (v) => int(v) && v > 0) ?? base.epochs,
+    // --epochs sets both models unless --ce-epochs says otherwise.
+    ceEpochs: numberOption('ce-epochs', values['ce-epochs'], (v) => int(v) && v > 0) ?? (values.epochs !== undefined ? undefined : base.ceEpochs),
     trainSize: numberOption('train-size', values['train-size'], int) ?? base.trainSize,
     testSize: numberOption('test-size', values['test-size'], int) ?? base.testSize,
     batch: numberOption('batch', values.batch, (v) => int(v) && v >= 2) ?? base.batch,
@@ -85,18 +95,19 @@ async function main(): Promise<number> {
   const runDir = values.resume ?? (values.out ? dirname(values.out) : join('runs', stamp));
   const out = values.out ?? join(runDir, 'results.json');
 
-  const gpu = await initGpu();
   const info = gpu.adapterInfo;
   const adapter = `${info.description || info.device || info.vendor}${info.isSoftware ? ' (software)' : ''}`;
   const protocol = `${config.protocol} protocol: SimpleConvNet ${config.kernelSize}×${config.kernelSize}, channels [${config.channels.join(', ')}], strides [${config.strides.join(', ')}], `
-    + `${config.trainSize || 'all 60000'} training images, ${config.epochs} epochs, batch ${config.batch}, FairKL λ = ${config.fairkl.lambda} (SGD lr ${config.fairkl.lr}, cosine), `
+    + `${config.trainSize || 'all 60000'} training images, ${config.ceEpochs !== undefined && config.ceEpochs !== config.epochs ? `${config.epochs} epochs (vanilla CE ${config.ceEpochs})` : `${config.epochs} epochs`}, batch ${config.batch}, FairKL λ = ${config.fairkl.lambda} (SGD lr ${config.fairkl.lr}, cosine), `
     + `test on ${config.testSize || 'all 10000'} ρ = 0.1 images`;
   console.log(`adapter: ${adapter}`);
   console.log(protocol);
   if (config.protocol === 'quick') {
     const smaller = `a smaller net${config.trainSize ? ', a subset of the images' : ''}, ${config.epochs} instead of ${FULL.epochs} epochs`;
     const lambda = config.fairkl.lambda !== FULL.fairkl.lambda ? ` and FairKL λ = ${config.fairkl.lambda} instead of ${FULL.fairkl.lambda}` : '';
-    console.log(`(quick default: ${smaller}${lambda}, so the job fits ≤ 15 min on this machine; --full runs the published protocol)`);
+    console.log(`(quick protocol, the default on software adapters: ${smaller}${lambda}, so the job fits ≤ 15 min on 2 CPU cores; --protocol gpu or --full on a GPU)`);
+  } else if (config.protocol === 'gpu') {
+    console.log(`(gpu protocol, the default on hardware adapters: the quick network on all images for ${config.epochs} epochs, FairKL λ = ${config.fairkl.lambda} instead of ${FULL.fairkl.lambda}; --full runs the published protocol)`);
   }
 
   const multibar = !values['no-progress'] && process.stdout.isTTY
@@ -118,7 +129,8 @@ async function main(): Promise<number> {
             bar.update(e.globalStep, payload);
           }
         } else if (e.type === 'epoch') {
-          const line = `${model}: epoch ${e.epoch + 1}/${config.epochs} mean loss ${e.meanLoss.toFixed(4)}, ${e.seconds.toFixed(1)} s, ${e.imagesPerSecond.toFixed(0)} images/s`;
+          const total = model === 'Vanilla CE' ? config.ceEpochs ?? config.epochs : config.epochs;
+          const line = `${model}: epoch ${e.epoch + 1}/${total} mean loss ${e.meanLoss.toFixed(4)}, ${e.seconds.toFixed(1)} s, ${e.imagesPerSecond.toFixed(0)} images/s`;
           if (multibar) multibar.log(`${line}\n`);
           else console.log(line);
         }
@@ -132,7 +144,7 @@ async function main(): Promise<number> {
   const pct = (v: number) => (Number.isFinite(v) ? (100 * v).toFixed(1) : 'n/a');
   const rhoKey = String(config.rho);
   console.log(`\nBiased-MNIST ρ = ${config.rho}, test accuracy (%) — ${config.protocol} protocol, measured here on ${adapter}`);
-  const rows = [['model', 'unbiased', 'bias-aligned', 'bias-conflicting', 'train time'], ...results.map((r) => [r.name, pct(r.unbiased), pct(r.aligned), pct(r.conflicting), `${r.trainSeconds.toFixed(0)} s`])];
+  const rows = [['model', 'unbiased', 'bias-aligned', 'bias-conflicting', 'epochs', 'train time'], ...results.map((r) => [r.name, pct(r.unbiased), pct(r.aligned), pct(r.conflicting), String(r.epochs), `${r.trainSeconds.toFixed(0)} s`])];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  │  '));
   console.log(`\nPublished unbiased accuracy at ρ = ${config.rho} (full protocol: 7×7 SimpleConvNet, 80 epochs, all images, GPUs):`);
