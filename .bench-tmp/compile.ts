@@ -1,0 +1,14 @@
+import { initGpu, randn, scope, tensor, Rng } from '@fairgpu/tensor';
+import { contrastiveRowStats, l2Normalize } from '@fairgpu/kernels';
+const ctx = await initGpu();
+const M = 64, d = 128;
+const rng = new Rng(7);
+const labels = tensor(Array.from({ length: M }, () => Math.floor(rng.uniform() * 10)), [M], { device: ctx, dtype: 'i32' });
+const x = randn([M, d], { device: ctx, seed: 1 }).requiresGrad_();
+let t0 = performance.now();
+await scope(async () => { const st = contrastiveRowStats(l2Normalize(x), { temperature: 0.1, labels, columns: ['lseAll', 'sumPosLogit', 'countPos'] }); await st.toArray(); });
+console.log(`fwd first call ${(performance.now() - t0).toFixed(0)} ms`);
+t0 = performance.now();
+await scope(async () => { const st = contrastiveRowStats(l2Normalize(x), { temperature: 0.1, labels, columns: ['lseAll', 'sumPosLogit', 'countPos'] }); await st.sum().backward(); await x.grad!.toArray(); });
+console.log(`fwd+bwd first call ${(performance.now() - t0).toFixed(0)} ms`);
+process.exit(0);
