@@ -2,7 +2,8 @@
  * The fused optimizer update (shaders/nn/optimizer-step.wgsl) as a custom op that writes the
  * parameter and its state tensors in place — the same effect as the composite update's `assign`s,
  * in one dispatch per parameter instead of ~7 (SGD) to ~15 (Adam) elementwise ops and 1–3 copies.
- * Its output is a one-element placeholder the caller disposes. The float64 path does the same
+ * A custom op returns a tensor, so this one returns a one-element token that the caller disposes;
+ * the real outputs are the in-place writes. The float64 path does the same
  * arithmetic on the CPU backend's storage, in place.
  */
 import { bufferOf, customOp, grid1d, ParamWriter, type CpuOperand, type CustomOpDefinition, type StorageView, type Tensor } from '@fairgpu/tensor';
@@ -49,7 +50,7 @@ const optimizerStepOp: CustomOpDefinition = {
     const w = new ParamWriter().u(0, n).u(1, s.kind === 'sgd' ? 0 : 1).u(2, flags).u(3, s0 ? 1 : 0)
       .f(4, s.lr).f(5, s.weightDecay).f(6, s.momentum).f(7, s.dampeningC)
       .f(8, c.beta2).f(9, c.beta2C).f(10, c.invSqrtC2).f(11, c.eps).f(12, c.stepSize).f(13, c.decayFactor);
-    // Bindings must be distinct buffers: SGD without momentum binds placeholders it never touches.
+    // Bindings must be distinct buffers: SGD without momentum binds 4-byte scratch buffers it never reads.
     rec.dispatch(`optimizer-step-${s.kind}`, optimizerStepWgsl, w.buffer, [param, grad, s0 ?? rec.scratch(4).buffer, s1 ?? rec.scratch(4).buffer], grid1d(n));
   },
   cpu(inputs, _out, attrs) {
