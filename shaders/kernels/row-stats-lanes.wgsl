@@ -233,6 +233,27 @@ fn finish2(h: u32) {
   }
 }
 
+// One pass over the reference rows in blocks of OB: pass 1 (visit1), or pass 2 (visit2) once the
+// row max and lseNeg are known. `second` is a constant at each call, so each pass compiles to its
+// own loop.
+fn sweep(cq: u32, second: bool) {
+  let blocks = (p.n + OB - 1u) / OB;
+  for (var ob = 0u; ob < blocks; ob++) {
+    let o0 = ob * OB;
+    var st = lanes_dots(o0, cq);
+    load_others(o0);
+    for (var r = 0u; r < OB; r++) {
+      if (second) {
+        visit2(0u, r, o0 + r, st[r]);
+        visit2(1u, r, o0 + r, st[OB + r]);
+      } else {
+        visit1(0u, r, o0 + r, st[r]);
+        visit1(1u, r, o0 + r, st[OB + r]);
+      }
+    }
+  }
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   // Each lane owns the anchor quads oq and oq + nq/2 (nq is even: the host pads to 8 rows).
@@ -242,28 +263,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let cq = oq;
   setup(0u, cq);
   setup(1u, cq + half);
-  let blocks = (p.n + OB - 1u) / OB;
-  for (var ob = 0u; ob < blocks; ob++) {
-    let o0 = ob * OB;
-    var st = lanes_dots(o0, cq);
-    load_others(o0);
-    for (var r = 0u; r < OB; r++) {
-      visit1(0u, r, o0 + r, st[r]);
-      visit1(1u, r, o0 + r, st[OB + r]);
-    }
-  }
+  sweep(cq, false);
   finish1(0u);
   finish1(1u);
   if (need_eps() || need_exp_released()) {
-    for (var ob = 0u; ob < blocks; ob++) {
-      let o0 = ob * OB;
-      var st = lanes_dots(o0, cq);
-      load_others(o0);
-      for (var r = 0u; r < OB; r++) {
-        visit2(0u, r, o0 + r, st[r]);
-        visit2(1u, r, o0 + r, st[OB + r]);
-      }
-    }
+    sweep(cq, true);
     finish2(0u);
     finish2(1u);
   }

@@ -71,7 +71,6 @@ export const QUICK: Omit<JobConfig, 'rho' | 'seed'> = {
  */
 export const GPU: Omit<JobConfig, 'rho' | 'seed'> = {
   ...QUICK, protocol: 'gpu', testSize: 0, epochs: 6, ceEpochs: undefined, strides: [2, 2, 1, 1],
-  fairkl: { ...FULL.fairkl, lr: 0.003, lambda: 30 },
 };
 
 export const PROTOCOLS = { quick: QUICK, gpu: GPU, full: FULL } as const;

@@ -129,8 +129,7 @@ async function main(): Promise<number> {
             bar.update(e.globalStep, payload);
           }
         } else if (e.type === 'epoch') {
-          const total = model === 'Vanilla CE' ? config.ceEpochs ?? config.epochs : config.epochs;
-          const line = `${model}: epoch ${e.epoch + 1}/${total} mean loss ${e.meanLoss.toFixed(4)}, ${e.seconds.toFixed(1)} s, ${e.imagesPerSecond.toFixed(0)} images/s`;
+          const line = `${model}: epoch ${e.epoch + 1}/${e.epochs} mean loss ${e.meanLoss.toFixed(4)}, ${e.seconds.toFixed(1)} s, ${e.imagesPerSecond.toFixed(0)} images/s`;
           if (multibar) multibar.log(`${line}\n`);
           else console.log(line);
         }

@@ -94,7 +94,8 @@ export function contrastiveRowStatsComposite(r: ResolvedStatsOptions): Tensor {
     const same = r.labels.reshape([m, 1]).eq(r.refLabels.reshape([1, n]));
     const pos = same.mul(notSelf);
     const neg = notSelf.sub(pos);
-    const lseNeg = want('lseNeg') || want('epsOut') ? maskedLse(l, neg) : zero;
+    // Requesting epsOut implies lseNeg (resolveColumns).
+    const lseNeg = want('lseNeg') ? maskedLse(l, neg) : zero;
     cols.push(want('lsePos') ? maskedLse(l, pos) : zero, want('lseNeg') ? lseNeg : zero);
     cols.push(want('sumPosLogit') ? l.mul(pos).sum(1, true) : zero, want('countPos') ? pos.sum(1, true) : zero);
     if (want('epsOut')) {

@@ -24,7 +24,7 @@ export interface LoopPosition {
 
 export type ProgressEvent =
   | { type: 'step'; epoch: number; index: number; stepsPerEpoch: number; globalStep: number; totalSteps: number; loss: number | null; lr: number; imagesPerSecond: number }
-  | { type: 'epoch'; epoch: number; meanLoss: number; lr: number; seconds: number; imagesPerSecond: number }
+  | { type: 'epoch'; epoch: number; epochs: number; meanLoss: number; lr: number; seconds: number; imagesPerSecond: number }
   | { type: 'checkpoint'; position: LoopPosition };
 
 export interface LoopOptions<B> {
@@ -112,7 +112,7 @@ export async function trainLoop<B>(options: LoopOptions<B>): Promise<LoopPositio
     lossSum?.dispose();
     await options.endEpoch?.(pos.epoch);
     const seconds = (performance.now() - t0) / 1000;
-    options.onProgress?.({ type: 'epoch', epoch: pos.epoch, meanLoss, lr: lr(), seconds, imagesPerSecond: (steps * batchSize) / seconds });
+    options.onProgress?.({ type: 'epoch', epoch: pos.epoch, epochs: options.epochs, meanLoss, lr: lr(), seconds, imagesPerSecond: (steps * batchSize) / seconds });
     pos.epoch++;
     pos.index = 0;
     if (options.checkpoint) {
