@@ -1,0 +1,2 @@
+/** @fairgpu/privacy/node — leakage reports written to files (atomic). */
+export {};
