@@ -6,14 +6,73 @@
  */
 import { InvalidArgumentError, ShapeMismatchError, DtypeMismatchError, keep, noGrad, type Tensor } from '@fairgpu/tensor';
 
+/**
+ * Called after a module's `forward` with its input and output (PyTorch's `register_forward_hook`).
+ * Returning a tensor replaces the output seen by the rest of the model: Grad-CAM returns a detached
+ * copy that requires grad, so the backward pass stops there and leaves the activation's gradient in
+ * its `.grad`.
+ */
+export type ForwardHook = (module: Module, input: Tensor, output: Tensor) => Tensor | void;
+
+/** Returned by `registerForwardHook`; `remove()` is idempotent. */
+export interface HookHandle {
+  remove(): void;
+}
+
 export abstract class Module {
   /** False after `eval()`: BatchNorm uses running statistics, Dropout is the identity. */
   training = true;
   private readonly params = new Map<string, Tensor>();
   private readonly buffers = new Map<string, Tensor>();
   private readonly children = new Map<string, Module>();
+  private forwardHooks: ForwardHook[] = [];
 
   abstract forward(x: Tensor): Tensor;
+
+  /**
+   * Runs `hook` after every `forward` of this module until the handle is removed. Modules call
+   * their children's `forward` directly, so the hook is installed as an own `forward` property that
+   * wraps the class's method, and deleted with the last hook: a module without hooks pays nothing.
+   */
+  registerForwardHook(hook: ForwardHook): HookHandle {
+    if (typeof hook !== 'function') throw new InvalidArgumentError('Module.registerForwardHook', 'hook', `must be a function, got ${typeof hook}`);
+    if (this.forwardHooks.length === 0) {
+      const inner = Object.getPrototypeOf(this).forward as (x: Tensor) => Tensor;
+      Object.defineProperty(this, 'forward', {
+        configurable: true,
+        writable: true,
+        value: (x: Tensor): Tensor => {
+          let y = inner.call(this, x);
+          // A copy: a hook that removes itself must not shift the iteration.
+          for (const h of [...this.forwardHooks]) {
+            const replaced = h(this, x, y);
+            if (replaced !== undefined) y = replaced;
+          }
+          return y;
+        },
+      });
+    }
+    this.forwardHooks.push(hook);
+    let removed = false;
+    return {
+      remove: () => {
+        if (removed) return;
+        removed = true;
+        this.forwardHooks = this.forwardHooks.filter((h) => h !== hook);
+        if (this.forwardHooks.length === 0) delete (this as { forward?: unknown }).forward;
+      },
+    };
+  }
+
+  /** The module at a qualified path of `namedModules()` ('' = this module); a typed error lists the paths otherwise. */
+  getSubmodule(path: string): Module {
+    const found = this.namedModules().find(([name]) => name === path);
+    if (!found) {
+      const paths = this.namedModules().map(([name]) => `'${name}'`).join(', ');
+      throw new InvalidArgumentError('Module.getSubmodule', 'path', `'${path}' is not a module path of this model; paths: ${paths}`);
+    }
+    return found[1];
+  }
 
   /** Alias of `forward` (PyTorch's `module(x)`). */
   call(x: Tensor): Tensor {

@@ -78,3 +78,51 @@ describe('modules', () => {
     expectClose(await new LeakyReLU(0.1).forward(tensor([-2, 3], [2], { device })).toArray(), [-0.2, 3]);
   });
 });
+
+describe('forward hooks', () => {
+  it('see input and output, can replace the output, and cost nothing once removed', async () => {
+    manualSeed(3);
+    const net = new Sequential(new Linear(4, 3, { device }), new ReLU(), new Linear(3, 2, { device }));
+    const x = tensor([[1, -2, 0.5, 3]], [1, 4], { device });
+    const plain = await net.forward(x).toArray();
+    const relu = net.getSubmodule('1');
+    const seen: number[][] = [];
+    const handle = relu.registerForwardHook((module, input, output) => {
+      expect(module).toBe(relu);
+      expect(input.shape).toEqual([1, 3]);
+      seen.push(output.shape as number[]);
+    });
+    expectClose(await net.forward(x).toArray(), plain, { rtol: 1e-12, atol: 1e-12 });
+    expect(seen).toEqual([[1, 3]]);
+    // A replacing hook: the rest of the model sees its value.
+    const zero = relu.registerForwardHook((_m, _i, output) => output.mul(0));
+    const bias = await net.getSubmodule('2').stateDict().get('bias')!.toArray();
+    expectClose(await net.forward(x).toArray(), bias, { rtol: 1e-12, atol: 1e-12 });
+    zero.remove();
+    zero.remove();
+    handle.remove();
+    expect(Object.hasOwn(relu, 'forward')).toBe(false);
+    expectClose(await net.forward(x).toArray(), plain, { rtol: 1e-12, atol: 1e-12 });
+    expect(seen).toHaveLength(2);
+  });
+
+  it('a detached replacement captures the gradient at that layer', async () => {
+    manualSeed(4);
+    const net = new Sequential(new Linear(3, 3, { device }), new ReLU(), new Linear(3, 1, { device }));
+    let captured: import('@fairgpu/tensor').Tensor | undefined;
+    const handle = net.getSubmodule('1').registerForwardHook((_m, _i, out) => (captured = out.detach().requiresGrad_()));
+    const y = net.forward(tensor([[0.3, -0.1, 0.7]], [1, 3], { device }));
+    await y.backward();
+    handle.remove();
+    // d y / d relu-output = the last layer's weight row.
+    const w = await net.getSubmodule('2').stateDict().get('weight')!.toArray();
+    expectClose(await captured!.grad!.toArray(), w, { rtol: 1e-12, atol: 1e-12 });
+  });
+
+  it('getSubmodule names the missing path and lists the paths', () => {
+    const net = new SimpleConvNet({ device, channels: [2, 2, 2, 2], kernelSize: 3 });
+    expect(net.getSubmodule('extracter')).toBe(net.extracter);
+    expect(() => net.getSubmodule('extractor')).toThrow(/'extractor' is not a module path.*'extracter'/);
+    expect(() => net.registerForwardHook(42 as never)).toThrow(InvalidArgumentError);
+  });
+});
