@@ -3,7 +3,10 @@
  * Gaussian leakage of embeddings' principal components, on @fairgpu/tensor.
  *
  * Read top-down:
- *   (filled in as the modules land)
+ *   pca.ts        PCA: covariance (or subspace-iteration products) on the device, eigensolver on the host
+ *   linalg.ts     float64 symmetric eigensolver (tred2 + tql2) and Gram–Schmidt
  * Files: `@fairgpu/privacy/node` writes leakage reports (JSON + Markdown + figures).
  */
-export {};
+export { pca } from './pca.ts';
+export type { Pca, PcaOptions } from './pca.ts';
+export type { AttributeLike } from './validate.ts';
