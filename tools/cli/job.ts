@@ -1,8 +1,10 @@
 /**
- * The main job: Biased-MNIST at ρ (0.997 by default), two models trained on the GPU —
+ * The main job: Biased-MNIST at ρ (0.997 by default), models trained on the GPU —
  *   1. vanilla cross-entropy (SimpleConvNet + linear classifier, Adam),
  *   2. ε-SupInfoNCE + FairKL on the encoder's features, with a linear classifier trained online on
  *      the detached, L2-normalised features (SGD for the encoder, Adam for the classifier),
+ *   3. EnD (opt-in with `--only`/`models`): cross-entropy + α·R⊥ + β·R∥ on the SimpleConvNet's
+ *      bottleneck (the global-pooled features), Adam, the authors' recipe,
  * then unbiased / bias-aligned / bias-conflicting test accuracy for both, next to the published
  * numbers, printed and written as JSON. Each model checkpoints after every epoch; `--resume` picks
  * a killed run up where it stopped.
@@ -10,7 +12,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { colourBiasMnist, createLoader, createRng, loadMnist, permutation, type BiasedMnist, type HostBatch } from '@fairgpu/datasets/node';
-import { epsSupInfoNCE, fairKL } from '@fairgpu/losses';
+import { end as endLoss, epsSupInfoNCE, fairKL } from '@fairgpu/losses';
 import {
   Adam, AccuracyMeter, CosineAnnealingLR, Linear, loadCheckpoint, manualSeed, MultiStepLR, SGD, SimpleConvNet, StepLR, saveCheckpoint, trainLoop,
   writeFileAtomic, type LoopPosition, type LrScheduler, type Module, type Optimizer, type ProgressEvent,
@@ -23,8 +25,8 @@ export interface JobConfig {
   seed: number;
   /** Training images drawn from MNIST's 60,000 before colouring (0 = all). */
   trainSize: number;
-  /** Which models to train (both by default). */
-  models: ('ce' | 'fairkl')[];
+  /** Which models to train, in this order (vanilla CE and FairKL by default). */
+  models: ModelKey[];
   /** Images of the ρ = 0.1 test set evaluated (0 = all 10,000). */
   testSize: number;
   /** Epochs of the ε-SupInfoNCE + FairKL model (and of vanilla CE unless `ceEpochs` is set). */
@@ -40,13 +42,20 @@ export interface JobConfig {
   strides: number[];
   ce: { lr: number; weightDecay: number; milestones: number[] };
   fairkl: { lr: number; weightDecay: number; momentum: number; temperature: number; epsilon: number; alpha: number; lambda: number; fairklTemperature: number; classifierLr: number };
+  /** EnD: Adam (lr, weightDecay, step decay ×0.1 at `milestones`), α weights R⊥, β weights R∥. */
+  end: { lr: number; weightDecay: number; milestones: number[]; alpha: number; beta: number; epochs?: number };
 }
+
+export const MODEL_KEYS = ['ce', 'end', 'fairkl'] as const;
+export type ModelKey = (typeof MODEL_KEYS)[number];
 
 /** The published protocol (spec: published-results.md, "Training recipes"). */
 export const FULL: Omit<JobConfig, 'rho' | 'seed'> = {
   protocol: 'full', models: ['ce', 'fairkl'], trainSize: 0, testSize: 0, epochs: 80, batch: 256, kernelSize: 7, channels: [16, 32, 64, 128], strides: [1, 1, 1, 1],
   ce: { lr: 1e-3, weightDecay: 1e-4, milestones: [20, 40, 60] },
   fairkl: { lr: 0.01, weightDecay: 1e-4, momentum: 0.9, temperature: 0.1, epsilon: 0.1, alpha: 1, lambda: 1, fairklTemperature: 1, classifierLr: 1e-3 },
+  // The published recipe's start (α = β = 0.1; the paper tuned them per ρ) with step decay every 20 epochs.
+  end: { lr: 1e-3, weightDecay: 1e-4, milestones: [20, 40, 60], alpha: 0.1, beta: 0.1 },
 };
 
 /**
@@ -61,6 +70,7 @@ export const QUICK: Omit<JobConfig, 'rho' | 'seed'> = {
   ...FULL, protocol: 'quick', trainSize: 0, testSize: 5000, epochs: 4, ceEpochs: 2, batch: 128, kernelSize: 3, channels: [8, 16, 16, 32], strides: [2, 2, 2, 1],
   ce: { ...FULL.ce, milestones: [] },
   fairkl: { ...FULL.fairkl, lr: 0.003, lambda: 30 },
+  end: { ...FULL.end, milestones: [] },
 };
 
 /**
@@ -78,10 +88,12 @@ export const PROTOCOLS = { quick: QUICK, gpu: GPU, full: FULL } as const;
 export const PUBLISHED: Record<string, Record<string, number>> = {
   'Vanilla (ReBias paper)': { 0.999: 10.4, 0.997: 33.4, 0.995: 72.1, 0.99: 89.1 },
   'CE (Hong & Yang 2021)': { 0.999: 11.8, 0.997: 62.5, 0.995: 79.5, 0.99: 90.8 },
+  'EnD (CVPR 2021)': { 0.999: 52.3, 0.997: 83.7, 0.995: 93.9, 0.99: 96.0 },
   'ε-SupInfoNCE + FairKL (ICLR 2023)': { 0.999: 89.6, 0.997: 94.1, 0.995: 97.0, 0.99: 97.9 },
 };
 
 export interface ModelResult {
+  key: ModelKey;
   name: string;
   unbiased: number;
   aligned: number;
@@ -135,6 +147,34 @@ function vanilla(config: JobConfig): Trainable {
       opt.step();
       opt.zeroGrad();
       return loss;
+    },
+    logits: (x) => net.forward(x),
+    lr: () => opt.lr,
+  };
+}
+
+/** EnD: cross-entropy on the logits plus EnD's regularizer on the bottleneck the classifier reads. */
+function endModel(config: JobConfig): Trainable {
+  manualSeed(config.seed + 2);
+  const e = config.end;
+  const net = new SimpleConvNet({ kernelSize: config.kernelSize, channels: config.channels, strides: config.strides });
+  const opt = new Adam(net.parameters(), { lr: e.lr, weightDecay: e.weightDecay });
+  const sched = e.milestones.length ? new MultiStepLR(opt, e.milestones, 0.1) : new StepLR(opt, 1_000_000, 1);
+  return {
+    name: 'EnD',
+    modules: { net },
+    optimizers: { opt },
+    schedulers: { sched },
+    async step(x, b) {
+      const features = net.features(x);
+      const y = tensor(b.labels, [b.size], { dtype: 'i32' });
+      const ce = crossEntropy(net.fc!.forward(features), y);
+      const reg = endLoss(features, { labels: b.labels, biasLabels: b.biasLabels }, { alpha: e.alpha, beta: e.beta });
+      const total = ce.add(reg);
+      await total.backward();
+      opt.step();
+      opt.zeroGrad();
+      return total;
     },
     logits: (x) => net.forward(x),
     lr: () => opt.lr,
@@ -214,8 +254,9 @@ export async function runJob(options: RunOptions): Promise<ModelResult[]> {
   options.log(`train: ${train.labels.length} images (ρ = ${config.rho}, ${conflicting} bias-conflicting); test: ${test.labels.length} images at ρ = 0.1`);
   mkdirSync(runDir, { recursive: true });
   const results: ModelResult[] = [];
-  const makers = { ce: vanilla, fairkl: debiased };
-  for (const make of config.models.map((m) => makers[m])) {
+  const makers: Record<ModelKey, (config: JobConfig) => Trainable> = { ce: vanilla, end: endModel, fairkl: debiased };
+  for (const key of config.models) {
+    const make = makers[key];
     const model = make(config);
     const ckpt = join(runDir, `${make.name}.ckpt.safetensors`);
     const loader = createLoader(train, { batchSize: config.batch, seed: config.seed, dropLast: true, prefetch: 0 });
@@ -227,7 +268,7 @@ export async function runJob(options: RunOptions): Promise<ModelResult[]> {
       trainSeconds = (restored?.extra as { trainSeconds?: number } | null)?.trainSeconds ?? 0;
       options.log(`${model.name}: resumed from ${ckpt} at epoch ${start?.epoch}, batch ${start?.index}`);
     }
-    const epochs = make === vanilla ? config.ceEpochs ?? config.epochs : config.epochs;
+    const epochs = make === vanilla ? config.ceEpochs ?? config.epochs : make === endModel ? config.end.epochs ?? config.epochs : config.epochs;
     let t0 = performance.now();
     await trainLoop<HostBatch>({
       epochs,
@@ -250,7 +291,7 @@ export async function runJob(options: RunOptions): Promise<ModelResult[]> {
     });
     const r = await evaluate(model, test, 500);
     results.push({
-      name: model.name, unbiased: r.unbiased, aligned: r.aligned, conflicting: r.conflicting, trainSeconds, epochs,
+      key, name: model.name, unbiased: r.unbiased, aligned: r.aligned, conflicting: r.conflicting, trainSeconds, epochs,
       counts: { test: r.counts[0], aligned: r.counts[1], conflicting: r.counts[2] },
     });
     for (const m of Object.values(model.modules)) m.dispose();

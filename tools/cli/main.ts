@@ -7,17 +7,18 @@
  * adapter self-check instead.
  *
  *   npm start -- [--protocol quick|gpu|full] [--full] [--rho 0.997] [--seed 0] [--epochs N] [--ce-epochs N] [--train-size N] [--test-size N]
- *                [--only ce|fairkl] [--lambda 1] [--fairkl-lr LR] [--batch N] [--channels a,b,c,d] [--strides a,b,c,d]
+ *                [--only ce,end,fairkl] [--lambda 1] [--fairkl-lr LR] [--end-alpha A] [--end-beta B] [--end-lr LR] [--end-epochs N]
+ *                [--batch N] [--channels a,b,c,d] [--strides a,b,c,d]
  *                [--out runs/<timestamp>/results.json] [--resume <run dir>] [--no-progress]
  */
 import { parseArgs } from 'node:util';
 import { dirname, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { initGpu } from '@fairgpu/tensor';
-import { FULL, PROTOCOLS, PUBLISHED, runJob, writeResults, type JobConfig, type ModelResult } from './job.ts';
+import { FULL, MODEL_KEYS, PROTOCOLS, PUBLISHED, runJob, writeResults, type JobConfig, type ModelKey, type ModelResult } from './job.ts';
 import { selfCheck } from './self-check.ts';
 
-const USAGE = `usage: npm start -- [--protocol quick|gpu|full] [--full] [--rho R] [--seed S] [--epochs N] [--ce-epochs N] [--train-size N] [--test-size N] [--only ce|fairkl] [--lambda L] [--fairkl-lr LR] [--batch N] [--channels a,b,c,d] [--strides a,b,c,d] [--out FILE] [--resume DIR] [--no-progress] | --self-check`;
+const USAGE = `usage: npm start -- [--protocol quick|gpu|full] [--full] [--rho R] [--seed S] [--epochs N] [--ce-epochs N] [--train-size N] [--test-size N] [--only ce,end,fairkl] [--lambda L] [--fairkl-lr LR] [--end-alpha A] [--end-beta B] [--end-lr LR] [--end-epochs N] [--batch N] [--channels a,b,c,d] [--strides a,b,c,d] [--out FILE] [--resume DIR] [--no-progress] | --self-check`;
 
 function numberOption(name: string, value: string | undefined, check: (v: number) => boolean): number | undefined {
   if (value === undefined) return undefined;
@@ -43,6 +44,10 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       lambda: { type: 'string' },
       'fairkl-lr': { type: 'string' },
+      'end-alpha': { type: 'string' },
+      'end-beta': { type: 'string' },
+      'end-lr': { type: 'string' },
+      'end-epochs': { type: 'string' },
       batch: { type: 'string' },
       channels: { type: 'string' },
       strides: { type: 'string' },
@@ -86,10 +91,21 @@ async function main(): Promise<number> {
       lambda: numberOption('lambda', values.lambda, (v) => v >= 0 && Number.isFinite(v)) ?? base.fairkl.lambda,
       lr: numberOption('fairkl-lr', values['fairkl-lr'], (v) => v > 0 && Number.isFinite(v)) ?? base.fairkl.lr,
     },
+    end: {
+      ...base.end,
+      alpha: numberOption('end-alpha', values['end-alpha'], (v) => v >= 0 && Number.isFinite(v)) ?? base.end.alpha,
+      beta: numberOption('end-beta', values['end-beta'], (v) => v >= 0 && Number.isFinite(v)) ?? base.end.beta,
+      lr: numberOption('end-lr', values['end-lr'], (v) => v > 0 && Number.isFinite(v)) ?? base.end.lr,
+      epochs: numberOption('end-epochs', values['end-epochs'], (v) => int(v) && v > 0) ?? base.end.epochs,
+    },
   };
   if (values.only !== undefined) {
-    if (values.only !== 'ce' && values.only !== 'fairkl') throw new Error(`--only: expected 'ce' or 'fairkl', got '${values.only}'\n${USAGE}`);
-    config.models = [values.only];
+    const keys = values.only.split(',');
+    const unknown = keys.filter((k) => !(MODEL_KEYS as readonly string[]).includes(k));
+    if (unknown.length || keys.length === 0 || new Set(keys).size !== keys.length) {
+      throw new Error(`--only: expected distinct names from ${MODEL_KEYS.join(', ')} separated by commas, got '${values.only}'\n${USAGE}`);
+    }
+    config.models = keys as ModelKey[];
   }
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const runDir = values.resume ?? (values.out ? dirname(values.out) : join('runs', stamp));
@@ -99,7 +115,8 @@ async function main(): Promise<number> {
   const adapter = `${info.description || info.device || info.vendor}${info.isSoftware ? ' (software)' : ''}`;
   const protocol = `${config.protocol} protocol: SimpleConvNet ${config.kernelSize}×${config.kernelSize}, channels [${config.channels.join(', ')}], strides [${config.strides.join(', ')}], `
     + `${config.trainSize || 'all 60000'} training images, ${config.ceEpochs !== undefined && config.ceEpochs !== config.epochs ? `${config.epochs} epochs (vanilla CE ${config.ceEpochs})` : `${config.epochs} epochs`}, batch ${config.batch}, FairKL λ = ${config.fairkl.lambda} (SGD lr ${config.fairkl.lr}, cosine), `
-    + `test on ${config.testSize || 'all 10000'} ρ = 0.1 images`;
+    + `test on ${config.testSize || 'all 10000'} ρ = 0.1 images`
+    + (config.models.includes('end') ? `; EnD α = ${config.end.alpha}, β = ${config.end.beta} (Adam lr ${config.end.lr}${config.end.epochs !== undefined ? `, ${config.end.epochs} epochs` : ''})` : '');
   console.log(`adapter: ${adapter}`);
   console.log(protocol);
   if (config.protocol === 'quick') {
@@ -148,10 +165,11 @@ async function main(): Promise<number> {
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  │  '));
   console.log(`\nPublished unbiased accuracy at ρ = ${config.rho} (full protocol: 7×7 SimpleConvNet, 80 epochs, all images, GPUs):`);
   for (const [name, byRho] of Object.entries(PUBLISHED)) console.log(`  ${name}: ${byRho[rhoKey] ?? 'not published for this ρ'}`);
-  if (results.length === 2) {
-    const [ce, fair] = results;
-    const margin = fair.unbiased - ce.unbiased;
-    console.log(`\nε-SupInfoNCE + FairKL − vanilla CE, unbiased accuracy: ${margin >= 0 ? '+' : ''}${(100 * margin).toFixed(1)} points.`);
+  const ce = results.find((r) => r.key === 'ce');
+  for (const other of results.filter((r) => r.key !== 'ce')) {
+    if (!ce) break;
+    const margin = other.unbiased - ce.unbiased;
+    console.log(`\n${other.name} − vanilla CE, unbiased accuracy: ${margin >= 0 ? '+' : ''}${(100 * margin).toFixed(1)} points.`);
   }
   console.log(`Total time ${seconds.toFixed(0)} s.`);
 
