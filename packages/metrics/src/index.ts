@@ -9,6 +9,7 @@
  *   similarityDistributions  similarity.ts   FairKL diagnostic: PA/PC/NA/NC pair similarity mean, std, histogram (GPU)
  *   (validate.ts: the typed argument checks they share)
  *   gradCam, heatmapMass   gradcam.ts   Grad-CAM maps through a forward hook; share of a map on a mask
+ *   *Figure (builders)       figures/        SVG figures + data sidecars: similarity histograms, group accuracy, Grad-CAM grid, Gaussian densities; colormaps
  *   (filled in as the modules land)
  * Files: `@fairgpu/metrics/node` writes figures as PNG + SVG + JSON (atomic).
  */
@@ -23,3 +24,4 @@ export type { RetrievalMetrics, RetrievalOptions } from './retrieval.ts';
 export { similarityDistributions, MAX_BINS } from './similarity.ts';
 export type { SimilarityDistributions, SimilarityDistributionsOptions, SimilarityGroup, SimilarityHistogram } from './similarity.ts';
 export type { NumericArray, LabelsInput } from './validate.ts';
+export * from './figures/index.ts';
