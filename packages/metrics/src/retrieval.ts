@@ -15,8 +15,8 @@ import { checkBoolean, checkEmbeddings, checkFiniteRows, checkInteger, checkOpti
 
 export interface RetrievalOptions {
   /**
-   * Query rows per similarity tile. Default: as many as fit 32 MiB of f32 ([Q, n]), at least 1,
-   * at most the adapter's largest storage binding.
+   * Query rows per similarity tile (more than n means one tile). Default: as many as fit 32 MiB
+   * of f32 ([Q, n]), at least 1; refused above the adapter's largest storage binding.
    */
   tileRows?: number;
   /** Leave each query out of its own reference set (PML's embeddings_come_from_same_source). Default true. */
@@ -116,7 +116,7 @@ export async function retrievalMetrics(embeddings: Tensor, labels: LabelsInput, 
   const bindingRows = Math.max(1, Math.floor(maxBinding / (4 * n)));
   const tileRows = opts.tileRows === undefined
     ? Math.min(n, bindingRows, Math.max(1, Math.floor(TILE_BYTES / (4 * n))))
-    : checkInteger(op, 'tileRows', opts.tileRows, 1, Math.min(n, bindingRows));
+    : Math.min(n, checkInteger(op, 'tileRows', opts.tileRows, 1, bindingRows === Infinity ? Number.MAX_SAFE_INTEGER : bindingRows));
   const { codes, classes } = denseCodes(await labelsOf(op, 'labels', labels, n, 'embeddings'));
   await checkFiniteRows(op, 'embeddings', z);
 
