@@ -15,7 +15,7 @@ import { colourBiasMnist, createLoader, createRng, loadMnist, permutation, type 
 import { end as endLoss, epsSupInfoNCE, fairKL } from '@fairgpu/losses';
 import {
   Adam, AccuracyMeter, CosineAnnealingLR, Linear, loadCheckpoint, manualSeed, MultiStepLR, SGD, SimpleConvNet, StepLR, saveCheckpoint, trainLoop,
-  writeFileAtomic, type LoopPosition, type LrScheduler, type Module, type Optimizer, type ProgressEvent,
+  Module, writeFileAtomic, type LoopPosition, type LrScheduler, type Optimizer, type ProgressEvent,
 } from '@fairgpu/nn/node';
 import { crossEntropy, noGrad, scope, tensor, type GpuContext, type Tensor } from '@fairgpu/tensor';
 
@@ -128,6 +128,30 @@ interface Trainable {
   step(x: Tensor, b: HostBatch): Promise<Tensor>;
   logits(x: Tensor): Tensor;
   lr(): number;
+  /** The model as one Module from images to logits (Grad-CAM hooks its `encoderPath`). */
+  classifier: Module;
+  /** Path of the encoder's last block in `classifier.namedModules()`. */
+  encoderPath: string;
+  /** The representation the debiasing acts on: the SimpleConvNet's pooled bottleneck [B, d]. */
+  features(x: Tensor): Tensor;
+}
+
+/** A trained model as the analyses after training see it (diagnostics.ts). */
+export type TrainedModel = Pick<Trainable, 'name' | 'classifier' | 'encoderPath' | 'features' | 'logits'> & { key: ModelKey };
+
+/**
+ * The FairKL model's encoder and online classifier as one Module: logits of the L2-normalised
+ * features, without the training step's detach, so gradients reach the encoder (Grad-CAM).
+ */
+class EncoderClassifier extends Module {
+  constructor(readonly encoder: SimpleConvNet, readonly head: Linear) {
+    super();
+    this.registerModule('encoder', encoder);
+    this.registerModule('head', head);
+  }
+  forward(x: Tensor): Tensor {
+    return this.head.forward(this.encoder.features(x).normalize(-1));
+  }
 }
 
 function vanilla(config: JobConfig): Trainable {
@@ -150,6 +174,9 @@ function vanilla(config: JobConfig): Trainable {
     },
     logits: (x) => net.forward(x),
     lr: () => opt.lr,
+    classifier: net,
+    encoderPath: 'extracter',
+    features: (x) => net.features(x),
   };
 }
 
@@ -178,6 +205,9 @@ function endModel(config: JobConfig): Trainable {
     },
     logits: (x) => net.forward(x),
     lr: () => opt.lr,
+    classifier: net,
+    encoderPath: 'extracter',
+    features: (x) => net.features(x),
   };
 }
 
@@ -213,6 +243,9 @@ function debiased(config: JobConfig): Trainable {
     },
     logits: (x) => classify(encoder.features(x)),
     lr: () => opt.lr,
+    classifier: new EncoderClassifier(encoder, classifier),
+    encoderPath: 'encoder.extracter',
+    features: (x) => encoder.features(x),
   };
 }
 
@@ -244,6 +277,8 @@ export interface RunOptions {
   resume: boolean;
   onProgress(model: string, event: ProgressEvent): void;
   log(line: string): void;
+  /** Runs on each trained model before it is freed (diagnostics, privacy probes). */
+  analyse?(model: TrainedModel, test: BiasedMnist): Promise<void>;
 }
 
 export async function runJob(options: RunOptions): Promise<ModelResult[]> {
@@ -294,6 +329,7 @@ export async function runJob(options: RunOptions): Promise<ModelResult[]> {
       key, name: model.name, unbiased: r.unbiased, aligned: r.aligned, conflicting: r.conflicting, trainSeconds, epochs,
       counts: { test: r.counts[0], aligned: r.counts[1], conflicting: r.counts[2] },
     });
+    await options.analyse?.({ key, name: model.name, classifier: model.classifier, encoderPath: model.encoderPath, features: model.features, logits: model.logits }, test);
     for (const m of Object.values(model.modules)) m.dispose();
     for (const o of Object.values(model.optimizers)) o.dispose();
   }

@@ -9,7 +9,11 @@
  *   npm start -- [--protocol quick|gpu|full] [--full] [--rho 0.997] [--seed 0] [--epochs N] [--ce-epochs N] [--train-size N] [--test-size N]
  *                [--only ce,end,fairkl] [--lambda 1] [--fairkl-lr LR] [--end-alpha A] [--end-beta B] [--end-lr LR] [--end-epochs N]
  *                [--batch N] [--channels a,b,c,d] [--strides a,b,c,d]
- *                [--out runs/<timestamp>/results.json] [--resume <run dir>] [--no-progress]
+ *                [--out runs/<timestamp>/results.json] [--resume <run dir>] [--no-progress] [--no-figures]
+ *
+ * After each model is trained (or loaded from a finished run with --resume), diagnostics.ts computes
+ * its Grad-CAM maps, digit mass, similarity histograms and per-cell accuracy; the figures of every
+ * model go to <run dir>/figures (PNG + SVG + JSON) unless --no-figures.
  */
 import { parseArgs } from 'node:util';
 import { dirname, join } from 'node:path';
@@ -17,8 +21,9 @@ import cliProgress from 'cli-progress';
 import { initGpu } from '@fairgpu/tensor';
 import { FULL, MODEL_KEYS, PROTOCOLS, PUBLISHED, runJob, writeResults, type JobConfig, type ModelKey, type ModelResult } from './job.ts';
 import { selfCheck } from './self-check.ts';
+import { DEFAULT_DIAGNOSTICS, diagnose, figuresDir, writeDiagnosticFigures, type ModelDiagnostics } from './diagnostics.ts';
 
-const USAGE = `usage: npm start -- [--protocol quick|gpu|full] [--full] [--rho R] [--seed S] [--epochs N] [--ce-epochs N] [--train-size N] [--test-size N] [--only ce,end,fairkl] [--lambda L] [--fairkl-lr LR] [--end-alpha A] [--end-beta B] [--end-lr LR] [--end-epochs N] [--batch N] [--channels a,b,c,d] [--strides a,b,c,d] [--out FILE] [--resume DIR] [--no-progress] | --self-check`;
+const USAGE = `usage: npm start -- [--protocol quick|gpu|full] [--full] [--rho R] [--seed S] [--epochs N] [--ce-epochs N] [--train-size N] [--test-size N] [--only ce,end,fairkl] [--lambda L] [--fairkl-lr LR] [--end-alpha A] [--end-beta B] [--end-lr LR] [--end-epochs N] [--batch N] [--channels a,b,c,d] [--strides a,b,c,d] [--out FILE] [--resume DIR] [--no-progress] [--no-figures] | --self-check`;
 
 function numberOption(name: string, value: string | undefined, check: (v: number) => boolean): number | undefined {
   if (value === undefined) return undefined;
@@ -52,6 +57,7 @@ async function main(): Promise<number> {
       channels: { type: 'string' },
       strides: { type: 'string' },
       'no-progress': { type: 'boolean', default: false },
+      'no-figures': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -133,9 +139,20 @@ async function main(): Promise<number> {
   const bars = new Map<string, cliProgress.SingleBar>();
   const t0 = performance.now();
   let results: ModelResult[];
+  const diagnostics: ModelDiagnostics[] = [];
+  let testSet: Parameters<typeof writeDiagnosticFigures>[1] | undefined;
   try {
     results = await runJob({
       gpu, config, runDir, resume: values.resume !== undefined,
+      analyse: values['no-figures'] ? undefined : async (model, test) => {
+        testSet = test;
+        const t = performance.now();
+        diagnostics.push(await diagnose(model, test, DEFAULT_DIAGNOSTICS));
+        const d = diagnostics.at(-1)!;
+        const line = `${model.name}: diagnostics in ${((performance.now() - t) / 1000).toFixed(1)} s — Grad-CAM mass on digit pixels ${(100 * d.digitMass.mean).toFixed(1)} % (digits cover ${(100 * d.digitMass.digitArea).toFixed(1)} % of the image)`;
+        if (multibar) multibar.log(`${line}\n`);
+        else console.log(line);
+      },
       log: (line) => (multibar ? multibar.log(`${line}\n`) : console.log(line)),
       onProgress: (model, e) => {
         if (e.type === 'step') {
@@ -171,11 +188,24 @@ async function main(): Promise<number> {
     const margin = other.unbiased - ce.unbiased;
     console.log(`\n${other.name} − vanilla CE, unbiased accuracy: ${margin >= 0 ? '+' : ''}${(100 * margin).toFixed(1)} points.`);
   }
+  if (diagnostics.length) {
+    const pm = (g: { mean: number | null; std: number | null }) => (g.mean === null ? 'n/a' : `${g.mean.toFixed(3)} ± ${g.std!.toFixed(3)}`);
+    console.log('\nWhere the models look and what their features order (ρ = 0.1 test set):');
+    const drows = [['model', 'Grad-CAM mass on digit', 'cell-mean acc', 'worst cell', 's+ aligned', 's+ conflicting', 's− aligned', 's− conflicting'],
+      ...diagnostics.map((d) => [d.name, `${(100 * d.digitMass.mean).toFixed(1)} %`, pct(d.groups.unbiased), pct(d.groups.worstGroup),
+        pm(d.similarity.positiveAligned), pm(d.similarity.positiveConflicting), pm(d.similarity.negativeAligned), pm(d.similarity.negativeConflicting)])];
+    const dw = drows[0].map((_, i) => Math.max(...drows.map((r) => r[i].length)));
+    for (const r of drows) console.log(r.map((c, i) => c.padEnd(dw[i])).join('  │  '));
+    console.log(`(digit pixels cover ${(100 * diagnostics[0].digitMass.digitArea).toFixed(1)} % of an image: a map that ignores the digit puts less than that on it; FairKL's aim is s+ aligned ≈ s+ conflicting)`);
+    const written = await writeDiagnosticFigures(diagnostics, testSet!, figuresDir(runDir));
+    console.log(`figures written to ${figuresDir(runDir)}: ${written.filter((p) => p.endsWith('.png')).map((p) => p.split('/').at(-1)).join(', ')} (+ .svg, .json)`);
+  }
   console.log(`Total time ${seconds.toFixed(0)} s.`);
 
   writeResults(out, {
     dataset: 'Biased-MNIST', rho: config.rho, seed: config.seed, protocol: config.protocol, config, adapter, seconds,
     results: results.map((r) => ({ ...r, unbiased: 100 * r.unbiased, aligned: 100 * r.aligned, conflicting: 100 * r.conflicting })),
+    diagnostics: diagnostics.map((d) => ({ key: d.key, name: d.name, digitMass: d.digitMass, groups: d.groups, similarity: d.similarity })),
     published: Object.fromEntries(Object.entries(PUBLISHED).map(([k, v]) => [k, v[rhoKey] ?? null])),
   });
   console.log(`results written to ${out}`);

@@ -1,0 +1,185 @@
+/**
+ * What the seed shows about each trained Biased-MNIST model, beyond its accuracy:
+ *   - per-cell accuracy (`groupAccuracy`) on the ρ = 0.1 test set;
+ *   - Grad-CAM on bias-conflicting test images (colour ≠ digit), and the share of each map's mass
+ *     on digit pixels (`heatmapMass`): the vanilla model looks at the background colour, a debiased
+ *     one at the digit;
+ *   - the FairKL diagnostic (`similarityDistributions`) of the test set's bottleneck features;
+ *   - with `privacy`, the attribute-inference attack of the ICCVW 2021 study: a probe trained on
+ *     the frozen bottleneck of the ρ = 0.999 training set predicts the colour of the ρ = 0.1 test set,
+ *     and the Gaussian fit of the first principal component per colour (`@fairgpu/privacy`).
+ * Per model the host keeps only small arrays; `writeDiagnosticFigures` draws every model side by side.
+ */
+import { join } from 'node:path';
+import { normalizeImages, type BiasedMnist } from '@fairgpu/datasets/node';
+import {
+  gradCam, gradCamFigure, groupAccuracy, groupAccuracyComparisonFigure, heatmapMass, similarityDistributions, similarityHistogramComparisonFigure,
+  type GroupAccuracy, type SimilarityDistributions,
+} from '@fairgpu/metrics';
+import { writeFigure } from '@fairgpu/metrics/node';
+import { noGrad, scope, tensor, type Tensor } from '@fairgpu/tensor';
+import type { TrainedModel } from './job.ts';
+
+export interface DiagnosticsOptions {
+  /** Bias-conflicting test images shown in the Grad-CAM grid (one per class first); default 8. */
+  gradcamImages: number;
+  /** Bias-conflicting test images whose maps' digit mass is averaged; default 512. */
+  massImages: number;
+  /** Batch size of the evaluation passes. */
+  batch: number;
+}
+
+export const DEFAULT_DIAGNOSTICS: DiagnosticsOptions = { gradcamImages: 8, massImages: 512, batch: 256 };
+
+export interface ModelDiagnostics {
+  key: string;
+  name: string;
+  groups: GroupAccuracy;
+  gradcam: { indices: number[]; maps: Float32Array; predictions: number[] };
+  /** Mean share of the Grad-CAM mass on digit pixels over `count` conflicting images, and the digit pixels' share of the image. */
+  digitMass: { mean: number; count: number; digitArea: number };
+  similarity: SimilarityDistributions;
+}
+
+/** Digit pixels are the white ones: Biased-MNIST paints digit pixels (MNIST value ≠ 0) white and no palette colour is white. */
+export function digitMask(set: BiasedMnist, index: number): Uint8Array {
+  const pixels = set.height * set.width;
+  const mask = new Uint8Array(pixels);
+  const base = index * pixels * 3;
+  for (let p = 0; p < pixels; p++) {
+    const o = base + 3 * p;
+    mask[p] = set.images[o] === 255 && set.images[o + 1] === 255 && set.images[o + 2] === 255 ? 1 : 0;
+  }
+  return mask;
+}
+
+/** The conflicting test images of the grid: the first of each class, then the next ones in order. */
+export function conflictingIndices(set: BiasedMnist, count: number): number[] {
+  const conflicting = Array.from(set.labels.keys()).filter((i) => set.labels[i] !== set.biasLabels[i]);
+  const firstPerClass = new Map<number, number>();
+  for (const i of conflicting) if (!firstPerClass.has(set.labels[i])) firstPerClass.set(set.labels[i], i);
+  const first = [...firstPerClass.entries()].sort((a, b) => a[0] - b[0]).map(([, i]) => i);
+  const rest = conflicting.filter((i) => !first.includes(i));
+  return [...first, ...rest].slice(0, count);
+}
+
+function argmaxRows(values: ArrayLike<number>, rows: number, cols: number): number[] {
+  return Array.from({ length: rows }, (_, r) => {
+    let best = 0;
+    for (let c = 1; c < cols; c++) if (values[r * cols + c] > values[r * cols + best]) best = c;
+    return best;
+  });
+}
+
+/** Predictions and bottleneck features of every image of `set`, batch by batch (no graph). */
+export async function predictAndEmbed(model: TrainedModel, set: BiasedMnist, batch: number): Promise<{ predictions: Int32Array; features: Float32Array; dim: number }> {
+  const n = set.labels.length;
+  const predictions = new Int32Array(n);
+  let features = new Float32Array(0);
+  let dim = 0;
+  for (let from = 0; from < n; from += batch) {
+    const indices = Array.from({ length: Math.min(batch, n - from) }, (_, k) => from + k);
+    await scope(async () => {
+      const x = tensor(normalizeImages(set, { indices }), [indices.length, 3, set.height, set.width]);
+      const { logits, f } = noGrad(() => {
+        const f = model.features(x);
+        return { f, logits: model.logits(x) };
+      });
+      const [l, fv] = await Promise.all([logits.toArray(), f.toArray()]);
+      if (dim === 0) {
+        dim = f.shape[1];
+        features = new Float32Array(n * dim);
+      }
+      features.set(fv, from * dim);
+      predictions.set(argmaxRows(l, indices.length, logits.shape[1]), from);
+    });
+  }
+  return { predictions, features, dim };
+}
+
+export async function diagnose(model: TrainedModel, test: BiasedMnist, options: DiagnosticsOptions = DEFAULT_DIAGNOSTICS): Promise<ModelDiagnostics> {
+  model.classifier.eval();
+  try {
+    const { predictions, features, dim } = await predictAndEmbed(model, test, options.batch);
+    const groups = groupAccuracy({ predictions, labels: test.labels, biasLabels: test.biasLabels });
+    const similarity = await scope(async () =>
+      similarityDistributions(tensor(features, [test.labels.length, dim]), { labels: test.labels, biasLabels: test.biasLabels }));
+
+    const pixels = test.height * test.width;
+    const maps = async (indices: number[]) => scope(async () => {
+      const x = tensor(normalizeImages(test, { indices }), [indices.length, 3, test.height, test.width]);
+      const m = await gradCam(model.classifier, x, { layer: model.encoderPath });
+      return Float32Array.from(await m.toArray());
+    });
+    const shown = conflictingIndices(test, options.gradcamImages);
+    const shownMaps = await maps(shown);
+
+    const massIndices = conflictingIndices(test, options.massImages);
+    let massSum = 0;
+    let massCount = 0;
+    let digitPixels = 0;
+    for (let from = 0; from < massIndices.length; from += 64) {
+      const chunk = massIndices.slice(from, from + 64);
+      const m = await maps(chunk);
+      const mask = new Uint8Array(chunk.length * pixels);
+      chunk.forEach((i, k) => mask.set(digitMask(test, i), k * pixels));
+      for (const v of mask) digitPixels += v;
+      for (const share of await heatmapMass(m, mask, [chunk.length, test.height, test.width])) {
+        if (share === null) continue;
+        massSum += share;
+        massCount++;
+      }
+    }
+    return {
+      key: model.key,
+      name: model.name,
+      groups,
+      gradcam: { indices: shown, maps: shownMaps, predictions: shown.map((i) => predictions[i]) },
+      digitMass: { mean: massCount ? massSum / massCount : 0, count: massCount, digitArea: digitPixels / (massIndices.length * pixels) },
+      similarity,
+    };
+  } finally {
+    model.classifier.train();
+  }
+}
+
+/** The Grad-CAM grid, the similarity histograms and the per-cell accuracy bars of every model, as PNG + SVG + JSON. */
+export async function writeDiagnosticFigures(results: ModelDiagnostics[], test: BiasedMnist, outDir: string): Promise<string[]> {
+  if (results.length === 0) return [];
+  const { height, width } = test;
+  const shown = results[0].gradcam.indices;
+  const images = new Float32Array(shown.length * 3 * height * width);
+  // Displayed in [0, 1]: mean 0, std 1 turns the bytes into v/255.
+  normalizeImages(test, { indices: shown, mean: [0, 0, 0], std: [1, 1, 1], out: images });
+  const figures = [
+    gradCamFigure({
+      name: 'grad-cam',
+      title: `Grad-CAM on bias-conflicting test images (colour ≠ digit), ρ = 0.1 test set`,
+      height, width,
+      rows: results.map((r) => ({
+        label: r.name,
+        images,
+        maps: r.gradcam.maps,
+        captions: r.gradcam.predictions.map((p, k) => `pred ${p} (digit ${test.labels[shown[k]]})`),
+      })),
+    }),
+    similarityHistogramComparisonFigure(results.map((r) => ({ title: r.name, distributions: r.similarity })), {
+      name: 'similarity',
+      title: 'Cosine similarities of test-set bottleneck features: positive/negative × bias-aligned/conflicting pairs',
+    }),
+    groupAccuracyComparisonFigure(results.map((r) => ({ name: r.name, result: r.groups })), {
+      name: 'group-accuracy',
+      title: 'Accuracy per (digit, colour) cell of the ρ = 0.1 test set',
+    }),
+  ];
+  const written: string[] = [];
+  for (const f of figures) {
+    const paths = await writeFigure(f, outDir);
+    written.push(...Object.values(paths).filter((p): p is string => typeof p === 'string'));
+  }
+  return written;
+}
+
+export function figuresDir(runDir: string): string {
+  return join(runDir, 'figures');
+}
