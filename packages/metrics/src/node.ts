@@ -44,7 +44,18 @@ function checkFigure(op: string, figure: unknown): asserts figure is Figure {
  * text silently, so install fonts-dejavu-core (Debian) or pass `fontFiles`.
  */
 export function renderPng(figure: Figure, options: RenderPngOptions = {}): Uint8Array {
-  const op = 'renderPng';
+  const png = rasterise('renderPng', figure, options).asPng();
+  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
+}
+
+/** The rasterised figure as RGBA bytes [height, width, 4] (what renderPng encodes). */
+export function renderRgba(figure: Figure, options: RenderPngOptions = {}): { width: number; height: number; pixels: Uint8Array } {
+  const image = rasterise('renderRgba', figure, options);
+  const px = image.pixels;
+  return { width: image.width, height: image.height, pixels: new Uint8Array(px.buffer, px.byteOffset, px.byteLength) };
+}
+
+function rasterise(op: string, figure: Figure, options: RenderPngOptions) {
   checkFigure(op, figure);
   const scale = options.scale ?? 2;
   if (typeof scale !== 'number' || !(scale > 0 && scale <= 16)) throw new InvalidArgumentError(op, 'options.scale', `must be a number in (0, 16], got ${String(scale)}`);
@@ -59,8 +70,7 @@ export function renderPng(figure: Figure, options: RenderPngOptions = {}): Uint8
       sansSerifFamily: 'DejaVu Sans',
     },
   });
-  const png = resvg.render().asPng();
-  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
+  return resvg.render();
 }
 
 export interface WriteFigureOptions {

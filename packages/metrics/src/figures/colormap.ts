@@ -145,7 +145,9 @@ export interface OverlayOptions {
 /**
  * Grad-CAM overlay of one image, pytorch-grad-cam's `show_cam_on_image` arithmetic:
  * `heat = table[uint8(255 · map)] / 255` (truncation, as `np.uint8` does), then
- * `out = alpha · heat + (1 − alpha) · image`, and `uint8(255 · out)` (truncation).
+ * `out = alpha · heat + (1 − alpha) · image`, and `uint8(255 · out)` (truncation), in float32 as
+ * numpy computes it, so the bytes equal `show_cam_on_image(img, mask, use_rgb=True,
+ * image_weight=1 − alpha)` (with `rescale: true`, which also divides by the max).
  *
  * `image`: channel-first [3, H, W] RGB (or [1, H, W] grey) in [0, 1]; `map`: [H, W] in [0, 1]
  * (values outside are clamped). Returns RGBA bytes [H, W, 4], alpha channel 255.
@@ -162,7 +164,12 @@ export function overlayHeatmap(image: ArrayLike<number>, map: ArrayLike<number>,
   const channels = image.length / n;
   if (channels !== 3 && channels !== 1) throw new InvalidArgumentError(op, 'image', `must hold 3·H·W or H·W = ${3 * n} or ${n} values for a map of ${n} pixels, got ${image.length}`);
   const table = colormapTable(name);
-  const blend = new Float64Array(3 * n);
+  // float32 arithmetic throughout, as numpy does on show_cam_on_image's float32 arrays, so the
+  // truncations land on the same bytes.
+  const f = Math.fround;
+  const wHeat = f(alpha);
+  const wImage = f(1 - alpha);
+  const blend = new Float32Array(3 * n);
   let max = 0;
   for (let p = 0; p < n; p++) {
     const m = map[p];
@@ -171,15 +178,18 @@ export function overlayHeatmap(image: ArrayLike<number>, map: ArrayLike<number>,
     for (let c = 0; c < 3; c++) {
       const v = image[(channels === 3 ? c : 0) * n + p];
       if (Number.isNaN(v)) throw new InvalidArgumentError(op, 'image', `contains NaN at index ${(channels === 3 ? c : 0) * n + p}`);
-      const b = alpha * (table[3 * index + c] / 255) + (1 - alpha) * Math.min(1, Math.max(0, v));
+      const b = f(f(wHeat * f(table[3 * index + c] / 255)) + f(wImage * f(Math.min(1, Math.max(0, v)))));
       blend[3 * p + c] = b;
       if (b > max) max = b;
     }
   }
-  const scale = options.rescale && max > 0 ? 1 / max : 1;
+  const rescale = options.rescale === true && max > 0;
   const out = new Uint8ClampedArray(4 * n);
   for (let p = 0; p < n; p++) {
-    for (let c = 0; c < 3; c++) out[4 * p + c] = Math.floor(255 * blend[3 * p + c] * scale);
+    for (let c = 0; c < 3; c++) {
+      const v = rescale ? f(blend[3 * p + c] / max) : blend[3 * p + c];
+      out[4 * p + c] = Math.floor(f(255 * v));
+    }
     out[4 * p + 3] = 255;
   }
   return out;

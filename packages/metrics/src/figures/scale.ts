@@ -7,7 +7,8 @@ export function tickStep(min: number, max: number, count: number): number {
   const raw = span / Math.max(1, count);
   const power = 10 ** Math.floor(Math.log10(raw));
   const f = raw / power;
-  return (f >= 7.5 ? 10 : f >= 3.5 ? 5 : f >= 1.5 ? 2 : 1) * power;
+  // d3's thresholds: the geometric midpoints between 1, 2, 5 and 10.
+  return (f >= Math.sqrt(50) ? 10 : f >= Math.sqrt(10) ? 5 : f >= Math.SQRT2 ? 2 : 1) * power;
 }
 
 /** Ticks at multiples of the nice step inside [min, max]. */
