@@ -1,4 +1,4 @@
-import { InvalidArgumentError, matmulTransposed, noGrad, normalize, type Tensor } from '@fairgpu/tensor';
+import { InvalidArgumentError, matmulTransposed, noGrad, normalize, tidy, type Tensor } from '@fairgpu/tensor';
 import { checkBoolean, checkEmbeddings, checkFiniteRows, checkInteger, checkOptions, denseCodes, labelsOf, type LabelsInput } from './validate.ts';
 
 /**
@@ -128,15 +128,10 @@ export async function retrievalMetrics(embeddings: Tensor, labels: LabelsInput, 
   const perClass = { p1: new Float64Array(classes.length), rp: new Float64Array(classes.length), ap: new Float64Array(classes.length), q: new Int32Array(classes.length) };
   const keys = new Float64Array(n);
 
-  const zn = noGrad(() => normalize(z, 1));
+  const zn = tidy(() => noGrad(() => normalize(z, 1)));
   const launch = (q0: number) => {
     const q1 = Math.min(n, q0 + tileRows);
-    const sims = noGrad(() => {
-      const rows = zn.slice([q0, 0], [q1, d]);
-      const s = matmulTransposed(rows, zn, false, true);
-      rows.dispose();
-      return s;
-    });
+    const sims = tidy(() => noGrad(() => matmulTransposed(zn.slice([q0, 0], [q1, d]), zn, false, true)));
     // toArray() encodes the copy and submits synchronously: the GPU starts on this tile now.
     const values = sims.toArray().finally(() => sims.dispose());
     return { q0, q1, values };

@@ -1,6 +1,6 @@
 import { pairMoments, PAIR, MOMENT } from '@fairgpu/kernels';
 import {
-  bufferOf, CpuBackend, customOp, grid1d, InvalidArgumentError, noGrad, normalize, ParamWriter, tensor,
+  bufferOf, CpuBackend, customOp, grid1d, InvalidArgumentError, noGrad, normalize, ParamWriter, tensor, tidy,
   type CpuOperand, type CustomOpDefinition, type StorageView, type Tensor,
 } from '@fairgpu/tensor';
 import { pairHistogramClearWgsl, pairHistogramWgsl } from './generated/wgsl.ts';
@@ -58,8 +58,8 @@ export interface SimilarityDistributions {
 
 /** Largest number of bins: 4·bins u32 counters must fit the 16 KiB of workgroup memory every adapter has. */
 export const MAX_BINS = 1024;
-/** Pairs per histogram dispatch: keeps every u32 count exact and each dispatch short. */
-const PAIRS_PER_CHUNK = 2 ** 27;
+/** @internal Pairs per histogram dispatch: keeps every u32 count exact and each dispatch short (tests lower it). */
+export const HISTOGRAM_CHUNK = { pairs: 2 ** 27 };
 
 interface HistAttrs {
   bins: number;
@@ -187,27 +187,24 @@ export async function similarityDistributions(embeddings: Tensor, options: Simil
   const device = z.backend;
   const owned: Tensor[] = [];
   try {
-    const { moments, chunks } = noGrad(() => {
+    // Everything is encoded here (no readback); tidy frees the intermediates (normalisation,
+    // padding, label tensors, pairMoments' packed metadata) and keeps the returned outputs.
+    const { moments, chunks } = tidy(() => noGrad(() => {
       const lt = tensor(labels, [n], { device, dtype: 'i32' });
       const bt = tensor(bias, [n], { device, dtype: 'i32' });
       const zn = normalize(z, 1);
-      owned.push(lt, bt, zn);
       const m = pairMoments(zn, { temperature: 1, labels: lt, biasLabels: bt, pairs: 'upper' });
-      owned.push(m);
       const d4 = Math.ceil(d / 4);
       const zp = d4 * 4 === d ? zn : zn.pad([[0, 0], [0, d4 * 4 - d]]);
-      if (zp !== zn) owned.push(zp);
       const parts: Tensor[] = [];
       for (let r0 = 0; r0 < n - 1;) {
-        let r1 = r0 + Math.max(1, Math.floor(PAIRS_PER_CHUNK / (n - 1 - r0)));
-        r1 = Math.min(r1, n - 1);
-        const h = customOp(pairHistogramOp, [zp, lt, bt], { shape: [4, bins], dtype: 'i32' }, { bins, r0, r1 }, ['embeddings', 'labels', 'biasLabels']);
-        owned.push(h);
-        parts.push(h);
+        const r1 = Math.min(n - 1, r0 + Math.max(1, Math.floor(HISTOGRAM_CHUNK.pairs / (n - 1 - r0))));
+        parts.push(customOp(pairHistogramOp, [zp, lt, bt], { shape: [4, bins], dtype: 'i32' }, { bins, r0, r1 }, ['embeddings', 'labels', 'biasLabels']));
         r0 = r1;
       }
       return { moments: m, chunks: parts };
-    });
+    }));
+    owned.push(moments, ...chunks);
     const mv = await readF64(moments);
     const hist = new Float64Array(4 * bins);
     for (const h of chunks) {
