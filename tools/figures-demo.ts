@@ -116,15 +116,19 @@ function pcaGroups(separation: number) {
 
 const figures: Figure[] = [
   similarityHistogramFigure(vanilla, { name: 'similarity-vanilla', panelTitle: 'vanilla (cross-entropy)' }),
-  similarityHistogramComparisonFigure([{ title: 'vanilla (cross-entropy)', distributions: vanilla }, { title: 'FairKL (λ = 30)', distributions: fairkl }], { name: 'similarity-comparison' }),
+  similarityHistogramComparisonFigure([{ title: 'vanilla (cross-entropy)', distributions: vanilla }, { title: 'FairKL (λ = 30)', distributions: fairkl }], { name: 'similarity-comparison', title: 'Cosine similarities of test-set bottleneck features: positive/negative × bias-aligned/conflicting pairs' }),
   groupAccuracyFigure(groupResult(0.08, 0.05), { name: 'group-accuracy-vanilla', title: 'Biased-MNIST (ρ = 0.997), vanilla' }),
   groupAccuracyComparisonFigure([{ name: 'vanilla', result: groupResult(0.08, 0.05) }, { name: 'FairKL', result: groupResult(0.55, 0.12) }], { name: 'group-accuracy-comparison', title: 'Per-cell accuracy on the unbiased test set (ρ = 0.1)' }),
   gradCamFigure({
-    name: 'grad-cam', title: 'Grad-CAM on Biased-MNIST: vanilla vs FairKL', height: H, width: W,
+    name: 'grad-cam', title: 'Grad-CAM on bias-conflicting test images (colour ≠ digit), ρ = 0.1 test set', height: H, width: W,
     rows: [
       { label: 'vanilla', images, maps: camMaps(false), captions: captions([3, 5, 5, 2, 7, 8]) },
       { label: 'FairKL', images, maps: camMaps(true), captions: captions([0, 1, 2, 3, 4, 5]) },
     ],
+  }),
+  gradCamFigure({
+    name: 'grad-cam-narrow', title: 'Grad-CAM on bias-conflicting test images (colour ≠ digit), ρ = 0.1 test set', height: H, width: W, colormap: 'inferno', alpha: 0.6,
+    rows: [{ label: 'ε-SupInfoNCE', images: images.subarray(0, 2 * 3 * H * W), maps: camMaps(true).subarray(0, 2 * H * W) }],
   }),
   gaussianDensityFigure({
     name: 'pca-gaussians', title: 'First principal component per colour group',

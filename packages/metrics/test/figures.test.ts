@@ -162,6 +162,11 @@ describe('similarityHistogramFigure', () => {
     // positive overlap: min(0, .) + min(0, .) + min(0, 0.75) + min(1, 0.25) per unit-area bins of width 0.5
     expect(data.panels[0].positiveOverlap).toBeCloseTo(0.25, 5);
   });
+  it('sets a long figure title smaller, then shortens it, so it fits the width', () => {
+    const f = similarityHistogramFigure(dists, { title: 'Cosine similarities of test-set bottleneck features: positive/negative pairs' });
+    expect(f.svg).toMatch(/font-size="1[1-5]" font-weight="bold">Cosine similarities of test-set bottleneck features/);
+    expect(similarityHistogramFigure(dists, { title: 'x'.repeat(300) }).svg).toMatch(/font-size="11" font-weight="bold">x+…</);
+  });
   it('puts several models side by side (both entry points)', () => {
     const empty = { ...dists, positiveConflicting: { count: 0, mean: null, std: null, histogram: { edges: [-1, 0, 1], counts: [0, 0] } } };
     const a = similarityHistogramComparisonFigure([{ title: 'vanilla', distributions: dists }, { title: 'FairKL', distributions: empty }]);

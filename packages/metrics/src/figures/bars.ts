@@ -153,7 +153,7 @@ function build(op: string, models: Model[], options: GroupAccuracyOptions): Figu
       el('line', { x1: area.x, x2: area.x + area.width, y1: uy, y2: uy, stroke: '#111', 'stroke-width': 1.5, 'stroke-dasharray': '6 4' }),
       text(area.x + area.width + 8, uy - 2, 'unbiased', { 'font-size': 11 }),
       text(area.x + area.width + 8, uy + 12, pct(m.unbiased), { 'font-size': 11, 'font-weight': 'bold' }),
-      panelTitle(area, fitText(panelName, width - 20, 13)),
+      panelTitle(area, panelName),
     );
     data.push({
       name: m.name, unbiased: m.unbiased, alignedAccuracy: aligned === null ? null : round(aligned),

@@ -89,12 +89,14 @@ export function gradCamFigure(input: GradCamFigureInput): Figure {
   const cellH = H >= W ? cellSize : (cellSize * H) / W;
   const columns = Math.max(...rows.map((r) => r.count));
   const labelW = Math.min(220, Math.max(70, ...display.map((d) => textWidth(d.label, 13) + 18)));
-  const left = labelW;
   const top = 44;
   const rowH = (d: Display) => cellH + (d.kind === 'cam' && d.row.captions.length > 0 ? CAPTION : 0) + GAP;
   const gridH = display.reduce((s, d) => s + rowH(d), 0);
+  const contentW = labelW + columns * (cellW + GAP) + 14 + 16 + 44;
+  const width = Math.ceil(Math.max(contentW, textWidth(title, 12) * 1.1 + 24));
+  // Centred when a long title makes the figure wider than the grid.
+  const left = labelW + (width - contentW) / 2;
   const barX = left + columns * (cellW + GAP) + 14;
-  const width = Math.ceil(barX + 16 + 44);
   const height = Math.ceil(top + Math.max(gridH, 150) + 12);
 
   const body: string[] = [figureTitle(width, title)];

@@ -86,13 +86,18 @@ export function legend(items: readonly LegendItem[], x: number, y: number, size 
 
 /** Panel title, centred above a plot area. */
 export function panelTitle(area: Rect, title: string): string {
-  return text(area.x + area.width / 2, area.y - 10, title, { 'text-anchor': 'middle', 'font-size': 13, 'font-weight': 'bold' });
+  return text(area.x + area.width / 2, area.y - 10, fitText(title, (area.width + 40) / BOLD, 13), { 'text-anchor': 'middle', 'font-size': 13, 'font-weight': 'bold' });
 }
 
-/** Figure title, centred at the top. */
+/** Figure title, centred at the top; a long one is set smaller (down to 11 px), then shortened. */
 export function figureTitle(width: number, title: string): string {
-  return text(width / 2, 24, title, { 'text-anchor': 'middle', 'font-size': 16, 'font-weight': 'bold' });
+  let size = 16;
+  while (size > 11 && textWidth(title, size) * BOLD > width - 20) size--;
+  return text(width / 2, 24, fitText(title, (width - 20) / BOLD, size), { 'text-anchor': 'middle', 'font-size': size, 'font-weight': 'bold' });
 }
+
+/** DejaVu Sans Bold is about 10 % wider than the regular face. */
+export const BOLD = 1.1;
 
 /** Shortens `s` with an ellipsis so it fits `width` px at `size`. */
 export function fitText(s: string, width: number, size: number): string {
