@@ -13,12 +13,13 @@
 import { join } from 'node:path';
 import { normalizeImages, type BiasedMnist } from '@fairgpu/datasets/node';
 import {
-  gradCam, gradCamFigure, groupAccuracy, groupAccuracyComparisonFigure, heatmapMass, similarityDistributions, similarityHistogramComparisonFigure,
-  type GroupAccuracy, type SimilarityDistributions,
+  gaussianDensityFigure, gradCam, gradCamFigure, groupAccuracy, groupAccuracyComparisonFigure, heatmapMass, similarityDistributions,
+  similarityHistogramComparisonFigure, type GroupAccuracy, type SimilarityDistributions,
 } from '@fairgpu/metrics';
 import { writeFigure } from '@fairgpu/metrics/node';
-import { noGrad, scope, tensor, type Tensor } from '@fairgpu/tensor';
-import type { TrainedModel } from './job.ts';
+import { attributeProbe, gaussianLeakage, type ProbeResult } from '@fairgpu/privacy';
+import { noGrad, scope, tensor } from '@fairgpu/tensor';
+import type { ModelKey, TrainedModel } from './job.ts';
 
 export interface DiagnosticsOptions {
   /** Bias-conflicting test images shown in the Grad-CAM grid (one per class first); default 8. */
@@ -32,13 +33,34 @@ export interface DiagnosticsOptions {
 export const DEFAULT_DIAGNOSTICS: DiagnosticsOptions = { gradcamImages: 8, massImages: 512, batch: 256 };
 
 export interface ModelDiagnostics {
-  key: string;
+  key: ModelKey;
   name: string;
   groups: GroupAccuracy;
   gradcam: { indices: number[]; maps: Float32Array; predictions: number[] };
   /** Mean share of the Grad-CAM mass on digit pixels over `count` conflicting images, and the digit pixels' share of the image. */
   digitMass: { mean: number; count: number; digitArea: number };
   similarity: SimilarityDistributions;
+  privacy?: PrivacyDiagnostics;
+}
+
+/** A probe's scores without its per-sample arrays (what results.json keeps). */
+export type ProbeSummary = Pick<ProbeResult, 'probe' | 'accuracy' | 'balancedAccuracy' | 'chance' | 'perGroup' | 'trainAccuracy' | 'nTrain' | 'nTest' | 'dim'> & { seconds: number };
+
+export interface PrivacyDiagnostics {
+  linear: ProbeSummary;
+  mlp: ProbeSummary | null;
+  /** First principal component of the test embeddings, one Gaussian per colour. */
+  leakage: {
+    explainedVarianceRatio: number;
+    summary: { meanBhattacharyya: number; minBhattacharyya: number; meanSymmetricKL: number; maxKL: number };
+    groups: { group: number; count: number; mean: number; std: number; values: Float64Array }[];
+  };
+}
+
+export interface PrivacyOptions {
+  /** MLP probe epochs; 0 skips the MLP probe. */
+  mlpEpochs: number;
+  seed: number;
 }
 
 /** Digit pixels are the white ones: Biased-MNIST paints digit pixels (MNIST value ≠ 0) white and no palette colour is white. */
@@ -97,10 +119,14 @@ export async function predictAndEmbed(model: TrainedModel, set: BiasedMnist, bat
   return { predictions, features, dim };
 }
 
-export async function diagnose(model: TrainedModel, test: BiasedMnist, options: DiagnosticsOptions = DEFAULT_DIAGNOSTICS): Promise<ModelDiagnostics> {
+export async function diagnose(
+  model: TrainedModel, test: BiasedMnist, options: DiagnosticsOptions = DEFAULT_DIAGNOSTICS,
+  privacy?: { train: BiasedMnist; options: PrivacyOptions },
+): Promise<ModelDiagnostics> {
   model.classifier.eval();
   try {
     const { predictions, features, dim } = await predictAndEmbed(model, test, options.batch);
+    const privacyResult = privacy ? await privacyAttack(model, privacy.train, test, features, dim, options.batch, privacy.options) : undefined;
     const groups = groupAccuracy({ predictions, labels: test.labels, biasLabels: test.biasLabels });
     const similarity = await scope(async () =>
       similarityDistributions(tensor(features, [test.labels.length, dim]), { labels: test.labels, biasLabels: test.biasLabels }));
@@ -137,10 +163,48 @@ export async function diagnose(model: TrainedModel, test: BiasedMnist, options: 
       gradcam: { indices: shown, maps: shownMaps, predictions: shown.map((i) => predictions[i]) },
       digitMass: { mean: massCount ? massSum / massCount : 0, count: massCount, digitArea: digitPixels / (massIndices.length * pixels) },
       similarity,
+      ...(privacyResult ? { privacy: privacyResult } : {}),
     };
   } finally {
     model.classifier.train();
   }
+}
+
+/**
+ * The ICCVW 2021 attack: probes trained on the frozen bottleneck of the ρ = 0.999 training set
+ * predict each image's colour (bias label) on the ρ = 0.1 test set, plus the Gaussian fit of the
+ * test embeddings' first principal component per colour.
+ */
+async function privacyAttack(
+  model: TrainedModel, train: BiasedMnist, test: BiasedMnist, testFeatures: Float32Array, dim: number, batch: number, options: PrivacyOptions,
+): Promise<PrivacyDiagnostics> {
+  const trainEmbedded = await predictAndEmbed(model, train, batch);
+  return scope(async () => {
+    const trainEmbeddings = tensor(trainEmbedded.features, [train.labels.length, dim]);
+    const testEmbeddings = tensor(testFeatures, [test.labels.length, dim]);
+    const run = async (probe: 'linear' | 'mlp'): Promise<ProbeSummary> => {
+      const t = performance.now();
+      const r = await attributeProbe({
+        trainEmbeddings, trainAttribute: train.biasLabels, testEmbeddings, testAttribute: test.biasLabels, probe,
+        ...(probe === 'mlp' ? { epochs: options.mlpEpochs, seed: options.seed } : {}),
+      });
+      return {
+        probe: r.probe, accuracy: r.accuracy, balancedAccuracy: r.balancedAccuracy, chance: r.chance, perGroup: r.perGroup,
+        trainAccuracy: r.trainAccuracy, nTrain: r.nTrain, nTest: r.nTest, dim: r.dim, seconds: (performance.now() - t) / 1000,
+      };
+    };
+    const linear = await run('linear');
+    const mlp = options.mlpEpochs > 0 ? await run('mlp') : null;
+    const g = await gaussianLeakage(testEmbeddings, test.biasLabels, { component: 0, figure: false });
+    return {
+      linear, mlp,
+      leakage: {
+        explainedVarianceRatio: g.explainedVarianceRatio,
+        summary: g.summary,
+        groups: g.groups.map((x) => ({ group: x.group, count: x.count, mean: x.mean, std: x.std, values: x.values })),
+      },
+    };
+  });
 }
 
 /** The Grad-CAM grid, the similarity histograms and the per-cell accuracy bars of every model, as PNG + SVG + JSON. */
@@ -172,6 +236,18 @@ export async function writeDiagnosticFigures(results: ModelDiagnostics[], test: 
       title: 'Accuracy per (digit, colour) cell of the ρ = 0.1 test set',
     }),
   ];
+  const withPrivacy = results.filter((r) => r.privacy);
+  if (withPrivacy.length) {
+    figures.push(gaussianDensityFigure({
+      name: 'pca-leakage',
+      title: 'First principal component of the test-set bottleneck per colour, with a Gaussian fit per colour',
+      xLabel: 'projection on PC 1',
+      panels: withPrivacy.map((r) => ({
+        title: `${r.name} — mean Bhattacharyya ${r.privacy!.leakage.summary.meanBhattacharyya.toFixed(2)}`,
+        groups: r.privacy!.leakage.groups.map((g) => ({ label: `colour ${g.group}`, mean: g.mean, std: g.std, values: g.values })),
+      })),
+    }));
+  }
   const written: string[] = [];
   for (const f of figures) {
     const paths = await writeFigure(f, outDir);

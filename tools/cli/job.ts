@@ -92,6 +92,9 @@ export const PUBLISHED: Record<string, Record<string, number>> = {
   'ε-SupInfoNCE + FairKL (ICLR 2023)': { 0.999: 89.6, 0.997: 94.1, 0.995: 97.0, 0.99: 97.9 },
 };
 
+/** Colour-probe accuracy (%) at ρ = 0.997 of the privacy study (ICCVW 2021; published-results.md), by model key. */
+export const PUBLISHED_PRIVACY: Partial<Record<ModelKey, number>> = { ce: 88.87, end: 18.71 };
+
 export interface ModelResult {
   key: ModelKey;
   name: string;
@@ -104,12 +107,20 @@ export interface ModelResult {
 }
 
 /** A seeded random subset of MNIST training images (all of them with trainSize 0), coloured at ρ. */
-function trainingSet(config: JobConfig): BiasedMnist {
+function trainingSet(config: JobConfig, rho = config.rho, size = config.trainSize): BiasedMnist {
   const source = loadMnist('train');
-  const subset = config.trainSize > 0 && config.trainSize < source.count
-    ? permutation(source.count, createRng(config.seed, 7001)).slice(0, config.trainSize).sort()
+  const subset = size > 0 && size < source.count
+    ? permutation(source.count, createRng(config.seed, 7001)).slice(0, size).sort()
     : undefined;
-  return colourBiasMnist(source, { rho: config.rho, seed: config.seed, subset });
+  return colourBiasMnist(source, { rho, seed: config.seed, subset });
+}
+
+/**
+ * The privacy study's probe training set (ICCVW 2021): the MNIST training images coloured at
+ * ρ = 0.999, whatever ρ the models were trained at; `size` images (0 = all 60,000).
+ */
+export function probeTrainingSet(config: JobConfig, size: number): BiasedMnist {
+  return trainingSet(config, 0.999, size);
 }
 
 function testSet(config: JobConfig): BiasedMnist {
