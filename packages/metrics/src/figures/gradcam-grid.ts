@@ -88,7 +88,9 @@ export function gradCamFigure(input: GradCamFigureInput): Figure {
   const cellW = W >= H ? cellSize : (cellSize * W) / H;
   const cellH = H >= W ? cellSize : (cellSize * H) / W;
   const columns = Math.max(...rows.map((r) => r.count));
-  const labelW = Math.min(220, Math.max(70, ...display.map((d) => textWidth(d.label, 13) + 18)));
+  // Model rows are bold: DejaVu Sans Bold runs ~12 % wider than the regular-weight estimate.
+  const boldFactor = (d: Display) => (d.kind === 'cam' ? 1.15 : 1);
+  const labelW = Math.min(240, Math.max(70, ...display.map((d) => textWidth(d.label, 13) * boldFactor(d) + 18)));
   const top = 44;
   const rowH = (d: Display) => cellH + (d.kind === 'cam' && d.row.captions.length > 0 ? CAPTION : 0) + GAP;
   const gridH = display.reduce((s, d) => s + rowH(d), 0);
@@ -103,7 +105,7 @@ export function gradCamFigure(input: GradCamFigureInput): Figure {
   let y = top;
   for (const d of display) {
     const r = d.row;
-    body.push(text(left - 12, y + cellH / 2 + 5, fitText(d.label, labelW - 16, 13), { 'text-anchor': 'end', 'font-size': 13, 'font-weight': d.kind === 'cam' ? 'bold' : undefined }));
+    body.push(text(left - 12, y + cellH / 2 + 5, fitText(d.label, (labelW - 16) / boldFactor(d), 13), { 'text-anchor': 'end', 'font-size': 13, 'font-weight': d.kind === 'cam' ? 'bold' : undefined }));
     for (let b = 0; b < r.count; b++) {
       const image = sliceOf(r.images, b * r.channels * pixels, (b + 1) * r.channels * pixels);
       const map = sliceOf(r.maps, b * pixels, (b + 1) * pixels);
