@@ -8,9 +8,10 @@ import { checkBoolean, checkEmbeddings, checkFiniteRows, checkInteger, checkOpti
  * What runs where: the L2 normalisation and, tile by tile, the similarity rows S[q0:q1, :] =
  * ẑ[q0:q1] ẑᵀ (one matmul, [Q, n] f32) run where the embeddings live (a GPU or the CPU
  * reference). Each tile is read back and ranked on the host while the GPU computes the next one
- * (two tiles in flight, each ≤ 32 MiB by default): per query, a Floyd–Rivest selection of the R
- * best of n − 1 packed (similarity, index) keys, then a sort of those R only — O(n) per query,
- * O(Q·n) memory, never an n×n matrix.
+ * (two tiles in flight, each ≤ 32 MiB by default): per query, a threshold estimated from a
+ * sample of the row drops most of it with one comparison each, a Floyd–Rivest selection finds the
+ * R best of the remaining packed (similarity, index) keys, and only those R are sorted — O(n) per
+ * query, O(Q·n) memory, never an n×n matrix.
  */
 
 export interface RetrievalOptions {
@@ -94,6 +95,21 @@ function keyOf(bits: number, j: number): number {
 }
 
 /**
+ * A similarity that about 1.3·R + 3√R of the n values of row[off, off + n) reach, estimated from
+ * an evenly spaced sample (its rank in the sorted sample); −Infinity when that is most of the row.
+ */
+function sampleThreshold(row: Float32Array | Int32Array, off: number, n: number, r: number, sample: Float32Array): number {
+  const size = sample.length;
+  const expected = (size * r) / n;
+  const rank = Math.ceil(1.3 * expected + 3 * Math.sqrt(expected) + 2);
+  if (rank >= size / 2) return -Infinity;
+  const stride = n / size;
+  for (let k = 0; k < size; k++) sample[k] = row[off + Math.floor(k * stride)];
+  sample.sort();
+  return sample[size - 1 - rank];
+}
+
+/**
  * precision@1, R-precision and MAP@R of cosine-similarity retrieval, query set = reference set,
  * each query's R = the number of other samples with its label; queries with R = 0 are left out
  * (PML's "lone" queries). Ties in similarity rank the lower index first.
@@ -127,6 +143,7 @@ export async function retrievalMetrics(embeddings: Tensor, labels: LabelsInput, 
   // Per-class sums of the per-query values (for avgOfAvgs) and the plain sums.
   const perClass = { p1: new Float64Array(classes.length), rp: new Float64Array(classes.length), ap: new Float64Array(classes.length), q: new Int32Array(classes.length) };
   const keys = new Float64Array(n);
+  const sample = new Float32Array(Math.min(n, Math.max(64, Math.ceil(4 * Math.sqrt(n)))));
 
   const zn = tidy(() => noGrad(() => normalize(z, 1)));
   const launch = (q0: number) => {
@@ -140,15 +157,22 @@ export async function retrievalMetrics(embeddings: Tensor, labels: LabelsInput, 
     let pending = launch(0);
     for (;;) {
       const next = pending.q1 < n ? launch(pending.q1) : null;
-      const tile = await pending.values;
+      const tile = (await pending.values) as Float32Array;
       const bits = new Uint32Array(tile.buffer, tile.byteOffset, tile.length);
       for (let q = pending.q0; q < pending.q1; q++) {
         const c = codes[q];
         const r = classCount[c] - self;
         if (r <= 0) continue;
         const off = (q - pending.q0) * n;
+        // Keys only for the rows at or above a threshold estimated from a sample (every row below
+        // it ranks after every row kept); all rows when the estimate keeps fewer than R.
+        const t0 = sampleThreshold(tile, off, n, r, sample);
         let m = 0;
-        for (let j = 0; j < n; j++) if (j !== q || !excludeSelf) keys[m++] = keyOf(bits[off + j], j);
+        for (let j = 0; j < n; j++) if (tile[off + j] >= t0 && (j !== q || !excludeSelf)) keys[m++] = keyOf(bits[off + j], j);
+        if (m < r) {
+          m = 0;
+          for (let j = 0; j < n; j++) if (j !== q || !excludeSelf) keys[m++] = keyOf(bits[off + j], j);
+        }
         floydRivestSelect(keys, r - 1, 0, m - 1);
         const top = keys.subarray(0, r).sort();
         let hits = 0;

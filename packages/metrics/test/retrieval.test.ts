@@ -1,4 +1,4 @@
-import { cpuBackend, DtypeMismatchError, InvalidArgumentError, ShapeMismatchError, tensor } from '@fairgpu/tensor';
+import { cpuBackend, DtypeMismatchError, InvalidArgumentError, Rng, ShapeMismatchError, tensor } from '@fairgpu/tensor';
 import { describe, expect, it } from 'vitest';
 import { retrievalMetrics } from '../src/index.ts';
 import { floydRivestSelect } from '../src/retrieval.ts';
@@ -40,6 +40,24 @@ describe('retrievalMetrics on the CPU reference vs the numpy PML definitions (fi
     const b = await retrievalMetrics(z, Int32Array.from(c.labels));
     expect(a).toEqual(b);
     expectNumber(a.mapAtR, c.expected.mapAtR, 'mapAtR');
+  });
+
+  it('the sampled-threshold prefilter and its fallback agree with the float64 reference (n = 400)', async () => {
+    // Every 5th row (the rows the threshold sample reads) is close to row 1's direction, the others
+    // are random: for row 1 the estimate keeps fewer than R rows and the full pass runs instead.
+    const rng = new Rng(5);
+    const d = 8;
+    const base = Array.from({ length: d }, () => rng.normal());
+    const rows = Array.from({ length: 400 }, (_, j) => Array.from({ length: d }, (_, k) => Math.fround(j % 5 === 0 || j === 1 ? base[k] + 0.1 * rng.normal() : rng.normal())));
+    const labels = rows.map((_, j) => (j === 1 || (j % 5 !== 0 && rng.uniform() < 0.15) ? 0 : 1 + Math.floor(rng.uniform() * 6)));
+    const z = make(rows);
+    for (const avgOfAvgs of [false, true]) {
+      const r = await retrievalMetrics(z, labels, { avgOfAvgs, tileRows: 64 });
+      const ref = retrievalReference(rows, labels, true, avgOfAvgs);
+      for (const k of ['precisionAt1', 'rPrecision', 'mapAtR'] as const) expectNumber(r[k], ref[k], `${k} avgOfAvgs ${avgOfAvgs}`, { rtol: 0, atol: 5e-3 });
+      expect(r.queries).toBe(ref.queries);
+    }
+    z.dispose();
   });
 
   it('Floyd–Rivest selection puts the k smallest first (large arrays take the sampling branch)', () => {
