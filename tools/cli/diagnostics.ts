@@ -7,17 +7,18 @@
  *   - the FairKL diagnostic (`similarityDistributions`) of the test set's bottleneck features;
  *   - with `privacy`, the attribute-inference attack of the ICCVW 2021 study: a probe trained on
  *     the frozen bottleneck of the ρ = 0.999 training set predicts the colour of the ρ = 0.1 test set,
- *     and the Gaussian fit of the first principal component per colour (`@fairgpu/privacy`).
+ *     and the Gaussian fit of the first principal component per colour (`@fairgpu/privacy`'s
+ *     `leakageReport`, over every model at once).
  * Per model the host keeps only small arrays; `writeDiagnosticFigures` draws every model side by side.
  */
 import { join } from 'node:path';
 import { normalizeImages, type BiasedMnist } from '@fairgpu/datasets/node';
 import {
-  gaussianDensityFigure, gradCam, gradCamFigure, groupAccuracy, groupAccuracyComparisonFigure, heatmapMass, similarityDistributions,
+  gradCam, gradCamFigure, groupAccuracy, groupAccuracyComparisonFigure, heatmapMass, similarityDistributions,
   similarityHistogramComparisonFigure, type GroupAccuracy, type SimilarityDistributions,
 } from '@fairgpu/metrics';
 import { writeFigure } from '@fairgpu/metrics/node';
-import { attributeProbe, gaussianLeakage, type ProbeResult } from '@fairgpu/privacy';
+import { leakageReport, type LeakageReport } from '@fairgpu/privacy';
 import { noGrad, scope, tensor } from '@fairgpu/tensor';
 import type { ModelKey, TrainedModel } from './job.ts';
 
@@ -40,21 +41,14 @@ export interface ModelDiagnostics {
   /** Mean share of the Grad-CAM mass on digit pixels over `count` conflicting images, and the digit pixels' share of the image. */
   digitMass: { mean: number; count: number; digitArea: number };
   similarity: SimilarityDistributions;
-  privacy?: PrivacyDiagnostics;
+  embeddings?: PrivacyEmbeddings;
 }
 
-/** A probe's scores without its per-sample arrays (what results.json keeps). */
-export type ProbeSummary = Pick<ProbeResult, 'probe' | 'accuracy' | 'balancedAccuracy' | 'chance' | 'perGroup' | 'trainAccuracy' | 'nTrain' | 'nTest' | 'dim'> & { seconds: number };
-
-export interface PrivacyDiagnostics {
-  linear: ProbeSummary;
-  mlp: ProbeSummary | null;
-  /** First principal component of the test embeddings, one Gaussian per colour. */
-  leakage: {
-    explainedVarianceRatio: number;
-    summary: { meanBhattacharyya: number; minBhattacharyya: number; meanSymmetricKL: number; maxKL: number };
-    groups: { group: number; count: number; mean: number; std: number; values: Float64Array }[];
-  };
+/** The frozen bottleneck of the probe training set (ρ = 0.999) and of the test set, kept for the privacy report. */
+export interface PrivacyEmbeddings {
+  train: Float32Array;
+  test: Float32Array;
+  dim: number;
 }
 
 export interface PrivacyOptions {
@@ -121,12 +115,12 @@ export async function predictAndEmbed(model: TrainedModel, set: BiasedMnist, bat
 
 export async function diagnose(
   model: TrainedModel, test: BiasedMnist, options: DiagnosticsOptions = DEFAULT_DIAGNOSTICS,
-  privacy?: { train: BiasedMnist; options: PrivacyOptions },
+  probeTrain?: BiasedMnist,
 ): Promise<ModelDiagnostics> {
   model.classifier.eval();
   try {
     const { predictions, features, dim } = await predictAndEmbed(model, test, options.batch);
-    const privacyResult = privacy ? await privacyAttack(model, privacy.train, test, features, dim, options.batch, privacy.options) : undefined;
+    const embeddings = probeTrain ? { train: (await predictAndEmbed(model, probeTrain, options.batch)).features, test: features, dim } : undefined;
     const groups = groupAccuracy({ predictions, labels: test.labels, biasLabels: test.biasLabels });
     const similarity = await scope(async () =>
       similarityDistributions(tensor(features, [test.labels.length, dim]), { labels: test.labels, biasLabels: test.biasLabels }));
@@ -163,7 +157,7 @@ export async function diagnose(
       gradcam: { indices: shown, maps: shownMaps, predictions: shown.map((i) => predictions[i]) },
       digitMass: { mean: massCount ? massSum / massCount : 0, count: massCount, digitArea: digitPixels / (massIndices.length * pixels) },
       similarity,
-      ...(privacyResult ? { privacy: privacyResult } : {}),
+      ...(embeddings ? { embeddings } : {}),
     };
   } finally {
     model.classifier.train();
@@ -171,40 +165,22 @@ export async function diagnose(
 }
 
 /**
- * The ICCVW 2021 attack: probes trained on the frozen bottleneck of the ρ = 0.999 training set
- * predict each image's colour (bias label) on the ρ = 0.1 test set, plus the Gaussian fit of the
- * test embeddings' first principal component per colour.
+ * The ICCVW 2021 attack on every model that kept its embeddings: linear and MLP probes trained on
+ * the frozen bottleneck of the ρ = 0.999 training set predict the colour (bias label) of the
+ * ρ = 0.1 test set, and the test embeddings' first principal component gets a Gaussian fit per
+ * colour (`leakageReport` of @fairgpu/privacy; `writeLeakageReport` writes it).
  */
-async function privacyAttack(
-  model: TrainedModel, train: BiasedMnist, test: BiasedMnist, testFeatures: Float32Array, dim: number, batch: number, options: PrivacyOptions,
-): Promise<PrivacyDiagnostics> {
-  const trainEmbedded = await predictAndEmbed(model, train, batch);
-  return scope(async () => {
-    const trainEmbeddings = tensor(trainEmbedded.features, [train.labels.length, dim]);
-    const testEmbeddings = tensor(testFeatures, [test.labels.length, dim]);
-    const run = async (probe: 'linear' | 'mlp'): Promise<ProbeSummary> => {
-      const t = performance.now();
-      const r = await attributeProbe({
-        trainEmbeddings, trainAttribute: train.biasLabels, testEmbeddings, testAttribute: test.biasLabels, probe,
-        ...(probe === 'mlp' ? { epochs: options.mlpEpochs, seed: options.seed } : {}),
-      });
-      return {
-        probe: r.probe, accuracy: r.accuracy, balancedAccuracy: r.balancedAccuracy, chance: r.chance, perGroup: r.perGroup,
-        trainAccuracy: r.trainAccuracy, nTrain: r.nTrain, nTest: r.nTest, dim: r.dim, seconds: (performance.now() - t) / 1000,
-      };
-    };
-    const linear = await run('linear');
-    const mlp = options.mlpEpochs > 0 ? await run('mlp') : null;
-    const g = await gaussianLeakage(testEmbeddings, test.biasLabels, { component: 0, figure: false });
-    return {
-      linear, mlp,
-      leakage: {
-        explainedVarianceRatio: g.explainedVarianceRatio,
-        summary: g.summary,
-        groups: g.groups.map((x) => ({ group: x.group, count: x.count, mean: x.mean, std: x.std, values: x.values })),
-      },
-    };
-  });
+export async function privacyReport(results: ModelDiagnostics[], probeTrain: BiasedMnist, test: BiasedMnist, options: PrivacyOptions): Promise<LeakageReport> {
+  return scope(async () => leakageReport({
+    models: results.filter((r) => r.embeddings).map((r) => ({
+      name: r.name,
+      trainEmbeddings: tensor(r.embeddings!.train, [probeTrain.labels.length, r.embeddings!.dim]),
+      testEmbeddings: tensor(r.embeddings!.test, [test.labels.length, r.embeddings!.dim]),
+    })),
+    attribute: { name: 'colour', train: probeTrain.biasLabels, test: test.biasLabels },
+    mlp: options.mlpEpochs > 0 ? { epochs: options.mlpEpochs, seed: options.seed } : false,
+    label: (g) => `colour ${g}`,
+  }));
 }
 
 /** The Grad-CAM grid, the similarity histograms and the per-cell accuracy bars of every model, as PNG + SVG + JSON. */
@@ -236,18 +212,6 @@ export async function writeDiagnosticFigures(results: ModelDiagnostics[], test: 
       title: 'Accuracy per (digit, colour) cell of the ρ = 0.1 test set',
     }),
   ];
-  const withPrivacy = results.filter((r) => r.privacy);
-  if (withPrivacy.length) {
-    figures.push(gaussianDensityFigure({
-      name: 'pca-leakage',
-      title: 'First principal component of the test-set bottleneck per colour, with a Gaussian fit per colour',
-      xLabel: 'projection on PC 1',
-      panels: withPrivacy.map((r) => ({
-        title: `${r.name} — mean Bhattacharyya ${r.privacy!.leakage.summary.meanBhattacharyya.toFixed(2)}`,
-        groups: r.privacy!.leakage.groups.map((g) => ({ label: `colour ${g.group}`, mean: g.mean, std: g.std, values: g.values })),
-      })),
-    }));
-  }
   const written: string[] = [];
   for (const f of figures) {
     const paths = await writeFigure(f, outDir);

@@ -22,7 +22,8 @@ import cliProgress from 'cli-progress';
 import { initGpu } from '@fairgpu/tensor';
 import { FULL, MODEL_KEYS, probeTrainingSet, PROTOCOLS, PUBLISHED, PUBLISHED_PRIVACY, runJob, writeResults, type JobConfig, type ModelKey, type ModelResult } from './job.ts';
 import { selfCheck } from './self-check.ts';
-import { DEFAULT_DIAGNOSTICS, diagnose, figuresDir, writeDiagnosticFigures, type ModelDiagnostics } from './diagnostics.ts';
+import { writeLeakageReport } from '@fairgpu/privacy/node';
+import { DEFAULT_DIAGNOSTICS, diagnose, figuresDir, privacyReport, writeDiagnosticFigures, type ModelDiagnostics } from './diagnostics.ts';
 
 const USAGE = `usage: npm start -- [--protocol quick|gpu|full] [--full] [--rho R] [--seed S] [--epochs N] [--ce-epochs N] [--train-size N] [--test-size N] [--only ce,end,fairkl] [--lambda L] [--fairkl-lr LR] [--end-alpha A] [--end-beta B] [--end-lr LR] [--end-epochs N] [--batch N] [--channels a,b,c,d] [--strides a,b,c,d] [--out FILE] [--resume DIR] [--no-progress] [--no-figures] [--privacy] [--probe-train-size N] [--mlp-epochs N] | --self-check`;
 
@@ -148,6 +149,7 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   let results: ModelResult[];
   const diagnostics: ModelDiagnostics[] = [];
+  let privacy: Awaited<ReturnType<typeof privacyReport>> | undefined;
   let testSet: Parameters<typeof writeDiagnosticFigures>[1] | undefined;
   try {
     results = await runJob({
@@ -155,7 +157,7 @@ async function main(): Promise<number> {
       analyse: values['no-figures'] ? undefined : async (model, test) => {
         testSet = test;
         const t = performance.now();
-        diagnostics.push(await diagnose(model, test, DEFAULT_DIAGNOSTICS, probeTrain ? { train: probeTrain, options: { mlpEpochs, seed: config.seed } } : undefined));
+        diagnostics.push(await diagnose(model, test, DEFAULT_DIAGNOSTICS, probeTrain));
         const d = diagnostics.at(-1)!;
         const line = `${model.name}: diagnostics in ${((performance.now() - t) / 1000).toFixed(1)} s — Grad-CAM mass on digit pixels ${(100 * d.digitMass.mean).toFixed(1)} % (digits cover ${(100 * d.digitMass.digitArea).toFixed(1)} % of the image)`;
         if (multibar) multibar.log(`${line}\n`);
@@ -205,30 +207,36 @@ async function main(): Promise<number> {
     const dw = drows[0].map((_, i) => Math.max(...drows.map((r) => r[i].length)));
     for (const r of drows) console.log(r.map((c, i) => c.padEnd(dw[i])).join('  │  '));
     console.log(`(digit pixels cover ${(100 * diagnostics[0].digitMass.digitArea).toFixed(1)} % of an image: a map that ignores the digit puts less than that on it; FairKL's aim is s+ aligned ≈ s+ conflicting)`);
-    if (diagnostics.some((d) => d.privacy)) {
-      console.log(`\nPrivacy: colour (bias label) predicted from the frozen bottleneck — probes trained on ${probeTrain!.labels.length} ρ = 0.999 training images, scored on the ρ = 0.1 test set (lower = more private)`);
-      const prow = [['model', 'linear probe', 'balanced', 'MLP probe', 'chance', 'PC1 mean Bhattacharyya', `published at ρ = 0.997`],
-        ...diagnostics.filter((d) => d.privacy).map((d) => {
-          const p = d.privacy!;
-          return [d.name, pct(p.linear.accuracy), pct(p.linear.balancedAccuracy), p.mlp ? pct(p.mlp.accuracy) : '-', pct(p.linear.chance),
-            p.leakage.summary.meanBhattacharyya.toFixed(3), PUBLISHED_PRIVACY[d.key] !== undefined ? `${PUBLISHED_PRIVACY[d.key]}` : 'not published'];
+    if (probeTrain) {
+      const t = performance.now();
+      const report = await privacyReport(diagnostics, probeTrain, testSet!, { mlpEpochs, seed: config.seed });
+      const privacyDir = join(runDir, 'privacy');
+      const written = await writeLeakageReport(report, privacyDir);
+      privacy = report;
+      console.log(`\nPrivacy (${((performance.now() - t) / 1000).toFixed(0)} s): colour predicted from the frozen bottleneck — probes trained on ${probeTrain.labels.length} ρ = 0.999 training images, scored on the ρ = 0.1 test set (lower = more private)`);
+      const prow = [['model', 'linear probe', 'balanced', 'MLP probe', 'chance', 'PC1 mean Bhattacharyya', 'published linear probe, ρ = 0.997'],
+        ...report.models.map((m, i) => {
+          const key = diagnostics.filter((d) => d.embeddings)[i].key;
+          return [m.name, m.linear ? pct(m.linear.accuracy) : '-', m.linear ? pct(m.linear.balancedAccuracy) : '-', m.mlp ? pct(m.mlp.accuracy) : '-', pct(m.chance),
+            m.gaussian ? m.gaussian.summary.meanBhattacharyya.toFixed(3) : '-', PUBLISHED_PRIVACY[key] !== undefined ? `${PUBLISHED_PRIVACY[key]}` : 'not published'];
         })];
       const pw = prow[0].map((_, i) => Math.max(...prow.map((r) => r[i].length)));
       for (const r of prow) console.log(r.map((c, i) => c.padEnd(pw[i])).join('  │  '));
       console.log('(published: linear probe on the 128-d bottleneck of the full-protocol models, ICCVW 2021; Bhattacharyya 1 = the colours overlap on PC 1)');
+      console.log(`privacy report written to ${written.markdown}, ${written.json} and ${privacyDir}/gaussian-leakage.png`);
     }
     const written = await writeDiagnosticFigures(diagnostics, testSet!, figuresDir(runDir));
     console.log(`figures written to ${figuresDir(runDir)}: ${written.filter((p) => p.endsWith('.png')).map((p) => p.split('/').at(-1)).join(', ')} (+ .svg, .json)`);
   }
-  console.log(`Total time ${seconds.toFixed(0)} s.`);
+  console.log(`Total time ${((performance.now() - t0) / 1000).toFixed(0)} s.`);
 
   writeResults(out, {
     dataset: 'Biased-MNIST', rho: config.rho, seed: config.seed, protocol: config.protocol, config, adapter, seconds,
     results: results.map((r) => ({ ...r, unbiased: 100 * r.unbiased, aligned: 100 * r.aligned, conflicting: 100 * r.conflicting })),
     diagnostics: diagnostics.map((d) => ({
       key: d.key, name: d.name, digitMass: d.digitMass, groups: d.groups, similarity: d.similarity,
-      ...(d.privacy ? { privacy: { linear: d.privacy.linear, mlp: d.privacy.mlp, leakage: { ...d.privacy.leakage, groups: d.privacy.leakage.groups.map(({ values: _v, ...g }) => g) } } } : {}),
     })),
+    ...(privacy ? { privacy: { attribute: privacy.attribute, probeTrain: { rho: 0.999, images: probeTrain!.labels.length }, models: privacy.models } } : {}),
     published: Object.fromEntries(Object.entries(PUBLISHED).map(([k, v]) => [k, v[rhoKey] ?? null])),
   });
   console.log(`results written to ${out}`);
