@@ -38,8 +38,12 @@ export interface ModelDiagnostics {
   name: string;
   groups: GroupAccuracy;
   gradcam: { indices: number[]; maps: Float32Array; predictions: number[] };
-  /** Mean share of the Grad-CAM mass on digit pixels over `count` conflicting images, and the digit pixels' share of the image. */
-  digitMass: { mean: number; count: number; digitArea: number };
+  /**
+   * Mean share of the Grad-CAM mass on digit pixels over the `count` conflicting images whose map
+   * is not all zero (`null` when every map is: a collapsed model explains nothing), and the digit
+   * pixels' share of the image.
+   */
+  digitMass: { mean: number | null; count: number; digitArea: number };
   similarity: SimilarityDistributions;
   embeddings?: PrivacyEmbeddings;
 }
@@ -155,7 +159,7 @@ export async function diagnose(
       name: model.name,
       groups,
       gradcam: { indices: shown, maps: shownMaps, predictions: shown.map((i) => predictions[i]) },
-      digitMass: { mean: massCount ? massSum / massCount : 0, count: massCount, digitArea: digitPixels / (massIndices.length * pixels) },
+      digitMass: { mean: massCount ? massSum / massCount : null, count: massCount, digitArea: digitPixels / (massIndices.length * pixels) },
       similarity,
       ...(embeddings ? { embeddings } : {}),
     };

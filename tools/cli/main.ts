@@ -159,7 +159,7 @@ async function main(): Promise<number> {
         const t = performance.now();
         diagnostics.push(await diagnose(model, test, DEFAULT_DIAGNOSTICS, probeTrain));
         const d = diagnostics.at(-1)!;
-        const line = `${model.name}: diagnostics in ${((performance.now() - t) / 1000).toFixed(1)} s — Grad-CAM mass on digit pixels ${(100 * d.digitMass.mean).toFixed(1)} % (digits cover ${(100 * d.digitMass.digitArea).toFixed(1)} % of the image)`;
+        const line = `${model.name}: diagnostics in ${((performance.now() - t) / 1000).toFixed(1)} s — Grad-CAM mass on digit pixels ${d.digitMass.mean === null ? 'n/a (every map is zero)' : `${(100 * d.digitMass.mean).toFixed(1)} %`} (digits cover ${(100 * d.digitMass.digitArea).toFixed(1)} % of the image)`;
         if (multibar) multibar.log(`${line}\n`);
         else console.log(line);
       },
@@ -202,7 +202,7 @@ async function main(): Promise<number> {
     const pm = (g: { mean: number | null; std: number | null }) => (g.mean === null ? 'n/a' : `${g.mean.toFixed(3)} ± ${g.std!.toFixed(3)}`);
     console.log('\nWhere the models look and what their features order (ρ = 0.1 test set):');
     const drows = [['model', 'Grad-CAM mass on digit', 'cell-mean acc', 'worst cell', 's+ aligned', 's+ conflicting', 's− aligned', 's− conflicting'],
-      ...diagnostics.map((d) => [d.name, `${(100 * d.digitMass.mean).toFixed(1)} %`, pct(d.groups.unbiased), pct(d.groups.worstGroup),
+      ...diagnostics.map((d) => [d.name, d.digitMass.mean === null ? 'n/a' : `${(100 * d.digitMass.mean).toFixed(1)} %`, pct(d.groups.unbiased), pct(d.groups.worstGroup),
         pm(d.similarity.positiveAligned), pm(d.similarity.positiveConflicting), pm(d.similarity.negativeAligned), pm(d.similarity.negativeConflicting)])];
     const dw = drows[0].map((_, i) => Math.max(...drows.map((r) => r[i].length)));
     for (const r of drows) console.log(r.map((c, i) => c.padEnd(dw[i])).join('  │  '));
