@@ -1,4 +1,4 @@
-import { DtypeMismatchError, InvalidArgumentError, isTensor, ShapeMismatchError, type Tensor } from '@fairgpu/tensor';
+import { DtypeMismatchError, InvalidArgumentError, isTensor, noGrad, ShapeMismatchError, type Tensor } from '@fairgpu/tensor';
 
 /**
  * Argument validation shared by the metric functions: every refusal is a typed error naming the
@@ -75,7 +75,7 @@ export function checkEmbeddings(op: string, name: string, x: unknown): Tensor {
  * f32 sum overflows is refused too (its norm would overflow in the cosine anyway).
  */
 export async function checkFiniteRows(op: string, name: string, x: Tensor): Promise<void> {
-  const sums = x.sum(1);
+  const sums = noGrad(() => x.sum(1));
   try {
     const v = await sums.toArray();
     for (let i = 0; i < v.length; i++) {

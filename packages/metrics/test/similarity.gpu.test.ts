@@ -73,6 +73,7 @@ describe.runIf(gpu)('similarityDistributions on the GPU', () => {
     const after = gpu!.backend.memory();
     expect(after.tensors).toBe(before.tensors);
     expect(after.bytesInUse).toBe(before.bytesInUse);
+    expect(after.peakBytesInUse).toBeLessThan((n * n * 4) / 2); // never an n×n matrix (1.97 MB here)
     const ref = similarityReference(flat, n, d, labels, bias, 50);
     const ref1 = similarityReference(flat, n, d, labels, bias, 1);
     GROUPS.forEach((g, k) => {
