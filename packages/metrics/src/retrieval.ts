@@ -151,6 +151,8 @@ export async function retrievalMetrics(embeddings: Tensor, labels: LabelsInput, 
     const sims = tidy(() => noGrad(() => matmulTransposed(zn.slice([q0, 0], [q1, d]), zn, false, true)));
     // toArray() encodes the copy and submits synchronously: the GPU starts on this tile now.
     const values = sims.toArray().finally(() => sims.dispose());
+    // A tile still in flight when an earlier one fails must not become an unhandled rejection.
+    values.catch(() => undefined);
     return { q0, q1, values };
   };
   try {
