@@ -8,9 +8,8 @@
  *   retrievalMetrics         retrieval.ts    precision@1, R-precision, MAP@R (PML); GPU similarity tiles, host ranking
  *   similarityDistributions  similarity.ts   FairKL diagnostic: PA/PC/NA/NC pair similarity mean, std, histogram (GPU)
  *   (validate.ts: the typed argument checks they share)
- *   gradCam, heatmapMass   gradcam.ts   Grad-CAM maps through a forward hook; share of a map on a mask
+ *   gradCam, heatmapMass     gradcam.ts      Grad-CAM maps through a forward hook (@fairgpu/nn); share of a map on a mask
  *   *Figure (builders)       figures/        SVG figures + data sidecars: similarity histograms, group accuracy, Grad-CAM grid, Gaussian densities; colormaps
- *   (filled in as the modules land)
  * Files: `@fairgpu/metrics/node` writes figures as PNG + SVG + JSON (atomic).
  */
 export { gradCam, heatmapMass, bilinearResize } from './gradcam.ts';
