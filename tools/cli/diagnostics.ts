@@ -29,9 +29,11 @@ export interface DiagnosticsOptions {
   massImages: number;
   /** Batch size of the evaluation passes. */
   batch: number;
+  /** The encoder layer Grad-CAM explains, a path inside the SimpleConvNet (`'extracter'` = its last block). */
+  gradcamLayer: string;
 }
 
-export const DEFAULT_DIAGNOSTICS: DiagnosticsOptions = { gradcamImages: 8, massImages: 512, batch: 256 };
+export const DEFAULT_DIAGNOSTICS: DiagnosticsOptions = { gradcamImages: 8, massImages: 512, batch: 256, gradcamLayer: 'extracter' };
 
 export interface ModelDiagnostics {
   key: ModelKey;
@@ -132,7 +134,7 @@ export async function diagnose(
     const pixels = test.height * test.width;
     const maps = async (indices: number[]) => scope(async () => {
       const x = tensor(normalizeImages(test, { indices }), [indices.length, 3, test.height, test.width]);
-      const m = await gradCam(model.classifier, x, { layer: model.encoderPath });
+      const m = await gradCam(model.classifier, x, { layer: model.encoderPath ? `${model.encoderPath}.${options.gradcamLayer}` : options.gradcamLayer });
       return Float32Array.from(await m.toArray());
     });
     const shown = conflictingIndices(test, options.gradcamImages);

@@ -85,6 +85,25 @@ export const GPU: Omit<JobConfig, 'rho' | 'seed'> = {
 
 export const PROTOCOLS = { quick: QUICK, gpu: GPU, full: FULL } as const;
 
+/** Side of each block's output for 28×28 inputs (padding k//2): ⌊(side + 2·⌊k/2⌋ − k)/stride⌋ + 1. */
+export function blockSides(config: Pick<JobConfig, 'kernelSize' | 'strides'>, side = 28): number[] {
+  const pad = Math.floor(config.kernelSize / 2);
+  return config.strides.map((s) => (side = Math.floor((side + 2 * pad - config.kernelSize) / s) + 1));
+}
+
+/**
+ * The SimpleConvNet layer Grad-CAM explains: the last block's activation ('extracter') when its maps
+ * are at least `minSide` wide, else the deepest block's activation that is ('extracter.<3b+2>').
+ * The quick network's last block is 4×4: each cell covers a 7×7 patch, too coarse to tell the digit
+ * from the background.
+ */
+export function gradcamLayer(config: Pick<JobConfig, 'kernelSize' | 'strides'>, minSide = 7): { layer: string; side: number } {
+  const sides = blockSides(config);
+  if (sides.at(-1)! >= minSide) return { layer: 'extracter', side: sides.at(-1)! };
+  for (let b = sides.length - 1; b >= 0; b--) if (sides[b] >= minSide) return { layer: `extracter.${3 * b + 2}`, side: sides[b] };
+  return { layer: 'extracter', side: sides.at(-1)! };
+}
+
 export const PUBLISHED: Record<string, Record<string, number>> = {
   'Vanilla (ReBias paper)': { 0.999: 10.4, 0.997: 33.4, 0.995: 72.1, 0.99: 89.1 },
   'CE (Hong & Yang 2021)': { 0.999: 11.8, 0.997: 62.5, 0.995: 79.5, 0.99: 90.8 },
@@ -139,9 +158,9 @@ interface Trainable {
   step(x: Tensor, b: HostBatch): Promise<Tensor>;
   logits(x: Tensor): Tensor;
   lr(): number;
-  /** The model as one Module from images to logits (Grad-CAM hooks its `encoderPath`). */
+  /** The model as one Module from images to logits (Grad-CAM hooks a layer of its encoder). */
   classifier: Module;
-  /** Path of the encoder's last block in `classifier.namedModules()`. */
+  /** Path of the SimpleConvNet encoder in `classifier.namedModules()` ('' when it is the classifier itself). */
   encoderPath: string;
   /** The representation the debiasing acts on: the SimpleConvNet's pooled bottleneck [B, d]. */
   features(x: Tensor): Tensor;
@@ -186,7 +205,7 @@ function vanilla(config: JobConfig): Trainable {
     logits: (x) => net.forward(x),
     lr: () => opt.lr,
     classifier: net,
-    encoderPath: 'extracter',
+    encoderPath: '',
     features: (x) => net.features(x),
   };
 }
@@ -217,7 +236,7 @@ function endModel(config: JobConfig): Trainable {
     logits: (x) => net.forward(x),
     lr: () => opt.lr,
     classifier: net,
-    encoderPath: 'extracter',
+    encoderPath: '',
     features: (x) => net.features(x),
   };
 }
@@ -255,7 +274,7 @@ function debiased(config: JobConfig): Trainable {
     logits: (x) => classify(encoder.features(x)),
     lr: () => opt.lr,
     classifier: new EncoderClassifier(encoder, classifier),
-    encoderPath: 'encoder.extracter',
+    encoderPath: 'encoder',
     features: (x) => encoder.features(x),
   };
 }

@@ -10,7 +10,7 @@
  *                [--only ce,end,fairkl] [--lambda 1] [--fairkl-lr LR] [--end-alpha A] [--end-beta B] [--end-lr LR] [--end-epochs N]
  *                [--batch N] [--channels a,b,c,d] [--strides a,b,c,d]
  *                [--out runs/<timestamp>/results.json] [--resume <run dir>] [--no-progress] [--no-figures]
- *                [--privacy] [--probe-train-size N] [--mlp-epochs N]
+ *                [--privacy] [--probe-train-size N] [--mlp-epochs N] [--gradcam-layer extracter|extracter.N]
  *
  * After each model is trained (or loaded from a finished run with --resume), diagnostics.ts computes
  * its Grad-CAM maps, digit mass, similarity histograms and per-cell accuracy; the figures of every
@@ -20,12 +20,12 @@ import { parseArgs } from 'node:util';
 import { dirname, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { initGpu } from '@fairgpu/tensor';
-import { FULL, MODEL_KEYS, probeTrainingSet, PROTOCOLS, PUBLISHED, PUBLISHED_PRIVACY, runJob, writeResults, type JobConfig, type ModelKey, type ModelResult } from './job.ts';
+import { FULL, gradcamLayer, MODEL_KEYS, probeTrainingSet, PROTOCOLS, PUBLISHED, PUBLISHED_PRIVACY, runJob, writeResults, type JobConfig, type ModelKey, type ModelResult } from './job.ts';
 import { selfCheck } from './self-check.ts';
 import { writeLeakageReport } from '@fairgpu/privacy/node';
 import { DEFAULT_DIAGNOSTICS, diagnose, figuresDir, privacyReport, writeDiagnosticFigures, type ModelDiagnostics } from './diagnostics.ts';
 
-const USAGE = `usage: npm start -- [--protocol quick|gpu|full] [--full] [--rho R] [--seed S] [--epochs N] [--ce-epochs N] [--train-size N] [--test-size N] [--only ce,end,fairkl] [--lambda L] [--fairkl-lr LR] [--end-alpha A] [--end-beta B] [--end-lr LR] [--end-epochs N] [--batch N] [--channels a,b,c,d] [--strides a,b,c,d] [--out FILE] [--resume DIR] [--no-progress] [--no-figures] [--privacy] [--probe-train-size N] [--mlp-epochs N] | --self-check`;
+const USAGE = `usage: npm start -- [--protocol quick|gpu|full] [--full] [--rho R] [--seed S] [--epochs N] [--ce-epochs N] [--train-size N] [--test-size N] [--only ce,end,fairkl] [--lambda L] [--fairkl-lr LR] [--end-alpha A] [--end-beta B] [--end-lr LR] [--end-epochs N] [--batch N] [--channels a,b,c,d] [--strides a,b,c,d] [--out FILE] [--resume DIR] [--no-progress] [--no-figures] [--privacy] [--probe-train-size N] [--mlp-epochs N] [--gradcam-layer PATH] | --self-check`;
 
 function numberOption(name: string, value: string | undefined, check: (v: number) => boolean): number | undefined {
   if (value === undefined) return undefined;
@@ -63,6 +63,7 @@ async function main(): Promise<number> {
       privacy: { type: 'boolean', default: false },
       'probe-train-size': { type: 'string' },
       'mlp-epochs': { type: 'string' },
+      'gradcam-layer': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -122,6 +123,7 @@ async function main(): Promise<number> {
   const probeTrainSize = numberOption('probe-train-size', values['probe-train-size'], int) ?? 0;
   const mlpEpochs = numberOption('mlp-epochs', values['mlp-epochs'], int) ?? 10;
   const probeTrain = values.privacy ? probeTrainingSet(config, probeTrainSize) : undefined;
+  const camLayer = values['gradcam-layer'] !== undefined ? { layer: values['gradcam-layer'], side: Number.NaN } : gradcamLayer(config);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const runDir = values.resume ?? (values.out ? dirname(values.out) : join('runs', stamp));
   const out = values.out ?? join(runDir, 'results.json');
@@ -157,9 +159,9 @@ async function main(): Promise<number> {
       analyse: values['no-figures'] ? undefined : async (model, test) => {
         testSet = test;
         const t = performance.now();
-        diagnostics.push(await diagnose(model, test, DEFAULT_DIAGNOSTICS, probeTrain));
+        diagnostics.push(await diagnose(model, test, { ...DEFAULT_DIAGNOSTICS, gradcamLayer: camLayer.layer }, probeTrain));
         const d = diagnostics.at(-1)!;
-        const line = `${model.name}: diagnostics in ${((performance.now() - t) / 1000).toFixed(1)} s — Grad-CAM mass on digit pixels ${d.digitMass.mean === null ? 'n/a (every map is zero)' : `${(100 * d.digitMass.mean).toFixed(1)} %`} (digits cover ${(100 * d.digitMass.digitArea).toFixed(1)} % of the image)`;
+        const line = `${model.name}: diagnostics in ${((performance.now() - t) / 1000).toFixed(1)} s — Grad-CAM (${camLayer.layer}) mass on digit pixels ${d.digitMass.mean === null ? 'n/a (every map is zero)' : `${(100 * d.digitMass.mean).toFixed(1)} %`} over the ${d.digitMass.count} of ${DEFAULT_DIAGNOSTICS.massImages} conflicting test images whose map is not all zero (digits cover ${(100 * d.digitMass.digitArea).toFixed(1)} % of the image)`;
         if (multibar) multibar.log(`${line}\n`);
         else console.log(line);
       },
@@ -200,7 +202,7 @@ async function main(): Promise<number> {
   }
   if (diagnostics.length) {
     const pm = (g: { mean: number | null; std: number | null }) => (g.mean === null ? 'n/a' : `${g.mean.toFixed(3)} ± ${g.std!.toFixed(3)}`);
-    console.log('\nWhere the models look and what their features order (ρ = 0.1 test set):');
+    console.log(`\nWhere the models look (Grad-CAM at '${camLayer.layer}'${Number.isFinite(camLayer.side) ? `, ${camLayer.side}×${camLayer.side} maps` : ''}) and what their features order (ρ = 0.1 test set):`);
     const drows = [['model', 'Grad-CAM mass on digit', 'cell-mean acc', 'worst cell', 's+ aligned', 's+ conflicting', 's− aligned', 's− conflicting'],
       ...diagnostics.map((d) => [d.name, d.digitMass.mean === null ? 'n/a' : `${(100 * d.digitMass.mean).toFixed(1)} %`, pct(d.groups.unbiased), pct(d.groups.worstGroup),
         pm(d.similarity.positiveAligned), pm(d.similarity.positiveConflicting), pm(d.similarity.negativeAligned), pm(d.similarity.negativeConflicting)])];
