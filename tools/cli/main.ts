@@ -34,6 +34,12 @@ function numberOption(name: string, value: string | undefined, check: (v: number
   return v;
 }
 
+/** Columns padded to their widest cell, separated by │ (first row: the header). */
+function printTable(rows: string[][]): void {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  │  '));
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -190,8 +196,7 @@ async function main(): Promise<number> {
   const rhoKey = String(config.rho);
   console.log(`\nBiased-MNIST ρ = ${config.rho}, test accuracy (%) — ${config.protocol} protocol, measured here on ${adapter}`);
   const rows = [['model', 'unbiased (ρ = 0.1 accuracy)', 'bias-aligned', 'bias-conflicting', 'epochs', 'train time'], ...results.map((r) => [r.name, pct(r.unbiased), pct(r.aligned), pct(r.conflicting), String(r.epochs), `${r.trainSeconds.toFixed(0)} s`])];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  │  '));
+  printTable(rows);
   console.log(`\nPublished unbiased accuracy at ρ = ${config.rho} (full protocol: 7×7 SimpleConvNet, 80 epochs, all images, GPUs):`);
   for (const [name, byRho] of Object.entries(PUBLISHED)) console.log(`  ${name}: ${byRho[rhoKey] ?? 'not published for this ρ'}`);
   const ce = results.find((r) => r.key === 'ce');
@@ -206,8 +211,7 @@ async function main(): Promise<number> {
     const drows = [['model', 'Grad-CAM mass on digit', 'cell-mean acc', 'worst cell', 's+ aligned', 's+ conflicting', 's− aligned', 's− conflicting'],
       ...diagnostics.map((d) => [d.name, d.digitMass.mean === null ? 'n/a' : `${(100 * d.digitMass.mean).toFixed(1)} %`, pct(d.groups.unbiased), pct(d.groups.worstGroup),
         pm(d.similarity.positiveAligned), pm(d.similarity.positiveConflicting), pm(d.similarity.negativeAligned), pm(d.similarity.negativeConflicting)])];
-    const dw = drows[0].map((_, i) => Math.max(...drows.map((r) => r[i].length)));
-    for (const r of drows) console.log(r.map((c, i) => c.padEnd(dw[i])).join('  │  '));
+    printTable(drows);
     console.log(`(digit pixels cover ${(100 * diagnostics[0].digitMass.digitArea).toFixed(1)} % of an image: a map that ignores the digit puts less than that on it; FairKL's aim is s+ aligned ≈ s+ conflicting)`);
     if (probeTrain) {
       const t = performance.now();
@@ -222,8 +226,7 @@ async function main(): Promise<number> {
           return [m.name, m.linear ? pct(m.linear.accuracy) : '-', m.linear ? pct(m.linear.balancedAccuracy) : '-', m.mlp ? pct(m.mlp.accuracy) : '-', pct(m.chance),
             m.gaussian ? m.gaussian.summary.meanBhattacharyya.toFixed(3) : '-', PUBLISHED_PRIVACY[key] !== undefined ? `${PUBLISHED_PRIVACY[key]}` : 'not published'];
         })];
-      const pw = prow[0].map((_, i) => Math.max(...prow.map((r) => r[i].length)));
-      for (const r of prow) console.log(r.map((c, i) => c.padEnd(pw[i])).join('  │  '));
+      printTable(prow);
       console.log('(published: linear probe on the 128-d bottleneck of the full-protocol models, ICCVW 2021; Bhattacharyya 1 = the colours overlap on PC 1)');
       console.log(`privacy report written to ${written.markdown}, ${written.json} and ${privacyDir}/gaussian-leakage.png`);
     }
