@@ -212,6 +212,9 @@ export async function writeDiagnosticFigures(results: ModelDiagnostics[], test: 
     similarityHistogramComparisonFigure(results.map((r) => ({ title: r.name, distributions: r.similarity })), {
       name: 'similarity',
       title: 'Cosine similarities of test-set bottleneck features: positive/negative × bias-aligned/conflicting pairs',
+      // The point is each panel's own ordering (do s+ aligned and s+ conflicting overlap?); a shared
+      // y axis would flatten a debiased model's spread-out histograms next to vanilla's spikes.
+      sharedY: false,
     }),
     groupAccuracyComparisonFigure(results.map((r) => ({ name: r.name, result: r.groups })), {
       name: 'group-accuracy',
