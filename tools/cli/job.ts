@@ -5,7 +5,7 @@
  *      the detached, L2-normalised features (SGD for the encoder, Adam for the classifier),
  *   3. EnD (opt-in with `--only`/`models`): cross-entropy + α·R⊥ + β·R∥ on the SimpleConvNet's
  *      bottleneck (the global-pooled features), Adam, the authors' recipe,
- * then unbiased / bias-aligned / bias-conflicting test accuracy for both, next to the published
+ * then unbiased / bias-aligned / bias-conflicting test accuracy for each, next to the published
  * numbers, printed and written as JSON. Each model checkpoints after every epoch; `--resume` picks
  * a killed run up where it stopped.
  */
