@@ -24,7 +24,16 @@ export type LeakageModel =
   | { name: string; encoder: Encoder; train: BatchSource; test: BatchSource };
 
 export interface LeakageReportOptions {
-  models: LeakageModel[];
+  /** The models compared (one report row and figure panel each). */
+  models?: LeakageModel[];
+  /**
+   * The single-model form: `{ encoder, train, test, attribute }` stands for
+   * `models: [{ name: name ?? 'model', encoder, train, test }]`. Not with `models`.
+   */
+  encoder?: Encoder;
+  train?: BatchSource;
+  test?: BatchSource;
+  name?: string;
   /** The attribute's name (default 'attribute') and, for embedding models, its train/test values shared by every model. */
   attribute?: { name?: string; train?: AttributeLike; test?: AttributeLike };
   /** Linear probe options, or false to skip it. */
@@ -74,6 +83,9 @@ const OP = 'leakageReport';
  * from `@fairgpu/privacy/node`.
  *
  * @example
+ * // one frozen encoder over { x, attribute } batches
+ * const one = await leakageReport({ encoder: net, train: trainBatches, test: testBatches, attribute: { name: 'colour' } });
+ * // several models side by side
  * const report = await leakageReport({
  *   models: [
  *     { name: 'vanilla', encoder: vanilla, train: trainBatches, test: testBatches },
@@ -84,7 +96,13 @@ const OP = 'leakageReport';
  */
 export async function leakageReport(options: LeakageReportOptions): Promise<LeakageReport> {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(OP, 'options', 'must be an object');
-  if (!Array.isArray(options.models) || options.models.length === 0) throw new InvalidArgumentError(OP, 'models', 'must be a non-empty array');
+  if (options.encoder !== undefined) {
+    if (options.models !== undefined) throw new InvalidArgumentError(OP, 'encoder', 'cannot be given with models (put the encoder in models[i].encoder)');
+    if (options.train === undefined || options.test === undefined) throw new InvalidArgumentError(OP, options.train === undefined ? 'train' : 'test', 'is required with encoder (batches of { x, attribute })');
+    const { encoder, train, test, name, ...rest } = options;
+    return leakageReport({ ...rest, models: [{ name: name ?? 'model', encoder, train, test }] });
+  }
+  if (!Array.isArray(options.models) || options.models.length === 0) throw new InvalidArgumentError(OP, 'models', 'must be a non-empty array (or give encoder, train and test for one model)');
   const names = new Set<string>();
   options.models.forEach((m, i) => {
     if (typeof m !== 'object' || m === null || typeof m.name !== 'string' || m.name === '') throw new InvalidArgumentError(OP, `models[${i}].name`, 'must be a non-empty string');
