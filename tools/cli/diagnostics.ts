@@ -14,13 +14,13 @@
 import { join } from 'node:path';
 import { normalizeImages, type BiasedMnist } from '@fairgpu/datasets/node';
 import {
-  gradCam, gradCamFigure, groupAccuracy, groupAccuracyComparisonFigure, heatmapMass, similarityDistributions,
+  gradCam, gradCamFigure, groupAccuracyComparisonFigure, heatmapMass, similarityDistributions,
   similarityHistogramComparisonFigure, type GroupAccuracy, type SimilarityDistributions,
 } from '@fairgpu/metrics';
 import { writeFigure } from '@fairgpu/metrics/node';
 import { leakageReport, type LeakageReport } from '@fairgpu/privacy';
-import { noGrad, scope, tensor } from '@fairgpu/tensor';
-import type { ModelKey, TrainedModel } from './job.ts';
+import { scope, tensor } from '@fairgpu/tensor';
+import { embedSet, type Evaluation, type ModelKey, type TrainedModel } from './job.ts';
 
 export interface DiagnosticsOptions {
   /** Bias-conflicting test images shown in the Grad-CAM grid (one per class first); default 8. */
@@ -85,83 +85,49 @@ export function conflictingIndices(set: BiasedMnist, count: number): number[] {
   return [...first, ...rest].slice(0, count);
 }
 
-function argmaxRows(values: ArrayLike<number>, rows: number, cols: number): number[] {
-  return Array.from({ length: rows }, (_, r) => {
-    let best = 0;
-    for (let c = 1; c < cols; c++) if (values[r * cols + c] > values[r * cols + best]) best = c;
-    return best;
-  });
-}
-
-/** Predictions and bottleneck features of every image of `set`, batch by batch (no graph). */
-export async function predictAndEmbed(model: TrainedModel, set: BiasedMnist, batch: number): Promise<{ predictions: Int32Array; features: Float32Array; dim: number }> {
-  const n = set.labels.length;
-  const predictions = new Int32Array(n);
-  let features = new Float32Array(0);
-  let dim = 0;
-  for (let from = 0; from < n; from += batch) {
-    const indices = Array.from({ length: Math.min(batch, n - from) }, (_, k) => from + k);
-    await scope(async () => {
-      const x = tensor(normalizeImages(set, { indices }), [indices.length, 3, set.height, set.width]);
-      const { logits, f } = noGrad(() => {
-        const f = model.features(x);
-        return { f, logits: model.logits(x) };
-      });
-      const [l, fv] = await Promise.all([logits.toArray(), f.toArray()]);
-      if (dim === 0) {
-        dim = f.shape[1];
-        features = new Float32Array(n * dim);
-      }
-      features.set(fv, from * dim);
-      predictions.set(argmaxRows(l, indices.length, logits.shape[1]), from);
-    });
-  }
-  return { predictions, features, dim };
-}
-
+/**
+ * The diagnostics of one trained model from its test-set pass (`evaluation`: predictions and
+ * bottleneck features, computed once by the job): cell accuracies, similarity distributions, and
+ * Grad-CAM over the first `massImages` conflicting test images — the grid shows the first
+ * `gradcamImages` of those maps. With `probeTrain`, also the bottleneck of the probe training set.
+ */
 export async function diagnose(
-  model: TrainedModel, test: BiasedMnist, options: DiagnosticsOptions = DEFAULT_DIAGNOSTICS,
+  model: TrainedModel, test: BiasedMnist, evaluation: Evaluation, options: DiagnosticsOptions = DEFAULT_DIAGNOSTICS,
   probeTrain?: BiasedMnist,
 ): Promise<ModelDiagnostics> {
   model.classifier.eval();
   try {
-    const { predictions, features, dim } = await predictAndEmbed(model, test, options.batch);
-    const embeddings = probeTrain ? { train: (await predictAndEmbed(model, probeTrain, options.batch)).features, test: features, dim } : undefined;
-    const groups = groupAccuracy({ predictions, labels: test.labels, biasLabels: test.biasLabels });
+    const { predictions, features, dim, groups } = evaluation;
+    const embeddings = probeTrain ? { train: (await embedSet(model, probeTrain, options.batch)).features, test: features, dim } : undefined;
     const similarity = await scope(async () =>
       similarityDistributions(tensor(features, [test.labels.length, dim]), { labels: test.labels, biasLabels: test.biasLabels }));
 
     const pixels = test.height * test.width;
-    const maps = async (indices: number[]) => scope(async () => {
-      const x = tensor(normalizeImages(test, { indices }), [indices.length, 3, test.height, test.width]);
-      const m = await gradCam(model.classifier, x, { layer: model.encoderPath ? `${model.encoderPath}.${options.gradcamLayer}` : options.gradcamLayer });
-      return Float32Array.from(await m.toArray());
-    });
-    const shown = conflictingIndices(test, options.gradcamImages);
-    const shownMaps = await maps(shown);
-
-    const massIndices = conflictingIndices(test, options.massImages);
-    let massSum = 0;
-    let massCount = 0;
-    let digitPixels = 0;
-    for (let from = 0; from < massIndices.length; from += 64) {
-      const chunk = massIndices.slice(from, from + 64);
-      const m = await maps(chunk);
-      const mask = new Uint8Array(chunk.length * pixels);
-      chunk.forEach((i, k) => mask.set(digitMask(test, i), k * pixels));
-      for (const v of mask) digitPixels += v;
-      for (const share of await heatmapMass(m, mask, [chunk.length, test.height, test.width])) {
-        if (share === null) continue;
-        massSum += share;
-        massCount++;
-      }
+    // The grid's images are the first of the mass images (conflictingIndices keeps its order), so
+    // one Grad-CAM pass serves both.
+    const layer = model.encoderPath ? `${model.encoderPath}.${options.gradcamLayer}` : options.gradcamLayer;
+    const indices = conflictingIndices(test, Math.max(options.massImages, options.gradcamImages));
+    const maps = new Float32Array(indices.length * pixels);
+    for (let from = 0; from < indices.length; from += 64) {
+      const chunk = indices.slice(from, from + 64);
+      maps.set(await scope(async () => {
+        const x = tensor(normalizeImages(test, { indices: chunk }), [chunk.length, 3, test.height, test.width]);
+        return (await gradCam(model.classifier, x, { layer })).toArray();
+      }), from * pixels);
     }
+    const shown = indices.slice(0, options.gradcamImages);
+    const massCount = Math.min(options.massImages, indices.length);
+    const mask = new Uint8Array(massCount * pixels);
+    for (let k = 0; k < massCount; k++) mask.set(digitMask(test, indices[k]), k * pixels);
+    let digitPixels = 0;
+    for (const v of mask) digitPixels += v;
+    const shares = (await heatmapMass(maps.subarray(0, massCount * pixels), mask, [massCount, test.height, test.width])).filter((v): v is number => v !== null);
     return {
       key: model.key,
       name: model.name,
       groups,
-      gradcam: { indices: shown, maps: shownMaps, predictions: shown.map((i) => predictions[i]) },
-      digitMass: { mean: massCount ? massSum / massCount : null, count: massCount, digitArea: digitPixels / (massIndices.length * pixels) },
+      gradcam: { indices: shown, maps: maps.slice(0, shown.length * pixels), predictions: shown.map((i) => predictions[i]) },
+      digitMass: { mean: shares.length ? shares.reduce((a, b) => a + b, 0) / shares.length : null, count: shares.length, digitArea: digitPixels / (massCount * pixels) },
       similarity,
       ...(embeddings ? { embeddings } : {}),
     };

@@ -162,10 +162,10 @@ async function main(): Promise<number> {
   try {
     results = await runJob({
       gpu, config, runDir, resume: values.resume !== undefined,
-      analyse: values['no-figures'] ? undefined : async (model, test) => {
+      analyse: values['no-figures'] ? undefined : async (model, test, evaluation) => {
         testSet = test;
         const t = performance.now();
-        diagnostics.push(await diagnose(model, test, { ...DEFAULT_DIAGNOSTICS, gradcamLayer: camLayer.layer }, probeTrain));
+        diagnostics.push(await diagnose(model, test, evaluation, { ...DEFAULT_DIAGNOSTICS, gradcamLayer: camLayer.layer }, probeTrain));
         const d = diagnostics.at(-1)!;
         const line = `${model.name}: diagnostics in ${((performance.now() - t) / 1000).toFixed(1)} s — Grad-CAM (${camLayer.layer}) mass on digit pixels ${d.digitMass.mean === null ? 'n/a (every map is zero)' : `${(100 * d.digitMass.mean).toFixed(1)} %`} over the ${d.digitMass.count} of ${DEFAULT_DIAGNOSTICS.massImages} conflicting test images whose map is not all zero (digits cover ${(100 * d.digitMass.digitArea).toFixed(1)} % of the image)`;
         if (multibar) multibar.log(`${line}\n`);

@@ -10,6 +10,7 @@
  */
 import { InvalidArgumentError, isTensor, scope, tensor, type Tensor } from '@fairgpu/tensor';
 import type { Module } from '@fairgpu/nn';
+import { argmaxRows } from './group.ts';
 
 export interface GradCamOptions {
   /**
@@ -187,12 +188,4 @@ function checkTargets(op: string, targets: ArrayLike<number>, batch: number): nu
     if (!Number.isInteger(t) || t < 0) throw new InvalidArgumentError(op, 'options.targets', `[${i}] must be a non-negative integer class index, got ${t}`);
   });
   return out;
-}
-
-function argmaxRows(values: ArrayLike<number>, rows: number, cols: number): number[] {
-  return Array.from({ length: rows }, (_, r) => {
-    let best = 0;
-    for (let c = 1; c < cols; c++) if (values[r * cols + c] > values[r * cols + best]) best = c;
-    return best;
-  });
 }

@@ -6,6 +6,20 @@ import { hostVector, type NumericArray } from './validate.ts';
  * fractions are float64 divisions).
  */
 
+/**
+ * The predicted class of each row of `values` ([rows, cols] logits or scores, row-major): the
+ * first maximum, as numpy's argmax — what `groupAccuracy` takes as `predictions`.
+ */
+export function argmaxRows(values: ArrayLike<number>, rows: number, cols: number): Int32Array {
+  const out = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let c = 1; c < cols; c++) if (values[r * cols + c] > values[r * cols + best]) best = c;
+    out[r] = best;
+  }
+  return out;
+}
+
 export interface GroupAccuracyInput {
   /** Predicted class per sample (integers). */
   predictions: NumericArray;

@@ -14,7 +14,7 @@
  */
 export { gradCam, heatmapMass, bilinearResize } from './gradcam.ts';
 export type { GradCamOptions } from './gradcam.ts';
-export { groupAccuracy } from './group.ts';
+export { groupAccuracy, argmaxRows } from './group.ts';
 export type { GroupAccuracy, GroupAccuracyInput, CellAccuracy } from './group.ts';
 export { regressionMetrics } from './regression.ts';
 export type { RegressionMetrics } from './regression.ts';

@@ -2,18 +2,10 @@ import { Rng, tensor } from '@fairgpu/tensor';
 import { gpuOrSkip } from '@fairgpu/tensor/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { retrievalMetrics } from '../src/index.ts';
-import { expectNumber, FIXTURES, retrievalReference } from './fixtures/reference.ts';
+import { expectNumber, RETRIEVAL_CASES, retrievalReference } from './fixtures/reference.ts';
 
 const gpu = await gpuOrSkip();
 afterAll(() => gpu?.destroy());
-
-interface RetrievalCase {
-  name: string;
-  embeddings: number[][];
-  labels: number[];
-  options: { excludeSelf?: boolean; avgOfAvgs?: boolean };
-  expected: { precisionAt1: number; rPrecision: number; mapAtR: number; queries: number };
-}
 
 /** Clustered embeddings: `classes` centres + noise, the last class a single sample. */
 function clustered(n: number, d: number, classes: number, seed: number, noise = 0.9) {
@@ -25,7 +17,7 @@ function clustered(n: number, d: number, classes: number, seed: number, noise = 
 }
 
 describe.runIf(gpu)('retrievalMetrics on the GPU', () => {
-  for (const c of FIXTURES.retrieval as RetrievalCase[]) {
+  for (const c of RETRIEVAL_CASES) {
     it(`fixture: ${c.name} ${JSON.stringify(c.options)}`, async () => {
       const z = tensor(c.embeddings.flat(), [c.embeddings.length, c.embeddings[0].length], { device: gpu! });
       for (const tileRows of [undefined, 5]) {

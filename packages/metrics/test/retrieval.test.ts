@@ -2,21 +2,13 @@ import { cpuBackend, DtypeMismatchError, InvalidArgumentError, Rng, ShapeMismatc
 import { describe, expect, it } from 'vitest';
 import { retrievalMetrics } from '../src/index.ts';
 import { floydRivestSelect } from '../src/retrieval.ts';
-import { expectArgumentError, expectNumber, FIXTURES, retrievalReference } from './fixtures/reference.ts';
-
-interface RetrievalCase {
-  name: string;
-  embeddings: number[][];
-  labels: number[];
-  options: { excludeSelf?: boolean; avgOfAvgs?: boolean };
-  expected: { precisionAt1: number; rPrecision: number; mapAtR: number; queries: number };
-}
+import { expectArgumentError, expectNumber, RETRIEVAL_CASES, retrievalReference } from './fixtures/reference.ts';
 
 const cpu = cpuBackend();
 const make = (rows: number[][]) => tensor(rows.flat(), [rows.length, rows[0].length], { device: cpu, allowNonFinite: true });
 
 describe('retrievalMetrics on the CPU reference vs the numpy PML definitions (fixtures)', () => {
-  for (const c of FIXTURES.retrieval as RetrievalCase[]) {
+  for (const c of RETRIEVAL_CASES) {
     const label = `${c.name} ${JSON.stringify(c.options)}`;
     it(label, async () => {
       const z = make(c.embeddings);
@@ -34,7 +26,7 @@ describe('retrievalMetrics on the CPU reference vs the numpy PML definitions (fi
   }
 
   it('labels as an i32 tensor or a typed array give the same result', async () => {
-    const c = (FIXTURES.retrieval as RetrievalCase[])[0];
+    const c = RETRIEVAL_CASES[0];
     const z = make(c.embeddings);
     const a = await retrievalMetrics(z, tensor(c.labels, [c.labels.length], { device: cpu, dtype: 'i32' }));
     const b = await retrievalMetrics(z, Int32Array.from(c.labels));

@@ -3,22 +3,12 @@ import { gpuOrSkip } from '@fairgpu/tensor/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { similarityDistributions, type SimilarityDistributions } from '../src/index.ts';
 import { HISTOGRAM_CHUNK } from '../src/similarity.ts';
-import { expectNumber, FIXTURES, similarityReference } from './fixtures/reference.ts';
+import { expectNumber, GROUPS, SIMILARITY_CASES, similarityReference } from './fixtures/reference.ts';
 
 const gpu = await gpuOrSkip();
 afterAll(() => gpu?.destroy());
 
-const GROUPS = ['positiveAligned', 'positiveConflicting', 'negativeAligned', 'negativeConflicting'] as const;
 const MOMENT_TOL = { rtol: 1e-4, atol: 2e-5 };
-
-interface SimilarityCase {
-  name: string;
-  embeddings: number[][];
-  labels: number[];
-  biasLabels: number[];
-  bins: number;
-  expected: SimilarityDistributions;
-}
 
 /** Histogram counts equal up to the pairs lying within f32 reach of a bin edge. */
 function expectHistogram(got: number[], expected: number[], nearEdge: number, label: string): void {
@@ -28,7 +18,7 @@ function expectHistogram(got: number[], expected: number[], nearEdge: number, la
 }
 
 describe.runIf(gpu)('similarityDistributions on the GPU', () => {
-  for (const c of FIXTURES.similarity as SimilarityCase[]) {
+  for (const c of SIMILARITY_CASES) {
     it(`fixture: ${c.name}`, async () => {
       const n = c.embeddings.length;
       const d = c.embeddings[0].length;

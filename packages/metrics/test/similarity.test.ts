@@ -1,24 +1,14 @@
 import { cpuBackend, DtypeMismatchError, InvalidArgumentError, ShapeMismatchError, tensor } from '@fairgpu/tensor';
 import { describe, expect, it } from 'vitest';
-import { similarityDistributions, type SimilarityDistributions } from '../src/index.ts';
+import { similarityDistributions } from '../src/index.ts';
 import { histogramEdges, numpyBin, pairCounts } from '../src/similarity.ts';
-import { expectArgumentError, expectNumber, FIXTURES } from './fixtures/reference.ts';
-
-interface SimilarityCase {
-  name: string;
-  embeddings: number[][];
-  labels: number[];
-  biasLabels: number[];
-  bins: number;
-  expected: SimilarityDistributions;
-}
+import { expectArgumentError, expectNumber, GROUPS, SIMILARITY_CASES } from './fixtures/reference.ts';
 
 const cpu = cpuBackend();
 const make = (rows: number[][]) => tensor(rows.flat(), [rows.length, rows[0].length], { device: cpu, allowNonFinite: true });
-const GROUPS = ['positiveAligned', 'positiveConflicting', 'negativeAligned', 'negativeConflicting'] as const;
 
 describe('similarityDistributions on the CPU reference vs numpy (fixtures)', () => {
-  for (const c of FIXTURES.similarity as SimilarityCase[]) {
+  for (const c of SIMILARITY_CASES) {
     it(c.name, async () => {
       const z = make(c.embeddings);
       const r = await similarityDistributions(z, { labels: c.labels, biasLabels: c.biasLabels, bins: c.bins });
@@ -44,7 +34,7 @@ describe('similarityDistributions on the CPU reference vs numpy (fixtures)', () 
   });
 
   it('labels as i32 tensors give the same result as arrays', async () => {
-    const c = (FIXTURES.similarity as SimilarityCase[])[0];
+    const c = SIMILARITY_CASES[0];
     const z = make(c.embeddings);
     const n = c.labels.length;
     const a = await similarityDistributions(z, { labels: tensor(c.labels, [n], { device: cpu, dtype: 'i32' }), biasLabels: Int32Array.from(c.biasLabels) });

@@ -3,9 +3,8 @@
  * objective, L-BFGS over device-computed loss and gradient) or a one-hidden-layer MLP (Adam), then
  * accuracy, balanced accuracy and per-group accuracy on held-out embeddings next to chance.
  */
-import {
-  Adam, MLP,
-} from '@fairgpu/nn';
+import { argmaxRows } from '@fairgpu/metrics';
+import { Adam, MLP } from '@fairgpu/nn';
 import {
   concat, crossEntropy, DeviceMismatchError, gather, InvalidArgumentError, logSoftmax, matmulTransposed, noGrad, Rng, scope, ShapeMismatchError,
   tensor, tidy, type Tensor,
@@ -177,10 +176,10 @@ export async function attributeProbe(options: AttributeProbeOptions): Promise<Pr
       };
     }
     try {
-      const trainPred = await argmaxRows(predict, xs, K);
+      const trainPred = await predictClasses(predict, xs, K);
       let correct = 0;
       for (let i = 0; i < n; i++) if (trainPred[i] === yTrain[i]) correct++;
-      const testPred = await argmaxRows(predict, xt, K);
+      const testPred = await predictClasses(predict, xt, K);
       const predictions = testPred.map((c) => classes[c]);
       return {
         probe,
@@ -225,7 +224,7 @@ export function groupScores(predictions: ArrayLike<number>, truth: ArrayLike<num
 }
 
 /** Row-wise argmax (first maximum, as numpy) of predict(x), in chunks of 8192 rows. */
-async function argmaxRows(predict: (x: Tensor) => Tensor, x: Tensor, K: number): Promise<Int32Array> {
+async function predictClasses(predict: (x: Tensor) => Tensor, x: Tensor, K: number): Promise<Int32Array> {
   const n = x.shape[0];
   const out = new Int32Array(n);
   const chunk = 8192;
@@ -234,11 +233,7 @@ async function argmaxRows(predict: (x: Tensor) => Tensor, x: Tensor, K: number):
     const logits = tidy(() => noGrad(() => predict(start === 0 && end === n ? x : x.slice([start, 0], [end, x.shape[1]]))));
     const v = await logits.toArray();
     logits.dispose();
-    for (let i = 0; i < end - start; i++) {
-      let best = 0;
-      for (let c = 1; c < K; c++) if (v[i * K + c] > v[i * K + best]) best = c;
-      out[start + i] = best;
-    }
+    out.set(argmaxRows(v, end - start, K), start);
   }
   return out;
 }
