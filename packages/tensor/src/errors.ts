@@ -84,3 +84,53 @@ export class WgslCompileError extends FairgpuError {
 
 /** The GPU reported a validation or out-of-memory error for work fairgpu submitted. */
 export class GpuValidationError extends FairgpuError {}
+
+/**
+ * Throws `InvalidArgumentError(op, 'options', …)` for any own enumerable key of `options` that is
+ * not in `known` (a key whose value is `undefined` is checked too), suggesting the closest known
+ * key when it is within 2 edits:
+ * `supcon: argument 'options' unknown option 'temprature' (did you mean 'temperature'?); known options: …`.
+ * `undefined`/`null` options pass. A misspelt option is an error rather than a silent default.
+ */
+export function assertKnownOptions(op: string, options: object | undefined | null, known: readonly string[]): void {
+  if (options === undefined || options === null) return;
+  if (typeof options !== 'object' && typeof options !== 'function') {
+    throw new InvalidArgumentError(op, 'options', `must be an object, got ${typeof options}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    let best: string | undefined;
+    let bestDistance = 3;
+    for (const candidate of known) {
+      const d = editDistance(key, candidate);
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = candidate;
+      }
+    }
+    const hint = best === undefined ? '' : ` (did you mean '${best}'?)`;
+    const list = known.length === 0 ? 'none' : known.join(', ');
+    throw new InvalidArgumentError(op, 'options', `unknown option '${key}'${hint}; known options: ${list}`);
+  }
+}
+
+/** Optimal string alignment distance (insertions, deletions, substitutions, adjacent swaps). */
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  const rows: number[][] = [];
+  for (let i = 0; i <= a.length; i++) {
+    const row = new Array<number>(b.length + 1);
+    row[0] = i;
+    rows.push(row);
+  }
+  for (let j = 0; j <= b.length; j++) rows[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = d;
+    }
+  }
+  return rows[a.length]![b.length]!;
+}
