@@ -3,7 +3,8 @@
  * Inputs are NCHW for the 2-D layers.
  */
 import {
-  InvalidArgumentError, isGradEnabled, matmulTransposed, noGrad, ones, rand, ShapeMismatchError, tensor, zeros, type Device, type Tensor,
+  assertKnownOptions, DeviceMismatchError, DisposedTensorError, DtypeMismatchError, InvalidArgumentError, isGradEnabled, isTensor,
+  matmulTransposed, ones, rand, ShapeMismatchError, tensor, tidy, zeros, type Device, type Tensor,
 } from '@fairgpu/tensor';
 import { Module } from './module.ts';
 import { fanIn, kaimingUniformDefault, uniformInit, type InitOptions } from './init.ts';
@@ -17,6 +18,34 @@ function positiveInt(op: string, argument: string, value: number): number {
   return value;
 }
 
+/**
+ * The input of a layer's forward: a live f32 tensor, on the device of `like` (the layer's first
+ * parameter) when the layer has parameters. Checked before anything is allocated, so a rejected
+ * input leaves memory() unchanged.
+ */
+export function checkInput(op: string, x: unknown, like: Tensor | null = null): asserts x is Tensor {
+  if (!isTensor(x)) throw new InvalidArgumentError(op, 'x', `must be a Tensor, got ${x === null ? 'null' : typeof x}`);
+  if (x.isDisposed) throw new DisposedTensorError(op, 'x');
+  if (x.dtype !== 'f32') throw new DtypeMismatchError(op, 'x', `must be f32, got ${x.dtype}`);
+  if (like && x.backend !== like.backend) {
+    throw new DeviceMismatchError(op, 'x', `is on ${x.backend.name} but the layer's parameters are on ${like.backend.name}`);
+  }
+}
+
+function optionalBoolean(op: string, argument: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'boolean') throw new InvalidArgumentError(op, argument, `must be a boolean, got ${String(value)}`);
+}
+
+const INIT_KEYS = ['device', 'rng'] as const;
+const LAYER_KEYS = [...INIT_KEYS, 'bias'] as const;
+const CONV_KEYS = [...LAYER_KEYS, 'stride', 'padding', 'algorithm'] as const;
+
+function checkAlgorithm(op: string, algorithm: unknown): void {
+  if (algorithm !== undefined && algorithm !== 'direct' && algorithm !== 'im2col') {
+    throw new InvalidArgumentError(op, 'options.algorithm', `must be 'direct' or 'im2col', got ${String(algorithm)}`);
+  }
+}
+
 export interface LayerOptions extends InitOptions {
   /** Default true. */
   bias?: boolean;
@@ -28,12 +57,19 @@ export class Linear extends Module {
   readonly bias: Tensor | null;
   constructor(readonly inFeatures: number, readonly outFeatures: number, options: LayerOptions = {}) {
     super();
+    assertKnownOptions('Linear', options, LAYER_KEYS);
     positiveInt('Linear', 'inFeatures', inFeatures);
     positiveInt('Linear', 'outFeatures', outFeatures);
-    this.weight = this.registerParameter('weight', kaimingUniformDefault([outFeatures, inFeatures], options));
-    this.bias = options.bias === false ? null : this.registerParameter('bias', uniformInit([outFeatures], 1 / Math.sqrt(inFeatures), options));
+    optionalBoolean('Linear', 'options.bias', options.bias);
+    const init = { device: options.device, rng: options.rng };
+    this.weight = this.registerParameter('weight', kaimingUniformDefault([outFeatures, inFeatures], init));
+    this.bias = options.bias === false ? null : this.registerParameter('bias', uniformInit([outFeatures], 1 / Math.sqrt(inFeatures), init));
   }
   forward(x: Tensor): Tensor {
+    checkInput('Linear', x, this.weight);
+    if (x.rank < 2) {
+      throw new ShapeMismatchError('Linear', 'x', `must have rank ≥ 2 ([batch, ${this.inFeatures}]), got shape [${x.shape.join(', ')}] (reshape one sample to [1, ${this.inFeatures}])`);
+    }
     if (x.shape[x.rank - 1] !== this.inFeatures) throw new ShapeMismatchError('Linear', 'x', `last axis must be ${this.inFeatures}, got shape [${x.shape.join(', ')}]`);
     const y = matmulTransposed(x, this.weight, false, true);
     return this.bias ? y.add(this.bias) : y;
@@ -54,16 +90,21 @@ export class Conv2d extends Module {
   readonly kernelSize: [number, number];
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, readonly options: Conv2dLayerOptions = {}) {
     super();
+    assertKnownOptions('Conv2d', options, CONV_KEYS);
     positiveInt('Conv2d', 'inChannels', inChannels);
     positiveInt('Conv2d', 'outChannels', outChannels);
     this.kernelSize = pair('Conv2d', 'kernelSize', kernelSize, 1);
     pair('Conv2d', 'stride', options.stride ?? 1, 1);
     pair('Conv2d', 'padding', options.padding ?? 0, 0);
+    optionalBoolean('Conv2d', 'options.bias', options.bias);
+    checkAlgorithm('Conv2d', options.algorithm);
     const shape = [outChannels, inChannels, ...this.kernelSize];
-    this.weight = this.registerParameter('weight', kaimingUniformDefault(shape, options));
-    this.bias = options.bias === false ? null : this.registerParameter('bias', uniformInit([outChannels], 1 / Math.sqrt(fanIn(shape)), options));
+    const init = { device: options.device, rng: options.rng };
+    this.weight = this.registerParameter('weight', kaimingUniformDefault(shape, init));
+    this.bias = options.bias === false ? null : this.registerParameter('bias', uniformInit([outChannels], 1 / Math.sqrt(fanIn(shape)), init));
   }
   forward(x: Tensor): Tensor {
+    checkInput('Conv2d', x, this.weight);
     return conv2d(x, this.weight, this.bias, { stride: this.options.stride, padding: this.options.padding, algorithm: this.options.algorithm });
   }
 }
@@ -90,10 +131,12 @@ class BatchNorm extends Module {
   readonly momentum: number;
   constructor(private readonly layer: string, private readonly rank: number, readonly numFeatures: number, options: BatchNormOptions = {}) {
     super();
+    assertKnownOptions(layer, options, ['eps', 'momentum', 'affine', 'device']);
     positiveInt(layer, 'numFeatures', numFeatures);
     this.eps = options.eps ?? 1e-5;
     this.momentum = options.momentum ?? 0.1;
-    if (!(this.eps > 0)) throw new InvalidArgumentError(layer, 'eps', `must be > 0, got ${this.eps}`);
+    optionalBoolean(layer, 'options.affine', options.affine);
+    if (!(this.eps > 0 && Number.isFinite(this.eps))) throw new InvalidArgumentError(layer, 'eps', `must be > 0, got ${this.eps}`);
     if (!(this.momentum >= 0 && this.momentum <= 1)) throw new InvalidArgumentError(layer, 'momentum', `must be in [0, 1], got ${this.momentum}`);
     const device = options.device;
     const affine = options.affine ?? true;
@@ -104,6 +147,7 @@ class BatchNorm extends Module {
     this.numBatchesTracked = this.registerBuffer('num_batches_tracked', tensor([0], [], { device, dtype: 'i32' }));
   }
   forward(x: Tensor): Tensor {
+    checkInput(this.layer, x, this.runningMean);
     if (this.rank === 4 ? x.rank !== 4 : x.rank !== 2 && x.rank !== 3) {
       throw new ShapeMismatchError(this.layer, 'x', `must have rank ${this.rank === 4 ? 4 : '2 or 3'}, got shape [${x.shape.join(', ')}]`);
     }
@@ -114,21 +158,30 @@ class BatchNorm extends Module {
       if (n < 2) throw new InvalidArgumentError(this.layer, 'x', 'needs more than one value per channel in training mode');
       const one = this.weight ? null : ones([this.numFeatures], { device: x.backend });
       const zero = this.bias ? null : zeros([this.numFeatures], { device: x.backend });
-      const out = batchNormTrain(x, this.weight ?? one!, this.bias ?? zero!, this.eps, {
-        mean: this.runningMean, variance: this.runningVar, batchesTracked: this.numBatchesTracked, momentum: this.momentum,
-      });
-      out.stats.dispose();
-      return out.y;
+      try {
+        const out = batchNormTrain(x, this.weight ?? one!, this.bias ?? zero!, this.eps, {
+          mean: this.runningMean, variance: this.runningVar, batchesTracked: this.numBatchesTracked, momentum: this.momentum,
+        });
+        out.stats.dispose();
+        return out.y;
+      } finally {
+        // The graph keeps its own handles on what backward needs (memory rule 3).
+        one?.dispose();
+        zero?.dispose();
+      }
     }
     // Eval: a fixed per-channel affine map from the running statistics. The fast kernel has no
     // VJP, so with gradients enabled the broadcasting composite is used instead.
-    const invstd = this.runningVar.add(this.eps).sqrt().recip();
-    const a = this.weight ? this.weight.mul(invstd) : invstd;
-    const shift = this.runningMean.mul(a).neg();
-    const d = this.bias ? shift.add(this.bias) : shift;
-    if (!isGradEnabled()) return channelLinear(x, null, a, a.mul(0), d);
-    const bshape = x.shape.map((n, i) => (i === 1 ? n : 1));
-    return x.mul(a.reshape(bshape)).add(d.reshape(bshape));
+    // tidy: the per-channel intermediates go when the output is made (the graph keeps what backward needs).
+    return tidy(() => {
+      const invstd = this.runningVar.add(this.eps).sqrt().recip();
+      const a = this.weight ? this.weight.mul(invstd) : invstd;
+      const shift = this.runningMean.mul(a).neg();
+      const d = this.bias ? shift.add(this.bias) : shift;
+      if (!isGradEnabled()) return channelLinear(x, null, a, a.mul(0), d);
+      const bshape = x.shape.map((n, i) => (i === 1 ? n : 1));
+      return x.mul(a.reshape(bshape)).add(d.reshape(bshape));
+    });
   }
 }
 
@@ -148,12 +201,14 @@ export class BatchNorm2d extends BatchNorm {
 
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
+    checkInput('ReLU', x);
     return x.relu();
   }
 }
 
 export class Tanh extends Module {
   forward(x: Tensor): Tensor {
+    checkInput('Tanh', x);
     return x.tanh();
   }
 }
@@ -165,16 +220,23 @@ export class LeakyReLU extends Module {
     if (!Number.isFinite(negativeSlope)) throw new InvalidArgumentError('LeakyReLU', 'negativeSlope', `must be finite, got ${negativeSlope}`);
   }
   forward(x: Tensor): Tensor {
+    checkInput('LeakyReLU', x);
     return x.maximum(0).add(x.minimum(0).mul(this.negativeSlope));
   }
 }
 
+const POOL_KEYS = ['stride', 'padding'] as const;
+
 export class MaxPool2d extends Module {
   constructor(readonly kernelSize: Pair, readonly options: PoolOptions = {}) {
     super();
+    assertKnownOptions('MaxPool2d', options, POOL_KEYS);
     pair('MaxPool2d', 'kernelSize', kernelSize, 1);
+    if (options.stride !== undefined) pair('MaxPool2d', 'stride', options.stride, 1);
+    if (options.padding !== undefined) pair('MaxPool2d', 'padding', options.padding, 0);
   }
   forward(x: Tensor): Tensor {
+    checkInput('MaxPool2d', x);
     return maxPool2d(x, this.kernelSize, this.options);
   }
 }
@@ -182,9 +244,13 @@ export class MaxPool2d extends Module {
 export class AvgPool2d extends Module {
   constructor(readonly kernelSize: Pair, readonly options: PoolOptions = {}) {
     super();
+    assertKnownOptions('AvgPool2d', options, POOL_KEYS);
     pair('AvgPool2d', 'kernelSize', kernelSize, 1);
+    if (options.stride !== undefined) pair('AvgPool2d', 'stride', options.stride, 1);
+    if (options.padding !== undefined) pair('AvgPool2d', 'padding', options.padding, 0);
   }
   forward(x: Tensor): Tensor {
+    checkInput('AvgPool2d', x);
     return avgPool2d(x, this.kernelSize, this.options);
   }
 }
@@ -192,6 +258,7 @@ export class AvgPool2d extends Module {
 /** [B, C, H, W] → [B, C]. */
 export class GlobalAvgPool2d extends Module {
   forward(x: Tensor): Tensor {
+    checkInput('GlobalAvgPool2d', x);
     return globalAvgPool2d(x);
   }
 }
@@ -199,14 +266,18 @@ export class GlobalAvgPool2d extends Module {
 export class Flatten extends Module {
   constructor(readonly startDim = 1, readonly endDim = -1) {
     super();
+    if (!Number.isInteger(startDim)) throw new InvalidArgumentError('Flatten', 'startDim', `must be an integer, got ${startDim}`);
+    if (!Number.isInteger(endDim)) throw new InvalidArgumentError('Flatten', 'endDim', `must be an integer, got ${endDim}`);
   }
   forward(x: Tensor): Tensor {
+    checkInput('Flatten', x);
     return x.flatten(this.startDim, this.endDim);
   }
 }
 
 export class Identity extends Module {
   forward(x: Tensor): Tensor {
+    if (!isTensor(x)) throw new InvalidArgumentError('Identity', 'x', `must be a Tensor, got ${x === null ? 'null' : typeof x}`);
     return x.reshape(x.shape);
   }
 }
@@ -221,8 +292,12 @@ export class Dropout extends Module {
   constructor(readonly p = 0.5, readonly options: { seed?: number } = {}) {
     super();
     if (!(p >= 0 && p < 1)) throw new InvalidArgumentError('Dropout', 'p', `must be in [0, 1), got ${p}`);
+    assertKnownOptions('Dropout', options, ['seed']);
+    const seed = options?.seed;
+    if (seed !== undefined && !Number.isSafeInteger(seed)) throw new InvalidArgumentError('Dropout', 'options.seed', `must be an integer, got ${seed}`);
   }
   forward(x: Tensor): Tensor {
+    checkInput('Dropout', x);
     if (!this.training || this.p === 0) return x.reshape(x.shape);
     const seed = ((this.options.seed ?? 0) * 1000003 + this.calls++) >>> 0;
     const keep = rand(x.shape, { device: x.backend, seed }).ge(this.p);
@@ -250,6 +325,7 @@ export class Sequential extends Module {
 export class Lambda extends Module {
   constructor(private readonly fn: (x: Tensor) => Tensor) {
     super();
+    if (typeof fn !== 'function') throw new InvalidArgumentError('Lambda', 'fn', `must be a function, got ${typeof fn}`);
   }
   forward(x: Tensor): Tensor {
     return this.fn(x);

@@ -2,7 +2,7 @@
  * Models of the experiments: SimpleConvNet (Biased-MNIST, the EnD/FairKL reference code's layout and
  * names), an MLP, ResNet-18 with the CIFAR stem (torchvision names), and a projection head.
  */
-import { InvalidArgumentError, type Tensor } from '@fairgpu/tensor';
+import { assertKnownOptions, InvalidArgumentError, type Tensor } from '@fairgpu/tensor';
 import { Module } from './module.ts';
 import { BatchNorm1d, BatchNorm2d, Conv2d, GlobalAvgPool2d, Linear, ReLU, Sequential, Tanh, type LayerOptions } from './layers.ts';
 import type { ConvAlgorithm } from './ops/conv.ts';
@@ -40,13 +40,16 @@ export class SimpleConvNet extends Module implements FeatureModel {
   private readonly pool = new GlobalAvgPool2d();
   constructor(options: SimpleConvNetOptions = {}) {
     super();
+    assertKnownOptions('SimpleConvNet', options, ['device', 'rng', 'kernelSize', 'channels', 'strides', 'tanhLast', 'numClasses', 'algorithm']);
     const k = options.kernelSize ?? 7;
     if (!Number.isInteger(k) || k < 1 || k % 2 === 0) throw new InvalidArgumentError('SimpleConvNet', 'options.kernelSize', `must be an odd positive integer, got ${k}`);
     const channels = options.channels ?? [16, 32, 64, 128];
+    if (!Array.isArray(channels)) throw new InvalidArgumentError('SimpleConvNet', 'options.channels', `must be an array of positive integers, got ${String(channels)}`);
     if (channels.length < 1 || !channels.every((c) => Number.isInteger(c) && c > 0)) {
       throw new InvalidArgumentError('SimpleConvNet', 'options.channels', `must be positive integers, got [${channels.join(', ')}]`);
     }
     const strides = options.strides ?? channels.map(() => 1);
+    if (!Array.isArray(strides)) throw new InvalidArgumentError('SimpleConvNet', 'options.strides', `must be an array, got ${String(strides)}`);
     if (strides.length !== channels.length) throw new InvalidArgumentError('SimpleConvNet', 'options.strides', `needs ${channels.length} entries, got ${strides.length}`);
     const layers: Module[] = [];
     let cin = 3;
@@ -58,8 +61,8 @@ export class SimpleConvNet extends Module implements FeatureModel {
     });
     this.extracter = this.registerModule('extracter', new Sequential(...layers));
     this.featureDim = cin;
-    const classes = options.numClasses ?? 10;
-    this.fc = classes > 0 ? this.registerModule('fc', new Linear(cin, classes, options)) : null;
+    const classes = numClasses('SimpleConvNet', options.numClasses);
+    this.fc = classes > 0 ? this.registerModule('fc', new Linear(cin, classes, { device: options.device, rng: options.rng })) : null;
   }
   features(x: Tensor): Tensor {
     return this.pool.forward(this.extracter.forward(x));
@@ -76,15 +79,18 @@ export class MLP extends Module {
   readonly layers: Sequential;
   constructor(inFeatures: number, hidden: readonly number[], outFeatures: number, options: LayerOptions & { batchNorm?: boolean } = {}) {
     super();
+    assertKnownOptions('MLP', options, ['device', 'rng', 'bias', 'batchNorm']);
+    if (!Array.isArray(hidden)) throw new InvalidArgumentError('MLP', 'hidden', `must be an array of layer widths, got ${String(hidden)}`);
+    const linear = { device: options.device, rng: options.rng, bias: options.bias };
     const mods: Module[] = [];
     let d = inFeatures;
     for (const h of hidden) {
-      mods.push(new Linear(d, h, options));
+      mods.push(new Linear(d, h, linear));
       if (options.batchNorm) mods.push(new BatchNorm1d(h, { device: options.device }));
       mods.push(new ReLU());
       d = h;
     }
-    mods.push(new Linear(d, outFeatures, options));
+    mods.push(new Linear(d, outFeatures, linear));
     this.layers = this.registerModule('layers', new Sequential(...mods));
   }
   forward(x: Tensor): Tensor {
@@ -95,6 +101,7 @@ export class MLP extends Module {
 /** SimCLR/SupCon projection head: Linear(d, d) → ReLU → Linear(d, out) (keys `0.*`, `2.*`). */
 export class ProjectionHead extends Sequential {
   constructor(inFeatures: number, outFeatures = 128, options: LayerOptions = {}) {
+    assertKnownOptions('ProjectionHead', options, ['device', 'rng', 'bias']);
     super(new Linear(inFeatures, inFeatures, options), new ReLU(), new Linear(inFeatures, outFeatures, options));
   }
 }
@@ -108,7 +115,8 @@ export class BasicBlock extends Module {
   readonly downsample: Sequential | null;
   constructor(inPlanes: number, planes: number, stride: number, options: InitOptions & { algorithm?: ConvAlgorithm } = {}) {
     super();
-    const conv = { bias: false, ...options };
+    assertKnownOptions('BasicBlock', options, ['device', 'rng', 'algorithm']);
+    const conv = { bias: false, device: options.device, rng: options.rng, algorithm: options.algorithm };
     this.conv1 = this.registerModule('conv1', new Conv2d(inPlanes, planes, 3, { stride, padding: 1, ...conv }));
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(planes, { device: options.device }));
     this.conv2 = this.registerModule('conv2', new Conv2d(planes, planes, 3, { padding: 1, ...conv }));
@@ -145,21 +153,24 @@ export class ResNet18 extends Module implements FeatureModel {
   readonly featureDim: number;
   constructor(options: ResNet18Options = {}) {
     super();
+    assertKnownOptions('ResNet18', options, ['device', 'rng', 'numClasses', 'inChannels', 'width', 'algorithm']);
     const w = options.width ?? 64;
-    const conv = { bias: false, ...options };
+    if (!Number.isInteger(w) || w < 1) throw new InvalidArgumentError('ResNet18', 'options.width', `must be a positive integer, got ${w}`);
+    const block = { device: options.device, rng: options.rng, algorithm: options.algorithm };
+    const conv = { bias: false, ...block };
     this.conv1 = this.registerModule('conv1', new Conv2d(options.inChannels ?? 3, w, 3, { padding: 1, ...conv }));
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(w, { device: options.device }));
     let inPlanes = w;
     this.layers = [1, 2, 4, 8].map((m, i) => {
       const planes = w * m;
       const stride = i === 0 ? 1 : 2;
-      const layer = new Sequential(new BasicBlock(inPlanes, planes, stride, options), new BasicBlock(planes, planes, 1, options));
+      const layer = new Sequential(new BasicBlock(inPlanes, planes, stride, block), new BasicBlock(planes, planes, 1, block));
       inPlanes = planes;
       return this.registerModule(`layer${i + 1}`, layer);
     });
     this.featureDim = inPlanes;
-    const classes = options.numClasses ?? 10;
-    this.fc = classes > 0 ? this.registerModule('fc', new Linear(inPlanes, classes, options)) : null;
+    const classes = numClasses('ResNet18', options.numClasses);
+    this.fc = classes > 0 ? this.registerModule('fc', new Linear(inPlanes, classes, { device: options.device, rng: options.rng })) : null;
   }
   features(x: Tensor): Tensor {
     const h = this.layers.reduce((t, l) => l.forward(t), this.bn1.forward(this.conv1.forward(x)).relu());
@@ -169,4 +180,10 @@ export class ResNet18 extends Module implements FeatureModel {
     const f = this.features(x);
     return this.fc ? this.fc.forward(f) : f;
   }
+}
+
+function numClasses(op: string, value: number | undefined): number {
+  const classes = value ?? 10;
+  if (!Number.isInteger(classes) || classes < 0) throw new InvalidArgumentError(op, 'options.numClasses', `must be an integer ≥ 0 (0 leaves out the classifier), got ${classes}`);
+  return classes;
 }

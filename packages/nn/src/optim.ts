@@ -5,7 +5,10 @@
  * (ops/optimizer-step.ts); `fused: false` builds the same arithmetic from tensor ops and writes it
  * with `assign` (the reference the fused kernel is tested against).
  */
-import { InvalidArgumentError, keep, noGrad, tidy, zeros, type Tensor } from '@fairgpu/tensor';
+import {
+  assertKnownOptions, DeviceMismatchError, DisposedTensorError, DtypeMismatchError, InvalidArgumentError, isTensor, keep, noGrad,
+  ShapeMismatchError, tidy, zeros, type Tensor,
+} from '@fairgpu/tensor';
 import { fusedOptimizerStep } from './ops/optimizer-step.ts';
 
 function check(op: string, argument: string, value: number, ok: (v: number) => boolean, rule: string): number {
@@ -13,32 +16,66 @@ function check(op: string, argument: string, value: number, ok: (v: number) => b
   return value;
 }
 
+function flag(op: string, argument: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new InvalidArgumentError(op, argument, `must be a boolean, got ${String(value)}`);
+  return value;
+}
+
 function checkParams(op: string, params: readonly Tensor[]): Tensor[] {
   if (!Array.isArray(params) || params.length === 0) throw new InvalidArgumentError(op, 'params', 'must be a non-empty array of tensors');
   params.forEach((p, i) => {
-    if (!p || typeof p !== 'object' || !('shape' in p)) throw new InvalidArgumentError(op, `params[${i}]`, 'must be a tensor');
+    if (!isTensor(p)) throw new InvalidArgumentError(op, `params[${i}]`, 'must be a tensor');
+    if (p.isDisposed) throw new DisposedTensorError(op, `params[${i}]`);
     if (!p.requiresGrad) throw new InvalidArgumentError(op, `params[${i}]`, 'must require grad');
+    if (p.dtype !== 'f32') throw new DtypeMismatchError(op, `params[${i}]`, `must be f32, got ${p.dtype}`);
+    if (params.indexOf(p) !== i) throw new InvalidArgumentError(op, `params[${i}]`, `is the same tensor as params[${params.indexOf(p)}]`);
   });
   return [...params];
 }
 
+const finiteLr = (v: number) => v >= 0 && Number.isFinite(v);
+
 export abstract class Optimizer {
   readonly params: Tensor[];
-  /** The learning rate of the next step (schedulers write it). */
-  lr: number;
   /** Steps taken so far. */
   stepCount = 0;
   /** Per-parameter state tensors by name (PyTorch's `state[i][name]`). */
   protected readonly state: Map<string, Tensor>[];
+  /** The names `loadStateDict` accepts in `state.<i>.<name>` keys. */
+  protected abstract readonly stateNames: readonly string[];
+  private currentLr: number;
 
   protected constructor(readonly name: string, params: readonly Tensor[], lr: number) {
     this.params = checkParams(name, params);
-    this.lr = check(name, 'lr', lr, (v) => v >= 0 && Number.isFinite(v), 'a finite number ≥ 0');
+    this.currentLr = check(name, 'lr', lr, finiteLr, 'a finite number ≥ 0');
     this.state = this.params.map(() => new Map());
   }
 
-  /** Updates every parameter that has a gradient, in place. */
+  /** The learning rate of the next step (schedulers write it); setting NaN, ±Inf or < 0 throws. */
+  get lr(): number {
+    return this.currentLr;
+  }
+  set lr(value: number) {
+    this.currentLr = check(this.name, 'lr', value, finiteLr, 'a finite number ≥ 0');
+  }
+
+  /**
+   * Updates every parameter that has a gradient, in place. Every parameter and gradient is checked
+   * first (live, same shape, dtype and device), so a bad one is a typed error before any update.
+   */
   step(): void {
+    const op = `${this.name}.step`;
+    check(op, 'lr', this.currentLr, finiteLr, 'a finite number ≥ 0');
+    this.params.forEach((p, i) => {
+      if (p.isDisposed) throw new DisposedTensorError(op, `params[${i}]`);
+      const g = p.grad;
+      if (!g) return;
+      if (g.isDisposed) throw new DisposedTensorError(op, `params[${i}].grad`);
+      if (g.backend !== p.backend) throw new DeviceMismatchError(op, `params[${i}].grad`, `is on ${g.backend.name} but the parameter is on ${p.backend.name}`);
+      if (g.shape.join() !== p.shape.join()) throw new ShapeMismatchError(op, `params[${i}].grad`, `[${g.shape.join(', ')}] differs from the parameter's [${p.shape.join(', ')}]`);
+      if (g.dtype !== p.dtype) throw new DtypeMismatchError(op, `params[${i}].grad`, `is ${g.dtype} but the parameter is ${p.dtype}`);
+    });
     this.stepCount++;
     noGrad(() => tidy(() => {
       this.params.forEach((p, i) => {
@@ -74,21 +111,48 @@ export abstract class Optimizer {
     return { tensors, scalars: { lr: this.lr, step: this.stepCount } };
   }
 
+  /**
+   * Restores `stateDict()` output. Atomic: keys, shapes, dtypes, devices and the scalars are all
+   * checked before the current state is replaced.
+   */
   loadStateDict(dict: { tensors: ReadonlyMap<string, Tensor>; scalars: { lr: number; step: number } }): void {
+    const { parsed, lr, step } = this.parseState(`${this.name}.loadStateDict`, dict);
+    const copies = noGrad(() => tidy(() => parsed.map(([, , t]) => t.mul(1))));
+    this.disposeState();
+    parsed.forEach(([i, name], k) => this.state[i].set(name, keep(copies[k])));
+    this.currentLr = lr;
+    this.stepCount = step;
+  }
+
+  /** Validates a state dict as `loadStateDict` would, changing nothing. */
+  checkStateDict(dict: { tensors: ReadonlyMap<string, Tensor>; scalars: { lr: number; step: number } }): void {
+    this.parseState(`${this.name}.checkStateDict`, dict);
+  }
+
+  private parseState(op: string, dict: { tensors: ReadonlyMap<string, Tensor>; scalars: { lr: number; step: number } }): { parsed: [number, string, Tensor][]; lr: number; step: number } {
+    if (!dict || typeof dict !== 'object') throw new InvalidArgumentError(op, 'dict', `must be { tensors, scalars } as stateDict() returns, got ${dict === null ? 'null' : typeof dict}`);
+    assertKnownOptions(op, dict, ['tensors', 'scalars']);
+    if (!(dict.tensors instanceof Map)) throw new InvalidArgumentError(op, 'dict.tensors', 'must be a Map of state tensors');
+    if (!dict.scalars || typeof dict.scalars !== 'object') throw new InvalidArgumentError(op, 'dict.scalars', 'must be { lr, step }');
+    assertKnownOptions(op, dict.scalars, ['lr', 'step']);
+    const lr = check(op, 'scalars.lr', dict.scalars.lr, finiteLr, 'a finite number ≥ 0');
+    const step = check(op, 'scalars.step', dict.scalars.step, (v) => Number.isInteger(v) && v >= 0, 'an integer ≥ 0');
     const parsed: [number, string, Tensor][] = [];
     for (const [key, t] of dict.tensors) {
       const m = /^state\.(\d+)\.([A-Za-z_]+)$/.exec(key);
       const i = m ? Number(m[1]) : -1;
-      if (!m || i >= this.params.length) throw new InvalidArgumentError(`${this.name}.loadStateDict`, key, 'is not a state key of this optimizer');
-      if (t.shape.join() !== this.params[i].shape.join()) throw new InvalidArgumentError(`${this.name}.loadStateDict`, key, `has shape [${t.shape.join(', ')}], parameter ${i} is [${this.params[i].shape.join(', ')}]`);
+      if (!m || i >= this.params.length || !this.stateNames.includes(m[2])) {
+        throw new InvalidArgumentError(op, key, `is not a state key of this optimizer (state.<0..${this.params.length - 1}>.<${this.stateNames.join(' | ')}>)`);
+      }
+      const p = this.params[i];
+      if (!isTensor(t)) throw new InvalidArgumentError(op, key, 'must be a tensor');
+      if (t.isDisposed) throw new DisposedTensorError(op, key);
+      if (t.shape.join() !== p.shape.join()) throw new ShapeMismatchError(op, key, `has shape [${t.shape.join(', ')}], parameter ${i} is [${p.shape.join(', ')}]`);
+      if (t.dtype !== p.dtype) throw new DtypeMismatchError(op, key, `is ${t.dtype}, parameter ${i} is ${p.dtype}`);
+      if (t.backend !== p.backend) throw new DeviceMismatchError(op, key, `is on ${t.backend.name} but parameter ${i} is on ${p.backend.name}`);
       parsed.push([i, m[2], t]);
     }
-    this.disposeState();
-    noGrad(() => {
-      for (const [i, name, t] of parsed) this.state[i].set(name, keep(t.mul(1)));
-    });
-    this.lr = check(`${this.name}.loadStateDict`, 'scalars.lr', dict.scalars.lr, (v) => v >= 0 && Number.isFinite(v), 'a finite number ≥ 0');
-    this.stepCount = check(`${this.name}.loadStateDict`, 'scalars.step', dict.scalars.step, (v) => Number.isInteger(v) && v >= 0, 'an integer ≥ 0');
+    return { parsed, lr, step };
   }
 
   private disposeState(): void {
@@ -120,14 +184,17 @@ export class SGD extends Optimizer {
   readonly weightDecay: number;
   readonly nesterov: boolean;
   readonly fused: boolean;
+  protected readonly stateNames = ['momentum_buffer'] as const;
   constructor(params: readonly Tensor[], options: SgdOptions) {
-    super('SGD', params, options?.lr);
+    if (!options || typeof options !== 'object') throw new InvalidArgumentError('SGD', 'options', `must be an object with at least lr, got ${options === null ? 'null' : typeof options}`);
+    assertKnownOptions('SGD', options, ['lr', 'fused', 'momentum', 'dampening', 'weightDecay', 'nesterov']);
+    super('SGD', params, options.lr);
     this.momentum = check('SGD', 'momentum', options.momentum ?? 0, (v) => v >= 0 && v < 1, 'in [0, 1)');
     this.dampening = check('SGD', 'dampening', options.dampening ?? 0, (v) => v >= 0 && v <= 1, 'in [0, 1]');
     this.weightDecay = check('SGD', 'weightDecay', options.weightDecay ?? 0, (v) => v >= 0 && Number.isFinite(v), '≥ 0');
-    this.nesterov = options.nesterov ?? false;
+    this.nesterov = flag('SGD', 'nesterov', options.nesterov, false);
     if (this.nesterov && (this.momentum === 0 || this.dampening !== 0)) throw new InvalidArgumentError('SGD', 'nesterov', 'needs momentum > 0 and dampening = 0');
-    this.fused = options.fused ?? true;
+    this.fused = flag('SGD', 'fused', options.fused, true);
   }
   protected update(p: Tensor, grad: Tensor, state: Map<string, Tensor>): void {
     if (this.fused) {
@@ -164,14 +231,19 @@ export class Adam extends Optimizer {
   readonly eps: number;
   readonly weightDecay: number;
   readonly fused: boolean;
+  protected readonly stateNames = ['exp_avg', 'exp_avg_sq'] as const;
   constructor(params: readonly Tensor[], options: AdamOptions = {}, protected readonly decoupled = false, name = 'Adam') {
-    super(name, params, options.lr ?? 1e-3);
-    const [b1, b2] = options.betas ?? [0.9, 0.999];
+    assertKnownOptions(name, options, ['lr', 'fused', 'betas', 'eps', 'weightDecay']);
+    super(name, params, options?.lr ?? 1e-3);
+    options ??= {};
+    const betas = options.betas ?? [0.9, 0.999];
+    if (!Array.isArray(betas) || betas.length !== 2) throw new InvalidArgumentError(name, 'betas', `must be a pair [β1, β2], got ${JSON.stringify(betas)}`);
+    const [b1, b2] = betas;
     this.beta1 = check(name, 'betas[0]', b1, (v) => v >= 0 && v < 1, 'in [0, 1)');
     this.beta2 = check(name, 'betas[1]', b2, (v) => v >= 0 && v < 1, 'in [0, 1)');
-    this.eps = check(name, 'eps', options.eps ?? 1e-8, (v) => v > 0, '> 0');
+    this.eps = check(name, 'eps', options.eps ?? 1e-8, (v) => v > 0 && Number.isFinite(v), 'a finite number > 0');
     this.weightDecay = check(name, 'weightDecay', options.weightDecay ?? (decoupled ? 1e-2 : 0), (v) => v >= 0 && Number.isFinite(v), '≥ 0');
-    this.fused = options.fused ?? true;
+    this.fused = flag(name, 'fused', options.fused, true);
   }
   protected update(p: Tensor, grad: Tensor, state: Map<string, Tensor>): void {
     const t = this.stepCount;

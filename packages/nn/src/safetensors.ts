@@ -5,9 +5,10 @@
  * load with `safetensors.torch.load_file` and `model.load_state_dict` unchanged.
  *
  * Decoding treats the file as hostile: header length against the file size (before any
- * allocation), JSON shape, dtypes, integer shapes, offsets inside the data and pairwise disjoint,
- * byte length = shape × itemsize. Every violation is a `SafetensorsError`; nothing is allocated
- * beyond the file itself.
+ * allocation), JSON shape, dtypes, integer shapes, byte length = shape × itemsize, and — as the
+ * reference reader — tensors that tile the data exactly (no gap, no overlap, no trailing bytes).
+ * F64 values are narrowed to f32 only when they fit (a finite value never becomes ±Infinity).
+ * Every violation is a `SafetensorsError`; values are read only once the whole header is valid.
  */
 import { FairgpuError } from '@fairgpu/tensor';
 
@@ -85,7 +86,7 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
   const dataLength = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
   const ranges: [number, number, string][] = [];
-  const tensors = new Map<string, HostArray>();
+  const pending: [string, string, number[], number, number][] = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw new SafetensorsError('__metadata__ must be an object of strings');
@@ -114,11 +115,24 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
     }
     if (count * itemsize !== end - begin) throw new SafetensorsError(`'${name}' byte length ${end - begin} ≠ shape [${(shape as number[]).join(', ')}] × ${itemsize}`);
     ranges.push([begin, end, name]);
-    tensors.set(name, { dtype: dtype === 'F32' || dtype === 'F64' ? 'f32' : 'i32', shape: [...(shape as number[])], data: readValues(name, dtype, bytes, dataStart + begin, count) });
+    pending.push([name, dtype, [...(shape as number[])], begin, count]);
   }
-  ranges.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < ranges.length; i++) {
-    if (ranges[i][0] < ranges[i - 1][1]) throw new SafetensorsError(`'${ranges[i][2]}' overlaps '${ranges[i - 1][2]}'`);
+  // As the reference reader (Metadata::validate, read_metadata): sorted by offsets, the tensors
+  // tile the data exactly — the first starts at 0, each starts where the previous ends, the last
+  // ends at the end of the file. Gaps, overlaps and trailing bytes are all rejected.
+  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let expected = 0;
+  let previous = '';
+  for (const [begin, end, name] of ranges) {
+    if (begin < expected) throw new SafetensorsError(`'${name}' overlaps '${previous}' (data_offsets [${begin}, ${end}], '${previous}' ends at ${expected})`);
+    if (begin > expected) throw new SafetensorsError(`'${name}' data_offsets [${begin}, ${end}] leave a gap of ${begin - expected} bytes after offset ${expected}`);
+    expected = end;
+    previous = name;
+  }
+  if (expected !== dataLength) throw new SafetensorsError(`${dataLength - expected} trailing bytes after the last tensor (the data ends at ${expected} of ${dataLength})`);
+  const tensors = new Map<string, HostArray>();
+  for (const [name, dtype, shape, begin, count] of pending) {
+    tensors.set(name, { dtype: dtype === 'F32' || dtype === 'F64' ? 'f32' : 'i32', shape, data: readValues(name, dtype, bytes, dataStart + begin, count) });
   }
   return { tensors, metadata };
 }
@@ -132,7 +146,12 @@ function readValues(name: string, dtype: string, bytes: Uint8Array, at: number, 
   }
   if (dtype === 'F64') {
     const out = new Float32Array(count);
-    for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
+    for (let i = 0; i < count; i++) {
+      const v = view.getFloat64(8 * i, true);
+      out[i] = v;
+      // Narrowing must not invent infinities: a finite value beyond ±3.4028235e38 is an error.
+      if (Number.isFinite(v) && !Number.isFinite(out[i])) throw new SafetensorsError(`'${name}' F64 value ${v} at flat index ${i} is beyond the f32 range`);
+    }
     return out;
   }
   const out = new Int32Array(count);

@@ -2,7 +2,7 @@
  * Learning-rate schedules, stepped once per epoch (or per iteration: the unit is the caller's) as
  * PyTorch's schedulers: `step()` advances and writes `optimizer.lr`. State = the step counter.
  */
-import { InvalidArgumentError } from '@fairgpu/tensor';
+import { assertKnownOptions, InvalidArgumentError } from '@fairgpu/tensor';
 import type { Optimizer } from './optim.ts';
 
 export abstract class LrScheduler {
@@ -10,26 +10,43 @@ export abstract class LrScheduler {
   lastStep = 0;
   readonly baseLr: number;
   constructor(readonly optimizer: Optimizer) {
-    if (!optimizer || typeof optimizer.lr !== 'number') throw new InvalidArgumentError('LrScheduler', 'optimizer', 'must be an Optimizer');
+    if (!optimizer || typeof optimizer.lr !== 'number') throw new InvalidArgumentError(new.target.name, 'optimizer', 'must be an Optimizer');
     this.baseLr = optimizer.lr;
   }
   /** Subclasses call this at the end of their constructor, once their fields are set. */
   protected start(): void {
-    this.optimizer.lr = this.lrAt(0);
+    this.optimizer.lr = this.checkedLrAt(0);
   }
   /** The learning rate after `step` scheduler steps. */
   abstract lrAt(step: number): number;
+  /** lrAt(step), or a typed error (before anything changes) when it is NaN, ±Inf or < 0. */
+  private checkedLrAt(step: number): number {
+    const lr = this.lrAt(step);
+    if (!(typeof lr === 'number' && lr >= 0 && Number.isFinite(lr))) {
+      throw new InvalidArgumentError(this.constructor.name, 'lr', `schedule gives ${String(lr)} at step ${step}; must be a finite number ≥ 0`);
+    }
+    return lr;
+  }
   step(): void {
+    const lr = this.checkedLrAt(this.lastStep + 1);
     this.lastStep++;
-    this.optimizer.lr = this.lrAt(this.lastStep);
+    this.optimizer.lr = lr;
   }
   stateDict(): { lastStep: number } {
     return { lastStep: this.lastStep };
   }
   loadStateDict(state: { lastStep: number }): void {
-    if (!Number.isInteger(state?.lastStep) || state.lastStep < 0) throw new InvalidArgumentError('LrScheduler.loadStateDict', 'lastStep', `must be an integer ≥ 0, got ${state?.lastStep}`);
+    const lr = this.checkStateDict(state);
     this.lastStep = state.lastStep;
-    this.optimizer.lr = this.lrAt(this.lastStep);
+    this.optimizer.lr = lr;
+  }
+  /** Validates a state as `loadStateDict` would, changing nothing; returns the restored lr. */
+  checkStateDict(state: { lastStep: number }): number {
+    const op = `${this.constructor.name}.loadStateDict`;
+    if (!state || typeof state !== 'object') throw new InvalidArgumentError(op, 'state', `must be { lastStep }, got ${state === null ? 'null' : typeof state}`);
+    assertKnownOptions(op, state, ['lastStep']);
+    if (!Number.isInteger(state.lastStep) || state.lastStep < 0) throw new InvalidArgumentError(op, 'lastStep', `must be an integer ≥ 0, got ${state.lastStep}`);
+    return this.checkedLrAt(state.lastStep);
   }
 }
 
@@ -75,7 +92,7 @@ export class MultiStepLR extends LrScheduler {
 export class CosineAnnealingLR extends LrScheduler {
   constructor(optimizer: Optimizer, readonly tMax: number, readonly etaMin = 0) {
     positiveInt('CosineAnnealingLR', 'tMax', tMax);
-    if (!(etaMin >= 0)) throw new InvalidArgumentError('CosineAnnealingLR', 'etaMin', `must be ≥ 0, got ${etaMin}`);
+    if (!(etaMin >= 0 && Number.isFinite(etaMin))) throw new InvalidArgumentError('CosineAnnealingLR', 'etaMin', `must be a finite number ≥ 0, got ${etaMin}`);
     super(optimizer);
     this.start();
   }
@@ -91,6 +108,7 @@ export class CosineAnnealingLR extends LrScheduler {
 export class LinearWarmup extends LrScheduler {
   constructor(optimizer: Optimizer, readonly warmupSteps: number, readonly after: ((t: number) => number) | null = null, readonly startFactor = 0.1) {
     positiveInt('LinearWarmup', 'warmupSteps', warmupSteps);
+    if (after !== null && typeof after !== 'function') throw new InvalidArgumentError('LinearWarmup', 'after', `must be a function of the step or null, got ${typeof after}`);
     if (!(startFactor > 0 && startFactor <= 1)) throw new InvalidArgumentError('LinearWarmup', 'startFactor', `must be in (0, 1], got ${startFactor}`);
     super(optimizer);
     this.start();

@@ -10,7 +10,7 @@
  * The running loss is summed on the GPU; it is read back only every `logEvery` steps and at the end
  * of each epoch, so the step loop never waits on readback otherwise.
  */
-import { concat, InvalidArgumentError, keep, noGrad, scope, tensor, tidy, type Tensor } from '@fairgpu/tensor';
+import { assertKnownOptions, concat, InvalidArgumentError, isTensor, keep, noGrad, scope, tensor, tidy, type Tensor } from '@fairgpu/tensor';
 
 /** Where a run is: the next batch to train on. */
 export interface LoopPosition {
@@ -54,73 +54,119 @@ export interface LoopOptions<B> {
   maxSteps?: number;
 }
 
+const LOOP_KEYS = [
+  'epochs', 'stepsPerEpoch', 'batch', 'step', 'batchSize', 'release', 'lr', 'endEpoch', 'start', 'logEvery', 'checkpoint', 'checkpointEvery',
+  'onProgress', 'maxSteps',
+] as const;
+
+/**
+ * Runs the schedule. Options are validated up front (unknown keys, integer counts, callbacks);
+ * when `batch`, `step` or a callback throws, the loop's own device state (the running loss) is
+ * freed, the batch is released and the error propagates.
+ */
 export async function trainLoop<B>(options: LoopOptions<B>): Promise<LoopPosition> {
+  if (!options || typeof options !== 'object') throw new InvalidArgumentError('trainLoop', 'options', `must be an object, got ${options === null ? 'null' : typeof options}`);
+  assertKnownOptions('trainLoop', options, LOOP_KEYS);
   const { epochs, stepsPerEpoch, batchSize, logEvery = 10, checkpointEvery = 0 } = options;
   for (const [name, v, min] of [['epochs', epochs, 0], ['stepsPerEpoch', stepsPerEpoch, 1], ['batchSize', batchSize, 1], ['logEvery', logEvery, 1], ['checkpointEvery', checkpointEvery, 0]] as const) {
     if (!Number.isInteger(v) || v < min) throw new InvalidArgumentError('trainLoop', `options.${name}`, `must be an integer ≥ ${min}, got ${v}`);
   }
-  if (typeof options.step !== 'function' || typeof options.batch !== 'function') throw new InvalidArgumentError('trainLoop', 'options', 'needs step and batch functions');
+  if (typeof options.step !== 'function') throw new InvalidArgumentError('trainLoop', 'options.step', `must be a function, got ${typeof options.step}`);
+  if (typeof options.batch !== 'function') throw new InvalidArgumentError('trainLoop', 'options.batch', `must be a function, got ${typeof options.batch}`);
+  for (const name of ['release', 'lr', 'endEpoch', 'checkpoint', 'onProgress'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') throw new InvalidArgumentError('trainLoop', `options.${name}`, `must be a function, got ${typeof options[name]}`);
+  }
+  if (options.maxSteps !== undefined && !(Number.isInteger(options.maxSteps) && options.maxSteps >= 0)) {
+    throw new InvalidArgumentError('trainLoop', 'options.maxSteps', `must be an integer ≥ 0, got ${options.maxSteps}`);
+  }
   const pos: LoopPosition = { ...(options.start ?? { epoch: 0, index: 0, globalStep: 0 }) };
-  if (!(pos.epoch >= 0 && pos.index >= 0 && pos.index <= stepsPerEpoch)) throw new InvalidArgumentError('trainLoop', 'options.start', `is outside the run: ${JSON.stringify(pos)}`);
+  if (options.start !== undefined) assertKnownOptions('trainLoop', options.start, ['epoch', 'index', 'globalStep']);
+  if (!(Number.isInteger(pos.epoch) && Number.isInteger(pos.index) && Number.isInteger(pos.globalStep) && pos.epoch >= 0 && pos.index >= 0 && pos.globalStep >= 0 && pos.index <= stepsPerEpoch)) {
+    throw new InvalidArgumentError('trainLoop', 'options.start', `is outside the run: ${JSON.stringify(options.start)} (epoch, index ≤ stepsPerEpoch and globalStep must be integers ≥ 0)`);
+  }
   const lr = () => options.lr?.() ?? NaN;
   const totalSteps = epochs * stepsPerEpoch;
   let budget = options.maxSteps ?? Infinity;
-  while (pos.epoch < epochs && budget > 0) {
-    const t0 = performance.now();
-    const firstIndex = pos.index;
-    // Sum of this epoch's losses, on the device; read at report points only.
-    let lossSum: Tensor | null = null;
-    let windowStart = performance.now();
-    let windowSteps = 0;
-    while (pos.index < stepsPerEpoch && budget > 0) {
-      const b = await options.batch(pos.epoch, pos.index);
-      const loss = await scope(async () => options.step(b, { ...pos }));
-      options.release?.(b);
-      const sum: Tensor = noGrad(() => tidy(() => keep(lossSum ? lossSum.add(loss.detach()) : loss.detach().reshape([]))));
-      lossSum?.dispose();
-      lossSum = sum;
-      pos.index++;
-      pos.globalStep++;
-      windowSteps++;
-      budget--;
-      const report = pos.index % logEvery === 0 || pos.index === stepsPerEpoch;
-      let value: number | null = null;
-      if (report) {
-        value = await loss.item();
-        const now = performance.now();
-        options.onProgress?.({
-          type: 'step', epoch: pos.epoch, index: pos.index, stepsPerEpoch, globalStep: pos.globalStep, totalSteps, loss: value, lr: lr(),
-          imagesPerSecond: (windowSteps * batchSize) / ((now - windowStart) / 1000),
-        });
-        windowStart = now;
-        windowSteps = 0;
+  // Device state the loop owns; freed when anything below throws.
+  let lossSum: Tensor | null = null;
+  let loss: Tensor | null = null;
+  try {
+    while (pos.epoch < epochs && budget > 0) {
+      const t0 = performance.now();
+      const firstIndex = pos.index;
+      // Sum of this epoch's losses, on the device; read at report points only.
+      lossSum = null;
+      let windowStart = performance.now();
+      let windowSteps = 0;
+      while (pos.index < stepsPerEpoch && budget > 0) {
+        const b = await options.batch(pos.epoch, pos.index);
+        try {
+          loss = await scope(async () => checkLoss(await options.step(b, { ...pos })));
+        } finally {
+          options.release?.(b);
+        }
+        const current: Tensor = loss;
+        const sum: Tensor = noGrad(() => tidy(() => keep(lossSum ? lossSum.add(current.detach()) : current.detach().reshape([]))));
+        lossSum?.dispose();
+        lossSum = sum;
+        pos.index++;
+        pos.globalStep++;
+        windowSteps++;
+        budget--;
+        const report = pos.index % logEvery === 0 || pos.index === stepsPerEpoch;
+        let value: number | null = null;
+        if (report) {
+          value = await current.item();
+          const now = performance.now();
+          options.onProgress?.({
+            type: 'step', epoch: pos.epoch, index: pos.index, stepsPerEpoch, globalStep: pos.globalStep, totalSteps, loss: value, lr: lr(),
+            imagesPerSecond: (windowSteps * batchSize) / ((now - windowStart) / 1000),
+          });
+          windowStart = now;
+          windowSteps = 0;
+        }
+        current.dispose();
+        loss = null;
+        if (pos.index === stepsPerEpoch) break;
+        if (checkpointEvery && pos.globalStep % checkpointEvery === 0 && options.checkpoint) {
+          await options.checkpoint({ ...pos });
+          options.onProgress?.({ type: 'checkpoint', position: { ...pos } });
+        }
       }
-      loss.dispose();
-      if (pos.index === stepsPerEpoch) break;
-      if (checkpointEvery && pos.globalStep % checkpointEvery === 0 && options.checkpoint) {
+      if (pos.index < stepsPerEpoch) {
+        lossSum?.dispose();
+        lossSum = null;
+        if (options.checkpoint) await options.checkpoint({ ...pos });
+        break;
+      }
+      const steps = pos.index - firstIndex;
+      const meanLoss = lossSum ? (await lossSum.item()) / Math.max(steps, 1) : NaN;
+      lossSum?.dispose();
+      lossSum = null;
+      await options.endEpoch?.(pos.epoch);
+      const seconds = (performance.now() - t0) / 1000;
+      options.onProgress?.({ type: 'epoch', epoch: pos.epoch, epochs: options.epochs, meanLoss, lr: lr(), seconds, imagesPerSecond: (steps * batchSize) / seconds });
+      pos.epoch++;
+      pos.index = 0;
+      if (options.checkpoint) {
         await options.checkpoint({ ...pos });
         options.onProgress?.({ type: 'checkpoint', position: { ...pos } });
       }
     }
-    if (pos.index < stepsPerEpoch) {
-      lossSum?.dispose();
-      if (options.checkpoint) await options.checkpoint({ ...pos });
-      break;
-    }
-    const steps = pos.index - firstIndex;
-    const meanLoss = lossSum ? (await lossSum.item()) / Math.max(steps, 1) : NaN;
-    lossSum?.dispose();
-    await options.endEpoch?.(pos.epoch);
-    const seconds = (performance.now() - t0) / 1000;
-    options.onProgress?.({ type: 'epoch', epoch: pos.epoch, epochs: options.epochs, meanLoss, lr: lr(), seconds, imagesPerSecond: (steps * batchSize) / seconds });
-    pos.epoch++;
-    pos.index = 0;
-    if (options.checkpoint) {
-      await options.checkpoint({ ...pos });
-      options.onProgress?.({ type: 'checkpoint', position: { ...pos } });
-    }
+  } catch (e) {
+    (loss as Tensor | null)?.dispose();
+    (lossSum as Tensor | null)?.dispose();
+    throw e;
   }
   return pos;
+}
+
+/** The value `step` returned: a live one-element f32 tensor (disposed by the enclosing scope otherwise). */
+function checkLoss(value: unknown): Tensor {
+  if (!isTensor(value)) throw new InvalidArgumentError('trainLoop', 'options.step', `must return the loss tensor, got ${value === null ? 'null' : typeof value}`);
+  if (value.isDisposed) throw new InvalidArgumentError('trainLoop', 'options.step', 'returned a disposed tensor; return the loss undisposed (the loop disposes it)');
+  if (value.size !== 1) throw new InvalidArgumentError('trainLoop', 'options.step', `must return a scalar loss, got shape [${value.shape.join(', ')}]`);
+  return value;
 }
 
 /**

@@ -8,7 +8,7 @@
  * `conv2d` picks per adapter class (`convAlgorithm`), from `npm run bench -- train` measurements.
  */
 import {
-  bufferOf, concat, customOp, grid1d, InvalidArgumentError, noGrad, ones, ParamWriter, ShapeMismatchError, zeros,
+  assertKnownOptions, bufferOf, concat, customOp, grid1d, InvalidArgumentError, noGrad, ones, ParamWriter, ShapeMismatchError, zeros,
   type CpuOperand, type CustomOpDefinition, type StorageView, type Tensor,
 } from '@fairgpu/tensor';
 import { channelTransposeWgsl, col2imWgsl, convDirectInputGradWgsl, convDirectWeightGradWgsl, convDirectWgsl, im2colWgsl } from '../generated/wgsl.ts';
@@ -262,6 +262,7 @@ const MAX_COLS_BYTES = 64 * 2 ** 20;
  * bias [Co] or null → [B, Co, Ho, Wo].
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options: Conv2dOptions = {}): Tensor {
+  assertKnownOptions('conv2d', options, ['stride', 'padding', 'algorithm']);
   if (weight.rank !== 4) throw new ShapeMismatchError('conv2d', 'weight', `must be [Co, C, kh, kw], got shape [${weight.shape.join(', ')}]`);
   const [co, ci, kh, kw] = weight.shape;
   const g = geometry('conv2d', x, [kh, kw], { ...options, co });

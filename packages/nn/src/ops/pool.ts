@@ -3,7 +3,7 @@
  * as PyTorch); average pooling is im2col + a mean over the window (zero padding counted, PyTorch's
  * `count_include_pad=True` default), so its gradient is col2im; global average pooling is a mean.
  */
-import { bufferOf, customOp, grid1d, InvalidArgumentError, ParamWriter, type CpuOperand, type CustomOpDefinition, type StorageView, type Tensor } from '@fairgpu/tensor';
+import { assertKnownOptions, bufferOf, customOp, grid1d, InvalidArgumentError, ParamWriter, type CpuOperand, type CustomOpDefinition, type StorageView, type Tensor } from '@fairgpu/tensor';
 import { globalAvgPoolWgsl, maxpoolGradWgsl, maxpoolWgsl } from '../generated/wgsl.ts';
 import { specialize } from './specialize.ts';
 import { geometry, geometryKernel, withGeometry, type Geometry, type Pair } from './geometry.ts';
@@ -80,6 +80,7 @@ export interface PoolOptions {
 }
 
 function poolGeometry(op: string, x: Tensor, kernelSize: Pair, options: PoolOptions): Geometry {
+  assertKnownOptions(op, options, ['stride', 'padding']);
   const g = geometry(op, x, kernelSize, { stride: options.stride ?? kernelSize, padding: options.padding ?? 0 });
   if (2 * g.ph > g.kh || 2 * g.pw > g.kw) {
     // PyTorch's rule: a window made only of padding would have no maximum.
