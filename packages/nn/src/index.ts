@@ -21,6 +21,7 @@ export { maxPool2d, avgPool2d, globalAvgPool2d } from './ops/pool.ts';
 export type { PoolOptions } from './ops/pool.ts';
 export type { Pair, Geometry } from './ops/geometry.ts';
 export { Module } from './module.ts';
+export type { StateValue, StateDictInput } from './module.ts';
 export type { ForwardHook, HookHandle } from './module.ts';
 export { manualSeed, uniformInit, kaimingUniformDefault, kaimingNormalFanOut, fanIn } from './init.ts';
 export type { InitOptions } from './init.ts';

@@ -51,6 +51,11 @@ export class SimpleConvNet extends Module implements FeatureModel {
     const strides = options.strides ?? channels.map(() => 1);
     if (!Array.isArray(strides)) throw new InvalidArgumentError('SimpleConvNet', 'options.strides', `must be an array, got ${String(strides)}`);
     if (strides.length !== channels.length) throw new InvalidArgumentError('SimpleConvNet', 'options.strides', `needs ${channels.length} entries, got ${strides.length}`);
+    // Everything is checked before the first layer allocates its parameters: a constructor that
+    // throws leaves nothing behind.
+    strides.forEach((st, i) => positiveInt('SimpleConvNet', `options.strides[${i}]`, st));
+    const classes = numClasses('SimpleConvNet', options.numClasses);
+    checkAlgorithm('SimpleConvNet', options.algorithm);
     const layers: Module[] = [];
     let cin = 3;
     channels.forEach((c, i) => {
@@ -61,7 +66,6 @@ export class SimpleConvNet extends Module implements FeatureModel {
     });
     this.extracter = this.registerModule('extracter', new Sequential(...layers));
     this.featureDim = cin;
-    const classes = numClasses('SimpleConvNet', options.numClasses);
     this.fc = classes > 0 ? this.registerModule('fc', new Linear(cin, classes, { device: options.device, rng: options.rng })) : null;
   }
   features(x: Tensor): Tensor {
@@ -81,6 +85,9 @@ export class MLP extends Module {
     super();
     assertKnownOptions('MLP', options, ['device', 'rng', 'bias', 'batchNorm']);
     if (!Array.isArray(hidden)) throw new InvalidArgumentError('MLP', 'hidden', `must be an array of layer widths, got ${String(hidden)}`);
+    positiveInt('MLP', 'inFeatures', inFeatures);
+    hidden.forEach((h, i) => positiveInt('MLP', `hidden[${i}]`, h));
+    positiveInt('MLP', 'outFeatures', outFeatures);
     const linear = { device: options.device, rng: options.rng, bias: options.bias };
     const mods: Module[] = [];
     let d = inFeatures;
@@ -102,6 +109,8 @@ export class MLP extends Module {
 export class ProjectionHead extends Sequential {
   constructor(inFeatures: number, outFeatures = 128, options: LayerOptions = {}) {
     assertKnownOptions('ProjectionHead', options, ['device', 'rng', 'bias']);
+    positiveInt('ProjectionHead', 'inFeatures', inFeatures);
+    positiveInt('ProjectionHead', 'outFeatures', outFeatures);
     super(new Linear(inFeatures, inFeatures, options), new ReLU(), new Linear(inFeatures, outFeatures, options));
   }
 }
@@ -116,6 +125,10 @@ export class BasicBlock extends Module {
   constructor(inPlanes: number, planes: number, stride: number, options: InitOptions & { algorithm?: ConvAlgorithm } = {}) {
     super();
     assertKnownOptions('BasicBlock', options, ['device', 'rng', 'algorithm']);
+    positiveInt('BasicBlock', 'inPlanes', inPlanes);
+    positiveInt('BasicBlock', 'planes', planes);
+    positiveInt('BasicBlock', 'stride', stride);
+    checkAlgorithm('BasicBlock', options.algorithm);
     const conv = { bias: false, device: options.device, rng: options.rng, algorithm: options.algorithm };
     this.conv1 = this.registerModule('conv1', new Conv2d(inPlanes, planes, 3, { stride, padding: 1, ...conv }));
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(planes, { device: options.device }));
@@ -155,7 +168,10 @@ export class ResNet18 extends Module implements FeatureModel {
     super();
     assertKnownOptions('ResNet18', options, ['device', 'rng', 'numClasses', 'inChannels', 'width', 'algorithm']);
     const w = options.width ?? 64;
-    if (!Number.isInteger(w) || w < 1) throw new InvalidArgumentError('ResNet18', 'options.width', `must be a positive integer, got ${w}`);
+    positiveInt('ResNet18', 'options.width', w);
+    positiveInt('ResNet18', 'options.inChannels', options.inChannels ?? 3);
+    const classes = numClasses('ResNet18', options.numClasses);
+    checkAlgorithm('ResNet18', options.algorithm);
     const block = { device: options.device, rng: options.rng, algorithm: options.algorithm };
     const conv = { bias: false, ...block };
     this.conv1 = this.registerModule('conv1', new Conv2d(options.inChannels ?? 3, w, 3, { padding: 1, ...conv }));
@@ -169,7 +185,6 @@ export class ResNet18 extends Module implements FeatureModel {
       return this.registerModule(`layer${i + 1}`, layer);
     });
     this.featureDim = inPlanes;
-    const classes = numClasses('ResNet18', options.numClasses);
     this.fc = classes > 0 ? this.registerModule('fc', new Linear(inPlanes, classes, { device: options.device, rng: options.rng })) : null;
   }
   features(x: Tensor): Tensor {
@@ -186,4 +201,14 @@ function numClasses(op: string, value: number | undefined): number {
   const classes = value ?? 10;
   if (!Number.isInteger(classes) || classes < 0) throw new InvalidArgumentError(op, 'options.numClasses', `must be an integer ≥ 0 (0 leaves out the classifier), got ${classes}`);
   return classes;
+}
+
+function positiveInt(op: string, argument: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(op, argument, `must be a positive integer, got ${value}`);
+}
+
+function checkAlgorithm(op: string, algorithm: unknown): void {
+  if (algorithm !== undefined && algorithm !== 'direct' && algorithm !== 'im2col') {
+    throw new InvalidArgumentError(op, 'options.algorithm', `must be 'direct' or 'im2col', got ${String(algorithm)}`);
+  }
 }
