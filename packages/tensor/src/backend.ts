@@ -52,6 +52,12 @@ export interface Backend {
 /** Reference-counted device memory. `handle` is a GPU buffer or a Float64Array. */
 export class Storage {
   private refs = 1;
+  /**
+   * [min, max] of an i32 storage's values when the host knows them (set by `tensor()`/`arange()`
+   * at upload, carried by reshape views and `assign`): lets gather check an index with no
+   * readback. Undefined for values computed on the device.
+   */
+  range: readonly [number, number] | undefined = undefined;
   constructor(
     readonly backend: Backend,
     readonly handle: unknown,

@@ -1,6 +1,8 @@
-import { InvalidArgumentError } from './errors.ts';
+import { DtypeMismatchError, InvalidArgumentError, ShapeMismatchError } from './errors.ts';
+import { resolveBackend } from './dispatch.ts';
 import * as ops from './ops/index.ts';
 import type { Params } from './primitives.ts';
+import { tidy } from './scope.ts';
 import { normalizeAxes } from './shape.ts';
 import type { Tensor } from './tensor.ts';
 
@@ -45,29 +47,49 @@ export function variance(x: Tensor, axis?: number | readonly number[], options: 
  * log Σ exp(x) over `axis`, stable: the max is subtracted first, and rows whose max is -Inf-like
  * (every entry masked with a large negative sentinel) stay finite.
  */
-export function logsumexp(x: Tensor, axis?: number | readonly number[], keepdim = false): Tensor {
-  const m = ops.max(x, axis, true);
+export function logsumexp(x: Tensor, axis?: number | readonly number[], keepdim = false, op = 'logsumexp'): Tensor {
+  resolveBackend(op, [x], ['x']);
+  const axes = normalizeAxes(op, axis, x.rank);
+  const m = ops.max(x, axes, true);
   // The max is a constant shift: its gradient cancels exactly, so detach it to keep the graph small.
   const shift = m.detach();
-  const s = ops.log(ops.sum(ops.exp(ops.sub(x, shift)), axis, true));
+  const s = ops.log(ops.sum(ops.exp(ops.sub(x, shift)), axes, true));
   const out = ops.add(s, shift);
   if (keepdim) return out;
-  const axes = normalizeAxes('logsumexp', axis, x.rank);
   return ops.reshape(out, x.shape.filter((_, i) => !axes.includes(i)));
 }
 
+function singleAxis(op: string, x: Tensor, axis: unknown): number {
+  resolveBackend(op, [x], ['x']);
+  const rank = x.rank;
+  if (typeof axis !== 'number') throw new InvalidArgumentError(op, 'axis', `must be an integer axis, got ${String(axis)}`);
+  return normalizeAxes(op, axis, rank)[0];
+}
+
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
-  return ops.sub(x, logsumexp(x, axis, true));
+  return ops.sub(x, logsumexp(x, singleAxis('logSoftmax', x, axis), true, 'logSoftmax'));
 }
 
 export function softmax(x: Tensor, axis = -1): Tensor {
-  return ops.exp(logSoftmax(x, axis));
+  const a = singleAxis('softmax', x, axis);
+  return ops.exp(ops.sub(x, logsumexp(x, a, true, 'softmax')));
 }
 
-/** x / max(‖x‖₂, eps) along `axis` (PyTorch's F.normalize). */
+/**
+ * x / max(‖x‖₂, eps) along `axis` (PyTorch's F.normalize), with PyTorch's gradient: a row with
+ * ‖x‖ ≤ eps (a zero row, e.g. dead-ReLU features) is divided by eps, so its value is x / eps and
+ * its gradient g / eps — finite, never 0/0. Written as x / sqrt(max(Σx², eps²)) so the backward
+ * never evaluates sqrt' at 0. eps must be finite and > 0; on the GPU (f32) eps² is floored at the
+ * smallest normal f32 (2⁻¹²⁶), so an eps below ~1.1e-19 acts as 1.1e-19.
+ */
 export function normalize(x: Tensor, axis = -1, eps = 1e-12): Tensor {
-  const norm = ops.sqrt(ops.sum(ops.mul(x, x), axis, true));
-  return ops.div(x, ops.maximum(norm, eps));
+  const a = singleAxis('normalize', x, axis);
+  if (typeof eps !== 'number' || !Number.isFinite(eps) || eps <= 0) {
+    throw new InvalidArgumentError('normalize', 'eps', `must be a finite number > 0, got ${String(eps)}`);
+  }
+  const floor = Math.max(eps * eps, x.backend.kind === 'gpu' ? 2 ** -126 : 2 ** -1022);
+  const sumSq = ops.sum(ops.mul(x, x), a, true);
+  return ops.div(x, ops.sqrt(ops.maximum(sumSq, floor)));
 }
 
 export function clamp(x: Tensor, lo?: number, hi?: number): Tensor {
@@ -92,11 +114,20 @@ export function flatten(x: Tensor, startAxis = 0, endAxis = -1): Tensor {
   return ops.reshape(x, shape);
 }
 
-/** Cross-entropy of logits [N, C] against i32 class indices [N], averaged. */
-export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
-  const logp = logSoftmax(logits, -1);
-  const picked = ops.gather(logp, 1, ops.reshape(targets, [-1, 1]));
-  return ops.neg(mean(picked));
+/**
+ * Cross-entropy of logits [N, C] against i32 class indices [N], averaged. A class id outside
+ * [0, C) is an InvalidArgumentError naming `names.argument` (default 'targets'): thrown here when
+ * the ids are known on the host, else at the next readback (see ops/gather.ts).
+ */
+export function crossEntropy(logits: Tensor, targets: Tensor, names: { op?: string; argument?: string } = {}): Tensor {
+  const op = names.op ?? 'crossEntropy';
+  const argument = names.argument ?? 'targets';
+  resolveBackend(op, [logits, targets], ['logits', argument]);
+  if (logits.rank !== 2) throw new ShapeMismatchError(op, 'logits', `must be 2-D [N, C], got [${logits.shape.join(', ')}]`);
+  if (targets.dtype !== 'i32') throw new DtypeMismatchError(op, argument, `must be i32 class ids, got ${targets.dtype}`);
+  if (targets.size !== logits.shape[0]) throw new ShapeMismatchError(op, argument, `must hold N = ${logits.shape[0]} class ids, got shape [${targets.shape.join(', ')}]`);
+  // tidy: an invalid id throws from gather after logSoftmax ran; its tensors must not leak.
+  return tidy(() => ops.neg(mean(ops.gather(logSoftmax(logits, -1), 1, ops.reshape(targets, [-1, 1]), { op, argument }))));
 }
 
 /**

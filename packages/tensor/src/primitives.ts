@@ -19,6 +19,13 @@ export const COMPARISON_OPS: ReadonlySet<BinaryOp> = new Set(['eq', 'ne', 'lt', 
 
 export type NoParams = Record<string, never>;
 
+/** Who an out-of-range gather/scatter index is blamed on: `op: argument '…' rule`. */
+export interface IndexCheck {
+  readonly op: string;
+  readonly argument: string;
+  readonly rule: string;
+}
+
 export type PrimitiveParams = { [U in UnaryOp]: NoParams } & { [B in BinaryOp]: NoParams } & {
   /** where(cond, a, b): cond ≠ 0 picks a. */
   where: NoParams;
@@ -36,10 +43,13 @@ export type PrimitiveParams = { [U in UnaryOp]: NoParams } & { [B in BinaryOp]: 
   /** Constant padding: widths[axis] = [before, after], both ≥ 0. */
   pad: { widths: readonly (readonly [number, number])[]; value: number };
   concat: { axis: number };
-  /** torch.gather(input, axis, index) with index of dtype i32. */
-  gather: { axis: number };
+  /**
+   * torch.gather(input, axis, index) with index of dtype i32. `check` names the op and argument
+   * an out-of-range index is reported against (see ops/gather.ts).
+   */
+  gather: { axis: number; check?: IndexCheck };
   /** The adjoint of gather: out (of `shape`) [.., index[.., j, ..], ..] += values[.., j, ..]. */
-  scatterAdd: { axis: number; shape: Shape };
+  scatterAdd: { axis: number; shape: Shape; check?: IndexCheck };
   cast: { dtype: DType };
   /**
    * The extension point: an op defined outside the core (a fused kernel) with its own GPU

@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from './errors.ts';
+
 /**
  * Seeded randomness. The generator is xoshiro128** (Blackman & Vigna), seeded through SplitMix32
  * from a 32-bit integer seed; uniforms are the top 24 bits / 2^24 in [0, 1), normals come from the
@@ -12,6 +14,7 @@ export class Rng {
   private spareNormal: number | null = null;
 
   constructor(seed: number) {
+    if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) throw new InvalidArgumentError('Rng', 'seed', `must be an integer, got ${String(seed)}`);
     let x = seed >>> 0;
     const next = () => {
       x = (x + 0x9e3779b9) >>> 0;

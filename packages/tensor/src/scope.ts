@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from './errors.ts';
 import type { Tensor } from './tensor.ts';
 
 /**
@@ -93,7 +94,9 @@ export function tidy<R>(fn: (s: Scope) => R): R {
   if (result instanceof Promise) {
     stack.splice(stack.lastIndexOf(s), 1);
     s.close(new Set(), undefined);
-    throw new TypeError('tidy(fn): fn returned a Promise; use `await scope(async (s) => ...)` for async code');
+    // Tensors the async body creates after its first await are not owned by this scope.
+    void result.catch(() => undefined);
+    throw new InvalidArgumentError('tidy', 'fn', 'returned a Promise (an async function): tidy is synchronous; use `await scope(async (s) => ...)` for async code');
   }
   stack.splice(stack.lastIndexOf(s), 1);
   const survivors = new Set<Tensor>();

@@ -44,6 +44,7 @@ export class CpuBackend implements Backend {
 
   copyInto(target: Storage, source: Storage): void {
     (target.handle as Float64Array).set(source.handle as Float64Array);
+    target.range = source.range;
   }
 
   memory(): MemoryInfo {

@@ -2,7 +2,7 @@ import { Storage } from '../backend.ts';
 import type { Backend, MemoryInfo, Operand, OutputSpec, StorageView } from '../backend.ts';
 import type { DType } from '../dtype.ts';
 import { DeviceLostError, GpuValidationError, InvalidArgumentError } from '../errors.ts';
-import type { Params, Primitive } from '../primitives.ts';
+import type { IndexCheck, Params, Primitive } from '../primitives.ts';
 import { sizeOf } from '../shape.ts';
 import { encodePrimitive, type Recorder } from './kernels.ts';
 import { PipelineCache } from './pipelines.ts';
@@ -55,6 +55,12 @@ export class GpuBackend implements Backend, Recorder {
   private destroyAfterSubmit: GPUBuffer[] = [];
   private lost: GPUDeviceLostInfo | null = null;
   private errors: GPUError[] = [];
+  /** Device-side input checks (gather indices): one atomic word, 0 = no error. See checkFlag. */
+  private flag: GPUBuffer | null = null;
+  /** A dispatch bound the flag since the last readback copied it. */
+  private flagArmed = false;
+  private readonly checks: IndexCheck[] = [];
+  private readonly checkCodes = new Map<string, number>();
 
   constructor(readonly device: GPUDevice, options: GpuBackendOptions) {
     this.name = options.name;
@@ -109,16 +115,22 @@ export class GpuBackend implements Backend, Recorder {
     this.checkAlive();
     const n = sizeOf(view.shape);
     const source = view.storage.handle as PooledBuffer;
-    const staging = this.pool.acquire(Math.max(n, 1) * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'readback');
+    const dataBytes = Math.max(n, 1) * 4;
+    // The check flag rides along with the data (4 more bytes) when a checking kernel ran since the
+    // last readback: no extra submit or map. It is cleared in the same encoder, right after the copy.
+    const withFlag = this.flagArmed;
+    const staging = this.pool.acquire(dataBytes + (withFlag ? 4 : 0), BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'readback');
     this.endPass();
-    this.ensureEncoder().copyBufferToBuffer(source.buffer, 0, staging.buffer, 0, Math.max(n, 1) * 4);
+    const encoder = this.ensureEncoder();
+    encoder.copyBufferToBuffer(source.buffer, 0, staging.buffer, 0, dataBytes);
+    if (withFlag) this.encodeFlagCopy(encoder, staging.buffer, dataBytes);
     this.usedThisEpoch.add(source.buffer);
     this.flush();
     this.stats.readbacks++;
     try {
       // A kernel that failed to compile explains the errors that follow it: report it first.
       await this.pipelines.check();
-      await staging.buffer.mapAsync(MapMode.READ, 0, Math.max(n, 1) * 4);
+      await staging.buffer.mapAsync(MapMode.READ, 0, dataBytes + (withFlag ? 4 : 0));
     } catch (e) {
       this.pool.release(staging);
       this.checkAlive();
@@ -131,9 +143,13 @@ export class GpuBackend implements Backend, Recorder {
       this.pool.release(staging);
       throw e;
     }
-    const bytes = staging.buffer.getMappedRange(0, Math.max(n, 1) * 4).slice(0);
+    // One mapped range (getMappedRange offsets must be multiples of 8; the flag sits at dataBytes).
+    const mapped = staging.buffer.getMappedRange(0, dataBytes + (withFlag ? 4 : 0));
+    const bytes = mapped.slice(0, dataBytes);
+    const code = withFlag ? new Uint32Array(mapped, dataBytes, 1)[0] : 0;
     staging.buffer.unmap();
     this.pool.release(staging);
+    this.throwFlagged(code);
     const result = view.dtype === 'i32' ? new Int32Array(bytes) : new Float32Array(bytes);
     return result.length === n ? result : result.subarray(0, n);
   }
@@ -148,6 +164,7 @@ export class GpuBackend implements Backend, Recorder {
     const s = source.handle as PooledBuffer;
     this.endPass();
     this.ensureEncoder().copyBufferToBuffer(s.buffer, 0, t.buffer, 0, Math.min(target.byteLength, source.byteLength));
+    target.range = source.range;
     this.usedThisEpoch.add(t.buffer).add(s.buffer);
   }
 
@@ -170,11 +187,44 @@ export class GpuBackend implements Backend, Recorder {
   }
 
   async sync(): Promise<void> {
+    const staging = this.flagArmed ? this.pool.acquire(4, BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'check-flag') : null;
+    if (staging) {
+      this.endPass();
+      this.encodeFlagCopy(this.ensureEncoder(), staging.buffer, 0);
+    }
     this.flush();
-    await this.device.queue.onSubmittedWorkDone();
-    this.checkAlive();
-    await this.pipelines.check();
-    this.throwReportedErrors();
+    try {
+      await this.device.queue.onSubmittedWorkDone();
+      this.checkAlive();
+      await this.pipelines.check();
+      this.throwReportedErrors();
+      if (staging) {
+        await staging.buffer.mapAsync(MapMode.READ, 0, 4);
+        const code = new Uint32Array(staging.buffer.getMappedRange(0, 4))[0];
+        staging.buffer.unmap();
+        this.throwFlagged(code);
+      }
+    } finally {
+      if (staging) this.pool.release(staging);
+    }
+  }
+
+  /**
+   * The device check flag for a kernel that validates its input (Recorder.checkFlag): codes count
+   * down from 0xFFFFFFFF in registration order, so with atomicMax the earliest-registered check
+   * (a forward op, before its backward) is the one reported.
+   */
+  checkFlag(check: IndexCheck): { buffer: GPUBuffer; code: number } {
+    this.flag ??= this.device.createBuffer({ size: 16, usage: STORAGE_USAGE, label: 'fairgpu-check-flag' });
+    const key = `${check.op}\u0000${check.argument}\u0000${check.rule}`;
+    let code = this.checkCodes.get(key);
+    if (code === undefined) {
+      this.checks.push(check);
+      code = 0xffffffff - (this.checks.length - 1);
+      this.checkCodes.set(key, code);
+    }
+    this.flagArmed = true;
+    return { buffer: this.flag, code };
   }
 
   // ---- Recorder (used by kernels.ts) ----
@@ -206,11 +256,28 @@ export class GpuBackend implements Backend, Recorder {
 
   // ---- internals ----
 
+  /** Copies the check flag into `staging` at `offset` and clears it, in order with the work before. */
+  private encodeFlagCopy(encoder: GPUCommandEncoder, staging: GPUBuffer, offset: number): void {
+    encoder.copyBufferToBuffer(this.flag!, 0, staging, offset, 4);
+    encoder.clearBuffer(this.flag!, 0, 4);
+    this.usedThisEpoch.add(this.flag!);
+    this.flagArmed = false;
+  }
+
+  private throwFlagged(code: number): void {
+    if (code === 0) return;
+    const check = this.checks[0xffffffff - code];
+    if (!check) throw new GpuValidationError(`GPU check flag holds unknown code ${code}`);
+    throw new InvalidArgumentError(check.op, check.argument, `${check.rule} (a value outside the range was found on the GPU; reported at the first readback after the op ran)`);
+  }
+
   /** Destroys pooled buffers and the uniform ring; the device itself belongs to the context. */
   destroy(): void {
     this.flush();
     this.pool.drain();
     this.uniformRing.destroy();
+    this.flag?.destroy();
+    this.flag = null;
   }
 
   private ensureEncoder(): GPUCommandEncoder {

@@ -1,6 +1,6 @@
 import type { Operand, OutputSpec, StorageView } from '../backend.ts';
 import type { DType } from '../dtype.ts';
-import { isBinaryOp, isUnaryOp, type BinaryOp, type Params, type Primitive, type UnaryOp } from '../primitives.ts';
+import { isBinaryOp, isUnaryOp, type BinaryOp, type IndexCheck, type Params, type Primitive, type UnaryOp } from '../primitives.ts';
 import { broadcastStrides, contiguousStrides, MAX_RANK, sizeOf, type Shape } from '../shape.ts';
 import { elementwiseWgsl, gatherWgsl, matmulBlockedWgsl, matmulParamsWgsl, matmulTiledWgsl, movementWgsl, reduceWgsl } from '../generated/wgsl.ts';
 import type { PooledBuffer } from './pool.ts';
@@ -24,6 +24,12 @@ export interface Recorder {
   readonly limits: GPUSupportedLimits;
   /** True on software adapters (llvmpipe, lavapipe, SwiftShader): favour register blocking. */
   readonly isSoftware: boolean;
+  /**
+   * The device check flag (one atomic u32 word, bind it read_write) and the code a kernel raises
+   * it to (atomicMax) on invalid input; the next readback throws `InvalidArgumentError(op,
+   * argument, rule)` for the largest code raised (the earliest-registered check). Codes are stable per (op, argument, rule).
+   */
+  checkFlag(check: IndexCheck): { buffer: GPUBuffer; code: number };
 }
 
 export const WORKGROUP = 64;
@@ -448,7 +454,7 @@ export function matmulBlockedSource(rows: number, cols: number): string {
   return source;
 }
 
-export function gather(rec: Recorder, scatter: boolean, values: StorageView, index: StorageView, axis: number, out: OutputSpec, dst: GPUBuffer): void {
+export function gather(rec: Recorder, scatter: boolean, values: StorageView, index: StorageView, axis: number, check: IndexCheck | undefined, out: OutputSpec, dst: GPUBuffer): void {
   const srcShape = scatter ? out.shape : values.shape;
   const total = sizeOf(out.shape);
   if (total === 0) return;
@@ -458,8 +464,10 @@ export function gather(rec: Recorder, scatter: boolean, values: StorageView, ind
     .u(2, index.shape[axis])
     .u(3, sizeOf(srcShape.slice(axis + 1)))
     .u(4, total);
+  const flag = rec.checkFlag(check ?? { op: scatter ? 'scatterAdd' : 'gather', argument: 'index', rule: `must hold indices in [0, ${srcShape[axis]})` });
+  w.u(5, flag.code);
   const source = `alias T = ${wgslType(out.dtype)};\nconst SCATTER: bool = ${scatter};\n${gatherWgsl}`;
-  const buffers = [(values.storage.handle as PooledBuffer).buffer, (index.storage.handle as PooledBuffer).buffer, dst];
+  const buffers = [(values.storage.handle as PooledBuffer).buffer, (index.storage.handle as PooledBuffer).buffer, dst, flag.buffer];
   rec.dispatch(scatter ? 'scatter-add' : 'gather', source, w.buffer, buffers, grid1d(total));
 }
 
@@ -488,7 +496,7 @@ export function encodePrimitive<P extends Primitive>(rec: Recorder, primitive: P
       return concat(rec, views, (p as Params<'concat'>).axis, out, dst);
     case 'gather':
     case 'scatterAdd':
-      return gather(rec, primitive === 'scatterAdd', views[0], views[1], (p as Params<'gather'>).axis, out, dst);
+      return gather(rec, primitive === 'scatterAdd', views[0], views[1], (p as Params<'gather'>).axis, (p as Params<'gather'>).check, out, dst);
     case 'custom': {
       const { op, attrs } = p as Params<'custom'>;
       return op.gpu(rec, inputs, out, dst, attrs);
