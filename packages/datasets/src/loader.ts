@@ -7,7 +7,7 @@
  * Determinism: the order of epoch e and the augmentation of batch b depend only on
  * (seed, e, b), not on prefetch timing.
  */
-import { DatasetArgumentError, checkInteger } from './errors.ts';
+import { DatasetArgumentError, checkInteger, checkKnownOptions, checkOptionsObject, checkSeed } from './errors.ts';
 import { augmentInto, createAugmentScratch, resolveAugment } from './augment.ts';
 import type { AugmentOptions, AugmentScratch, ResolvedAugment } from './augment.ts';
 import { normalizationTable } from './normalize.ts';
@@ -78,6 +78,8 @@ export function createLoader<T>(dataset: BiasedImageSet, options: LoaderOptions<
   return new BatchLoader<T>(dataset, options);
 }
 
+const LOADER_KEYS = ['batchSize', 'seed', 'sampler', 'dropLast', 'twoViews', 'augment', 'normalization', 'prefetch', 'upload'] as const;
+
 /** Random-stream ids; kept apart so epochs, samplers and augmentation never share a sequence. */
 const STREAM_EPOCH_ORDER = 0x1000_0000;
 const STREAM_AUGMENT = 0x8000_0000;
@@ -96,6 +98,9 @@ class BatchLoader<T> implements Loader<T> {
   private cachedPlan: { epoch: number; plan: Int32Array } | null = null;
 
   constructor(private readonly dataset: BiasedImageSet, readonly options: LoaderOptions<T>) {
+    checkOptionsObject('dataset', dataset, 'length, height, width, channels, images, labels and biasLabels');
+    checkOptionsObject('options', options, 'batchSize');
+    checkKnownOptions('options', options, LOADER_KEYS);
     const n = dataset.length;
     const { images, labels, biasLabels, height, width, channels } = dataset;
     if (images.length !== n * height * width * channels) {
@@ -103,14 +108,19 @@ class BatchLoader<T> implements Loader<T> {
     }
     if (labels.length !== n || biasLabels.length !== n) throw new DatasetArgumentError('dataset.labels', `labels and biasLabels must have ${n} entries`);
     this.batchSize = checkInteger('batchSize', options.batchSize, 1, 1 << 20);
-    this.seed = options.seed ?? 0;
+    this.seed = checkSeed('seed', options.seed ?? 0);
     this.sampler = options.sampler ?? 'random';
+    for (const flag of ['dropLast', 'twoViews'] as const) {
+      if (options[flag] !== undefined && typeof options[flag] !== 'boolean') throw new DatasetArgumentError(flag, `expected a boolean, got ${String(options[flag])}`);
+    }
+    if (options.upload !== undefined && typeof options.upload !== 'function') throw new DatasetArgumentError('upload', `expected a function, got ${typeof options.upload}`);
+    if (typeof this.sampler === 'object' && this.sampler !== null) checkKnownOptions('sampler', this.sampler, ['kind', 'm']);
     this.views = options.twoViews ? 2 : 1;
     this.augment = resolveAugment(options.augment);
     this.table = normalizationTable(channels, options.normalization);
     this.prefetch = checkInteger('prefetch', options.prefetch ?? 1, 0, 64);
 
-    if (typeof this.sampler === 'object' && this.sampler.kind === 'm-per-class') {
+    if (typeof this.sampler === 'object' && this.sampler !== null && this.sampler.kind === 'm-per-class') {
       const m = checkInteger('sampler.m', this.sampler.m, 1, this.batchSize);
       if (this.batchSize % m !== 0) throw new DatasetArgumentError('sampler.m', `batchSize ${this.batchSize} is not a multiple of m = ${m}`);
       this.classMembers = groupByClass(labels);

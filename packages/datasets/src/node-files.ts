@@ -7,9 +7,9 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { assembleBiasFolder } from './bias-folders.ts';
 import type { BiasFolderDataset, BiasFolderEntry } from './bias-folders.ts';
-import { colourBiasMnist, colourBiasMnistValidation, holdOutValidation, MNIST_CLASSES } from './biased-mnist.ts';
+import { colourBiasMnist, colourBiasMnistValidation, holdOutValidation, MNIST_CLASSES, resolvePalette } from './biased-mnist.ts';
 import type { BiasedMnist, MnistSource, PaletteOption } from './biased-mnist.ts';
-import { DatasetArgumentError, DatasetFormatError } from './errors.ts';
+import { DatasetArgumentError, DatasetFormatError, checkInteger, checkKnownOptions, checkNumber, checkOptionsObject, checkSeed } from './errors.ts';
 import { readIdxImages, readIdxLabels } from './idx.ts';
 import { readNpy } from './npy.ts';
 import type { NpyArray } from './npy.ts';
@@ -71,9 +71,21 @@ export interface BiasedMnistOptions {
 
 /** Biased-MNIST from the real MNIST files. */
 export function biasedMnist(options: BiasedMnistOptions): BiasedMnist {
-  const source = loadMnist(options.split, options.mnistDirectory);
-  const validationSize = options.validationSize ?? 0;
+  // Every option is checked before the MNIST files are read.
+  checkOptionsObject('options', options, "split ('train' | 'test'), rho and seed");
+  checkKnownOptions('options', options, ['split', 'rho', 'seed', 'palette', 'validationSize', 'keepValidationInTrain', 'mnistDirectory']);
+  if (options.split !== 'train' && options.split !== 'test') throw new DatasetArgumentError('split', `expected 'train' or 'test', got ${String(options.split)}`);
+  checkNumber('rho', options.rho, 0, 1);
+  checkSeed('seed', options.seed);
+  resolvePalette(options.palette);
+  const validationSize = checkInteger('validationSize', options.validationSize ?? 0, 0, 2 ** 31 - 1);
+  if (options.keepValidationInTrain !== undefined && typeof options.keepValidationInTrain !== 'boolean') {
+    throw new DatasetArgumentError('keepValidationInTrain', `expected a boolean, got ${String(options.keepValidationInTrain)}`);
+  }
   if (options.split === 'test' && validationSize !== 0) throw new DatasetArgumentError('validationSize', 'applies to the train split only');
+  if (options.split === 'test' && options.keepValidationInTrain !== undefined) throw new DatasetArgumentError('keepValidationInTrain', 'applies to the train split only');
+  const source = loadMnist(options.split, options.mnistDirectory);
+  if (validationSize > source.count) throw new DatasetArgumentError('validationSize', `expected an integer in [0, ${source.count}], got ${validationSize}`);
   const subset = validationSize > 0 && !options.keepValidationInTrain
     ? holdOutValidation(source.count, validationSize, options.seed).train
     : undefined;
@@ -85,7 +97,14 @@ export function biasedMnist(options: BiasedMnistOptions): BiasedMnist {
  * held-out training images, coloured with ρ = 0.1 by default.
  */
 export function biasedMnistValidation(options: { seed: number; validationSize: number; rho?: number; palette?: PaletteOption; mnistDirectory?: string }): BiasedMnist {
-  return colourBiasMnistValidation(loadMnist('train', options.mnistDirectory), options);
+  checkOptionsObject('options', options, 'seed and validationSize');
+  checkKnownOptions('options', options, ['seed', 'validationSize', 'rho', 'palette', 'mnistDirectory']);
+  checkSeed('seed', options.seed);
+  checkInteger('validationSize', options.validationSize, 0, 2 ** 31 - 1);
+  if (options.rho !== undefined) checkNumber('rho', options.rho, 0, 1);
+  resolvePalette(options.palette);
+  const { mnistDirectory, ...rest } = options;
+  return colourBiasMnistValidation(loadMnist('train', mnistDirectory), rest);
 }
 
 export interface OpenBhbFiles {
@@ -98,6 +117,9 @@ export interface OpenBhbFiles {
 }
 
 export function loadOpenBhb(files: OpenBhbFiles): OpenBhbSplit {
+  checkOptionsObject('files', files, 'participants and modalities');
+  checkKnownOptions('files', files, ['participants', 'modalities', 'siteVocabulary']);
+  checkOptionsObject('files.modalities', files.modalities, 'modality name → .npy path');
   const text = new TextDecoder().decode(readFileBytes(files.participants));
   const participants = parseOpenBhbParticipants(text, { siteVocabulary: files.siteVocabulary });
   const modalities: Record<string, NpyArray> = {};
@@ -130,8 +152,13 @@ export interface BiasFolderOptions extends PngDecodeOptions {
  * Files are read in sorted path order, so the result is deterministic.
  */
 export function readBiasFolderDataset(root: string, options: BiasFolderOptions = {}): BiasFolderDataset {
+  checkKnownOptions('options', options, ['subsets', 'maxFiles', 'maxPixels']);
+  options ??= {};
+  if (options.subsets !== undefined && !(Array.isArray(options.subsets) && options.subsets.every((s) => typeof s === 'string'))) {
+    throw new DatasetArgumentError('subsets', 'expected an array of folder names');
+  }
   const subsets = (options.subsets ?? ['align', 'conflict']).filter((s) => isDirectory(join(root, s)));
-  const maxFiles = options.maxFiles ?? 1_000_000;
+  const maxFiles = checkInteger('maxFiles', options.maxFiles ?? 1_000_000, 1, 2 ** 31 - 1);
   const files: Array<{ path: string; subset: string }> = [];
   const collect = (directory: string, subset: string): void => {
     for (const name of readdirSync(directory).sort()) {
@@ -147,7 +174,7 @@ export function readBiasFolderDataset(root: string, options: BiasFolderOptions =
   else collect(root, '');
   const entries: BiasFolderEntry[] = files.map(({ path, subset }) => {
     try {
-      return { path, subset, ...decodePng(readFileBytes(join(root, path)), options) };
+      return { path, subset, ...decodePng(readFileBytes(join(root, path)), { maxPixels: options.maxPixels }) };
     } catch (error) {
       if (error instanceof DatasetFormatError) throw new DatasetFormatError('bias-folder', `${path}: ${error.message}`, { cause: error });
       throw error;

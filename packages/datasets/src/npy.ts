@@ -8,7 +8,7 @@
  * as BigInt64Array/BigUint64Array; either byte order. Fortran-ordered arrays are transposed to C
  * order. Everything is validated against the byte length before allocating.
  */
-import { DatasetFormatError } from './errors.ts';
+import { DatasetFormatError, checkInteger, checkKnownOptions } from './errors.ts';
 
 export type NpyData =
   | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
@@ -295,6 +295,9 @@ const DTYPE_OF: Array<[new (...args: never[]) => NpyData, NpyDtype]> = [
  * 65535 bytes (then 2); pass `version: 3` for a UTF-8 header.
  */
 export function encodeNpy(data: NpyData, shape: readonly number[], options: { version?: 1 | 2 | 3 } = {}): Uint8Array {
+  checkKnownOptions('options', options, ['version']);
+  if (options?.version !== undefined) checkInteger('version', options.version, 1, 3);
+  options ??= {};
   const entry = DTYPE_OF.find(([ctor]) => data instanceof ctor);
   if (!entry) throw new DatasetFormatError('npy', 'data must be a typed array');
   const count = shape.reduce((a, b) => a * b, 1);

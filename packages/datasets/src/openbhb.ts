@@ -6,7 +6,7 @@
  * - the challenge metric Lc = BAcc_site(internal)^0.3 · MAE_age(external).
  * Runtime-neutral; file reading lives in `@fairgpu/datasets/node`.
  */
-import { DatasetArgumentError, DatasetFormatError, checkInteger, checkNumber } from './errors.ts';
+import { DatasetArgumentError, DatasetFormatError, checkInteger, checkKnownOptions, checkNumber, checkOptionsObject, checkSeed } from './errors.ts';
 import type { NpyArray } from './npy.ts';
 import { createRng, permutation } from './prng.ts';
 
@@ -58,6 +58,8 @@ export interface OpenBhbParticipants {
  * class index; sites not in the vocabulary are appended after it.
  */
 export function parseOpenBhbParticipants(text: string, options: { siteVocabulary?: readonly string[] } = {}): OpenBhbParticipants {
+  checkKnownOptions('options', options, ['siteVocabulary']);
+  options ??= {};
   const table = parseTsv(text);
   for (const column of ['participant_id', 'age', 'site']) {
     if (!table.columns.includes(column)) throw new DatasetFormatError('tsv', `missing required column '${column}'`);
@@ -167,6 +169,10 @@ export interface MultiSiteData {
  * never seen in training.
  */
 export function syntheticMultiSite(options: MultiSiteOptions): MultiSiteData {
+  checkOptionsObject('options', options, 'seed');
+  checkKnownOptions('options', options, [
+    'seed', 'internalSites', 'externalSites', 'subjectsPerSite', 'features', 'siteAgeCorrelation', 'siteEffect', 'noise', 'internalTestFraction',
+  ]);
   const internalSites = checkInteger('internalSites', options.internalSites ?? 10, 1, 1000);
   const externalSites = checkInteger('externalSites', options.externalSites ?? 3, 0, 1000);
   const perSite = checkInteger('subjectsPerSite', options.subjectsPerSite ?? 100, 1, 100_000);
@@ -175,7 +181,7 @@ export function syntheticMultiSite(options: MultiSiteOptions): MultiSiteData {
   const siteEffect = checkNumber('siteEffect', options.siteEffect ?? 3, 0, 1000);
   const noise = checkNumber('noise', options.noise ?? 0.3, 0, 1000);
   const testFraction = checkNumber('internalTestFraction', options.internalTestFraction ?? 0.2, 0, 1);
-  if (typeof options.seed !== 'number' || !Number.isFinite(options.seed)) throw new DatasetArgumentError('seed', 'expected a finite number');
+  checkSeed('seed', options.seed);
   const [minAge, maxAge] = OPENBHB_AGE_RANGE;
   const rng = createRng(options.seed, 7);
   const totalSites = internalSites + externalSites;

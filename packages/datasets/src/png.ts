@@ -8,7 +8,7 @@
  */
 import { inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
-import { DatasetFormatError } from './errors.ts';
+import { DatasetFormatError, checkInteger, checkKnownOptions } from './errors.ts';
 
 export interface DecodedImage {
   width: number;
@@ -43,8 +43,9 @@ export function readPngSize(bytes: Uint8Array): { width: number; height: number 
 }
 
 export function decodePng(bytes: Uint8Array, options: PngDecodeOptions = {}): DecodedImage {
+  checkKnownOptions('options', options, ['maxPixels']);
+  const maxPixels = checkInteger('maxPixels', options?.maxPixels ?? DEFAULT_MAX_PIXELS, 1, Number.MAX_SAFE_INTEGER);
   const { width, height } = readPngSize(bytes);
-  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (width * height > maxPixels) {
     throw new DatasetFormatError('png', `IHDR declares ${width}×${height} pixels, more than maxPixels = ${maxPixels}`);
   }
