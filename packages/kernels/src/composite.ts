@@ -1,7 +1,7 @@
 import {
-  arange, concat, crossEntropy, DtypeMismatchError, matmulTransposed, normalize, ShapeMismatchError, where, zeros, type Tensor,
+  arange, concat, crossEntropy, DtypeMismatchError, matmulTransposed, normalize, ShapeMismatchError, tidy, where, zeros, type Tensor,
 } from '@fairgpu/tensor';
-import { checkFeatures, type KernelType } from './options.ts';
+import { checkDevice, checkFeatures, type KernelType } from './options.ts';
 import { EMPTY_LSE, hasColumn, type ResolvedStatsOptions, type StatName } from './stats.ts';
 import type { ResolvedPairOptions } from './pairs.ts';
 
@@ -20,10 +20,12 @@ export function l2Normalize(x: Tensor): Tensor {
 /** Cosine similarities of the rows of x with the rows of y (default x): [M, N], diagonal included. */
 export function cosineSimilarity(x: Tensor, y?: Tensor): Tensor {
   const a = checkFeatures('cosineSimilarity', 'x', x);
-  const zx = normalize(a, -1, 1e-12);
-  if (y === undefined) return matmulTransposed(zx, zx, false, true);
-  const b = checkFeatures('cosineSimilarity', 'y', y, a.shape[1]);
-  return matmulTransposed(zx, normalize(b, -1, 1e-12), false, true);
+  // y is checked before anything is computed: an error leaves no tensor behind.
+  const b = y === undefined ? undefined : checkFeatures('cosineSimilarity', 'y', y, a.shape[1], a.backend, 'x');
+  return tidy(() => {
+    const zx = normalize(a, -1, 1e-12);
+    return matmulTransposed(zx, b === undefined ? zx : normalize(b, -1, 1e-12), false, true);
+  });
 }
 
 /**
@@ -34,18 +36,21 @@ export function cosineSimilarity(x: Tensor, y?: Tensor): Tensor {
 export function maskedLogSumExp(a: Tensor, mask: Tensor): Tensor {
   const x = checkFeatures('maskedLogSumExp', 'a', a);
   if (mask?.dtype !== 'f32') throw new DtypeMismatchError('maskedLogSumExp', 'mask', `must be f32 0/1, got ${mask?.dtype}`);
+  checkDevice('maskedLogSumExp', 'mask', mask, x.backend, 'a');
   if (mask.rank !== 2 || mask.shape[0] !== x.shape[0] || mask.shape[1] !== x.shape[1]) {
     throw new ShapeMismatchError('maskedLogSumExp', 'mask', `must have a's shape [${x.shape.join(', ')}], got [${mask.shape.join(', ')}]`);
   }
   return maskedLse(x, mask.gt(0)).reshape([x.shape[0]]);
 }
 
-/** Mean over rows of −log softmax(logits)[label] (labels i32 [R]). */
+/** Mean over rows of −log softmax(logits)[label] (labels i32 [R], each in [0, C)). */
 export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
   const x = checkFeatures('softmaxCrossEntropy', 'logits', logits);
   if (labels?.dtype !== 'i32') throw new DtypeMismatchError('softmaxCrossEntropy', 'labels', `must be i32 class indices, got ${labels?.dtype}`);
   if (labels.rank !== 1 || labels.shape[0] !== x.shape[0]) throw new ShapeMismatchError('softmaxCrossEntropy', 'labels', `must have shape [${x.shape[0]}], got [${labels.shape.join(', ')}]`);
-  return crossEntropy(x, labels);
+  checkDevice('softmaxCrossEntropy', 'labels', labels, x.backend, 'logits');
+  // A class id outside [0, C): a sync error when the ids are known on the host, else at the next readback.
+  return crossEntropy(x, labels, { op: 'softmaxCrossEntropy', argument: 'labels' });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { DtypeMismatchError, InvalidArgumentError, ShapeMismatchError, type Tensor } from '@fairgpu/tensor';
+import { DeviceMismatchError, DtypeMismatchError, InvalidArgumentError, ShapeMismatchError, type Backend, type Tensor } from '@fairgpu/tensor';
 
 /**
  * Argument validation shared by the composite and fused implementations, so both refuse the same
@@ -15,9 +15,18 @@ export function checkImpl(op: string, impl: unknown): Impl {
   return impl;
 }
 
-export function checkFeatures(op: string, name: string, x: unknown, d?: number): Tensor {
+/** `t` must live on `device` (the anchors' backend): checked before any tensor is made, so nothing leaks. */
+export function checkDevice(op: string, name: string, t: Tensor, device: Backend | undefined, first: string): void {
+  if (device !== undefined && t.backend !== device) {
+    throw new DeviceMismatchError(op, name, `is on ${t.backend.name} but '${first}' is on ${device.name}`);
+  }
+}
+
+export function checkFeatures(op: string, name: string, x: unknown, d?: number, device?: Backend, first = 'anchors'): Tensor {
   const t = x as Tensor;
   if (!t || typeof t !== 'object' || !Array.isArray(t.shape)) throw new InvalidArgumentError(op, name, 'must be a Tensor');
+  t.view(op, name);
+  checkDevice(op, name, t, device, first);
   if (t.dtype !== 'f32') throw new DtypeMismatchError(op, name, `must be f32, got ${t.dtype}`);
   if (t.rank !== 2) throw new ShapeMismatchError(op, name, `must be 2-D [rows, d], got [${t.shape.join(', ')}]`);
   if (t.shape[0] < 1 || t.shape[1] < 1) throw new ShapeMismatchError(op, name, `must have at least one row and one column, got [${t.shape.join(', ')}]`);
@@ -25,9 +34,11 @@ export function checkFeatures(op: string, name: string, x: unknown, d?: number):
   return t;
 }
 
-export function checkVector(op: string, name: string, x: unknown, n: number, dtype: 'i32' | 'f32'): Tensor {
+export function checkVector(op: string, name: string, x: unknown, n: number, dtype: 'i32' | 'f32', device?: Backend): Tensor {
   const t = x as Tensor;
   if (!t || typeof t !== 'object' || !Array.isArray(t.shape)) throw new InvalidArgumentError(op, name, 'must be a Tensor');
+  t.view(op, name);
+  checkDevice(op, name, t, device, 'anchors');
   if (t.dtype !== dtype) throw new DtypeMismatchError(op, name, `must be ${dtype}, got ${t.dtype}`);
   if (t.rank !== 1 || t.shape[0] !== n) throw new ShapeMismatchError(op, name, `must have shape [${n}], got [${t.shape.join(', ')}]`);
   return t;

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Tensor } from '@fairgpu/tensor';
+import { assertKnownOptions, InvalidArgumentError, type Tensor } from '@fairgpu/tensor';
 import { checkFeatures, checkImpl, checkPositive, checkVector, type Impl } from './options.ts';
 
 /**
@@ -39,6 +39,7 @@ export interface ResolvedPairOptions {
 export function resolvePairOptions(anchors: Tensor, options: PairMomentsOptions): ResolvedPairOptions {
   const op = 'pairMoments';
   if (!options || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object { temperature, labels, biasLabels, pairs }');
+  assertKnownOptions(op, options, ['temperature', 'labels', 'biasLabels', 'pairs', 'impl']);
   const z = checkFeatures(op, 'anchors', anchors);
   const m = z.shape[0];
   if (options.pairs !== 'upper' && options.pairs !== 'all') throw new InvalidArgumentError(op, 'pairs', `must be 'upper' or 'all', got ${String(options.pairs)}`);
@@ -46,8 +47,8 @@ export function resolvePairOptions(anchors: Tensor, options: PairMomentsOptions)
     impl: checkImpl(op, options.impl),
     anchors: z,
     temperature: checkPositive(op, 'temperature', options.temperature),
-    labels: checkVector(op, 'labels', options.labels, m, 'i32'),
-    biasLabels: checkVector(op, 'biasLabels', options.biasLabels, m, 'i32'),
+    labels: checkVector(op, 'labels', options.labels, m, 'i32', z.backend),
+    biasLabels: checkVector(op, 'biasLabels', options.biasLabels, m, 'i32', z.backend),
     pairs: options.pairs,
   };
 }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Tensor } from '@fairgpu/tensor';
+import { assertKnownOptions, InvalidArgumentError, type Tensor } from '@fairgpu/tensor';
 import { checkFeatures, checkImpl, checkNonNegative, checkPositive, checkVector, type Impl, type KernelType } from './options.ts';
 
 /**
@@ -118,22 +118,27 @@ function resolveColumns(columns: unknown, hasLabels: boolean, hasKernel: boolean
 
 const OP = 'contrastiveRowStats';
 
+/** Every key of ContrastiveStatsOptions: any other is an error (a misspelt option is never ignored). */
+const STATS_KEYS = ['temperature', 'reference', 'labels', 'refLabels', 'targets', 'refTargets', 'kernel', 'epsilon', 'logEps', 'expVariant', 'columns', 'impl'] as const;
+
 export function resolveStatsOptions(anchors: Tensor, options: ContrastiveStatsOptions): ResolvedStatsOptions {
   if (!options || typeof options !== 'object') throw new InvalidArgumentError(OP, 'options', 'must be an object with at least { temperature }');
+  assertKnownOptions(OP, options, STATS_KEYS);
   const z = checkFeatures(OP, 'anchors', anchors);
   const [m, d] = z.shape;
+  const device = z.backend;
   const temperature = checkPositive(OP, 'temperature', options.temperature);
-  const reference = options.reference === undefined ? undefined : checkFeatures(OP, 'reference', options.reference, d);
+  const reference = options.reference === undefined ? undefined : checkFeatures(OP, 'reference', options.reference, d, device);
   const n = reference ? reference.shape[0] : m;
-  const labels = options.labels === undefined ? undefined : checkVector(OP, 'labels', options.labels, m, 'i32');
-  let refLabels = options.refLabels === undefined ? undefined : checkVector(OP, 'refLabels', options.refLabels, n, 'i32');
+  const labels = options.labels === undefined ? undefined : checkVector(OP, 'labels', options.labels, m, 'i32', device);
+  let refLabels = options.refLabels === undefined ? undefined : checkVector(OP, 'refLabels', options.refLabels, n, 'i32', device);
   if (refLabels && !labels) throw new InvalidArgumentError(OP, 'refLabels', 'is given without labels');
   if (labels && !refLabels) {
     if (reference) throw new InvalidArgumentError(OP, 'refLabels', 'is required when labels and a reference are given');
     refLabels = labels;
   }
-  const targets = options.targets === undefined ? undefined : checkVector(OP, 'targets', options.targets, m, 'f32');
-  let refTargets = options.refTargets === undefined ? undefined : checkVector(OP, 'refTargets', options.refTargets, n, 'f32');
+  const targets = options.targets === undefined ? undefined : checkVector(OP, 'targets', options.targets, m, 'f32', device);
+  let refTargets = options.refTargets === undefined ? undefined : checkVector(OP, 'refTargets', options.refTargets, n, 'f32', device);
   if (refTargets && !targets) throw new InvalidArgumentError(OP, 'refTargets', 'is given without targets');
   if (targets && !refTargets) {
     if (reference) throw new InvalidArgumentError(OP, 'refTargets', 'is required when targets and a reference are given');
@@ -144,6 +149,9 @@ export function resolveStatsOptions(anchors: Tensor, options: ContrastiveStatsOp
     const k = options.kernel;
     if (!k || (k.type !== 'gaussian' && k.type !== 'rbf' && k.type !== 'cauchy')) {
       throw new InvalidArgumentError(OP, 'kernel', `type must be 'gaussian', 'rbf' or 'cauchy', got ${String(k?.type)}`);
+    }
+    for (const key of Object.keys(k)) {
+      if (key !== 'type' && key !== 'sigma') throw new InvalidArgumentError(OP, 'kernel', `has unknown key '${key}'; known keys: type, sigma`);
     }
     kernel = { type: k.type, sigma: checkPositive(OP, 'kernel.sigma', k.sigma) };
   }
