@@ -4,7 +4,9 @@ import { InvalidArgumentError, isTensor, reshape, tensor, type Backend, type Ten
  * What a loss needs besides the features. Per-sample arrays have length B = M / nViews and are
  * tiled over the views (rows are view-major: row v·B + b is view v of sample b). Arrays are
  * validated on the host (length, integers, finiteness); tensors are trusted for their values
- * (checking them needs a readback: see `validateBatch`) and checked for shape and dtype.
+ * (checking them needs a readback) and checked for shape, dtype and device; an i32 class id
+ * outside [0, C) for cross-entropy is still an error — see ops/gather.ts in @fairgpu/tensor and
+ * docs/architecture.md, "Where validation happens".
  */
 export interface LossBatch {
   labels?: ArrayLike<number> | Tensor;
@@ -51,7 +53,11 @@ type FieldName = 'labels' | 'biasLabels' | 'targets' | 'refLabels' | 'refTargets
  */
 export function resolveField(op: string, shape: ResolvedBatch, value: ArrayLike<number> | Tensor | undefined, name: FieldName, required: boolean): RowField | undefined {
   if (value === undefined || value === null) {
-    if (required) throw new InvalidArgumentError(op, name, `is required by ${op} (pass batch.${name}, one value per sample)`);
+    if (required) {
+      // refLabels / refTargets are options (they come with options.refEmbeddings), the others batch fields.
+      const hint = name === 'refLabels' || name === 'refTargets' ? `pass options.${name}, one value per row of options.refEmbeddings` : `pass batch.${name}, one value per sample`;
+      throw new InvalidArgumentError(op, name, `is required by ${op} (${hint})`);
+    }
     return undefined;
   }
   const integer = name !== 'targets' && name !== 'refTargets';

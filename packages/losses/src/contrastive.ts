@@ -42,7 +42,7 @@ export interface NtXentOptions extends Pick<CommonOptions, 'impl'> {
  * Shared front end: validation, normalisation, labels, reference set, statistics. `columns`: the
  * statistics the loss reads (countPos always), so the fused kernels skip the others.
  */
-function supervisedStats(op: string, x: Tensor, batch: LossBatch, o: Record<string, unknown>, columns: StatName[], extra: { epsilon?: number; logEps?: number }) {
+function supervisedStats(op: 'supcon' | 'eps-supinfonce' | 'eps-supcon', x: Tensor, batch: LossBatch, o: Record<string, unknown>, columns: StatName[], extra: { epsilon?: number; logEps?: number }) {
   const shape = resolveShape(op, x, batch);
   const { tau, scale } = temperatureOf(op, o, DEFAULT_TEMPERATURE);
   const variant = variantOf(op, o.variant);

@@ -1,6 +1,6 @@
-import { InvalidArgumentError, tidy, type Tensor } from '@fairgpu/tensor';
+import { gather, InvalidArgumentError, tidy, type Tensor } from '@fairgpu/tensor';
 import { resolveField, resolveShape, type LossBatch } from './batch.ts';
-import { checkObject, variantOf } from './options.ts';
+import { checkObject, implOf, variantOf } from './options.ts';
 import { reduce } from './reducer.ts';
 
 export interface CrossEntropyOptions {
@@ -8,6 +8,8 @@ export interface CrossEntropyOptions {
   labelSmoothing?: number;
   /** Accepted for a uniform API; both variants are PyTorch's `F.cross_entropy`. */
   variant?: 'paper' | 'released';
+  /** Accepted for a uniform API (there is one implementation). */
+  impl?: 'fused' | 'composite';
 }
 
 /**
@@ -20,6 +22,7 @@ export function crossEntropy(x: Tensor, batch: LossBatch, options?: CrossEntropy
     const op = 'cross-entropy';
     const o = checkObject(op, options);
     variantOf(op, o.variant);
+    implOf(op, o.impl);
     const eps = o.labelSmoothing === undefined ? 0 : o.labelSmoothing;
     if (typeof eps !== 'number' || !(eps >= 0 && eps < 1)) throw new InvalidArgumentError(op, 'labelSmoothing', `must be a number in [0, 1), got ${String(eps)}`);
     const shape = resolveShape(op, x, batch);
@@ -32,7 +35,10 @@ export function crossEntropy(x: Tensor, batch: LossBatch, options?: CrossEntropy
       }
     }
     const logp = x.logSoftmax(1);
-    const nll = logp.gather(1, labels.tensor.reshape([shape.M, 1])).reshape([shape.M]).neg();
+    // i32 tensor labels: ids outside [0, C) throw here when their values are known on the host
+    // (tensor() data, the CPU backend), else the gather kernel flags them and the next readback
+    // (loss.item(), toArray, sync) throws this InvalidArgumentError naming 'labels'.
+    const nll = gather(logp, 1, labels.tensor.reshape([shape.M, 1]), { op, argument: 'labels' }).reshape([shape.M]).neg();
     const terms = eps === 0 ? nll : nll.mul(1 - eps).sub(logp.mean(1).mul(eps));
     return reduce({ kind: 'meanAll', terms });
   });

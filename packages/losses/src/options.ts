@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@fairgpu/tensor';
+import { assertKnownOptions, InvalidArgumentError } from '@fairgpu/tensor';
 
 /**
  * Option types shared by the losses, and their validation. Every option has a documented default;
@@ -32,9 +32,31 @@ export interface ReferenceOptions {
   refLabels?: ArrayLike<number> | import('@fairgpu/tensor').Tensor;
 }
 
-export function checkObject(op: string, options: unknown): Record<string, unknown> {
+/**
+ * The option keys each loss reads. Any other key is an InvalidArgumentError naming 'options' and
+ * listing these (a misspelt `temprature` is never silently the default). `variant` and `impl` are
+ * accepted by every loss (a uniform API for registry callers), even where both values agree.
+ */
+export const LOSS_OPTIONS = {
+  supcon: ['temperature', 'baseTemperature', 'refEmbeddings', 'refLabels', 'variant', 'impl'],
+  'nt-xent': ['temperature', 'variant', 'impl'],
+  'eps-supinfonce': ['temperature', 'baseTemperature', 'epsilon', 'form', 'logEps', 'refEmbeddings', 'refLabels', 'variant', 'impl'],
+  'eps-supcon': ['temperature', 'baseTemperature', 'epsilon', 'logEps', 'refEmbeddings', 'refLabels', 'variant', 'impl'],
+  fairkl: ['temperature', 'kld', 'symmetric', 'varianceEps', 'variant', 'impl'],
+  end: ['alpha', 'beta', 'variant', 'impl'],
+  'y-aware': ['temperature', 'baseTemperature', 'kernel', 'sigma', 'refEmbeddings', 'refTargets', 'variant', 'impl'],
+  'l-exp': ['temperature', 'baseTemperature', 'kernel', 'sigma', 'refEmbeddings', 'refTargets', 'variant', 'impl'],
+  'l-thr': ['temperature', 'baseTemperature', 'kernel', 'sigma', 'deltaReduction', 'variant', 'impl'],
+  'cross-entropy': ['labelSmoothing', 'variant', 'impl'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type LossOptionsOp = keyof typeof LOSS_OPTIONS;
+
+/** `options` as a record (undefined/null → {}), with every key checked against LOSS_OPTIONS[op]. */
+export function checkObject(op: LossOptionsOp, options: unknown): Record<string, unknown> {
   if (options === undefined || options === null) return {};
   if (typeof options !== 'object') throw new InvalidArgumentError(op, 'options', `must be an object, got ${typeof options}`);
+  assertKnownOptions(op, options, LOSS_OPTIONS[op]);
   return options as Record<string, unknown>;
 }
 

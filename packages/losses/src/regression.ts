@@ -50,7 +50,7 @@ export function kernelWeight(kernel: KernelName, sigma: number, delta: number): 
   return 1 / (sigma * d2 + 1);
 }
 
-function front(op: string, x: Tensor, batch: LossBatch, options: unknown) {
+function front(op: 'y-aware' | 'l-exp' | 'l-thr', x: Tensor, batch: LossBatch, options: unknown) {
   const o = checkObject(op, options);
   const shape = resolveShape(op, x, batch);
   const { tau, scale } = temperatureOf(op, o, DEFAULT_TEMPERATURE);
@@ -69,7 +69,7 @@ function weightedTerms(sumW: Tensor, sumWLogit: Tensor, u: Tensor, scale: number
   return where(has, sumWLogit.sub(sumW.mul(u)).div(safe), 0).mul(-scale);
 }
 
-function statsLoss(op: string, method: 'y-aware' | 'exp', x: Tensor, batch: LossBatch, options: unknown): Tensor {
+function statsLoss(op: 'y-aware' | 'l-exp', method: 'y-aware' | 'exp', x: Tensor, batch: LossBatch, options: unknown): Tensor {
   return tidy(() => {
     const f = front(op, x, batch, options);
     const reference = resolveReference(op, f.shape, f.o as KernelRegressionOptions, 'targets');
@@ -151,10 +151,13 @@ function logAddExp2(a: Tensor, b: Tensor): Tensor {
 export function lThr(x: Tensor, batch: LossBatch, options?: LThrOptions): Tensor {
   return tidy(() => {
     const op = 'l-thr';
-    const f = front(op, x, batch, options);
+    // Before the unknown-key check: a reference set gets its own explanation.
     for (const name of ['refEmbeddings', 'refTargets', 'refLabels'] as const) {
-      if (f.o[name] !== undefined) throw new InvalidArgumentError(op, name, 'is not supported by l-thr (its denominators need the sorted rows of the full M×M weights)');
+      if (options && typeof options === 'object' && (options as Record<string, unknown>)[name] !== undefined) {
+        throw new InvalidArgumentError(op, name, 'is not supported by l-thr (its denominators need the sorted rows of the full M×M weights)');
+      }
     }
+    const f = front(op, x, batch, options);
     const deltaReduction = oneOf(op, 'deltaReduction', f.o.deltaReduction, ['sum', 'mean'] as const, 'sum');
     const host = f.targets.host;
     if (!host) throw new InvalidArgumentError(op, 'targets', 'must be an array for l-thr (each row of the kernel weights is sorted on the host)');

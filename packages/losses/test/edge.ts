@@ -18,6 +18,10 @@ function rows(seed: number, M: number, d: number): number[][] {
   return Array.from({ length: M }, () => Array.from({ length: d }, () => rng.normal()));
 }
 
+function withZeroRows(x: number[][], which: number[] | 'all'): number[][] {
+  return x.map((r, i) => (which === 'all' || which.includes(i) ? r.map(() => 0) : r));
+}
+
 export function edgeCases(): EdgeCase[] {
   const B = 8;
   const base = { biasLabels: [0, 1, 0, 1, 0, 1, 0, 1], targets: [20, 21, 21, 35, 50, 50, 64, 70] };
@@ -31,6 +35,9 @@ export function edgeCases(): EdgeCase[] {
     { name: 'one bias group', x: rows(4, 2 * B, 6), batch: { ...base, labels: [0, 1, 0, 1, 2, 2, 0, 1], biasLabels: Array(B).fill(3), nViews: 2 } },
     { name: 'duplicate rows', x: dup, batch: { ...base, labels: [0, 0, 0, 1, 1, 2, 2, 1], nViews: 2 } },
     { name: 'temperature 0.01', x: rows(5, 2 * B, 6), batch: { ...base, labels: [0, 1, 0, 1, 2, 2, 0, 1], nViews: 2 }, temperature: 0.01 },
+    // Dead-ReLU features: ‖x‖ = 0 rows (l2Normalize divides by max(‖x‖, 1e-12): gradient g / 1e-12, finite).
+    { name: 'a zero row', x: withZeroRows(rows(6, 2 * B, 6), [3]), batch: { ...base, labels: [0, 1, 0, 1, 2, 2, 0, 1], nViews: 2 } },
+    { name: 'every row zero', x: withZeroRows(rows(7, 2 * B, 6), 'all'), batch: { ...base, labels: [0, 1, 0, 1, 2, 2, 3, 3], nViews: 2 } },
   ];
 }
 

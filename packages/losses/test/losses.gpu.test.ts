@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { cpuBackend, randn, scope, tensor, type Device, type Tensor } from '@fairgpu/tensor';
+import { cpuBackend, InvalidArgumentError, isFairgpuError, memory, randn, scope, tensor, type Device, type Tensor } from '@fairgpu/tensor';
 import { lossRegistry, type Impl, type LossName } from '../src/index.ts';
 import { expectClose, gpuOrSkip } from './helpers.ts';
 import { edgeCases, edgeInput, edgeOptions, edgeRuns } from './edge.ts';
+import { lossErrorCases } from './errors.ts';
 import { fusedAvailable, isBlock, loadVectors, lossTolerance, maxGradError, runVector } from './vectors.ts';
 
 /**
@@ -51,7 +52,7 @@ describe.runIf(gpu)('losses on the GPU', () => {
     const run = async () => {
       for (const name of Object.keys(lossRegistry) as LossName[]) {
         await scope(async () => {
-          const loss = lossRegistry[name](x, name === 'cross-entropy' ? { labels: [...labels, ...labels] } : batch, { impl, temperature: 0.5 });
+          const loss = lossRegistry[name](x, name === 'cross-entropy' ? { labels: [...labels, ...labels] } : batch, { impl, ...(name === 'end' || name === 'cross-entropy' ? {} : { temperature: 0.5 }) });
           await loss.backward();
           await loss.item();
         });
@@ -116,7 +117,7 @@ describe.runIf(gpu)('losses on the GPU', () => {
     for (const name of Object.keys(lossRegistry) as LossName[]) {
       if (name === 'cross-entropy') continue;
       for (const variant of ['paper', 'released'] as const) {
-        const options = { variant, temperature: name === 'fairkl' ? 0.5 : 0.1, ...(name === 'y-aware' || name === 'l-exp' || name === 'l-thr' ? { kernel: 'gaussian', sigma: 2 } : {}) };
+        const options = { variant, ...(name === 'end' ? {} : { temperature: name === 'fairkl' ? 0.5 : 0.1 }), ...(name === 'y-aware' || name === 'l-exp' || name === 'l-thr' ? { kernel: 'gaussian', sigma: 2 } : {}) };
         const fused = await valueAndGrad(gpu!, name, data, [M, d], batch, { ...options, impl: 'fused' });
         const composite = await valueAndGrad(gpu!, name, data, [M, d], batch, { ...options, impl: 'composite' });
         const exact = await valueAndGrad(cpuBackend(), name, data, [M, d], batch, { ...options, impl: 'composite' });
@@ -126,6 +127,55 @@ describe.runIf(gpu)('losses on the GPU', () => {
         expectClose(fused.grad, composite.grad, { rtol: 0, atol: 1e-4 * g }, `${label}: fused vs composite gradient`);
         expectClose(fused.grad, exact.grad, { rtol: 0, atol: 1e-4 * g }, `${label}: fused vs float64 gradient`);
       }
+    }
+  });
+
+  it.each(lossErrorCases.map((c) => [c.name, c] as const))('bad input: %s (typed error, memory at baseline)', (_n, c) => {
+    const inputs = c.inputs(gpu!);
+    const before = memory(gpu!);
+    let error: unknown;
+    try {
+      c.run(...inputs);
+    } catch (e) {
+      error = e;
+    }
+    expect(error, 'it must throw').toBeInstanceOf(InvalidArgumentError);
+    expect(isFairgpuError(error)).toBe(true);
+    expect((error as Error).message).toMatch(c.message);
+    const after = memory(gpu!);
+    expect({ tensors: after.tensors, bytes: after.bytesInUse }).toEqual({ tensors: before.tensors, bytes: before.bytesInUse });
+    for (const t of inputs) t.dispose();
+  });
+
+  it('cross-entropy: i32 labels computed on the device, out of range → the next readback throws naming labels; gradients stay finite', async () => {
+    const x = randn([8, 4], { device: gpu!, seed: 2, requiresGrad: true });
+    const labels = tensor([0, 1, 2, 3, 7, 0, 1, -3], [8], { device: gpu!, dtype: 'i32' }).add(0).add(tensor([0, 0, 0, 0, 2, 0, 0, 2], [8], { device: gpu!, dtype: 'i32' }));
+    const loss = lossRegistry['cross-entropy'](x, { labels });
+    await loss.backward();
+    await expect(loss.item()).rejects.toThrowError(/^cross-entropy: argument 'labels' must hold indices in \[0, 4\)/);
+    expect(Array.from(await x.grad!.toArray()).every(Number.isFinite)).toBe(true);
+    for (const t of [x, labels, loss]) t.dispose();
+  });
+
+  it.each(impls)('a zero row: f32 loss and gradient match float64 for every loss (impl %s)', async (impl) => {
+    const c = edgeCases().find((e) => e.name === 'a zero row')!;
+    for (const name of Object.keys(lossRegistry) as LossName[]) {
+      const options = edgeOptions(name, 'paper', impl, c.temperature);
+      const run = async (device: Device) => {
+        const { x, batch } = edgeInput(c, name, device);
+        const loss = lossRegistry[name](x, batch, options);
+        const value = await loss.item();
+        await loss.backward();
+        const grad = Array.from(await x.grad!.toArray());
+        loss.dispose();
+        x.dispose();
+        return { value, grad };
+      };
+      const got = await run(gpu!);
+      const exact = await run(cpuBackend());
+      expect(Math.abs(got.value - exact.value), `${name} loss`).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(exact.value)));
+      // The zero row's gradient is g / 1e-12: compare each element relative to its own size.
+      got.grad.forEach((g, i) => expect(Math.abs(g - exact.grad[i]), `${name} grad[${i}] ${g} vs ${exact.grad[i]}`).toBeLessThanOrEqual(1e-3 * Math.max(1, Math.abs(exact.grad[i]))));
     }
   });
 });
