@@ -45,6 +45,7 @@ export {
   meanAbsoluteError, balancedAccuracy, challengeScore, challengeScoreFromPredictions,
 } from './openbhb.ts';
 export type { ParticipantsTable, OpenBhbParticipants, OpenBhbSplit, MultiSiteOptions, MultiSiteSet, MultiSiteData } from './openbhb.ts';
+export { syntheticBrainAgeSites, BRAIN_AGE_SITES_DEFAULTS } from './multisite.ts'; export type { BrainAgeSitesOptions, BrainAgeSitesData, BrainAgeSitesModel } from './multisite.ts';
 export { parseBiasFileName, assembleBiasFolder } from './bias-folders.ts';
 export type { BiasFileName, BiasFolderEntry, BiasFolderDataset } from './bias-folders.ts';
 
