@@ -63,8 +63,18 @@ const BAR = 70;
 
 /** A distinct hue per site (golden-angle steps), mid lightness. */
 export function siteColour(site: number): string {
-  const hue = (site * 137.508) % 360;
-  return `hsl(${hue.toFixed(1)}, 65%, ${site % 2 ? 42 : 55}%)`;
+  const h = ((site * 137.508) % 360) / 360;
+  const s = 0.65;
+  const l = site % 2 ? 0.42 : 0.55;
+  // HSL → RGB (resvg does not read hsl() colours).
+  const q = l < 0.5 ? l * (1 + s) : l + s - l * s;
+  const p = 2 * l - q;
+  const channel = (t: number) => {
+    const u = t < 0 ? t + 1 : t > 1 ? t - 1 : t;
+    const v = u < 1 / 6 ? p + (q - p) * 6 * u : u < 1 / 2 ? q : u < 2 / 3 ? p + (q - p) * (2 / 3 - u) * 6 : p;
+    return Math.round(255 * v).toString(16).padStart(2, '0');
+  };
+  return `#${channel(h + 1 / 3)}${channel(h)}${channel(h - 1 / 3)}`;
 }
 
 /** Small multiples of PC 1 × PC 2, coloured by age or by site; points drawn in the given order. */
