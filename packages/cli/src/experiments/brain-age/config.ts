@@ -138,9 +138,9 @@ const base: BrainAgeConfig = {
 export const PROTOCOLS: Record<ProtocolName, BrainAgeConfig> = {
   smoke: {
     ...base,
-    data: { source: 'synthetic', generator: { ...GENERATOR, internalSites: 6, externalSites: 3, subjectsPerSite: 60, features: 24, nuisanceFeatures: 4 } },
-    encoder: { hidden: [32], embedding: 16, projection: 0 },
-    training: { ...base.training, epochs: 3, batchSize: 64, logEvery: 2 },
+    data: { source: 'synthetic', generator: { ...GENERATOR, internalSites: 8, externalSites: 4, subjectsPerSite: 120, features: 32, nuisanceFeatures: 4 } },
+    encoder: { hidden: [64], embedding: 32, projection: 0 },
+    training: { ...base.training, epochs: 40, batchSize: 128, logEvery: 5 },
     methods: ['l1', 'l-exp:rbf:2'],
     probes: { ...base.probes, logisticMaxIterations: 100 },
     figure: { points: 200 },
