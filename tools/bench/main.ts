@@ -4,10 +4,10 @@
  * over ten minutes instead of printing the estimate). Each suite measures its baseline in the same run.
  */
 import { parseArgs } from 'node:util';
-import { benchTensor, type Row } from './tensor.ts';
-import { benchTrain } from './train.ts';
+import { benchTensor, type Row } from '../../packages/cli/src/bench/tensor.ts';
+import { benchTrain } from '../../packages/cli/src/bench/train.ts';
 import { benchKernels, formatKernelRows } from './kernels.ts';
-import { benchLosses } from './losses.ts';
+import { benchLosses } from '../../packages/cli/src/bench/losses.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -11,7 +11,7 @@ import { colourBiasMnist, createLoader, createRng, loadMnist, permutation, type 
 import { epsSupInfoNCE, fairKL } from '@fairgpu/losses';
 import { Adam, Linear, manualSeed, SGD, SimpleConvNet } from '@fairgpu/nn';
 import { crossEntropy, initGpu, scope, tensor, type GpuContext, type Tensor } from '@fairgpu/tensor';
-import { QUICK } from '../cli/job.ts';
+import { QUICK } from '../../packages/cli/src/experiments/biased-mnist/config.ts';
 
 const { values } = parseArgs({
   options: {

@@ -1,7 +1,7 @@
 import { initGpu, randn, scope, tensor, type GpuContext } from '@fairgpu/tensor';
 import { conv2d, convAlgorithmFor, manualSeed, SGD, SimpleConvNet, type ConvAlgorithm } from '@fairgpu/nn';
 import type { Row } from './tensor.ts';
-import { QUICK } from '../cli/job.ts';
+import { QUICK } from '../experiments/biased-mnist/config.ts';
 
 /**
  * Training benchmarks of @fairgpu/nn: conv2d forward GFLOP/s per algorithm (im2col + matmul vs

@@ -1,13 +1,14 @@
 /**
- * The main job: Biased-MNIST at ρ (0.997 by default), models trained on the GPU —
- *   1. vanilla cross-entropy (SimpleConvNet + linear classifier, Adam),
- *   2. ε-SupInfoNCE + FairKL on the encoder's features, with a linear classifier trained online on
- *      the detached, L2-normalised features (SGD for the encoder, Adam for the classifier),
- *   3. EnD (opt-in with `--only`/`models`): cross-entropy + α·R⊥ + β·R∥ on the SimpleConvNet's
- *      bottleneck (the global-pooled features), Adam, the authors' recipe,
- * then unbiased / bias-aligned / bias-conflicting test accuracy for each, next to the published
- * numbers, printed and written as JSON. Each model checkpoints after every epoch; `--resume` picks
- * a killed run up where it stopped.
+ * One ρ of the Biased-MNIST experiment: the models of `config.models`, trained on the GPU —
+ *   - ce: vanilla cross-entropy (SimpleConvNet + linear classifier, Adam),
+ *   - end: EnD, cross-entropy + α·R⊥ + β·R∥ on the SimpleConvNet's bottleneck (the global-pooled
+ *     features), Adam, the authors' recipe,
+ *   - supinfonce / fairkl: ε-SupInfoNCE (+ FairKL) on the encoder's features, with a linear
+ *     classifier trained online on the detached, L2-normalised features (SGD for the encoder, Adam
+ *     for the classifier),
+ * then unbiased / bias-aligned / bias-conflicting test accuracy of each. Each model checkpoints
+ * after every epoch; with `resume` a killed run continues where it stopped, and a finished model
+ * (its checkpoint at the last epoch) is evaluated, not retrained.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,105 +20,10 @@ import {
   Module, writeFileAtomic, type LoopPosition, type LrScheduler, type Optimizer, type ProgressEvent,
 } from '@fairgpu/nn/node';
 import { crossEntropy, noGrad, scope, tensor, type GpuContext, type Tensor } from '@fairgpu/tensor';
+import { MODEL_NAMES, type JobConfig, type ModelKey } from './config.ts';
 
-export interface JobConfig {
-  protocol: 'quick' | 'gpu' | 'full';
-  rho: number;
-  seed: number;
-  /** Training images drawn from MNIST's 60,000 before colouring (0 = all). */
-  trainSize: number;
-  /** Which models to train, in this order (vanilla CE and FairKL by default). */
-  models: ModelKey[];
-  /** Images of the ρ = 0.1 test set evaluated (0 = all 10,000). */
-  testSize: number;
-  /** Epochs of the ε-SupInfoNCE + FairKL model (and of vanilla CE unless `ceEpochs` is set). */
-  epochs: number;
-  /**
-   * Epochs of vanilla CE when they differ: CE reaches its colour-shortcut plateau within the first
-   * epoch (docs/training.md), so the quick protocol spends its budget on the model that needs it.
-   */
-  ceEpochs?: number;
-  batch: number;
-  kernelSize: number;
-  channels: number[];
-  strides: number[];
-  ce: { lr: number; weightDecay: number; milestones: number[] };
-  fairkl: { lr: number; weightDecay: number; momentum: number; temperature: number; epsilon: number; alpha: number; lambda: number; fairklTemperature: number; classifierLr: number };
-  /** EnD: Adam (lr, weightDecay, step decay ×0.1 at `milestones`), α weights R⊥, β weights R∥. */
-  end: { lr: number; weightDecay: number; milestones: number[]; alpha: number; beta: number; epochs?: number };
-}
-
-export const MODEL_KEYS = ['ce', 'end', 'fairkl'] as const;
-export type ModelKey = (typeof MODEL_KEYS)[number];
-
-/** The published protocol (spec: published-results.md, "Training recipes"). */
-export const FULL: Omit<JobConfig, 'rho' | 'seed'> = {
-  protocol: 'full', models: ['ce', 'fairkl'], trainSize: 0, testSize: 0, epochs: 80, batch: 256, kernelSize: 7, channels: [16, 32, 64, 128], strides: [1, 1, 1, 1],
-  ce: { lr: 1e-3, weightDecay: 1e-4, milestones: [20, 40, 60] },
-  fairkl: { lr: 0.01, weightDecay: 1e-4, momentum: 0.9, temperature: 0.1, epsilon: 0.1, alpha: 1, lambda: 1, fairklTemperature: 1, classifierLr: 1e-3 },
-  // The published recipe's start (α = β = 0.1; the paper tuned them per ρ) with step decay every 20 epochs.
-  end: { lr: 1e-3, weightDecay: 1e-4, milestones: [20, 40, 60], alpha: 0.1, beta: 0.1 },
-};
-
-/**
- * The quick default, sized by measurement to finish in ≤ 15 minutes on this machine's 2 cores and
- * llvmpipe (see docs/training.md): 3×3 kernels, a narrower SimpleConvNet whose first three blocks
- * stride by 2 (28² → 14² → 7² → 4²), all 60,000 training images (184 bias-conflicting). FairKL
- * λ = 30 with SGD lr 0.003 for 4 epochs: the setting a λ × lr sweep on an H100 found (λ ≤ 10 or a
- * larger lr keep the colour shortcut in this budget). Vanilla CE trains 2 epochs: it sits on the
- * colour shortcut after the first (10 epochs on the H100 gave the same accuracy).
- */
-export const QUICK: Omit<JobConfig, 'rho' | 'seed'> = {
-  ...FULL, protocol: 'quick', trainSize: 0, testSize: 5000, epochs: 4, ceEpochs: 2, batch: 128, kernelSize: 3, channels: [8, 16, 16, 32], strides: [2, 2, 2, 1],
-  ce: { ...FULL.ce, milestones: [] },
-  fairkl: { ...FULL.fairkl, lr: 0.003, lambda: 30 },
-  // An α × β sweep on this machine (docs/training.md): β = 30 (entangle same-class pairs of other
-  // colours) does the debiasing (β ≤ 1 keeps the colour shortcut); α = 5 (decorrelate same-colour
-  // pairs) gave 56.2 % and the lowest colour-probe accuracy (65.4 %) in 4 epochs; α = 10 collapsed
-  // the ReLU bottleneck to zero.
-  end: { ...FULL.end, milestones: [], alpha: 5, beta: 30 },
-};
-
-/**
- * The default on a hardware adapter: the quick network with strides 2/2/1/1 on all 60,000 images
- * for 6 epochs, FairKL λ = 30 with SGD lr 0.003. In a λ × lr sweep on an NVIDIA H100 (6 epochs each,
- * docs/training.md) this setting gave 74.8 % unbiased accuracy where vanilla CE stays at ~11 %;
- * λ = 1 (the published weight) gave 10.3 in that budget. About 4 minutes on that GPU.
- */
-export const GPU: Omit<JobConfig, 'rho' | 'seed'> = {
-  ...QUICK, protocol: 'gpu', testSize: 0, epochs: 6, ceEpochs: undefined, strides: [2, 2, 1, 1],
-};
-
-export const PROTOCOLS = { quick: QUICK, gpu: GPU, full: FULL } as const;
-
-/** Side of each block's output for 28×28 inputs (padding k//2): ⌊(side + 2·⌊k/2⌋ − k)/stride⌋ + 1. */
-export function blockSides(config: Pick<JobConfig, 'kernelSize' | 'strides'>, side = 28): number[] {
-  const pad = Math.floor(config.kernelSize / 2);
-  return config.strides.map((s) => (side = Math.floor((side + 2 * pad - config.kernelSize) / s) + 1));
-}
-
-/**
- * The SimpleConvNet layer Grad-CAM explains: the last block's activation ('extracter') when its maps
- * are at least `minSide` wide, else the deepest block's activation that is ('extracter.<3b+2>').
- * The quick network's last block is 4×4: each cell covers a 7×7 patch, too coarse to tell the digit
- * from the background.
- */
-export function gradcamLayer(config: Pick<JobConfig, 'kernelSize' | 'strides'>, minSide = 7): { layer: string; side: number } {
-  const sides = blockSides(config);
-  if (sides.at(-1)! >= minSide) return { layer: 'extracter', side: sides.at(-1)! };
-  for (let b = sides.length - 1; b >= 0; b--) if (sides[b] >= minSide) return { layer: `extracter.${3 * b + 2}`, side: sides[b] };
-  return { layer: 'extracter', side: sides.at(-1)! };
-}
-
-export const PUBLISHED: Record<string, Record<string, number>> = {
-  'Vanilla (ReBias paper)': { 0.999: 10.4, 0.997: 33.4, 0.995: 72.1, 0.99: 89.1 },
-  'CE (Hong & Yang 2021)': { 0.999: 11.8, 0.997: 62.5, 0.995: 79.5, 0.99: 90.8 },
-  'EnD (CVPR 2021)': { 0.999: 52.3, 0.997: 83.7, 0.995: 93.9, 0.99: 96.0 },
-  'ε-SupInfoNCE + FairKL (ICLR 2023)': { 0.999: 89.6, 0.997: 94.1, 0.995: 97.0, 0.99: 97.9 },
-};
-
-/** Colour-probe accuracy (%) at ρ = 0.997 of the privacy study (ICCVW 2021; published-results.md), by model key. */
-export const PUBLISHED_PRIVACY: Partial<Record<ModelKey, number>> = { ce: 88.87, end: 18.71 };
+export type { JobConfig, ModelKey } from './config.ts';
+export { MODEL_KEYS } from './config.ts';
 
 export interface ModelResult {
   key: ModelKey;
@@ -147,7 +53,7 @@ export function probeTrainingSet(config: JobConfig, size: number): BiasedMnist {
   return trainingSet(config, 0.999, size);
 }
 
-function testSet(config: JobConfig): BiasedMnist {
+export function testSet(config: JobConfig): BiasedMnist {
   const source = loadMnist('test');
   const subset = config.testSize > 0 && config.testSize < source.count
     ? permutation(source.count, createRng(config.seed, 7002)).slice(0, config.testSize).sort()
@@ -242,7 +148,7 @@ function vanilla(config: JobConfig): Trainable {
   const opt = new Adam(net.parameters(), { lr: config.ce.lr, weightDecay: config.ce.weightDecay });
   const sched = stepDecay(opt, config.ce.milestones);
   return {
-    name: 'Vanilla CE',
+    name: MODEL_NAMES.ce,
     modules: { net },
     optimizers: { opt },
     schedulers: { sched },
@@ -270,7 +176,7 @@ function endModel(config: JobConfig): Trainable {
   const opt = new Adam(net.parameters(), { lr: e.lr, weightDecay: e.weightDecay });
   const sched = stepDecay(opt, e.milestones);
   return {
-    name: 'EnD',
+    name: MODEL_NAMES.end,
     modules: { net },
     optimizers: { opt },
     schedulers: { sched },
@@ -293,9 +199,13 @@ function endModel(config: JobConfig): Trainable {
   };
 }
 
-function debiased(config: JobConfig): Trainable {
-  manualSeed(config.seed + 1);
-  const f = config.fairkl;
+/**
+ * ε-SupInfoNCE (+ FairKL when `withFairKL`) on the encoder's features, with the online linear
+ * classifier; ε-SupInfoNCE alone is the same model with λ = 0 (the ICLR 2023 ablation).
+ */
+function contrastive(config: JobConfig, withFairKL: boolean): Trainable {
+  manualSeed(config.seed + (withFairKL ? 1 : 3));
+  const f = withFairKL ? config.fairkl : { ...config.fairkl, lambda: 0 };
   const encoder = new SimpleConvNet({ kernelSize: config.kernelSize, channels: config.channels, strides: config.strides, tanhLast: true, numClasses: 0 });
   const classifier = new Linear(encoder.featureDim, 10);
   const opt = new SGD(encoder.parameters(), { lr: f.lr, momentum: f.momentum, weightDecay: f.weightDecay });
@@ -303,7 +213,7 @@ function debiased(config: JobConfig): Trainable {
   const sched = new CosineAnnealingLR(opt, config.epochs);
   const classify = (features: Tensor) => classifier.forward(features.detach().normalize(-1));
   return {
-    name: 'ε-SupInfoNCE + FairKL',
+    name: MODEL_NAMES[withFairKL ? 'fairkl' : 'supinfonce'],
     modules: { encoder, classifier },
     optimizers: { opt, clfOpt },
     schedulers: { sched },
@@ -311,11 +221,12 @@ function debiased(config: JobConfig): Trainable {
       const features = encoder.features(x);
       const batch = { labels: b.labels, biasLabels: b.biasLabels };
       const contrastive = epsSupInfoNCE(features, batch, { temperature: f.temperature, epsilon: f.epsilon, variant: 'released' });
-      const fair = fairKL(features, batch, { temperature: f.fairklTemperature, variant: 'released' });
+      const fair = withFairKL ? fairKL(features, batch, { temperature: f.fairklTemperature, variant: 'released' }) : null;
       const y = tensor(b.labels, [b.size], { dtype: 'i32' });
       // The classifier sees detached features: its loss only trains the classifier.
       const ce = crossEntropy(classify(features), y);
-      const total = contrastive.mul(f.alpha).add(fair.mul(f.lambda)).add(ce);
+      const weighted = contrastive.mul(f.alpha);
+      const total = (fair ? weighted.add(fair.mul(f.lambda)) : weighted).add(ce);
       await total.backward();
       opt.step();
       clfOpt.step();
@@ -331,8 +242,32 @@ function debiased(config: JobConfig): Trainable {
   };
 }
 
+const MAKERS: Record<ModelKey, (config: JobConfig) => Trainable> = {
+  ce: vanilla, end: endModel, supinfonce: (c) => contrastive(c, false), fairkl: (c) => contrastive(c, true),
+};
+
+/** A freshly initialised model of `key` for `config` (seeded by config.seed). */
+export function buildModel(key: ModelKey, config: JobConfig): Trainable {
+  return MAKERS[key](config);
+}
+
+/**
+ * The model saved in `checkpoint` (a `<key>.ckpt.safetensors` of a run at `config`), ready for
+ * analysis; the caller disposes it with `disposeModel`.
+ */
+export function restoreModel(key: ModelKey, config: JobConfig, checkpoint: string): TrainedModel & { modules: Record<string, Module>; optimizers: Record<string, Optimizer> } {
+  const model = buildModel(key, config);
+  loadCheckpoint(checkpoint, { models: model.modules, optimizers: model.optimizers, schedulers: model.schedulers });
+  return { key, name: model.name, classifier: model.classifier, encoderPath: model.encoderPath, features: model.features, head: model.head, modules: model.modules, optimizers: model.optimizers };
+}
+
+export function disposeModel(model: { modules: Record<string, Module>; optimizers: Record<string, Optimizer> }): void {
+  for (const m of Object.values(model.modules)) m.dispose();
+  for (const o of Object.values(model.optimizers)) o.dispose();
+}
+
 /** The test-set pass in eval mode (BatchNorm running statistics), then accuracy by (digit, colour) cell. */
-async function evaluate(model: Trainable, test: BiasedMnist, batch: number): Promise<Evaluation> {
+export async function evaluate(model: Pick<Trainable, 'modules' | 'features' | 'head'>, test: BiasedMnist, batch: number): Promise<Evaluation> {
   for (const m of Object.values(model.modules)) m.eval();
   try {
     const embedded = await embedSet(model, test, batch);
@@ -361,11 +296,9 @@ export async function runJob(options: RunOptions): Promise<ModelResult[]> {
   options.log(`train: ${train.labels.length} images (ρ = ${config.rho}, ${conflicting} bias-conflicting); test: ${test.labels.length} images at ρ = 0.1`);
   mkdirSync(runDir, { recursive: true });
   const results: ModelResult[] = [];
-  const makers: Record<ModelKey, (config: JobConfig) => Trainable> = { ce: vanilla, end: endModel, fairkl: debiased };
   for (const key of config.models) {
-    const make = makers[key];
-    const model = make(config);
-    const ckpt = join(runDir, `${make.name}.ckpt.safetensors`);
+    const model = buildModel(key, config);
+    const ckpt = join(runDir, `${key}.ckpt.safetensors`);
     const loader = createLoader(train, { batchSize: config.batch, seed: config.seed, dropLast: true, prefetch: 0 });
     let start: LoopPosition | undefined;
     let trainSeconds = 0;
@@ -375,7 +308,7 @@ export async function runJob(options: RunOptions): Promise<ModelResult[]> {
       trainSeconds = (restored?.extra as { trainSeconds?: number } | null)?.trainSeconds ?? 0;
       options.log(`${model.name}: resumed from ${ckpt} at epoch ${start?.epoch}, batch ${start?.index}`);
     }
-    const epochs = make === vanilla ? config.ceEpochs ?? config.epochs : make === endModel ? config.end.epochs ?? config.epochs : config.epochs;
+    const epochs = key === 'ce' ? config.ceEpochs ?? config.epochs : key === 'end' ? config.end.epochs ?? config.epochs : config.epochs;
     let t0 = performance.now();
     await trainLoop<HostBatch>({
       epochs,
@@ -404,8 +337,7 @@ export async function runJob(options: RunOptions): Promise<ModelResult[]> {
       counts: { test: g.counts.total, aligned: g.counts.aligned, conflicting: g.counts.conflicting },
     });
     await options.analyse?.({ key, name: model.name, classifier: model.classifier, encoderPath: model.encoderPath, features: model.features, head: model.head }, test, evaluation);
-    for (const m of Object.values(model.modules)) m.dispose();
-    for (const o of Object.values(model.optimizers)) o.dispose();
+    disposeModel(model);
   }
   return results;
 }

@@ -1,15 +1,46 @@
 /**
- * `npm start -- --self-check`: finds an adapter,
- * prints it, checks matmul and autograd against the float64 CPU reference, and trains a tiny
- * two-layer network on a synthetic task with the GPU doing every step.
+ * `fairgpu doctor`: finds an adapter and prints it (path, feature level, features, the limits
+ * fairgpu's kernels depend on), then a self-test: matmul and autograd against the float64 CPU
+ * reference, and a tiny two-layer network trained on a synthetic task with the GPU doing every
+ * step. Without an adapter it says what was tried and what to install.
  */
-import { cpuBackend, initGpu, noGrad, randn, scope, tensor, zeros, type Device, type Tensor } from '@fairgpu/tensor';
+import { cpuBackend, initGpu, NoAdapterError, noGrad, randn, scope, tensor, zeros, type Device, type GpuContext, type Tensor } from '@fairgpu/tensor';
 
-export async function selfCheck(): Promise<number> {
-  const gpu = await initGpu();
+/** What to install when no adapter is found, per platform. */
+export const INSTALL_HINTS = [
+  'Debian/Ubuntu without a GPU: apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 mesa-vulkan-drivers libvulkan1 (Mesa llvmpipe / lavapipe software adapters)',
+  'with an NVIDIA GPU: the proprietary driver with its Vulkan ICD (nvidia-smi and vulkaninfo --summary should list the GPU)',
+  'headless Linux: EGL_PLATFORM=surfaceless lets the OpenGL backend start without a display',
+  'force a backend: FAIRGPU_BACKEND=vulkan|opengl|opengles|swiftshader',
+];
+
+const LIMITS = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupsPerDimension', 'maxStorageBuffersPerShaderStage'] as const;
+
+export async function doctor(log: (line: string) => void): Promise<number> {
+  let gpu: GpuContext;
+  try {
+    gpu = await initGpu();
+  } catch (error) {
+    if (!(error instanceof NoAdapterError)) throw error;
+    log(error.message);
+    log('To get an adapter:');
+    for (const h of INSTALL_HINTS) log(`  - ${h}`);
+    return 1;
+  }
+  try {
+    return await selfTest(gpu, log);
+  } finally {
+    gpu.destroy();
+  }
+}
+
+async function selfTest(gpu: GpuContext, log: (line: string) => void): Promise<number> {
+  const console = { log };
   const info = gpu.adapterInfo;
-  console.log(`adapter: ${info.description || info.device || info.vendor} (${info.path}, ${info.featureLevel}${info.isSoftware ? ', software' : ''})`);
-  console.log(`matmul kernel: ${gpu.backend.matmulKernel}; max storage binding ${(gpu.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB`);
+  console.log(`adapter: ${info.description || info.device || info.vendor} (${info.path}, ${info.featureLevel}${info.isSoftware ? ', software: expect minutes where a GPU takes seconds' : ''})`);
+  console.log(`features: ${[...gpu.features].sort().join(', ') || 'none'}`);
+  console.log(`limits: ${LIMITS.map((k) => `${k} ${fmtLimit(k, gpu.limits[k])}`).join('; ')}`);
+  console.log(`matmul kernel: ${gpu.backend.matmulKernel}`);
 
   // 1. matmul + gradient on the GPU against the float64 reference.
   const check = async (device: Device) =>
@@ -61,6 +92,11 @@ export async function selfCheck(): Promise<number> {
   console.log(`tiny MLP: 200 SGD steps in ${(ms / 1000).toFixed(2)} s, final loss ${loss.toFixed(4)}, train accuracy ${(accuracy * 100).toFixed(1)}%`);
   const mem = gpu.memory();
   console.log(`memory: ${mem.tensors} tensors, ${(mem.bytesInUse / 1024).toFixed(0)} KiB in use, ${(mem.bytesPooled / 1024).toFixed(0)} KiB pooled`);
-  gpu.destroy();
-  return ok && accuracy > 0.95 ? 0 : 1;
+  const passed = ok && accuracy > 0.95;
+  console.log(passed ? 'doctor: everything works' : 'doctor: the self-test FAILED (results differ from the float64 reference or the tiny MLP did not learn)');
+  return passed ? 0 : 1;
+}
+
+function fmtLimit(key: string, value: number): string {
+  return key.endsWith('Size') && value >= 2 ** 20 ? `${(value / 2 ** 20).toFixed(0)} MiB` : String(value);
 }
