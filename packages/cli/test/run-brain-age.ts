@@ -1,6 +1,7 @@
 /**
  * Drives the brain-age experiment without the runner (until `fairgpu run brain-age` exists):
  *   EGL_PLATFORM=surfaceless npx tsx --conditions=@fairgpu/source packages/cli/test/run-brain-age.ts [protocol] [runDir] [--resume]
+ *   (--config='<json>' deep-merges overrides into the preset, e.g. --config='{"methods":["l1"]}')
  * Prints the log lines, one line per epoch, the report's tables and the wall time; writes results.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,11 @@ mkdirSync(runDir, { recursive: true });
 const gpu = await initGpu();
 const t0 = performance.now();
 try {
-  const config = brainAge.schema.parse(brainAge.protocols[protocol]);
+  const override = process.argv.find((a) => a.startsWith('--config='));
+  const merge = (a: unknown, b: unknown): unknown => (b && typeof b === 'object' && !Array.isArray(b) && a && typeof a === 'object' && !Array.isArray(a)
+    ? Object.fromEntries([...new Set([...Object.keys(a), ...Object.keys(b)])].map((k) => [k, k in b ? merge((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]) : (a as Record<string, unknown>)[k]]))
+    : b);
+  const config = brainAge.schema.parse(override ? merge(brainAge.protocols[protocol], JSON.parse(override.slice('--config='.length))) : brainAge.protocols[protocol]);
   console.log(brainAge.describe(config, protocol));
   const out = await brainAge.run({
     gpu, protocol, config, runDir, resume: process.argv.includes('--resume'),

@@ -59,7 +59,7 @@ export class BrainAgeModel {
       const y = tensor(Float32Array.from(b.age, (a) => (a - this.ageMean) / this.ageStd), [b.n, 1]);
       loss = this.head.forward(f).sub(y).abs().mean().mul(this.ageStd);
     } else {
-      const options = { kernel: this.method.kernel!, sigma: this.method.sigma!, temperature: t.temperature, variant: t.variant };
+      const options = { kernel: this.method.kernel!, sigma: this.method.sigma!, temperature: t.temperature, variant: this.method.loss === 'l-thr' ? t.thrVariant : t.variant };
       const batch = { targets: b.age };
       const z = this.projection ? this.projection.forward(f) : f;
       loss = this.method.loss === 'y-aware' ? yAware(z, batch, options) : this.method.loss === 'l-exp' ? lExp(z, batch, options) : lThr(z, batch, options);
