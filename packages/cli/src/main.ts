@@ -93,14 +93,20 @@ export function buildProgram(io: IO, state: { code: number }): Command {
     .option('-s, --set <key=value>', 'one config override, e.g. --set rhos=[0.99,0.997] --set fairkl.lambda=10 (repeatable)', collect, [])
     .option('-o, --out <dir>', 'run directory (default runs/<experiment>-<timestamp>)')
     .option('-r, --resume <dir>', 'continue the run in <dir> where it stopped (finished models are not retrained)'))
-    .action(async (experiment, flags) => withGpu(flags, async (gpu, d) => {
+    .action(async (experiment, flags) => {
+      // Bad config files and values are usage errors before the adapter starts (the default
+      // protocol depends on the adapter; any preset catches unknown keys and bad values).
+      const configFile = flags.config ? readConfigFile(flags.config) : undefined;
+      if (flags.resume === undefined) resolveConfig(experiment.schema, experiment.protocols[(flags.protocol as ProtocolName | undefined) ?? 'quick'], { file: configFile, sets: flags.set });
+      await withGpu(flags, async (gpu, d) => {
       const outcome = await runExperiment({
         experiment, gpu, display: d, protocol: flags.protocol as ProtocolName | undefined,
-        configFile: flags.config ? readConfigFile(flags.config) : undefined, sets: flags.set, out: flags.out, resume: flags.resume,
+        configFile, sets: flags.set, out: flags.out, resume: flags.resume,
         command: `fairgpu ${process.argv.slice(2).join(' ')}`,
       });
       return outcome.runDir ? 0 : 1;
-    }));
+      });
+    });
 
   program.command('list').description('the experiments and their protocols').action(() => {
     for (const e of Object.values(EXPERIMENTS)) io.stdout.write(`${e.name.padEnd(14)} ${e.summary}\n${''.padEnd(14)} protocols: ${PROTOCOL_NAMES.join(', ')}\n`);
