@@ -155,7 +155,7 @@ function overview(experiment: Experiment<unknown>, manifest: RunManifest, runDir
       ...(output.headline ? [paragraph(`**${output.headline}**`)] : []),
       paragraph(experiment.summary),
       list([
-        `protocol: ${experiment.describe(manifest.config, manifest.protocol)}`,
+        experiment.describe(manifest.config, manifest.protocol),
         `adapter: ${manifest.adapter}`,
         `started ${manifest.startedAt}, ${(seconds / 60).toFixed(1)} min of experiment time`,
         `run directory: \`${runDir}\` (config in run.json, every number in results.json)`,

@@ -164,7 +164,8 @@ function gapExplanation(config: BiasedMnistConfig, protocol: ProtocolName, perRh
 export function describe(config: BiasedMnistConfig, protocol: ProtocolName): string {
   const models = config.models.map((k) => MODEL_NAMES[k]).join(', ');
   const net = `SimpleConvNet ${config.kernelSize}×${config.kernelSize}, channels [${config.channels.join(', ')}], strides [${config.strides.join(', ')}]`;
-  const epochs = config.ceEpochs !== undefined && config.ceEpochs !== config.epochs ? `${config.epochs} epochs (vanilla CE ${config.ceEpochs})` : `${config.epochs} epochs`;
+  const plural = (n: number) => `${n} epoch${n === 1 ? '' : 's'}`;
+  const epochs = config.ceEpochs !== undefined && config.ceEpochs !== config.epochs ? `${plural(config.epochs)} (vanilla CE ${config.ceEpochs})` : plural(config.epochs);
   const base = `${protocol} protocol: ${models} at ρ ∈ {${config.rhos.join(', ')}}; ${net}; ${config.trainSize || 'all 60000'} training images, ${epochs}, batch ${config.batch}; `
     + `FairKL λ = ${config.fairkl.lambda} (SGD lr ${config.fairkl.lr}, cosine)${config.models.includes('end') ? `; EnD α = ${config.end.alpha}, β = ${config.end.beta}` : ''}; test on ${config.testSize || 'all 10000'} ρ = 0.1 images.`;
   if (protocol === 'full') return `${base} This is the published protocol.`;
