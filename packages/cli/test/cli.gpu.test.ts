@@ -29,6 +29,17 @@ function pngSize(path: string): { width: number; height: number } {
   return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
 }
 
+describe('fairgpu doctor', () => {
+  it('prints the adapter, its limits and passes the self-test', () => {
+    const r = fairgpu('doctor');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^adapter: /m);
+    expect(r.stdout).toMatch(/limits: maxStorageBufferBindingSize \d+/);
+    expect(r.stdout).toMatch(/self-check: .* → ok/);
+    expect(r.stdout).toContain('doctor: everything works');
+  });
+});
+
 describe('fairgpu run biased-mnist --protocol smoke', () => {
   const dir = join(mkdtempSync(join(tmpdir(), 'fairgpu-run-')), 'run');
 

@@ -56,6 +56,9 @@ describe('fairgpu command line (no GPU needed)', () => {
       [['report', '/nonexistent-run'], /report: '\/nonexistent-run' has no report\.json/],
       [['run', 'biased-mnist', '--config', '/nonexistent.json'], /--config: cannot read '\/nonexistent\.json': ENOENT/],
       [['privacy', 'x', '--mlp-epochs', '1.5'], /--mlp-epochs must be a non-negative integer, got '1\.5'/],
+      [['bench', 'nope'], /unknown bench suite 'nope'/],
+      [['train', '--model', 'vit'], /--model: expected one of ce, end, supinfonce, fairkl, got 'vit'/],
+      [['eval', '/tmp'], /checkpoint: 'tmp' is not a Biased-MNIST model checkpoint/],
     ];
     for (const [argv, message] of cases) {
       const r = await cli(...argv);
