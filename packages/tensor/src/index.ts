@@ -21,7 +21,7 @@ export type { CreateOptions, TensorOptions, RandomOptions, NestedArray } from '.
 export * from './ops/index.ts';
 export {
   square, min, mean, variance, logsumexp, logSoftmax, softmax, normalize, clamp, transpose, flatten, crossEntropy,
-} from './composites.ts';
+} from './composites-tidy.ts';
 export type { VarianceOptions } from './composites.ts';
 export { noGrad, isGradEnabled } from './autograd/graph.ts';
 export { vjpRules, NONDIFFERENTIABLE } from './autograd/vjp.ts';

@@ -7,7 +7,7 @@ import { backward as runBackward, type BackwardOptions } from './autograd/backwa
 import { TENSOR_BRAND, trackNew, untrack } from './scope.ts';
 import { sizeOf, type Shape } from './shape.ts';
 import * as ops from './ops/index.ts';
-import * as composite from './composites.ts';
+import * as composite from './composites-tidy.ts';
 
 let nextId = 1;
 const disposeSymbol: typeof Symbol.dispose = (Symbol.dispose ?? Symbol.for('Symbol.dispose')) as typeof Symbol.dispose;
