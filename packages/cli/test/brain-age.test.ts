@@ -11,7 +11,7 @@ import { encodeNpy, syntheticBrainAgeSites } from '@fairgpu/datasets';
 import { brainAgeConfigSchema, parseMethod, PROTOCOLS, PUBLISHED, type BrainAgeConfig } from '../src/experiments/brain-age/config.ts';
 import { loadBrainAgeData } from '../src/experiments/brain-age/data.ts';
 import { fitRidge, normalizeRows } from '../src/experiments/brain-age/evaluation.ts';
-import { embeddingFigure, pickRows, siteColour } from '../src/experiments/brain-age/figures.ts';
+import { embeddingFigure, pickRows } from '../src/experiments/brain-age/figures.ts';
 import { brainAge, compare, describeProtocol, type MethodResult } from '../src/experiments/brain-age/index.ts';
 import { PROTOCOL_NAMES } from '../src/experiment.ts';
 
@@ -221,17 +221,30 @@ describe('ridge probe', () => {
 });
 
 describe('figures and comparison', () => {
-  it('draws one panel per method with one circle per point, in hex colours resvg reads', () => {
-    const panel = (title: string) => ({ title, x: Float64Array.from([0, 1, 2]), y: Float64Array.from([1, 0, 2]), explained: [0.5, 0.2] as [number, number] });
+  it('draws one panel per method through scatterFigure, explained variance in the titles, external sites ringed', () => {
+    const panel = (title: string) => ({ title, x: Float64Array.from([0, 1, 2]), y: Float64Array.from([1, 0, 2]), explained: [0.4321, 0.05] as [number, number] });
     const set = { age: Float32Array.from([10, 50, 80]), site: Int32Array.from([0, 1, 5]), external: Uint8Array.from([0, 0, 1]) };
     for (const by of ['age', 'site'] as const) {
       const f = embeddingFigure([panel('L1'), panel('L^exp')], set, by, { name: `t-${by}`, title: 'T' });
-      expect(f.svg.match(/<circle/g)?.length).toBe(6 + (by === 'site' ? 3 : 0));
+      expect(f.name).toBe(`t-${by}`);
+      // 6 points, then (site) 3 legend entries and the ringed "external site" entry.
+      expect(f.svg.match(/<circle/g)?.length).toBe(6 + (by === 'site' ? 4 : 0));
+      expect(f.svg).toContain('L1 · PC 1 43 %, PC 2 5.0 %');
       expect(f.svg).not.toMatch(/hsl\(/);
-      expect((f.data as { panels: unknown[] }).panels).toHaveLength(2);
+      const data = f.data as { colourBy: string; panels: Array<{ method: string; explained: number[]; highlighted: number | null }> };
+      expect(data.colourBy).toBe(by);
+      expect(data.panels).toHaveLength(2);
+      expect(data.panels[1]).toMatchObject({ method: 'L^exp', explained: [0.4321, 0.05], highlighted: by === 'site' ? 1 : null });
+      if (by === 'site') {
+        expect(f.svg.match(/stroke="#111"/g)?.length).toBe(2 + 1);
+        expect(f.svg).toContain('>site 5 (ext)<');
+        expect(f.svg).toContain('>external site<');
+      } else {
+        expect(f.svg).not.toContain('legend-highlight');
+      }
     }
-    expect(siteColour(3)).toMatch(/^#[0-9a-f]{6}$/);
-    expect(new Set([0, 1, 2, 3, 4, 5, 6, 7].map(siteColour)).size).toBe(8);
+    const named = embeddingFigure([panel('L1')], { ...set, siteNames: ['Paris', 'Lyon', 'a', 'b', 'c', 'Nice'] }, 'site', { name: 'n', title: 'T' });
+    expect(named.svg).toContain('>Nice (ext)<');
     const rows = pickRows(100, 50, 40, 0);
     expect(rows.length).toBe(40);
     expect(new Set(rows).size).toBe(40);

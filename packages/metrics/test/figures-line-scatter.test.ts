@@ -228,6 +228,46 @@ describe('scatterFigure', () => {
     expect(g.svg).toBe(scatterFigure({ panels: [p], colour: 'continuous', maxPoints: 7 }).svg);
     expect((scatterFigure({ panels: [p], colour: 'continuous', includePoints: false }).data as { panels: Array<{ points?: unknown }> }).panels[0].points).toBeUndefined();
   });
+  it('rings highlighted points in a dark outline, drawn last, with a legend entry and in the sidecar', () => {
+    const a = { ...panel('a', 30, 1, 4), highlight: Array.from({ length: 30 }, (_, i) => (i % 4 === 3 ? 1 : 0)) };
+    const b = { ...panel('b', 20, 2, 4), highlight: new Uint8Array(20) };
+    const f = scatterFigure({ panels: [a, b], colour: 'categorical', colourLabel: 'site', categoryNames: ['s0', 's1', 's2', 's3 (ext)'], highlightLabel: 'external site' });
+    expectFigure(f);
+    expect(count(f.svg, /<circle /g)).toBe(50 + 4 + 1);
+    expect(count(f.svg, /class="legend-entry"/g)).toBe(4);
+    expect(count(f.svg, /class="legend-highlight"/g)).toBe(1);
+    expect(f.svg).toMatch(/class="legend-highlight"><circle [^>]*fill="#fff" stroke="#111"/);
+    expect(f.svg).toContain('>external site<');
+    // 7 ringed points (3, 7, …, 27) plus the legend marker; the ringed ones come after the plain ones of their panel.
+    expect(count(f.svg, /<circle [^>]*stroke="#111"/g)).toBe(7 + 1);
+    expect(f.svg).toContain('<title>#3: site s3 (ext) (external site)</title>');
+    const pointsA = f.svg.slice(f.svg.indexOf('<g class="points"'), f.svg.indexOf('</g>', f.svg.indexOf('<g class="points"')));
+    const ringed = [...pointsA.matchAll(/<circle [^>]*>/g)].map((m) => m[0].includes('stroke="#111"'));
+    expect(ringed).toEqual([...Array(23).fill(false), ...Array(7).fill(true)]);
+    const data = f.data as { highlightLabel: string; panels: Array<{ highlighted: number; points: { index: number[]; highlight: number[] } }> };
+    expect(data.highlightLabel).toBe('external site');
+    expect(data.panels.map((p) => p.highlighted)).toEqual([7, 0]);
+    expect(data.panels[0].points.highlight).toEqual(a.highlight);
+    expect(data.panels[1].points.highlight).toEqual(Array(20).fill(0));
+    // Continuous: the entry sits below the colour bar; the default label is 'highlighted'.
+    const c = scatterFigure({ panels: [a], colour: 'continuous', colourLabel: 'age' });
+    expectFigure(c);
+    expect(count(c.svg, /class="legend-highlight"/g)).toBe(1);
+    expect(c.svg).toContain('>highlighted<');
+    expect((c.data as { highlightLabel: string }).highlightLabel).toBe('highlighted');
+    // No highlight anywhere: no entry, no rings, nulls in the sidecar; all zeros: no entry.
+    const plain = scatterFigure({ panels: [panel('a', 30, 1)], colour: 'continuous' });
+    expect(plain.svg).not.toContain('legend-highlight');
+    expect(plain.svg).not.toContain('stroke="#111"');
+    expect((plain.data as { highlightLabel: unknown; panels: Array<{ highlighted: unknown; points: object }> })).toMatchObject({ highlightLabel: null, panels: [{ highlighted: null }] });
+    expect('highlight' in (plain.data as { panels: Array<{ points: object }> }).panels[0].points).toBe(false);
+    expect(scatterFigure({ panels: [b], colour: 'continuous' }).svg).not.toContain('legend-highlight');
+    // Subsampled: the sidecar's highlight follows the drawn points.
+    const big = { ...panel('big', 100, 3), highlight: Array.from({ length: 100 }, (_, i) => (i < 50 ? 1 : 0)) };
+    const s = scatterFigure({ panels: [big], colour: 'continuous', maxPoints: 10 });
+    expect((s.data as { panels: Array<{ highlighted: number; points: { highlight: number[] } }> }).panels[0]).toMatchObject({ highlighted: 50, points: { highlight: [1, 1, 1, 1, 1, 0, 0, 0, 0, 0] } });
+    expect(count(s.svg, /<circle [^>]*stroke="#111"/g)).toBe(5 + 1);
+  });
   it('names the bad argument', () => {
     const p = panel('a', 5, 1);
     const table: Array<[unknown, string]> = [
@@ -249,6 +289,11 @@ describe('scatterFigure', () => {
       [{ panels: [p], colour: 'categorical', categoryNames: 'abc' }, 'input.categoryNames'],
       [{ panels: [p], colour: 'categorical', categoryNames: ['a', 2] }, 'input.categoryNames[1]'],
       [{ panels: [p], colour: 'continuous', name: 'a/b' }, 'input.name'],
+      [{ panels: [{ ...p, highlight: [0, 1] }], colour: 'continuous' }, 'input.panels[0].highlight'],
+      [{ panels: [p, { ...p, highlight: 'abc' }], colour: 'continuous' }, 'input.panels[1].highlight'],
+      [{ panels: [{ ...p, highlight: [0, 1, 2, 0, 0] }], colour: 'continuous' }, 'input.panels[0].highlight[2]'],
+      [{ panels: [{ ...p, highlight: [0, 1, Number.NaN, 0, 0] }], colour: 'continuous' }, 'input.panels[0].highlight[2]'],
+      [{ panels: [p], colour: 'continuous', highlightLabel: 3 }, 'input.highlightLabel'],
     ];
     for (const [input, argument] of table) expectArgError(() => scatterFigure(input as ScatterInput), argument);
   });

@@ -5,7 +5,8 @@
  * (`'categorical'`, cycling past 10, a legend of at most 10 entries and "… k more"). Each panel
  * has its own x and y range (5 % margins). A panel with more than `maxPoints` points is drawn as a
  * deterministic subsample by stride (indices ⌊i · n / maxPoints⌋); ranges, colour range and
- * category counts still come from every point.
+ * category counts still come from every point. Points a panel's `highlight` marks (1) get a dark
+ * outline ring, are drawn above the others and have a legend entry named `highlightLabel`.
  */
 import { COLORMAP_NAMES, colormapHex, TAB10 } from './colormap.ts';
 import type { ColormapName } from './colormap.ts';
@@ -25,6 +26,8 @@ export interface ScatterPanel {
   values?: ArrayLike<number>;
   /** Integer categories (`colour: 'categorical'`), one per point. */
   categories?: ArrayLike<number>;
+  /** 1 = draw this point with a dark outline ring (e.g. the external site's points), 0 = plain; one per point. */
+  highlight?: ArrayLike<number>;
 }
 
 export interface ScatterInput extends FigureOptions {
@@ -36,6 +39,8 @@ export interface ScatterInput extends FigureOptions {
   colourLabel?: string;
   /** Legend names of the categories: `categoryNames[k]` for category k (default `String(k)`). */
   categoryNames?: readonly string[];
+  /** Legend name of the highlighted (ringed) points, e.g. 'external site'; default 'highlighted'. */
+  highlightLabel?: string;
   xLabel?: string;
   yLabel?: string;
   /** Marker radius in px; default by the number of points drawn (3.5, 2.8 or 2.2). */
@@ -51,6 +56,7 @@ const TITLE_H = 26;
 const MAX_COLUMNS = 3;
 const MAX_LEGEND = 10;
 const BAR = { width: 14, height: 220 };
+const RING = '#111';
 
 export function scatterFigure(input: ScatterInput): Figure {
   const op = 'scatterFigure';
@@ -62,6 +68,7 @@ export function scatterFigure(input: ScatterInput): Figure {
   const cmap = input.colormap ?? 'viridis';
   if (!COLORMAP_NAMES.includes(cmap)) fail(op, 'input.colormap', `must be one of ${COLORMAP_NAMES.join(', ')}, got ${describe(cmap)}`);
   const colourLabel = input.colourLabel === undefined ? undefined : checkString(op, 'input.colourLabel', input.colourLabel);
+  const highlightLabel = input.highlightLabel === undefined ? 'highlighted' : checkString(op, 'input.highlightLabel', input.highlightLabel);
   const xLabel = input.xLabel === undefined ? 'PC 1' : checkString(op, 'input.xLabel', input.xLabel);
   const yLabel = input.yLabel === undefined ? 'PC 2' : checkString(op, 'input.yLabel', input.yLabel);
   const maxPoints = checkCount(op, 'input.maxPoints', input.maxPoints ?? 2000);
@@ -88,9 +95,16 @@ export function scatterFigure(input: ScatterInput): Figure {
       colour = checkArrayLike(op, `${a}.categories`, p.categories, x.length);
       for (let i = 0; i < colour.length; i++) if (!Number.isInteger(colour[i])) fail(op, `${a}.categories[${i}]`, `must be an integer, got ${colour[i]}`);
     }
+    let highlight: ArrayLike<number> | undefined;
+    if (p.highlight !== undefined) {
+      highlight = checkArrayLike(op, `${a}.highlight`, p.highlight, x.length);
+      for (let i = 0; i < highlight.length; i++) if (highlight[i] !== 0 && highlight[i] !== 1) fail(op, `${a}.highlight[${i}]`, `must be 0 or 1, got ${highlight[i]}`);
+    }
     const n = x.length;
     const shown = n <= maxPoints ? Array.from({ length: n }, (_, i) => i) : Array.from({ length: maxPoints }, (_, i) => Math.floor((i * n) / maxPoints));
-    return { title: panelTitleText, x, y, colour, n, shown };
+    let highlighted = 0;
+    if (highlight) for (let i = 0; i < n; i++) highlighted += highlight[i];
+    return { title: panelTitleText, x, y, colour, highlight, highlighted, n, shown };
   });
 
   // Colours: one value range over every point of every panel, or the sorted distinct categories.
@@ -122,6 +136,13 @@ export function scatterFigure(input: ScatterInput): Figure {
 
   const maxShown = Math.max(...panels.map((p) => p.shown.length));
   const r = radius ?? (maxShown > 1000 ? 2.2 : maxShown > 300 ? 2.8 : 3.5);
+  const ringWidth = num(Math.min(1.2, Math.max(0.7, r * 0.28)));
+  const totalHighlighted = panels.reduce((t, p) => t + p.highlighted, 0);
+  const highlightEntry = (x: number, y: number, maxW: number) => el('g', { class: 'legend-highlight' }, [
+    el('circle', { cx: x + 11, cy: y, r: 4.5, fill: '#fff', stroke: RING, 'stroke-width': 1.4 }),
+    text(x + 28, y + 4, fitText(highlightLabel, maxW, 11), { 'font-size': 11 }),
+    tooltip(`${highlightLabel} (ringed): ${totalHighlighted} points`),
+  ]);
   // Rows of at most 3, balanced (4 panels: 2 + 2, 5: 3 + 2).
   const rows = Math.ceil(panels.length / MAX_COLUMNS);
   const columns = Math.ceil(panels.length / rows);
@@ -153,8 +174,15 @@ export function scatterFigure(input: ScatterInput): Figure {
     if (colourLabel) {
       const lx = sideX + sideW + 8;
       const ly = top + barH / 2;
-      side.push(el('text', { x: lx, y: ly, 'text-anchor': 'middle', 'font-size': 12, transform: `rotate(-90 ${num(lx)} ${num(ly)})` }, escapeXml(fitText(colourLabel, PLOT.height, 12))));
+      // Beside the bar only, when the highlight entry sits below it.
+      const labelH = totalHighlighted > 0 ? barH : PLOT.height;
+      side.push(el('text', { x: lx, y: ly, 'text-anchor': 'middle', 'font-size': 12, transform: `rotate(-90 ${num(lx)} ${num(ly)})` }, escapeXml(fitText(colourLabel, labelH, 12))));
       sideW += 20;
+    }
+    if (totalHighlighted > 0) {
+      const labelW = Math.min(170, textWidth(highlightLabel, 11));
+      side.push(highlightEntry(sideX - 4, top + barH + 26, labelW));
+      sideW = Math.max(sideW, 24 + labelW + 8);
     }
   } else {
     const listed = categories.slice(0, MAX_LEGEND);
@@ -175,7 +203,12 @@ export function scatterFigure(input: ScatterInput): Figure {
       ]));
     });
     if (more > 0) side.push(text(sideX + 28, y + listed.length * LEGEND_ROW + LEGEND_ROW / 2 + 4, moreText, { 'font-size': 11, fill: '#555', class: 'legend-more' }));
-    sideW = 28 + labelW + 12;
+    let hlW = 0;
+    if (totalHighlighted > 0) {
+      hlW = Math.min(170, textWidth(highlightLabel, 11));
+      side.push(highlightEntry(sideX, y + (listed.length + (more > 0 ? 1 : 0)) * LEGEND_ROW + 8 + LEGEND_ROW / 2, hlW));
+    }
+    sideW = 28 + Math.max(labelW, hlW) + 12;
   }
 
   const width = Math.ceil(sideX + sideW + 12);
@@ -192,7 +225,12 @@ export function scatterFigure(input: ScatterInput): Figure {
     const x = linearScale(xDomain, [area.x, area.x + area.width]);
     const y = linearScale(yDomain, [area.y + area.height, area.y]);
     const clipId = `clip-scatter-${pi}`;
-    const points = p.shown.map((i) => el('circle', { cx: x(p.x[i]), cy: y(p.y[i]), r, fill: colourOf(p.colour[i]) }, tooltip(`#${i}: ${labelOf(p.colour[i])}`)));
+    // Highlighted points last, so that their rings are not covered.
+    const h = p.highlight;
+    const order = h ? [...p.shown.filter((i) => h[i] !== 1), ...p.shown.filter((i) => h[i] === 1)] : p.shown;
+    const points = order.map((i) => h?.[i] === 1
+      ? el('circle', { cx: x(p.x[i]), cy: y(p.y[i]), r, fill: colourOf(p.colour[i]), stroke: RING, 'stroke-width': ringWidth }, tooltip(`#${i}: ${labelOf(p.colour[i])} (${highlightLabel})`))
+      : el('circle', { cx: x(p.x[i]), cy: y(p.y[i]), r, fill: colourOf(p.colour[i]) }, tooltip(`#${i}: ${labelOf(p.colour[i])}`)));
     const shownTitle = p.shown.length < p.n ? `${p.title} (${p.shown.length} of ${p.n})` : p.title;
     body.push(
       el('defs', {}, clipPath(clipId, { x: area.x - r, y: area.y - r, width: area.width + 2 * r, height: area.height + 2 * r })),
@@ -217,11 +255,13 @@ export function scatterFigure(input: ScatterInput): Figure {
       yDomain: yDomain.map((v) => round(v)),
       valueRange: mode === 'continuous' && p.n > 0 ? [pMin, pMax] : null,
       categoryCounts: perCategory ?? null,
+      highlighted: h ? p.highlighted : null,
       points: input.includePoints === false ? undefined : {
         index: p.shown,
         x: p.shown.map((i) => round(p.x[i])),
         y: p.shown.map((i) => round(p.y[i])),
         [mode === 'continuous' ? 'value' : 'category']: p.shown.map((i) => round(p.colour[i])),
+        ...(h ? { highlight: p.shown.map((i) => h[i]) } : {}),
       },
     });
   });
@@ -231,6 +271,7 @@ export function scatterFigure(input: ScatterInput): Figure {
     name, title, width, height, svg: svgDocument(width, height, title, body),
     data: {
       colour: mode, colormap: mode === 'continuous' ? cmap : null, colourLabel: colourLabel ?? null, xLabel, yLabel, maxPoints,
+      highlightLabel: panels.some((p) => p.highlight) ? highlightLabel : null,
       valueDomain: mode === 'continuous' ? [vMin, vMax] : null,
       categories: mode === 'categorical' ? categories : null,
       panels: data,

@@ -1,10 +1,10 @@
 /**
  * The embeddings figure: the first two principal components of each method's test embeddings
- * (internal + external test sets), one panel per method, coloured by age (viridis) in one figure
- * and by site in the other (external sites ringed in black).
+ * (internal + external test sets), one panel per method (drawn by `scatterFigure`), coloured by
+ * age (viridis) in one figure and by site in the other (external sites ringed in black).
  */
 import { createRng, permutation } from '@fairgpu/datasets';
-import { colormapHex, escapeXml, svgDocument, type Figure } from '@fairgpu/metrics';
+import { scatterFigure, type Figure } from '@fairgpu/metrics';
 import { pca } from '@fairgpu/privacy';
 import { tensor } from '@fairgpu/tensor';
 
@@ -22,6 +22,8 @@ export interface ProjectedSet {
   site: Int32Array;
   /** True for points of the external test set. */
   external: Uint8Array;
+  /** Site names by class index (legend); default `site k`. */
+  siteNames?: readonly string[];
 }
 
 /** Seeded subset of at most `points` rows of the internal + external test sets (the same rows for every method). */
@@ -54,107 +56,47 @@ export async function projectPanel(title: string, internal: Float32Array, extern
   }
 }
 
-const PANEL = 230;
-const GAP = 18;
-const TOP = 40;
-const HEADER = 34;
-const COLUMNS = 4;
-const BAR = 70;
-
-/** A distinct hue per site (golden-angle steps), mid lightness. */
-export function siteColour(site: number): string {
-  const h = ((site * 137.508) % 360) / 360;
-  const s = 0.65;
-  const l = site % 2 ? 0.42 : 0.55;
-  // HSL → RGB (resvg does not read hsl() colours).
-  const q = l < 0.5 ? l * (1 + s) : l + s - l * s;
-  const p = 2 * l - q;
-  const channel = (t: number) => {
-    const u = t < 0 ? t + 1 : t > 1 ? t - 1 : t;
-    const v = u < 1 / 6 ? p + (q - p) * 6 * u : u < 1 / 2 ? q : u < 2 / 3 ? p + (q - p) * (2 / 3 - u) * 6 : p;
-    return Math.round(255 * v).toString(16).padStart(2, '0');
-  };
-  return `#${channel(h + 1 / 3)}${channel(h)}${channel(h - 1 / 3)}`;
+/** Percent of variance, as in 'PC 1 43 %' (one decimal below 10 %). */
+function percent(share: number): string {
+  const v = 100 * share;
+  return `${v < 9.95 ? v.toFixed(1) : v.toFixed(0)} %`;
 }
 
-/** Small multiples of PC 1 × PC 2, coloured by age or by site; points drawn in the given order. */
+/** A panel's title with its explained variance: 'L1 · PC 1 43 %, PC 2 12 %'. */
+function methodTitle(p: PanelPoints): string {
+  return `${p.title} · PC 1 ${percent(p.explained[0])}, PC 2 ${percent(p.explained[1])}`;
+}
+
+/** Small multiples of PC 1 × PC 2 (explained variance in each panel's title), coloured by age or by site (external-site points ringed). */
 export function embeddingFigure(panels: PanelPoints[], set: ProjectedSet, colourBy: 'age' | 'site', options: { name: string; title: string }): Figure {
-  const columns = Math.min(COLUMNS, panels.length);
-  const rowsOfPanels = Math.ceil(panels.length / columns);
-  const width = GAP + columns * (PANEL + GAP) + (colourBy === 'age' ? BAR : 150);
-  const height = TOP + rowsOfPanels * (PANEL + HEADER + GAP) + 10;
-  let ageMin = Infinity;
-  let ageMax = -Infinity;
-  for (const a of set.age) {
-    ageMin = Math.min(ageMin, a);
-    ageMax = Math.max(ageMax, a);
-  }
-  const ageT = (a: number) => (ageMax > ageMin ? (a - ageMin) / (ageMax - ageMin) : 0.5);
-  const body: string[] = [`<text x="${GAP}" y="24" font-size="15" font-weight="bold">${escapeXml(options.title)}</text>`];
-  panels.forEach((p, k) => {
-    const ox = GAP + (k % columns) * (PANEL + GAP);
-    const oy = TOP + Math.floor(k / columns) * (PANEL + HEADER + GAP);
-    body.push(`<text x="${ox}" y="${oy + 14}" font-size="12" font-weight="bold">${escapeXml(p.title)}</text>`);
-    body.push(`<text x="${ox}" y="${oy + 28}" font-size="10" fill="#555">PC 1 ${(100 * p.explained[0]).toFixed(0)} %, PC 2 ${(100 * p.explained[1]).toFixed(0)} % of variance</text>`);
-    const top = oy + HEADER;
-    body.push(`<rect x="${ox}" y="${top}" width="${PANEL}" height="${PANEL}" fill="none" stroke="#999"/>`);
-    const [x0, x1] = range(p.x);
-    const [y0, y1] = range(p.y);
-    const sx = (v: number) => ox + 6 + ((v - x0) / (x1 - x0 || 1)) * (PANEL - 12);
-    const sy = (v: number) => top + PANEL - 6 - ((v - y0) / (y1 - y0 || 1)) * (PANEL - 12);
-    const dots: string[] = [];
-    for (let i = 0; i < p.x.length; i++) {
-      const fill = colourBy === 'age' ? colormapHex('viridis', ageT(set.age[i])) : siteColour(set.site[i]);
-      const ring = colourBy === 'site' && set.external[i] ? ' stroke="#000" stroke-width="0.9"' : '';
-      dots.push(`<circle cx="${sx(p.x[i]).toFixed(1)}" cy="${sy(p.y[i]).toFixed(1)}" r="2.3" fill="${fill}" fill-opacity="0.85"${ring}/>`);
-    }
-    body.push(dots.join(''));
-  });
-  const lx = GAP + columns * (PANEL + GAP);
-  if (colourBy === 'age') {
-    const steps = 40;
-    const barTop = TOP + HEADER;
-    const barH = PANEL;
-    for (let s = 0; s < steps; s++) {
-      body.push(`<rect x="${lx}" y="${(barTop + (barH * s) / steps).toFixed(1)}" width="14" height="${(barH / steps + 0.5).toFixed(1)}" fill="${colormapHex('viridis', 1 - s / (steps - 1))}"/>`);
-    }
-    body.push(`<text x="${lx + 18}" y="${barTop + 10}" font-size="10">${ageMax.toFixed(0)}</text>`);
-    body.push(`<text x="${lx + 18}" y="${barTop + barH}" font-size="10">${ageMin.toFixed(0)}</text>`);
-    body.push(`<text x="${lx}" y="${barTop - 6}" font-size="11">age</text>`);
-  } else {
-    const sites = [...new Set(set.site)].sort((a, b) => a - b);
-    const externalSites = new Set<number>();
-    set.site.forEach((s, i) => set.external[i] && externalSites.add(s));
-    body.push(`<text x="${lx}" y="${TOP + HEADER - 6}" font-size="11">site (ringed: external)</text>`);
-    sites.slice(0, 24).forEach((s, k) => {
-      const y = TOP + HEADER + 8 + k * 14;
-      const ring = externalSites.has(s) ? ' stroke="#000" stroke-width="0.9"' : '';
-      body.push(`<circle cx="${lx + 5}" cy="${y}" r="4" fill="${siteColour(s)}"${ring}/><text x="${lx + 14}" y="${y + 4}" font-size="10">${s}${externalSites.has(s) ? ' (ext)' : ''}</text>`);
-    });
-    if (sites.length > 24) body.push(`<text x="${lx}" y="${TOP + HEADER + 8 + 24 * 14 + 4}" font-size="10">… ${sites.length - 24} more</text>`);
-  }
-  return {
+  const external = new Set<number>();
+  set.site.forEach((s, i) => set.external[i] && external.add(s));
+  const maxSite = set.site.reduce((m, s) => Math.max(m, s), -1);
+  const categoryNames = Array.from({ length: maxSite + 1 }, (_, s) => `${set.siteNames?.[s] ?? `site ${s}`}${external.has(s) ? ' (ext)' : ''}`);
+  const n = set.age.length;
+  const f = scatterFigure({
     name: options.name,
     title: options.title,
-    width,
-    height,
-    svg: svgDocument(width, height, options.title, body),
-    data: {
-      colourBy,
-      panels: panels.map((p) => ({ title: p.title, explained: p.explained, x: Array.from(p.x), y: Array.from(p.y) })),
-      age: Array.from(set.age),
-      site: Array.from(set.site),
-      external: Array.from(set.external),
-    },
+    panels: panels.map((p) => ({
+      title: methodTitle(p),
+      x: p.x,
+      y: p.y,
+      ...(colourBy === 'age' ? { values: set.age } : { categories: set.site }),
+      ...(colourBy === 'site' ? { highlight: set.external } : {}),
+    })),
+    colour: colourBy === 'age' ? 'continuous' : 'categorical',
+    colormap: 'viridis',
+    colourLabel: colourBy,
+    categoryNames,
+    highlightLabel: 'external site',
+    xLabel: 'PC 1',
+    yLabel: 'PC 2',
+    // The rows were already picked (pickRows): draw them all.
+    maxPoints: Math.max(1, n),
+  });
+  const data = f.data as { panels: Array<Record<string, unknown>> } & Record<string, unknown>;
+  return {
+    ...f,
+    data: { ...data, colourBy, panels: data.panels.map((d, k) => ({ ...d, method: panels[k].title, explained: panels[k].explained })) },
   };
-}
-
-function range(v: Float64Array): [number, number] {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const x of v) {
-    lo = Math.min(lo, x);
-    hi = Math.max(hi, x);
-  }
-  return [lo, hi];
 }

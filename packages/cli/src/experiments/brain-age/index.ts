@@ -84,6 +84,7 @@ async function run(ctx: RunContext<BrainAgeConfig>): Promise<ExperimentOutput> {
     age: Float32Array.from(rows, (r) => (r < data.internalTest.n ? data.internalTest.age[r] : data.externalTest.age[r - data.internalTest.n])),
     site: Int32Array.from(rows, (r) => (r < data.internalTest.n ? data.internalTest.site[r] : data.externalTest.site[r - data.internalTest.n])),
     external: Uint8Array.from(rows, (r) => (r < data.internalTest.n ? 0 : 1)),
+    siteNames: data.siteNames,
   };
   const figureDir = join(ctx.runDir, 'figures');
   const byAge = embeddingFigure(panels, set, 'age', { name: 'brain-age-embeddings-age', title: 'Test embeddings, first two principal components, coloured by age' });
