@@ -19,6 +19,11 @@ export interface GpuBackendOptions {
   isSoftware: boolean;
   maxPooledBytes: number;
   name: string;
+  /**
+   * Objects the device needs alive as long as this backend (dawn.node's GPU object and the
+   * adapter): the default device and every tensor reach the backend, not the context.
+   */
+  retain?: readonly unknown[];
 }
 
 /**
@@ -54,6 +59,7 @@ export class GpuBackend implements Backend, Recorder {
   private usedThisEpoch = new Set<GPUBuffer>();
   private destroyAfterSubmit: GPUBuffer[] = [];
   private lost: GPUDeviceLostInfo | null = null;
+  private readonly retained: readonly unknown[];
   private errors: GPUError[] = [];
   /** Device-side input checks (gather indices): one atomic word, 0 = no error. See checkFlag. */
   private flag: GPUBuffer | null = null;
@@ -64,6 +70,7 @@ export class GpuBackend implements Backend, Recorder {
 
   constructor(readonly device: GPUDevice, options: GpuBackendOptions) {
     this.name = options.name;
+    this.retained = options.retain ?? [];
     this.matmulKernel = options.matmulKernel;
     this.isSoftware = options.isSoftware;
     this.limits = device.limits;

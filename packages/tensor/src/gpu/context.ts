@@ -1,8 +1,8 @@
 import { forgetBackend, setDefaultDevice } from '../device.ts';
-import { InvalidArgumentError, NoAdapterError } from '../errors.ts';
+import { assertKnownOptions, InvalidArgumentError, NoAdapterError } from '../errors.ts';
 import type { MemoryInfo } from '../backend.ts';
 import { GpuBackend } from './backend.ts';
-import { env, fileExists, isNode, loadDawn, setEnvIfUnset, type DawnModule } from './node-dawn.ts';
+import { anyExists, captureNativeStderr, env, fileExists, isNode, loadDawn, setEnvIfUnset, type DawnModule } from './node-dawn.ts';
 
 /**
  * How to find an adapter.
@@ -23,6 +23,28 @@ export interface InitGpuOptions {
   matmulKernel?: 'auto' | 'blocked' | 'tiled';
   /** Cap on bytes kept in the buffer pool (default 512 MiB). */
   maxPooledBytes?: number;
+}
+
+const KNOWN_OPTIONS = ['backend', 'powerPreference', 'setDefault', 'matmulKernel', 'maxPooledBytes'] as const satisfies readonly (keyof InitGpuOptions)[];
+const MATMUL_KERNELS = ['auto', 'blocked', 'tiled'] as const;
+const POWER_PREFERENCES = ['low-power', 'high-performance'] as const;
+
+function validateOptions(options: InitGpuOptions): void {
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError('initGpu', 'options', `must be an object, got ${options === null ? 'null' : typeof options}`);
+  assertKnownOptions('initGpu', options, KNOWN_OPTIONS);
+  const { powerPreference, setDefault, matmulKernel, maxPooledBytes } = options;
+  if (powerPreference !== undefined && !(POWER_PREFERENCES as readonly unknown[]).includes(powerPreference)) {
+    throw new InvalidArgumentError('initGpu', 'powerPreference', `must be one of ${POWER_PREFERENCES.join(', ')}, got ${JSON.stringify(powerPreference)}`);
+  }
+  if (setDefault !== undefined && typeof setDefault !== 'boolean') {
+    throw new InvalidArgumentError('initGpu', 'setDefault', `must be a boolean, got ${JSON.stringify(setDefault)}`);
+  }
+  if (matmulKernel !== undefined && !(MATMUL_KERNELS as readonly unknown[]).includes(matmulKernel)) {
+    throw new InvalidArgumentError('initGpu', 'matmulKernel', `must be one of ${MATMUL_KERNELS.join(', ')}, got ${JSON.stringify(matmulKernel)}`);
+  }
+  if (maxPooledBytes !== undefined && (typeof maxPooledBytes !== 'number' || !Number.isSafeInteger(maxPooledBytes) || maxPooledBytes < 0)) {
+    throw new InvalidArgumentError('initGpu', 'maxPooledBytes', `must be an integer number of bytes ≥ 0, got ${typeof maxPooledBytes === 'number' ? String(maxPooledBytes) : JSON.stringify(maxPooledBytes)}`);
+  }
 }
 
 export interface AdapterDescription {
@@ -80,8 +102,57 @@ function nodeAttempts(choice: GpuBackendChoice): Attempt[] {
       },
     },
   };
-  if (choice === 'auto') return [all.default, all.opengl, all.opengles, all.swiftshader];
-  return [all[choice]];
+  if (choice !== 'auto') return [all[choice]];
+  // dawn:default is Vulkan on Linux. Without a GPU device node no hardware adapter can answer,
+  // and probing Vulkan first only prints native warnings (no libvulkan, or a software ICD that
+  // lacks required features): take the software paths in their measured order, Vulkan last.
+  if (linuxWithoutGpuNode()) return [all.opengl, all.opengles, all.default, all.swiftshader];
+  return [all.default, all.opengl, all.opengles, all.swiftshader];
+}
+
+/** Device nodes of every Linux GPU driver a Vulkan adapter needs (DRM, NVIDIA, WSL's dxg). */
+const GPU_NODES = ['/dev/dri', '/dev/nvidiactl', '/dev/nvidia0', '/dev/dxg'];
+
+function linuxWithoutGpuNode(): boolean {
+  const platform = (globalThis as { process?: { platform?: string } }).process?.platform;
+  return platform === 'linux' && !anyExists(GPU_NODES);
+}
+
+/**
+ * dawn.node's GPU objects, one per probe path, kept for the life of the process: dawn.node
+ * crashes natively (segfault, std::system_error, glibc mutex assertions) when one is
+ * garbage-collected while a device made from it is alive, so they must not depend on the caller
+ * keeping the context (the default device, and every tensor, reach only the backend). Reusing
+ * them also makes a second initGpu() skip adapter discovery.
+ */
+const instances = new Map<string, GPU>();
+
+/** One Dawn notice written to stderr by native code, as one line without its C++ source path. */
+interface NativeNotice {
+  text: string;
+  /** Known not to matter: Dawn clamping a limit fairgpu never reaches, EGL/Wayland probing. */
+  harmless: boolean;
+}
+
+const HARMLESS_NATIVE = [/artificially reduced from \d+ to \d+ to fit/, /XDG_RUNTIME_DIR/];
+
+function parseNativeNotices(captured: string | undefined): NativeNotice[] {
+  if (!captured) return [];
+  const blocks: string[][] = [];
+  for (const line of captured.split(/\r?\n/)) {
+    if (!line.trim()) continue;
+    if (/^\s+at .*\(.*:\d+\)$/.test(line)) continue; // the C++ source location of a Dawn error
+    if (/^\s/.test(line) && blocks.length) blocks[blocks.length - 1].push(line.trim());
+    else blocks.push([line.trim()]);
+  }
+  return blocks.map((b) => {
+    const text = b.join(' ').replace(/^(Warning|Error|Info|error):\s*/, '');
+    return { text, harmless: HARMLESS_NATIVE.some((re) => re.test(text)) };
+  });
+}
+
+function debugLog(message: string): void {
+  if (env('FAIRGPU_DEBUG')) console.error(`fairgpu: ${message}`);
 }
 
 async function requestFrom(gpu: GPU, attempt: Attempt, powerPreference: GPUPowerPreference | undefined): Promise<GPUAdapter | null> {
@@ -133,15 +204,13 @@ const OPTIONAL_FEATURES = ['shader-f16', 'timestamp-query', 'subgroups'] as GPUF
  * gpu.destroy();
  */
 export async function initGpu(options: InitGpuOptions = {}): Promise<GpuContext> {
+  validateOptions(options);
   const choice = (options.backend ?? (env('FAIRGPU_BACKEND') as GpuBackendChoice | undefined) ?? 'auto') as GpuBackendChoice;
   if (!CHOICES.includes(choice)) {
     throw new InvalidArgumentError('initGpu', 'backend', `must be one of ${CHOICES.join(', ')}, got '${choice}' (from ${options.backend ? 'options' : 'FAIRGPU_BACKEND'})`);
   }
   const tried: string[] = [];
-  let found: { gpu: GPU; adapter: GPUAdapter; info: AdapterDescription } | undefined;
-  // Keeps each `create()` result reachable: dawn.node crashes if it is garbage-collected while a
-  // device made from it is alive.
-  const keepAlive: GPU[] = [];
+  let found: { gpu: GPU; adapter: GPUAdapter; info: AdapterDescription; notices?: NativeNotice[] } | undefined;
   const navigatorGpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
 
   if (choice === 'navigator' || (choice === 'auto' && navigatorGpu && !isNode())) {
@@ -160,6 +229,10 @@ export async function initGpu(options: InitGpuOptions = {}): Promise<GpuContext>
       }
     }
   } else if (isNode()) {
+    // Mesa's EGL picks a window-system platform when none is set: Wayland prints `error:
+    // XDG_RUNTIME_DIR is invalid or not set` (once per probe) and X11 fails without a display.
+    // Dawn's OpenGL backend renders offscreen, so surfaceless is right; set before dawn loads.
+    setEnvIfUnset('EGL_PLATFORM', 'surfaceless');
     let dawn: DawnModule | undefined;
     try {
       dawn = await loadDawn();
@@ -170,11 +243,22 @@ export async function initGpu(options: InitGpuOptions = {}): Promise<GpuContext>
     for (const attempt of dawn ? nodeAttempts(choice) : []) {
       try {
         attempt.prepare?.();
-        const gpu = dawn!.create(attempt.flags ?? []);
-        keepAlive.push(gpu);
-        const adapter = await requestFrom(gpu, attempt, options.powerPreference);
+        // Discovery runs synchronously inside create()/requestAdapter(); what Dawn prints there
+        // becomes part of this attempt's report instead of raw lines on the user's terminal.
+        const { result: pending, captured } = captureNativeStderr(() => {
+          let gpu = instances.get(attempt.path);
+          if (!gpu) {
+            gpu = dawn!.create(attempt.flags ?? []);
+            instances.set(attempt.path, gpu);
+          }
+          return { gpu, adapter: requestFrom(gpu, attempt, options.powerPreference) };
+        });
+        const { gpu } = pending;
+        const notices = parseNativeNotices(captured);
+        const adapter = await pending.adapter;
+        const reasons = notices.filter((n) => !n.harmless).map((n) => n.text);
         if (!adapter) {
-          tried.push(`${attempt.path}: requestAdapter returned null`);
+          tried.push(`${attempt.path}: requestAdapter returned null${reasons.length ? ` (${reasons.join('; ')})` : ''}`);
           continue;
         }
         const info = describe(adapter, attempt.path, attempt.featureLevel ?? 'core');
@@ -182,10 +266,10 @@ export async function initGpu(options: InitGpuOptions = {}): Promise<GpuContext>
         // OpenGL was measured faster here.
         if (choice === 'auto' && attempt.path === 'dawn:default' && info.isSoftware) {
           tried.push(`${attempt.path}: software adapter '${info.description || info.device}' kept as a fallback`);
-          softwareCandidate = { gpu, adapter, info };
+          softwareCandidate = { gpu, adapter, info, notices };
           continue;
         }
-        found = { gpu, adapter, info };
+        found = { gpu, adapter, info, notices };
         break;
       } catch (e) {
         tried.push(`${attempt.path}: ${String((e as Error).message ?? e)}`);
@@ -205,7 +289,12 @@ export async function initGpu(options: InitGpuOptions = {}): Promise<GpuContext>
     );
   }
 
-  const { adapter, info } = found;
+  const { gpu, adapter, info } = found;
+  for (const line of tried) debugLog(`initGpu: ${line}`);
+  debugLog(`initGpu: using ${info.path}: ${info.description || info.device || info.vendor}`);
+  // What dawn.node said about the adapter in use and is not known to be harmless: fairgpu's own
+  // warning, one line each (FAIRGPU_DEBUG=1 shows Dawn's raw output instead).
+  for (const n of found.notices ?? []) if (!n.harmless) console.warn(`fairgpu: initGpu: ${info.path}: ${n.text}`);
   const requiredLimits: Record<string, number> = {};
   for (const name of WANTED_LIMITS) {
     const value = (adapter.limits as unknown as Record<string, number | undefined>)[name];
@@ -221,6 +310,7 @@ export async function initGpu(options: InitGpuOptions = {}): Promise<GpuContext>
     isSoftware: info.isSoftware,
     maxPooledBytes: options.maxPooledBytes ?? 512 * 1024 * 1024,
     name: `webgpu:${info.description || info.device || info.vendor || 'adapter'} via ${info.path}`,
+    retain: [gpu, adapter],
   });
   let destroyed = false;
   const context: GpuContext = {
@@ -238,10 +328,8 @@ export async function initGpu(options: InitGpuOptions = {}): Promise<GpuContext>
       backend.destroy();
       device.destroy();
       forgetBackend(backend);
-      keepAlive.length = 0;
     },
   };
-  (context as unknown as { keepAlive: GPU[] }).keepAlive = keepAlive;
   if (options.setDefault !== false) setDefaultDevice(context);
   return context;
 }

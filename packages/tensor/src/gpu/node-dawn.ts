@@ -39,3 +39,78 @@ export function fileExists(path: string): boolean {
     return false;
   }
 }
+
+interface NodeFs {
+  openSync(path: string, flags: string): number;
+  closeSync(fd: number): void;
+  readFileSync(path: string, encoding: 'utf8'): string;
+  unlinkSync(path: string): void;
+}
+
+function nodeFs(): NodeFs | undefined {
+  const p = (globalThis as { process?: { getBuiltinModule?: (m: string) => unknown } }).process;
+  try {
+    return p?.getBuiltinModule?.('node:fs') as NodeFs | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when a directory or file exists at any of `paths` (device nodes included). */
+export function anyExists(paths: readonly string[]): boolean {
+  return paths.some(fileExists);
+}
+
+/**
+ * Runs the synchronous `fn` with the process's fd 2 pointed at a temporary file and returns what
+ * native code wrote there. dawn.node's adapter discovery prints notices with fprintf(stderr) from
+ * C++ (Dawn's limit clamping, "Couldn't load Vulkan", EGL probe failures): no JS hook sees them.
+ * Node has no dup2, so fd 2 is closed and reopened (open() takes the lowest free fd) around `fn`,
+ * which runs no JS; the original is restored through /proc/self/fd. Linux only, and only when fd 2
+ * can be reopened that way (a tty, pipe or file): otherwise `fn` runs as is and `captured` is
+ * undefined. FAIRGPU_DEBUG=1 turns the capture off.
+ */
+export function captureNativeStderr<T>(fn: () => T): { result: T; captured: string | undefined } {
+  const p = (globalThis as { process?: { platform?: string; pid?: number } }).process;
+  const fs = nodeFs();
+  if (!fs || p?.platform !== 'linux' || env('FAIRGPU_DEBUG') || !fileExists('/proc/self/fd/2')) return { result: fn(), captured: undefined };
+  let saved: number;
+  try {
+    saved = fs.openSync('/proc/self/fd/2', 'a');
+  } catch {
+    return { result: fn(), captured: undefined }; // a socket, or fd 2 closed
+  }
+  const tmp = `${env('TMPDIR') ?? '/tmp'}/fairgpu-dawn-stderr-${p.pid ?? 0}-${Date.now()}`;
+  let redirected = false;
+  try {
+    fs.closeSync(2);
+    const fd = fs.openSync(tmp, 'w+');
+    redirected = fd === 2;
+    if (!redirected) fs.closeSync(fd);
+  } catch {
+    redirected = false;
+  }
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    if (redirected) fs.closeSync(2);
+    const restored = fs.openSync(`/proc/self/fd/${saved}`, 'a');
+    if (restored !== 2) fs.closeSync(restored);
+    fs.closeSync(saved);
+  }
+  let captured: string | undefined;
+  if (redirected) {
+    try {
+      captured = fs.readFileSync(tmp, 'utf8');
+    } catch {
+      captured = undefined;
+    }
+  }
+  try {
+    fs.unlinkSync(tmp);
+  } catch {
+    // already gone
+  }
+  return { result, captured };
+}
