@@ -2,7 +2,7 @@ import { forgetBackend, setDefaultDevice } from '../device.ts';
 import { assertKnownOptions, InvalidArgumentError, NoAdapterError } from '../errors.ts';
 import type { MemoryInfo } from '../backend.ts';
 import { GpuBackend } from './backend.ts';
-import { anyExists, captureNativeStderr, env, fileExists, isNode, loadDawn, setEnvIfUnset, type DawnModule } from './node-dawn.ts';
+import { anyExists, captureNativeStderr, debugEnabled, env, fileExists, isNode, loadDawn, setEnvIfUnset, type DawnModule } from './node-dawn.ts';
 
 /**
  * How to find an adapter.
@@ -152,7 +152,7 @@ function parseNativeNotices(captured: string | undefined): NativeNotice[] {
 }
 
 function debugLog(message: string): void {
-  if (env('FAIRGPU_DEBUG')) console.error(`fairgpu: ${message}`);
+  if (debugEnabled()) console.error(`fairgpu: ${message}`);
 }
 
 async function requestFrom(gpu: GPU, attempt: Attempt, powerPreference: GPUPowerPreference | undefined): Promise<GPUAdapter | null> {

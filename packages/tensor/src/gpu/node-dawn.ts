@@ -26,6 +26,12 @@ export function env(name: string): string | undefined {
   }
 }
 
+/** FAIRGPU_DEBUG set to anything but '' or '0': native output raw, probe report on stderr. */
+export function debugEnabled(): boolean {
+  const v = env('FAIRGPU_DEBUG');
+  return v !== undefined && v !== '' && v !== '0';
+}
+
 export function setEnvIfUnset(name: string, value: string): void {
   const p = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
   if (p?.env && p.env[name] === undefined) p.env[name] = value;
@@ -73,7 +79,7 @@ export function anyExists(paths: readonly string[]): boolean {
 export function captureNativeStderr<T>(fn: () => T): { result: T; captured: string | undefined } {
   const p = (globalThis as { process?: { platform?: string; pid?: number } }).process;
   const fs = nodeFs();
-  if (!fs || p?.platform !== 'linux' || env('FAIRGPU_DEBUG') || !fileExists('/proc/self/fd/2')) return { result: fn(), captured: undefined };
+  if (!fs || p?.platform !== 'linux' || debugEnabled() || !fileExists('/proc/self/fd/2')) return { result: fn(), captured: undefined };
   let saved: number;
   try {
     saved = fs.openSync('/proc/self/fd/2', 'a');
