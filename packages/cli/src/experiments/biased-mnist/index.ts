@@ -152,9 +152,10 @@ function sections(ctx: RunContext<BiasedMnistConfig>, perRho: RhoResult[], layer
 function gapExplanation(config: BiasedMnistConfig, protocol: ProtocolName, perRho: RhoResult[]): string {
   const gaps = perRho.flatMap((r) => r.models.map((m) => {
     const published = PUBLISHED.find((p) => p.key === m.key)?.byRho[String(r.rho)];
-    return published === undefined ? null : `${m.name} at ρ = ${r.rho}: ${pct(m.unbiased)} vs ${published} (${(100 * m.unbiased - published).toFixed(1)} points)`;
+    return published === undefined ? null : `${m.name} at ρ = ${r.rho}: ${pct(m.unbiased)} vs ${published} (${(100 * m.unbiased - published).toFixed(1).replace('-', '−')} points)`;
   })).filter((s): s is string => s !== null);
-  const differences = describe(config, protocol);
+  const described = describe(config, protocol);
+  const differences = `${described[0].toUpperCase()}${described.slice(1)}`;
   return `${gaps.length ? `Measured vs published unbiased accuracy: ${gaps.join('; ')}. ` : ''}${differences} `
     + (protocol === 'full'
       ? 'This is the published protocol; remaining differences come from seeds, the ε-SupInfoNCE released-code variant and EnD\'s untuned α, β.'
