@@ -4,8 +4,12 @@
  *   npx tsx --conditions=@fairgpu/source tools/figures-demo.ts /tmp/figs
  */
 import {
-  gaussianDensityFigure, gradCamFigure, groupAccuracyComparisonFigure, groupAccuracyFigure,
-  similarityHistogramComparisonFigure, similarityHistogramFigure,
+  gaussianDensityFigure,
+  gradCamFigure,
+  groupAccuracyComparisonFigure,
+  groupAccuracyFigure,
+  similarityHistogramComparisonFigure,
+  similarityHistogramFigure,
 } from '@fairgpu/metrics';
 import type { Figure, SimilarityDistributionsLike } from '@fairgpu/metrics';
 import { writeFigure } from '@fairgpu/metrics/node';
@@ -35,12 +39,16 @@ function group(n: number, mean: number, std: number, bins = 40) {
   return { count: n, mean: m, std: sd, histogram: { edges, counts } };
 }
 const vanilla: SimilarityDistributionsLike = {
-  positiveAligned: group(24_800, 0.86, 0.06), positiveConflicting: group(260, 0.31, 0.16),
-  negativeAligned: group(2_400, 0.42, 0.14), negativeConflicting: group(210_000, -0.05, 0.12),
+  positiveAligned: group(24_800, 0.86, 0.06),
+  positiveConflicting: group(260, 0.31, 0.16),
+  negativeAligned: group(2_400, 0.42, 0.14),
+  negativeConflicting: group(210_000, -0.05, 0.12),
 };
 const fairkl: SimilarityDistributionsLike = {
-  positiveAligned: group(24_800, 0.71, 0.09), positiveConflicting: group(260, 0.66, 0.1),
-  negativeAligned: group(2_400, 0.02, 0.13), negativeConflicting: group(210_000, -0.01, 0.11),
+  positiveAligned: group(24_800, 0.71, 0.09),
+  positiveConflicting: group(260, 0.66, 0.1),
+  negativeAligned: group(2_400, 0.02, 0.13),
+  negativeConflicting: group(210_000, -0.01, 0.11),
 };
 
 function groupResult(conflicting: number, spread: number) {
@@ -59,7 +67,14 @@ function groupResult(conflicting: number, spread: number) {
 const B = 6;
 const H = 28;
 const W = 28;
-const palette = [[0.9, 0.1, 0.1], [0.1, 0.6, 0.9], [0.2, 0.8, 0.2], [0.95, 0.8, 0.1], [0.6, 0.2, 0.8], [0.95, 0.5, 0.1]];
+const palette = [
+  [0.9, 0.1, 0.1],
+  [0.1, 0.6, 0.9],
+  [0.2, 0.8, 0.2],
+  [0.95, 0.8, 0.1],
+  [0.6, 0.2, 0.8],
+  [0.95, 0.5, 0.1],
+];
 const images = new Float32Array(B * 3 * H * W);
 const digit = new Float32Array(B * H * W);
 for (let b = 0; b < B; b++) {
@@ -94,11 +109,12 @@ function camMaps(onDigit: boolean): Float32Array {
 }
 function blur(a: Float32Array, b: number, x: number, y: number): number {
   let s = 0;
-  for (let dy = -3; dy <= 3; dy++) for (let dx = -3; dx <= 3; dx++) {
-    const xx = x + dx;
-    const yy = y + dy;
-    if (xx >= 0 && xx < W && yy >= 0 && yy < H) s += a[b * H * W + yy * W + xx] * Math.exp(-(dx * dx + dy * dy) / 6);
-  }
+  for (let dy = -3; dy <= 3; dy++)
+    for (let dx = -3; dx <= 3; dx++) {
+      const xx = x + dx;
+      const yy = y + dy;
+      if (xx >= 0 && xx < W && yy >= 0 && yy < H) s += a[b * H * W + yy * W + xx] * Math.exp(-(dx * dx + dy * dy) / 6);
+    }
   return s;
 }
 const captions = (p: number[]) => p.map((v, i) => `pred ${v} (true ${i})`);
@@ -116,23 +132,47 @@ function pcaGroups(separation: number) {
 
 const figures: Figure[] = [
   similarityHistogramFigure(vanilla, { name: 'similarity-vanilla', panelTitle: 'vanilla (cross-entropy)' }),
-  similarityHistogramComparisonFigure([{ title: 'vanilla (cross-entropy)', distributions: vanilla }, { title: 'FairKL (λ = 30)', distributions: fairkl }], { name: 'similarity-comparison', title: 'Cosine similarities of test-set bottleneck features: positive/negative × bias-aligned/conflicting pairs' }),
+  similarityHistogramComparisonFigure(
+    [
+      { title: 'vanilla (cross-entropy)', distributions: vanilla },
+      { title: 'FairKL (λ = 30)', distributions: fairkl },
+    ],
+    { name: 'similarity-comparison', title: 'Cosine similarities of test-set bottleneck features: positive/negative × bias-aligned/conflicting pairs' },
+  ),
   groupAccuracyFigure(groupResult(0.08, 0.05), { name: 'group-accuracy-vanilla', title: 'Biased-MNIST (ρ = 0.997), vanilla' }),
-  groupAccuracyComparisonFigure([{ name: 'vanilla', result: groupResult(0.08, 0.05) }, { name: 'FairKL', result: groupResult(0.55, 0.12) }], { name: 'group-accuracy-comparison', title: 'Per-cell accuracy on the unbiased test set (ρ = 0.1)' }),
+  groupAccuracyComparisonFigure(
+    [
+      { name: 'vanilla', result: groupResult(0.08, 0.05) },
+      { name: 'FairKL', result: groupResult(0.55, 0.12) },
+    ],
+    { name: 'group-accuracy-comparison', title: 'Per-cell accuracy on the unbiased test set (ρ = 0.1)' },
+  ),
   gradCamFigure({
-    name: 'grad-cam', title: 'Grad-CAM on bias-conflicting test images (colour ≠ digit), ρ = 0.1 test set', height: H, width: W,
+    name: 'grad-cam',
+    title: 'Grad-CAM on bias-conflicting test images (colour ≠ digit), ρ = 0.1 test set',
+    height: H,
+    width: W,
     rows: [
       { label: 'vanilla', images, maps: camMaps(false), captions: captions([3, 5, 5, 2, 7, 8]) },
       { label: 'FairKL', images, maps: camMaps(true), captions: captions([0, 1, 2, 3, 4, 5]) },
     ],
   }),
   gradCamFigure({
-    name: 'grad-cam-narrow', title: 'Grad-CAM on bias-conflicting test images (colour ≠ digit), ρ = 0.1 test set', height: H, width: W, colormap: 'inferno', alpha: 0.6,
+    name: 'grad-cam-narrow',
+    title: 'Grad-CAM on bias-conflicting test images (colour ≠ digit), ρ = 0.1 test set',
+    height: H,
+    width: W,
+    colormap: 'inferno',
+    alpha: 0.6,
     rows: [{ label: 'ε-SupInfoNCE', images: images.subarray(0, 2 * 3 * H * W), maps: camMaps(true).subarray(0, 2 * H * W) }],
   }),
   gaussianDensityFigure({
-    name: 'pca-gaussians', title: 'First principal component per colour group',
-    panels: [{ title: 'vanilla', groups: pcaGroups(1.6) }, { title: 'EnD-regularised', groups: pcaGroups(0.12) }],
+    name: 'pca-gaussians',
+    title: 'First principal component per colour group',
+    panels: [
+      { title: 'vanilla', groups: pcaGroups(1.6) },
+      { title: 'EnD-regularised', groups: pcaGroups(0.12) },
+    ],
   }),
 ];
 for (const f of figures) {

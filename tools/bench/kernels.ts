@@ -52,7 +52,11 @@ function supconFused(x: Tensor, labels: Tensor): Tensor {
   const col = (k: number) => st.slice([0, k], [m, k + 1]);
   const count = col(STAT.countPos);
   const has = count.gt(0);
-  const per = col(STAT.sumPosLogit).sub(count.mul(col(STAT.lseAll))).div(count.maximum(1)).neg().mul(has);
+  const per = col(STAT.sumPosLogit)
+    .sub(count.mul(col(STAT.lseAll)))
+    .div(count.maximum(1))
+    .neg()
+    .mul(has);
   return per.sum().div(has.sum().maximum(1));
 }
 
@@ -63,7 +67,10 @@ function supconComposite(x: Tensor, labels: Tensor): Tensor {
   const logits = z.matmul(z.transpose()).div(TEMPERATURE);
   const idx = arange(m, undefined, 1, { device: x.backend });
   const notSelf = idx.reshape([m, 1]).ne(idx.reshape([1, m]));
-  const pos = labels.reshape([m, 1]).eq(labels.reshape([1, m])).mul(notSelf);
+  const pos = labels
+    .reshape([m, 1])
+    .eq(labels.reshape([1, m]))
+    .mul(notSelf);
   const lse = maskedLogSumExp(logits, notSelf).reshape([m, 1]);
   const count = pos.sum(1, true);
   const has = count.gt(0);
@@ -158,7 +165,11 @@ async function loadTfjs(): Promise<Tfjs> {
   const esbuild = require('esbuild') as typeof import('esbuild');
   const bundle = esbuild.buildSync({
     entryPoints: [require.resolve('@tensorflow/tfjs-core/dist/register_all_gradients.js')],
-    bundle: true, format: 'cjs', platform: 'node', write: false, logLevel: 'silent',
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    write: false,
+    logLevel: 'silent',
   });
   new Function('module', 'exports', 'require', bundle.outputFiles[0].text)({ exports: {} }, {}, require);
   if (!(await tf.setBackend('webgpu'))) throw new Error("tf.setBackend('webgpu') returned false");
@@ -277,8 +288,21 @@ export function formatKernelRows(rows: readonly KernelRow[]): string[] {
   for (const r of rows) {
     const fused = rows.find((x) => x.M === r.M && x.impl === 'fused');
     const ratio = r.impl !== 'fused' && r.ms !== null && fused?.ms ? `${(r.ms / fused.ms).toFixed(2)}× (fused vs ${r.impl})` : '';
-    lines.push([r.case, String(r.M), String(r.d), r.impl, r.ms === null ? '—' : r.ms.toFixed(0), r.peakBytes === null ? '—' : (r.peakBytes / 2 ** 20).toFixed(1), r.note ?? ratio]);
+    lines.push([
+      r.case,
+      String(r.M),
+      String(r.d),
+      r.impl,
+      r.ms === null ? '—' : r.ms.toFixed(0),
+      r.peakBytes === null ? '—' : (r.peakBytes / 2 ** 20).toFixed(1),
+      r.note ?? ratio,
+    ]);
   }
   const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
-  return lines.map((l) => l.map((c, i) => c.padEnd(widths[i])).join('  │  ').trimEnd());
+  return lines.map((l) =>
+    l
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  │  ')
+      .trimEnd(),
+  );
 }

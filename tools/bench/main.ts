@@ -11,14 +11,23 @@ import { benchLosses } from '../../packages/cli/src/bench/losses.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { json: { type: 'boolean', default: false }, sizes: { type: 'string' }, batch: { type: 'string' }, 'allow-slow': { type: 'boolean', default: false } },
+  options: {
+    json: { type: 'boolean', default: false },
+    sizes: { type: 'string' },
+    batch: { type: 'string' },
+    'allow-slow': { type: 'boolean', default: false },
+  },
 });
 const suite = positionals[0] ?? 'tensor';
 const sizes = values.sizes?.split(',').map(Number);
 
 function printTable(title: string, adapter: string, rows: Row[]): void {
   console.log(`\n${title} — adapter: ${adapter}`);
-  const lines = rows.map((r) => [r.case, `${r.value.toFixed(r.value < 10 ? 2 : 1)} ${r.unit}`, r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}× vs ${r.baseline}`]);
+  const lines = rows.map((r) => [
+    r.case,
+    `${r.value.toFixed(r.value < 10 ? 2 : 1)} ${r.unit}`,
+    r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}× vs ${r.baseline}`,
+  ]);
   const widths = [0, 1, 2].map((i) => Math.max(...lines.map((l) => l[i].length), 4));
   for (const l of lines) console.log(l.map((c, i) => c.padEnd(widths[i])).join('  │  '));
 }
@@ -34,7 +43,9 @@ try {
     else printTable('fairgpu loss benchmarks (forward + backward)', adapter, rows);
   } else if (suite === 'kernels') {
     const { adapter, rows } = await benchKernels({ sizes, allowSlow: values['allow-slow'], log: values.json ? undefined : (l) => console.error(l) });
-    if (values.json) for (const r of rows) console.log(JSON.stringify({ case: r.case, M: r.M, d: r.d, impl: r.impl, ms: r.ms, peakBytes: r.peakBytes, ...(r.note ? { note: r.note } : {}) }));
+    if (values.json)
+      for (const r of rows)
+        console.log(JSON.stringify({ case: r.case, M: r.M, d: r.d, impl: r.impl, ms: r.ms, peakBytes: r.peakBytes, ...(r.note ? { note: r.note } : {}) }));
     else {
       console.log(`\nfairgpu kernels benchmarks — adapter: ${adapter}`);
       for (const line of formatKernelRows(rows)) console.log(line);

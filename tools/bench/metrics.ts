@@ -14,7 +14,13 @@ import { retrievalMetrics, similarityDistributions } from '@fairgpu/metrics';
 import { floydRivestSelect } from '../../packages/metrics/src/retrieval.ts';
 
 const { values } = parseArgs({
-  options: { n: { type: 'string', default: '16384' }, d: { type: 'string', default: '128' }, classes: { type: 'string', default: '10' }, 'baseline-queries': { type: 'string', default: '512' }, 'skip-similarity': { type: 'boolean', default: false } },
+  options: {
+    n: { type: 'string', default: '16384' },
+    d: { type: 'string', default: '128' },
+    classes: { type: 'string', default: '10' },
+    'baseline-queries': { type: 'string', default: '512' },
+    'skip-similarity': { type: 'boolean', default: false },
+  },
 });
 const n = Number(values.n);
 const d = Number(values.d);
@@ -75,14 +81,23 @@ await retrievalMetrics(tensor(data.subarray(0, 64 * d), [64, d], { device: ctx }
 let t0 = performance.now();
 const r = await retrievalMetrics(z, labels);
 const gpuMs = performance.now() - t0;
-console.log(`retrievalMetrics (GPU tiles + host ranking): ${(gpuMs / 1000).toFixed(2)} s  p@1 ${r.precisionAt1.toFixed(4)}  R-prec ${r.rPrecision.toFixed(4)}  MAP@R ${r.mapAtR.toFixed(4)}  peak ${(ctx.backend.memory().peakBytesInUse / 2 ** 20).toFixed(0)} MiB`);
+console.log(
+  `retrievalMetrics (GPU tiles + host ranking): ${(gpuMs / 1000).toFixed(2)} s  p@1 ${r.precisionAt1.toFixed(4)}  R-prec ${r.rPrecision.toFixed(4)}  MAP@R ${r.mapAtR.toFixed(4)}  peak ${(ctx.backend.memory().peakBytesInUse / 2 ** 20).toFixed(0)} MiB`,
+);
 const base = hostRetrieval(baselineQueries);
 const baseMs = (base.ms * n) / baselineQueries;
-console.log(`float64 host baseline: ${(base.ms / 1000).toFixed(2)} s for ${baselineQueries} queries → ${(baseMs / 1000).toFixed(1)} s for ${n} (scaled); ratio ${(baseMs / gpuMs).toFixed(2)}× (baseline / fairgpu)`);
+console.log(
+  `float64 host baseline: ${(base.ms / 1000).toFixed(2)} s for ${baselineQueries} queries → ${(baseMs / 1000).toFixed(1)} s for ${n} (scaled); ratio ${(baseMs / gpuMs).toFixed(2)}× (baseline / fairgpu)`,
+);
 if (!values['skip-similarity']) {
-  await similarityDistributions(tensor(data.subarray(0, 64 * d), [64, d], { device: ctx }), { labels: labels.subarray(0, 64), biasLabels: bias.subarray(0, 64) });
+  await similarityDistributions(tensor(data.subarray(0, 64 * d), [64, d], { device: ctx }), {
+    labels: labels.subarray(0, 64),
+    biasLabels: bias.subarray(0, 64),
+  });
   t0 = performance.now();
   const s = await similarityDistributions(z, { labels, biasLabels: bias });
-  console.log(`similarityDistributions (pairMoments + histogram): ${((performance.now() - t0) / 1000).toFixed(2)} s  PA ${s.positiveAligned.mean?.toFixed(4)} PC ${s.positiveConflicting.mean?.toFixed(4)} NA ${s.negativeAligned.mean?.toFixed(4)} NC ${s.negativeConflicting.mean?.toFixed(4)}`);
+  console.log(
+    `similarityDistributions (pairMoments + histogram): ${((performance.now() - t0) / 1000).toFixed(2)} s  PA ${s.positiveAligned.mean?.toFixed(4)} PC ${s.positiveConflicting.mean?.toFixed(4)} NA ${s.negativeAligned.mean?.toFixed(4)} NC ${s.negativeConflicting.mean?.toFixed(4)}`,
+  );
 }
 process.exit(0);

@@ -31,7 +31,13 @@ const channels = values.channels ? values.channels.split(',').map(Number) : QUIC
 const strides = values.strides ? values.strides.split(',').map(Number) : QUICK.strides;
 const kernelSize = values.kernel ? Number(values.kernel) : QUICK.kernelSize;
 
-interface Recorded { label: string; source: string; params: ArrayBuffer; buffers: readonly (GPUBuffer | null)[]; grid: readonly [number, number, number] }
+interface Recorded {
+  label: string;
+  source: string;
+  params: ArrayBuffer;
+  buffers: readonly (GPUBuffer | null)[];
+  grid: readonly [number, number, number];
+}
 
 type Phase = 'forward' | 'loss' | 'backward' | 'optimizer';
 
@@ -41,7 +47,10 @@ function makeModel(kind: 'ce' | 'fairkl') {
     const net = new SimpleConvNet({ kernelSize, channels, strides });
     const opt = new Adam(net.parameters(), { lr: 1e-3, weightDecay: 1e-4 });
     return {
-      dispose: () => { net.dispose(); opt.dispose(); },
+      dispose: () => {
+        net.dispose();
+        opt.dispose();
+      },
       async step(x: Tensor, b: HostBatch, mark: (p: Phase) => Promise<void>) {
         const logits = net.forward(x);
         await mark('forward');
@@ -63,7 +72,12 @@ function makeModel(kind: 'ce' | 'fairkl') {
   const opt = new SGD(encoder.parameters(), { lr: f.lr, momentum: f.momentum, weightDecay: f.weightDecay });
   const clfOpt = new Adam(classifier.parameters(), { lr: f.classifierLr });
   return {
-    dispose: () => { encoder.dispose(); classifier.dispose(); opt.dispose(); clfOpt.dispose(); },
+    dispose: () => {
+      encoder.dispose();
+      classifier.dispose();
+      opt.dispose();
+      clfOpt.dispose();
+    },
     async step(x: Tensor, b: HostBatch, mark: (p: Phase) => Promise<void>) {
       const features = encoder.features(x);
       await mark('forward');
@@ -89,12 +103,13 @@ async function profile(gpu: GpuContext, kind: 'ce' | 'fairkl', loaderBatch: (i: 
   const model = makeModel(kind);
   const be = gpu.backend;
   const noMark = async () => {};
-  const run = (i: number, mark: (p: Phase) => Promise<void>) => scope(async () => {
-    const b = loaderBatch(i);
-    const x = tensor(b.images, b.shape);
-    const loss = await model.step(x, b, mark);
-    return loss.detach();
-  });
+  const run = (i: number, mark: (p: Phase) => Promise<void>) =>
+    scope(async () => {
+      const b = loaderBatch(i);
+      const x = tensor(b.images, b.shape);
+      const loss = await model.step(x, b, mark);
+      return loss.detach();
+    });
   // Warm-up: pipeline compilation.
   for (let i = 0; i < 2; i++) (await run(i, noMark)).dispose();
   await gpu.sync();
@@ -108,7 +123,9 @@ async function profile(gpu: GpuContext, kind: 'ce' | 'fairkl', loaderBatch: (i: 
   const e2e = (performance.now() - t0) / 1000 / steps;
   const per = (k: keyof typeof s0) => ((be.stats[k] - s0[k]) / steps).toFixed(1);
   console.log(`\n== ${kind}: ${channels.join('/')} k${kernelSize} strides ${strides.join('/')}, batch ${batchSize}`);
-  console.log(`step ${(e2e * 1000).toFixed(0)} ms = ${(batchSize / e2e).toFixed(1)} images/s; per step: ${per('dispatches')} dispatches, ${per('submits')} submits, ${per('readbacks')} readbacks, ${be.pipelines.size - pipes0} new pipelines`);
+  console.log(
+    `step ${(e2e * 1000).toFixed(0)} ms = ${(batchSize / e2e).toFixed(1)} images/s; per step: ${per('dispatches')} dispatches, ${per('submits')} submits, ${per('readbacks')} readbacks, ${be.pipelines.size - pipes0} new pipelines`,
+  );
 
   // 2. Host batch building alone.
   t0 = performance.now();
@@ -128,7 +145,12 @@ async function profile(gpu: GpuContext, kind: 'ce' | 'fairkl', loaderBatch: (i: 
     };
     (await run(i + 2, mark)).dispose();
   }
-  console.log('phases (sync between): ' + Object.entries(phases).map(([k, v]) => `${k} ${(v / steps).toFixed(0)} ms`).join(', '));
+  console.log(
+    'phases (sync between): ' +
+      Object.entries(phases)
+        .map(([k, v]) => `${k} ${(v / steps).toFixed(0)} ms`)
+        .join(', '),
+  );
 
   // 4. Host-side encoding cost: the same step with dispatches recorded but not executed.
   const recorded: Recorded[] = [];

@@ -111,11 +111,18 @@ try {
   });
   for (const w of bundle.warnings) console.log(`${label}: esbuild warning: ${w.text}${w.location ? ` (${w.location.file}:${w.location.line})` : ''}`);
   const inputs = Object.keys(bundle.metafile.inputs);
-  const foreign = inputs.filter((p) => p.includes('node_modules') || !(p.startsWith('packages/tensor/src/') || p.startsWith('tools/smoke/') || p === '<stdin>' || p.endsWith('smoke-browser-entry.js')));
+  const foreign = inputs.filter(
+    (p) =>
+      p.includes('node_modules') ||
+      !(p.startsWith('packages/tensor/src/') || p.startsWith('tools/smoke/') || p === '<stdin>' || p.endsWith('smoke-browser-entry.js')),
+  );
   if (foreign.length) await finish(1, `${label}: FAILED, the bundle pulled in files outside the tensor sources: ${foreign.join(', ')}`);
   const code = readFileSync(outfile, 'utf8');
-  if (/\bimport\s*\(\s*["']webgpu["']\s*\)|from\s*["']webgpu["']/.test(code)) await finish(1, `${label}: FAILED, the bundle contains a static import of 'webgpu'`);
-  console.log(`${label}: bundled ${inputs.length} source files into ${(code.length / 1024).toFixed(0)} KiB in ${Math.round(performance.now() - t)} ms (no 'webgpu', no node: imports, no node_modules)`);
+  if (/\bimport\s*\(\s*["']webgpu["']\s*\)|from\s*["']webgpu["']/.test(code))
+    await finish(1, `${label}: FAILED, the bundle contains a static import of 'webgpu'`);
+  console.log(
+    `${label}: bundled ${inputs.length} source files into ${(code.length / 1024).toFixed(0)} KiB in ${Math.round(performance.now() - t)} ms (no 'webgpu', no node: imports, no node_modules)`,
+  );
 } catch (e) {
   const errors = e.errors?.map((x) => x.text).join('; ') ?? e.message;
   await finish(1, `${label}: FAILED to bundle smoke-core.ts: ${errors}`);
@@ -139,10 +146,13 @@ await new Promise((ok, fail) => {
   server.once('error', fail);
   server.listen(0, '127.0.0.1', ok);
 });
-cleanups.push(() => new Promise((ok) => {
-  server.close(() => ok());
-  server.closeAllConnections?.();
-}));
+cleanups.push(
+  () =>
+    new Promise((ok) => {
+      server.close(() => ok());
+      server.closeAllConnections?.();
+    }),
+);
 const url = `http://127.0.0.1:${server.address().port}/`;
 
 // ---- 3. browser ----
@@ -187,4 +197,7 @@ if (!r.adapter) {
 }
 const ok = r.ok && failed === 0 && r.checks.length > 0 && pageErrors.length === 0;
 if (!ok) for (const c of r.checks.filter((c) => !c.ok)) console.log(`${label}: failed check '${c.name}': ${c.detail}`);
-await finish(ok ? 0 : 1, `${label}: ${passed} passed, ${failed} failed (adapter ${r.adapter}) in ${seconds()}${pageErrors.length ? `, with page errors: ${pageErrors.join(' | ')}` : ''}`);
+await finish(
+  ok ? 0 : 1,
+  `${label}: ${passed} passed, ${failed} failed (adapter ${r.adapter}) in ${seconds()}${pageErrors.length ? `, with page errors: ${pageErrors.join(' | ')}` : ''}`,
+);

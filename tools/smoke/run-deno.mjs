@@ -110,11 +110,17 @@ function report(r, code) {
   if (!r.adapter) {
     const why = `no adapter: ${String(r.reason ?? 'unknown').replace(/\s*\n\s*-?\s*/g, ' | ')}`;
     if (r.noAdapter && !requireGpu) {
-      finish(0, `${label}: SKIPPED (${why}); set FAIRGPU_REQUIRE_GPU=1 to make this a failure. Linux without a GPU: apt-get install mesa-vulkan-drivers libvulkan1`);
+      finish(
+        0,
+        `${label}: SKIPPED (${why}); set FAIRGPU_REQUIRE_GPU=1 to make this a failure. Linux without a GPU: apt-get install mesa-vulkan-drivers libvulkan1`,
+      );
     }
     finish(1, `${label}: FAILED (${why})`);
   }
   const ok = r.ok && failed === 0 && r.checks.length > 0 && code === 0;
   if (!ok) for (const c of r.checks.filter((c) => !c.ok)) console.log(`${label}: failed check '${c.name}': ${c.detail}`);
-  finish(ok ? 0 : 1, `${label}: ${passed} passed, ${failed} failed (adapter ${r.adapter}) in ${seconds()}${code !== 0 && failed === 0 ? `, but Deno exited with code ${code}` : ''}`);
+  finish(
+    ok ? 0 : 1,
+    `${label}: ${passed} passed, ${failed} failed (adapter ${r.adapter}) in ${seconds()}${code !== 0 && failed === 0 ? `, but Deno exited with code ${code}` : ''}`,
+  );
 }

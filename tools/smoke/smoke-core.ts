@@ -49,7 +49,7 @@ export interface SmokeOptions {
   init?: InitGpuOptions;
 }
 
-const now = (): number => (globalThis.performance?.now?.() ?? Date.now());
+const now = (): number => globalThis.performance?.now?.() ?? Date.now();
 const RTOL = 1e-4;
 const ATOL = 1e-5;
 
@@ -155,16 +155,26 @@ export async function runSmoke(options: SmokeOptions = {}): Promise<SmokeResult>
 
   try {
     await check('create + readback', async () => {
-      const x = tensor([[1, 2, 3], [4, 5, 6]]);
+      const x = tensor([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]);
       const i = tensor(new Int32Array([7, -8, 9]), [3], { dtype: 'i32' });
       const [xv, iv] = await Promise.all([x.toArray(), i.toArray()]);
-      const ok = x.shape.join('x') === '2x3' && xv instanceof Float32Array && fmt(xv) === '[1, 2, 3, 4, 5, 6]' && iv instanceof Int32Array && fmt(iv) === '[7, -8, 9]';
+      const ok =
+        x.shape.join('x') === '2x3' && xv instanceof Float32Array && fmt(xv) === '[1, 2, 3, 4, 5, 6]' && iv instanceof Int32Array && fmt(iv) === '[7, -8, 9]';
       return { ok, detail: `f32 ${fmt(xv)} shape [${x.shape.join(', ')}], i32 ${fmt(iv)}` };
     });
 
     await check('elementwise (broadcast sub, mul, exp)', async () => {
-      const x = tensor([[1, 2, 3], [4, 5, 6]]);
-      const y = x.sub(tensor([1, 2, 3])).mul(0.5).exp();
+      const x = tensor([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]);
+      const y = x
+        .sub(tensor([1, 2, 3]))
+        .mul(0.5)
+        .exp();
       const want = [0, 0, 0, 3, 3, 3].map((v) => Math.exp(0.5 * v));
       const got = await y.toArray();
       const c = compare(got, want);
@@ -183,7 +193,14 @@ export async function runSmoke(options: SmokeOptions = {}): Promise<SmokeResult>
     });
 
     await check('backward: grad of sum(a @ a)', async () => {
-      const a = tensor([[1, 2], [3, 4]], undefined, { requiresGrad: true });
+      const a = tensor(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        undefined,
+        { requiresGrad: true },
+      );
       const c = a.matmul(a);
       const loss = c.sum();
       await loss.backward();
@@ -192,12 +209,21 @@ export async function runSmoke(options: SmokeOptions = {}): Promise<SmokeResult>
       const okC = compare(cv, [7, 10, 15, 22]).ok;
       const okG = compare(gv, [7, 11, 9, 13]).ok;
       const okL = compare(lv, [54]).ok;
-      return { ok: okC && okG && okL, detail: `a@a = ${fmt(cv)} (want [7, 10, 15, 22]), sum = ${fmt(lv)} (want [54]), a.grad = ${fmt(gv)} (want [7, 11, 9, 13])` };
+      return {
+        ok: okC && okG && okL,
+        detail: `a@a = ${fmt(cv)} (want [7, 10, 15, 22]), sum = ${fmt(lv)} (want [54]), a.grad = ${fmt(gv)} (want [7, 11, 9, 13])`,
+      };
     });
 
     await check('backward: grad of sum(logsumexp(x)) + sum(softmax(x) * w)', async () => {
-      const rows = [[1, 2, 3], [0.5, -1, 0]];
-      const weights = [[1, -1, 2], [0, 3, -2]];
+      const rows = [
+        [1, 2, 3],
+        [0.5, -1, 0],
+      ];
+      const weights = [
+        [1, -1, 2],
+        [0, 3, -2],
+      ];
       const x = tensor(rows, undefined, { requiresGrad: true });
       const w = tensor(weights);
       const loss = x.logsumexp(-1).sum().add(x.softmax(-1).mul(w).sum());
@@ -232,12 +258,17 @@ export async function runSmoke(options: SmokeOptions = {}): Promise<SmokeResult>
       t.dispose();
       const after = memory();
       if (after.tensors !== before.tensors || after.bytesInUse !== before.bytesInUse) {
-        problems.push(`after dispose {tensors ${after.tensors}, bytesInUse ${after.bytesInUse}} != before {tensors ${before.tensors}, bytesInUse ${before.bytesInUse}}`);
+        problems.push(
+          `after dispose {tensors ${after.tensors}, bytesInUse ${after.bytesInUse}} != before {tensors ${before.tensors}, bytesInUse ${before.bytesInUse}}`,
+        );
       }
-      if (after.bytesPooled < before.bytesPooled + 64 * 64 * 4) problems.push(`bytesPooled ${before.bytesPooled} -> ${after.bytesPooled}: the freed buffer did not go to the pool`);
+      if (after.bytesPooled < before.bytesPooled + 64 * 64 * 4)
+        problems.push(`bytesPooled ${before.bytesPooled} -> ${after.bytesPooled}: the freed buffer did not go to the pool`);
       // Everything the earlier checks made was disposed when their scopes closed: back to the baseline.
       if (after.tensors !== baseline.tensors || after.bytesInUse !== baseline.bytesInUse) {
-        problems.push(`leak across the smoke: {tensors ${after.tensors}, bytesInUse ${after.bytesInUse}} vs start {tensors ${baseline.tensors}, bytesInUse ${baseline.bytesInUse}}`);
+        problems.push(
+          `leak across the smoke: {tensors ${after.tensors}, bytesInUse ${after.bytesInUse}} vs start {tensors ${baseline.tensors}, bytesInUse ${baseline.bytesInUse}}`,
+        );
       }
       const detail = `start {tensors ${baseline.tensors}, inUse ${baseline.bytesInUse}} live {tensors ${mid.tensors}, inUse ${mid.bytesInUse}} disposed {tensors ${after.tensors}, inUse ${after.bytesInUse}, pooled ${after.bytesPooled}}`;
       return { ok: problems.length === 0, detail: problems.length ? `${problems.join('; ')}; ${detail}` : detail };

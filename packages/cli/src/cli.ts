@@ -2,7 +2,10 @@
 import { main } from './main.ts';
 
 // dawn.node keeps the process alive while its GPU object is referenced: exit explicitly.
-main(process.argv.slice(2)).then((code) => process.exit(code), (error) => {
-  console.error(error);
-  process.exit(1);
-});
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -30,7 +30,8 @@ export function parseSet(expression: string): Record<string, unknown> {
   const eq = expression.indexOf('=');
   if (eq <= 0) throw new UsageError(`--set: expected key=value (e.g. --set fairkl.lambda=10), got '${expression}'`);
   const path = expression.slice(0, eq).trim().split('.');
-  if (path.some((p) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(p))) throw new UsageError(`--set: '${expression.slice(0, eq)}' is not a key path (letters, digits, _ separated by dots)`);
+  if (path.some((p) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(p)))
+    throw new UsageError(`--set: '${expression.slice(0, eq)}' is not a key path (letters, digits, _ separated by dots)`);
   const raw = expression.slice(eq + 1);
   let value: Json;
   try {

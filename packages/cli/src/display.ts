@@ -58,12 +58,19 @@ export function createDisplay(options: DisplayOptions = {}): Display {
   const colors = pc.createColors(colorEnabled(stdout, env));
   const tty = options.progress !== false && stdout.isTTY === true && env.TERM !== 'dumb';
   let multibar: cliProgress.MultiBar | null = tty
-    ? new cliProgress.MultiBar({
-      format: `{task} ${colors.cyan('{bar}')} {value}/{total} steps │ epoch {epoch} │ loss {loss} │ {ips} img/s │ ETA {eta_formatted}`,
-      hideCursor: true, clearOnComplete: false, stopOnComplete: false, barsize: 24, stream: stdout as NodeJS.WriteStream,
-      // cli-progress writes colour codes itself only through the format; keep them off with NO_COLOR.
-      autopadding: true,
-    }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.MultiBar(
+        {
+          format: `{task} ${colors.cyan('{bar}')} {value}/{total} steps │ epoch {epoch} │ loss {loss} │ {ips} img/s │ ETA {eta_formatted}`,
+          hideCursor: true,
+          clearOnComplete: false,
+          stopOnComplete: false,
+          barsize: 24,
+          stream: stdout as NodeJS.WriteStream,
+          // cli-progress writes colour codes itself only through the format; keep them off with NO_COLOR.
+          autopadding: true,
+        },
+        cliProgress.Presets.shades_classic,
+      )
     : null;
   const bars = new Map<string, cliProgress.SingleBar>();
   const line = (text: string) => (multibar ? multibar.log(`${text}\n`) : write(stdout, text));
@@ -80,7 +87,9 @@ export function createDisplay(options: DisplayOptions = {}): Display {
         if (!bar) bars.set(task, (bar = multibar.create(e.totalSteps, 0, payload)));
         bar.update(e.globalStep, payload);
       } else if (e.type === 'epoch') {
-        line(`${colors.bold(task)}: epoch ${e.epoch + 1}/${e.epochs} mean loss ${e.meanLoss.toFixed(4)}, ${e.seconds.toFixed(1)} s, ${e.imagesPerSecond.toFixed(0)} images/s`);
+        line(
+          `${colors.bold(task)}: epoch ${e.epoch + 1}/${e.epochs} mean loss ${e.meanLoss.toFixed(4)}, ${e.seconds.toFixed(1)} s, ${e.imagesPerSecond.toFixed(0)} images/s`,
+        );
       }
     },
     event: () => {},

@@ -14,7 +14,14 @@ export const INSTALL_HINTS = [
   'force a backend: FAIRGPU_BACKEND=vulkan|opengl|opengles|swiftshader',
 ];
 
-const LIMITS = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupsPerDimension', 'maxStorageBuffersPerShaderStage'] as const;
+const LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
 
 export async function doctor(log: (line: string) => void): Promise<number> {
   let gpu: GpuContext;
@@ -37,7 +44,9 @@ export async function doctor(log: (line: string) => void): Promise<number> {
 async function selfTest(gpu: GpuContext, log: (line: string) => void): Promise<number> {
   const console = { log };
   const info = gpu.adapterInfo;
-  console.log(`adapter: ${info.description || info.device || info.vendor} (${info.path}, ${info.featureLevel}${info.isSoftware ? ', software: expect minutes where a GPU takes seconds' : ''})`);
+  console.log(
+    `adapter: ${info.description || info.device || info.vendor} (${info.path}, ${info.featureLevel}${info.isSoftware ? ', software: expect minutes where a GPU takes seconds' : ''})`,
+  );
   console.log(`features: ${[...gpu.features].sort().join(', ') || 'none'}`);
   console.log(`limits: ${LIMITS.map((k) => `${k} ${fmtLimit(k, gpu.limits[k])}`).join('; ')}`);
   console.log(`matmul kernel: ${gpu.backend.matmulKernel}`);
@@ -55,13 +64,18 @@ async function selfTest(gpu: GpuContext, log: (line: string) => void): Promise<n
   const got = await check(gpu);
   const gradError = Math.max(...got.grad.map((g, i) => Math.abs(g - ref.grad[i])));
   const ok = Math.abs(got.value - ref.value) < 1e-3 * Math.max(1, Math.abs(ref.value)) && gradError < 1e-4;
-  console.log(`self-check: tanh(A·B) sum ${got.value.toFixed(5)} vs float64 ${ref.value.toFixed(5)}, max grad error ${gradError.toExponential(2)} → ${ok ? 'ok' : 'FAILED'}`);
+  console.log(
+    `self-check: tanh(A·B) sum ${got.value.toFixed(5)} vs float64 ${ref.value.toFixed(5)}, max grad error ${gradError.toExponential(2)} → ${ok ? 'ok' : 'FAILED'}`,
+  );
 
   // 2. A tiny classifier: two Gaussian blobs in 8-d, MLP 8-32-2, SGD, 200 steps, no readback per step.
   const n = 256;
   const labels = Int32Array.from({ length: n }, (_, i) => i % 2);
   const noise = await randn([n, 8], { device: 'cpu', seed: 3 }).toArray();
-  const x = tensor(Array.from(noise, (v, i) => v + (labels[Math.floor(i / 8)] ? 1.5 : -1.5)), [n, 8]);
+  const x = tensor(
+    Array.from(noise, (v, i) => v + (labels[Math.floor(i / 8)] ? 1.5 : -1.5)),
+    [n, 8],
+  );
   const y = tensor(labels, [n], { dtype: 'i32' });
   const w1 = randn([8, 32], { seed: 4 }).mul(0.3).requiresGrad_();
   const b1 = zeros([32], { requiresGrad: true });
@@ -72,12 +86,18 @@ async function selfTest(gpu: GpuContext, log: (line: string) => void): Promise<n
   for (let step = 0; step < 200; step++) {
     const l = await scope(async () => {
       const logits = x.matmul(w1).add(b1).relu().matmul(w2);
-      const ce = logits.logSoftmax(-1).gather(1, y.reshape([-1, 1])).mean().neg();
+      const ce = logits
+        .logSoftmax(-1)
+        .gather(1, y.reshape([-1, 1]))
+        .mean()
+        .neg();
       await ce.backward();
-      noGrad(() => params.forEach((p) => {
-        p.assign(p.sub(p.grad!.mul(0.5)));
-        p.zeroGrad();
-      }));
+      noGrad(() =>
+        params.forEach((p) => {
+          p.assign(p.sub(p.grad!.mul(0.5)));
+          p.zeroGrad();
+        }),
+      );
       return ce;
     });
     if (step === 199) loss = await l.item();
@@ -85,7 +105,11 @@ async function selfTest(gpu: GpuContext, log: (line: string) => void): Promise<n
   }
   const accuracy = await scope(async () => {
     const predicted = x.matmul(w1).add(b1).relu().matmul(w2);
-    const correct = predicted.slice([0, 1], [n, 2]).gt(predicted.slice([0, 0], [n, 1])).reshape([n]).eq(y.cast('f32'));
+    const correct = predicted
+      .slice([0, 1], [n, 2])
+      .gt(predicted.slice([0, 0], [n, 1]))
+      .reshape([n])
+      .eq(y.cast('f32'));
     return correct.mean().item();
   });
   const ms = performance.now() - t0;

@@ -38,7 +38,10 @@ interface OutputFlags {
 }
 
 const protocolOption = () =>
-  new Option('-p, --protocol <name>', 'smoke (≤ 60 s, tests), quick (≤ 15 min on 2 cores), gpu, full (published); default: quick on a software adapter, gpu on a GPU').choices(PROTOCOL_NAMES);
+  new Option(
+    '-p, --protocol <name>',
+    'smoke (≤ 60 s, tests), quick (≤ 15 min on 2 cores), gpu, full (published); default: quick on a software adapter, gpu on a GPU',
+  ).choices(PROTOCOL_NAMES);
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 function experimentArg(name: string) {
@@ -83,128 +86,194 @@ export function buildProgram(io: IO, state: { code: number }): Command {
       gpu.destroy();
     }
   };
-  const outputOptions = (c: Command) => c.option('--json', 'JSON Lines events on stdout instead of text').option('--no-progress', 'plain lines instead of progress bars');
+  const outputOptions = (c: Command) =>
+    c.option('--json', 'JSON Lines events on stdout instead of text').option('--no-progress', 'plain lines instead of progress bars');
 
-  outputOptions(program.command('run')
-    .description('run an experiment into a run directory: results.json, report.html, report.md, figures')
-    .argument('<experiment>', `one of ${Object.keys(EXPERIMENTS).join(', ')}`, experimentArg)
-    .addOption(protocolOption())
-    .option('-c, --config <file>', 'JSON config overrides on top of the protocol (keys as in `fairgpu config <experiment>`)')
-    .option('-s, --set <key=value>', 'one config override, e.g. --set rhos=[0.99,0.997] --set fairkl.lambda=10 (repeatable)', collect, [])
-    .option('-o, --out <dir>', 'run directory (default runs/<experiment>-<timestamp>)')
-    .option('-r, --resume <dir>', 'continue the run in <dir> where it stopped (finished models are not retrained)'))
-    .action(async (experiment, flags) => {
-      // Bad config files and values are usage errors before the adapter starts (the default
-      // protocol depends on the adapter; any preset catches unknown keys and bad values).
-      const configFile = flags.config ? readConfigFile(flags.config) : undefined;
-      if (flags.resume === undefined) resolveConfig(experiment.schema, experiment.protocols[(flags.protocol as ProtocolName | undefined) ?? 'quick'], { file: configFile, sets: flags.set });
-      await withGpu(flags, async (gpu, d) => {
+  outputOptions(
+    program
+      .command('run')
+      .description('run an experiment into a run directory: results.json, report.html, report.md, figures')
+      .argument('<experiment>', `one of ${Object.keys(EXPERIMENTS).join(', ')}`, experimentArg)
+      .addOption(protocolOption())
+      .option('-c, --config <file>', 'JSON config overrides on top of the protocol (keys as in `fairgpu config <experiment>`)')
+      .option('-s, --set <key=value>', 'one config override, e.g. --set rhos=[0.99,0.997] --set fairkl.lambda=10 (repeatable)', collect, [])
+      .option('-o, --out <dir>', 'run directory (default runs/<experiment>-<timestamp>)')
+      .option('-r, --resume <dir>', 'continue the run in <dir> where it stopped (finished models are not retrained)'),
+  ).action(async (experiment, flags) => {
+    // Bad config files and values are usage errors before the adapter starts (the default
+    // protocol depends on the adapter; any preset catches unknown keys and bad values).
+    const configFile = flags.config ? readConfigFile(flags.config) : undefined;
+    if (flags.resume === undefined)
+      resolveConfig(experiment.schema, experiment.protocols[(flags.protocol as ProtocolName | undefined) ?? 'quick'], { file: configFile, sets: flags.set });
+    await withGpu(flags, async (gpu, d) => {
       await runExperiment({
-        experiment, gpu, display: d, protocol: flags.protocol as ProtocolName | undefined,
-        configFile, sets: flags.set, out: flags.out, resume: flags.resume,
+        experiment,
+        gpu,
+        display: d,
+        protocol: flags.protocol as ProtocolName | undefined,
+        configFile,
+        sets: flags.set,
+        out: flags.out,
+        resume: flags.resume,
         command: `fairgpu ${process.argv.slice(2).join(' ')}`,
       });
       return 0;
-      });
     });
-
-  program.command('list').description('the experiments and their protocols').action(() => {
-    for (const e of Object.values(EXPERIMENTS)) io.stdout.write(`${e.name.padEnd(14)} ${e.summary}\n${''.padEnd(14)} protocols: ${PROTOCOL_NAMES.join(', ')}\n`);
   });
 
-  program.command('config')
+  program
+    .command('list')
+    .description('the experiments and their protocols')
+    .action(() => {
+      for (const e of Object.values(EXPERIMENTS))
+        io.stdout.write(`${e.name.padEnd(14)} ${e.summary}\n${''.padEnd(14)} protocols: ${PROTOCOL_NAMES.join(', ')}\n`);
+    });
+
+  program
+    .command('config')
     .description("print an experiment's config for a protocol (JSON: edit it and pass it back with --config), or its JSON Schema")
     .argument('<experiment>', 'experiment name', experimentArg)
     .addOption(protocolOption().default('quick'))
     .option('-s, --set <key=value>', 'override (repeatable)', collect, [])
     .option('--schema', 'print the JSON Schema of the config instead')
     .action((experiment, flags) => {
-      const value = flags.schema ? z.toJSONSchema(experiment.schema, { unrepresentable: 'any' }) : resolveConfig(experiment.schema, experiment.protocols[flags.protocol as ProtocolName], { sets: flags.set });
+      const value = flags.schema
+        ? z.toJSONSchema(experiment.schema, { unrepresentable: 'any' })
+        : resolveConfig(experiment.schema, experiment.protocols[flags.protocol as ProtocolName], { sets: flags.set });
       io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
     });
 
-  outputOptions(program.command('train')
-    .description('train one Biased-MNIST model (no diagnostics) and keep its checkpoint')
-    .requiredOption('-m, --model <key>', `model: ${MODEL_KEYS.join(', ')}`)
-    .option('--rho <ρ>', 'training colour correlation', '0.997')
-    .addOption(protocolOption())
-    .option('-s, --set <key=value>', 'config override (repeatable)', collect, [])
-    .option('-o, --out <dir>', 'run directory'))
-    .action(async (flags) => {
-      if (!(MODEL_KEYS as readonly string[]).includes(flags.model)) throw new UsageError(`--model: expected one of ${MODEL_KEYS.join(', ')}, got '${flags.model}'`);
-      await withGpu(flags, async (gpu, d) => {
-        const outcome = await runExperiment({
-          experiment: EXPERIMENTS['biased-mnist'], gpu, display: d, protocol: flags.protocol, out: flags.out,
-          sets: [`models=["${flags.model}"]`, `rhos=[${flags.rho}]`, 'diagnostics=false', 'privacy.enabled=false', ...flags.set],
-          command: `fairgpu ${process.argv.slice(2).join(' ')}`,
+  outputOptions(
+    program
+      .command('train')
+      .description('train one Biased-MNIST model (no diagnostics) and keep its checkpoint')
+      .requiredOption('-m, --model <key>', `model: ${MODEL_KEYS.join(', ')}`)
+      .option('--rho <ρ>', 'training colour correlation', '0.997')
+      .addOption(protocolOption())
+      .option('-s, --set <key=value>', 'config override (repeatable)', collect, [])
+      .option('-o, --out <dir>', 'run directory'),
+  ).action(async (flags) => {
+    if (!(MODEL_KEYS as readonly string[]).includes(flags.model))
+      throw new UsageError(`--model: expected one of ${MODEL_KEYS.join(', ')}, got '${flags.model}'`);
+    await withGpu(flags, async (gpu, d) => {
+      const outcome = await runExperiment({
+        experiment: EXPERIMENTS['biased-mnist'],
+        gpu,
+        display: d,
+        protocol: flags.protocol,
+        out: flags.out,
+        sets: [`models=["${flags.model}"]`, `rhos=[${flags.rho}]`, 'diagnostics=false', 'privacy.enabled=false', ...flags.set],
+        command: `fairgpu ${process.argv.slice(2).join(' ')}`,
+      });
+      d.log(`checkpoint: ${join(outcome.runDir, `rho-${Number(flags.rho)}`, `${flags.model}.ckpt.safetensors`)}`);
+      return 0;
+    });
+  });
+
+  outputOptions(
+    program
+      .command('eval')
+      .description("accuracy of a Biased-MNIST checkpoint on its run's ρ = 0.1 test set (overall, bias-aligned, bias-conflicting)")
+      .argument('<checkpoint>', '<run dir>/rho-<ρ>/<model>.ckpt.safetensors'),
+  ).action(async (path, flags) => {
+    const ref = locateCheckpoint(path);
+    await withGpu(flags, async (_gpu, d) => {
+      const model = restoreModel(ref.key, ref.job, ref.path);
+      try {
+        const { groups } = await evaluate(model, testSet(ref.job), 500);
+        d.event('eval', {
+          checkpoint: path,
+          key: ref.key,
+          rho: ref.rho,
+          accuracy: groups.accuracy,
+          aligned: groups.aligned,
+          conflicting: groups.conflicting,
+          worstGroup: groups.worstGroup,
         });
-        d.log(`checkpoint: ${join(outcome.runDir, `rho-${Number(flags.rho)}`, `${flags.model}.ckpt.safetensors`)}`);
-        return 0;
-      });
+        d.log(
+          tableToText(
+            table(
+              ['model', 'unbiased', 'bias-aligned', 'bias-conflicting', 'worst cell'],
+              [[MODEL_NAMES[ref.key], pct(groups.accuracy), pct(groups.aligned), pct(groups.conflicting), pct(groups.worstGroup)]],
+              { caption: `${path}: test accuracy (%) on ${groups.counts.total} ρ = 0.1 images, trained at ρ = ${ref.rho}` },
+            ),
+          ),
+        );
+      } finally {
+        disposeModel(model);
+      }
+      return 0;
     });
+  });
 
-  outputOptions(program.command('eval')
-    .description('accuracy of a Biased-MNIST checkpoint on its run\'s ρ = 0.1 test set (overall, bias-aligned, bias-conflicting)')
-    .argument('<checkpoint>', '<run dir>/rho-<ρ>/<model>.ckpt.safetensors'))
-    .action(async (path, flags) => {
-      const ref = locateCheckpoint(path);
-      await withGpu(flags, async (_gpu, d) => {
-        const model = restoreModel(ref.key, ref.job, ref.path);
-        try {
-          const { groups } = await evaluate(model, testSet(ref.job), 500);
-          d.event('eval', { checkpoint: path, key: ref.key, rho: ref.rho, accuracy: groups.accuracy, aligned: groups.aligned, conflicting: groups.conflicting, worstGroup: groups.worstGroup });
-          d.log(tableToText(table(['model', 'unbiased', 'bias-aligned', 'bias-conflicting', 'worst cell'],
-            [[MODEL_NAMES[ref.key], pct(groups.accuracy), pct(groups.aligned), pct(groups.conflicting), pct(groups.worstGroup)]],
-            { caption: `${path}: test accuracy (%) on ${groups.counts.total} ρ = 0.1 images, trained at ρ = ${ref.rho}` })));
-        } finally {
-          disposeModel(model);
-        }
-        return 0;
-      });
+  outputOptions(
+    program
+      .command('gradcam')
+      .description('Grad-CAM, similarity histograms and per-cell accuracy of Biased-MNIST checkpoints (figures as PNG + SVG + JSON)')
+      .argument('<checkpoints...>', 'one or more <model>.ckpt.safetensors of the same run and ρ')
+      .option('-o, --out <dir>', 'figure directory (default <run dir>/figures/gradcam-<ρ>)')
+      .option('--layer <path>', "the encoder layer explained ('extracter' or 'extracter.<n>'; default the deepest ≥ 7×7)"),
+  ).action(async (paths: string[], flags) => {
+    const refs = sameRun(paths.map(locateCheckpoint));
+    await withGpu(flags, async (_gpu, d) => {
+      const { diagnostics, test } = await analyseCheckpoints(refs, { layer: flags.layer });
+      const out = flags.out ?? join(refs[0].runDir, 'figures', `gradcam-${refs[0].rho}`);
+      const written = await writeDiagnosticFigures(diagnostics, test, out);
+      for (const x of diagnostics)
+        d.log(
+          `${x.name}: Grad-CAM mass on digit pixels ${x.digitMass.mean === null ? 'n/a' : `${pct(x.digitMass.mean)} %`} (digits cover ${pct(x.digitMass.digitArea)} %)`,
+        );
+      d.event('figures', { files: written });
+      d.log(`figures: ${written.filter((p) => p.endsWith('.png')).join(', ')}`);
+      return 0;
     });
+  });
 
-  outputOptions(program.command('gradcam')
-    .description('Grad-CAM, similarity histograms and per-cell accuracy of Biased-MNIST checkpoints (figures as PNG + SVG + JSON)')
-    .argument('<checkpoints...>', 'one or more <model>.ckpt.safetensors of the same run and ρ')
-    .option('-o, --out <dir>', 'figure directory (default <run dir>/figures/gradcam-<ρ>)')
-    .option('--layer <path>', "the encoder layer explained ('extracter' or 'extracter.<n>'; default the deepest ≥ 7×7)"))
-    .action(async (paths: string[], flags) => {
-      const refs = sameRun(paths.map(locateCheckpoint));
-      await withGpu(flags, async (_gpu, d) => {
-        const { diagnostics, test } = await analyseCheckpoints(refs, { layer: flags.layer });
-        const out = flags.out ?? join(refs[0].runDir, 'figures', `gradcam-${refs[0].rho}`);
-        const written = await writeDiagnosticFigures(diagnostics, test, out);
-        for (const x of diagnostics) d.log(`${x.name}: Grad-CAM mass on digit pixels ${x.digitMass.mean === null ? 'n/a' : `${pct(x.digitMass.mean)} %`} (digits cover ${pct(x.digitMass.digitArea)} %)`);
-        d.event('figures', { files: written });
-        d.log(`figures: ${written.filter((p) => p.endsWith('.png')).join(', ')}`);
-        return 0;
+  outputOptions(
+    program
+      .command('privacy')
+      .description('the colour-inference attack on Biased-MNIST checkpoints: linear + MLP probes on the frozen bottleneck, Gaussian leakage of PC 1')
+      .argument('<checkpoints...>', 'one or more <model>.ckpt.safetensors of the same run and ρ')
+      .option('-o, --out <dir>', 'report directory (default <run dir>/privacy-<ρ>)')
+      .option('--probe-train-size <n>', 'ρ = 0.999 training images the probes learn from (0 = all 60,000)', positiveInt('--probe-train-size'), 0)
+      .option('--mlp-epochs <n>', 'MLP probe epochs (0 = linear probe only)', positiveInt('--mlp-epochs'), 10),
+  ).action(async (paths: string[], flags) => {
+    const refs = sameRun(paths.map(locateCheckpoint));
+    await withGpu(flags, async (_gpu, d) => {
+      const probeTrain = probeTrainingSet(refs[0].job, flags.probeTrainSize);
+      const { diagnostics, test } = await analyseCheckpoints(refs, { probeTrain });
+      const report = await privacyReport(diagnostics, probeTrain, test, { mlpEpochs: flags.mlpEpochs, seed: refs[0].config.seed });
+      const out = flags.out ?? join(refs[0].runDir, `privacy-${refs[0].rho}`);
+      const written = await writeLeakageReport(report, out);
+      d.log(
+        tableToText(
+          table(
+            ['model', 'linear probe', 'balanced', 'MLP probe', 'chance'],
+            report.models.map((m) => [
+              m.name,
+              m.linear ? pct(m.linear.accuracy) : '-',
+              m.linear ? pct(m.linear.balancedAccuracy) : '-',
+              m.mlp ? pct(m.mlp.accuracy) : '-',
+              pct(m.chance),
+            ]),
+            {
+              caption: `colour predicted from the frozen bottleneck (%, lower = more private), probes trained on ${probeTrain.labels.length} ρ = 0.999 images`,
+            },
+          ),
+        ),
+      );
+      d.event('privacy', {
+        models: report.models.map((m) => ({ name: m.name, linear: m.linear?.accuracy ?? null, mlp: m.mlp?.accuracy ?? null, chance: m.chance })),
+        markdown: written.markdown,
+        json: written.json,
       });
+      d.log(`privacy report: ${written.markdown}, ${written.json}`);
+      return 0;
     });
+  });
 
-  outputOptions(program.command('privacy')
-    .description('the colour-inference attack on Biased-MNIST checkpoints: linear + MLP probes on the frozen bottleneck, Gaussian leakage of PC 1')
-    .argument('<checkpoints...>', 'one or more <model>.ckpt.safetensors of the same run and ρ')
-    .option('-o, --out <dir>', 'report directory (default <run dir>/privacy-<ρ>)')
-    .option('--probe-train-size <n>', 'ρ = 0.999 training images the probes learn from (0 = all 60,000)', positiveInt('--probe-train-size'), 0)
-    .option('--mlp-epochs <n>', 'MLP probe epochs (0 = linear probe only)', positiveInt('--mlp-epochs'), 10))
-    .action(async (paths: string[], flags) => {
-      const refs = sameRun(paths.map(locateCheckpoint));
-      await withGpu(flags, async (_gpu, d) => {
-        const probeTrain = probeTrainingSet(refs[0].job, flags.probeTrainSize);
-        const { diagnostics, test } = await analyseCheckpoints(refs, { probeTrain });
-        const report = await privacyReport(diagnostics, probeTrain, test, { mlpEpochs: flags.mlpEpochs, seed: refs[0].config.seed });
-        const out = flags.out ?? join(refs[0].runDir, `privacy-${refs[0].rho}`);
-        const written = await writeLeakageReport(report, out);
-        d.log(tableToText(table(['model', 'linear probe', 'balanced', 'MLP probe', 'chance'],
-          report.models.map((m) => [m.name, m.linear ? pct(m.linear.accuracy) : '-', m.linear ? pct(m.linear.balancedAccuracy) : '-', m.mlp ? pct(m.mlp.accuracy) : '-', pct(m.chance)]),
-          { caption: `colour predicted from the frozen bottleneck (%, lower = more private), probes trained on ${probeTrain.labels.length} ρ = 0.999 images` })));
-        d.event('privacy', { models: report.models.map((m) => ({ name: m.name, linear: m.linear?.accuracy ?? null, mlp: m.mlp?.accuracy ?? null, chance: m.chance })), markdown: written.markdown, json: written.json });
-        d.log(`privacy report: ${written.markdown}, ${written.json}`);
-        return 0;
-      });
-    });
-
-  program.command('report')
+  program
+    .command('report')
     .description("render a finished run's report.md and report.html again (figures re-inlined) and print its tables")
     .argument('<run dir>', 'a run directory')
     .action((runDir: string) => {
@@ -212,7 +281,8 @@ export function buildProgram(io: IO, state: { code: number }): Command {
       io.stdout.write(`${reportTablesToText(sections)}\n\nreport: ${html} (and ${markdown})\n`);
     });
 
-  program.command('bench')
+  program
+    .command('bench')
     .description('benchmarks, each against a baseline measured in the same run: tensor (default), losses, train')
     .argument('[suite]', 'tensor | losses | train', 'tensor')
     .option('--json', 'one JSON object per row')
@@ -220,10 +290,16 @@ export function buildProgram(io: IO, state: { code: number }): Command {
     .option('--batch <n>', 'batch size (train)', positiveInt('--batch'))
     .action(async (suite: string, flags) => {
       const { runBench } = await import('./bench/index.ts');
-      state.code = await runBench(suite, { json: flags.json, sizes: flags.sizes?.split(',').map(Number), batch: flags.batch }, (line) => io.stdout.write(`${line}\n`), (line) => io.stderr.write(`${line}\n`));
+      state.code = await runBench(
+        suite,
+        { json: flags.json, sizes: flags.sizes?.split(',').map(Number), batch: flags.batch },
+        (line) => io.stdout.write(`${line}\n`),
+        (line) => io.stderr.write(`${line}\n`),
+      );
     });
 
-  program.command('doctor')
+  program
+    .command('doctor')
     .description('find the WebGPU adapter, print its features and limits, run a self-test; says what to install when there is none')
     .action(async () => {
       state.code = await doctor((line) => io.stdout.write(`${line}\n`));
@@ -235,7 +311,8 @@ export function buildProgram(io: IO, state: { code: number }): Command {
 function sameRun(refs: CheckpointRef[]): CheckpointRef[] {
   const [first] = refs;
   for (const r of refs) {
-    if (r.runDir !== first.runDir || r.rho !== first.rho) throw new UsageError(`checkpoints: '${r.path}' is not from the same run and ρ as '${first.path}' (they share one test set)`);
+    if (r.runDir !== first.runDir || r.rho !== first.rho)
+      throw new UsageError(`checkpoints: '${r.path}' is not from the same run and ρ as '${first.path}' (they share one test set)`);
   }
   if (new Set(refs.map((r) => r.key)).size !== refs.length) throw new UsageError('checkpoints: the same model is given twice');
   return refs;

@@ -87,7 +87,8 @@ export async function runExperiment(request: RunRequest): Promise<RunOutcome> {
   let runDir: string;
   let manifest: RunManifest;
   if (request.resume !== undefined) {
-    if (request.configFile || request.sets?.length || request.protocol) throw new UsageError('--resume continues a run with its saved config: drop --protocol, --config and --set');
+    if (request.configFile || request.sets?.length || request.protocol)
+      throw new UsageError('--resume continues a run with its saved config: drop --protocol, --config and --set');
     runDir = request.resume;
     manifest = readManifest(runDir);
     if (manifest.experiment !== experiment.name) throw new UsageError(`--resume: '${runDir}' is a run of '${manifest.experiment}', not '${experiment.name}'`);
@@ -96,7 +97,8 @@ export async function runExperiment(request: RunRequest): Promise<RunOutcome> {
     const protocol = request.protocol ?? experiment.defaultProtocol(gpu.adapterInfo.isSoftware);
     const config = resolveConfig(experiment.schema, experiment.protocols[protocol], { file: request.configFile, sets: request.sets });
     runDir = request.out ?? join('runs', `${experiment.name}-${started.toISOString().replace(/[:.]/g, '-')}`);
-    if (existsSync(join(runDir, 'run.json'))) throw new UsageError(`--out: '${runDir}' already holds a run (use --resume ${runDir} to continue it, or another --out)`);
+    if (existsSync(join(runDir, 'run.json')))
+      throw new UsageError(`--out: '${runDir}' already holds a run (use --resume ${runDir} to continue it, or another --out)`);
     manifest = { experiment: experiment.name, protocol, config, adapter: adapterName(gpu), startedAt: started.toISOString(), command: request.command };
   }
   mkdirSync(runDir, { recursive: true });
@@ -106,13 +108,23 @@ export async function runExperiment(request: RunRequest): Promise<RunOutcome> {
   const curves: Curves = request.resume !== undefined && existsSync(curvesPath) ? (JSON.parse(readFileSync(curvesPath, 'utf8')) as Curves) : {};
   display.log(`adapter: ${adapterName(gpu)}`);
   display.log(experiment.describe(manifest.config, manifest.protocol));
-  display.event('start', { experiment: experiment.name, protocol: manifest.protocol, runDir, resume: request.resume !== undefined, config: manifest.config as Record<string, unknown> });
+  display.event('start', {
+    experiment: experiment.name,
+    protocol: manifest.protocol,
+    runDir,
+    resume: request.resume !== undefined,
+    config: manifest.config as Record<string, unknown>,
+  });
 
   const t0 = performance.now();
   let output: ExperimentOutput;
   try {
     output = await experiment.run({
-      gpu, protocol: manifest.protocol, config: manifest.config, runDir, resume: request.resume !== undefined,
+      gpu,
+      protocol: manifest.protocol,
+      config: manifest.config,
+      runDir,
+      resume: request.resume !== undefined,
       log: (line) => display.log(line),
       event: (type, data) => display.event(type, data),
       progress: (task, e) => {
@@ -132,7 +144,11 @@ export async function runExperiment(request: RunRequest): Promise<RunOutcome> {
 
   const sections: ReportSection[] = [overview(experiment, manifest, runDir, seconds, output), ...output.sections];
   const curvesFigure = await writeCurves(curves, runDir);
-  if (curvesFigure) sections.push({ title: 'Training curves', blocks: [figure(curvesFigure, 'Mean training loss per epoch, one panel per model (the loss each model minimises; scales differ).')] });
+  if (curvesFigure)
+    sections.push({
+      title: 'Training curves',
+      blocks: [figure(curvesFigure, 'Mean training loss per epoch, one panel per model (the loss each model minimises; scales differ).')],
+    });
 
   const results = join(runDir, 'results.json');
   writeJson(results, { ...manifest, finishedAt: new Date().toISOString(), seconds, headline: output.headline ?? null, results: output.results, curves });

@@ -31,8 +31,14 @@ async function runOnce(config: BrainAgeConfig, runDir: string, resume: boolean) 
   const logs: string[] = [];
   const structured: string[] = [];
   const ctx: RunContext<BrainAgeConfig> = {
-    gpu: gpu!, protocol: 'smoke', config, runDir, resume,
-    log: (l) => logs.push(l), progress: (task, event) => events.push({ task, event }), event: (type) => structured.push(type),
+    gpu: gpu!,
+    protocol: 'smoke',
+    config,
+    runDir,
+    resume,
+    log: (l) => logs.push(l),
+    progress: (task, event) => events.push({ task, event }),
+    event: (type) => structured.push(type),
   };
   const t0 = performance.now();
   const out: ExperimentOutput = await brainAge.run(ctx);
@@ -53,7 +59,8 @@ describe.runIf(gpu)('brain-age smoke protocol', () => {
     const methods = methodsOf(first.out);
     expect(methods.map((m) => m.method)).toEqual(config.methods);
     for (const m of methods) {
-      for (const k of ['internalMae', 'externalMae', 'siteBAcc', 'score', 'trainSeconds'] as const) expect(Number.isFinite(m[k]), `${m.method} ${k}`).toBe(true);
+      for (const k of ['internalMae', 'externalMae', 'siteBAcc', 'score', 'trainSeconds'] as const)
+        expect(Number.isFinite(m[k]), `${m.method} ${k}`).toBe(true);
       expect(m.siteBAcc).toBeGreaterThanOrEqual(0);
       expect(m.siteBAcc).toBeLessThanOrEqual(1);
       close(m.score, m.siteBAcc ** 0.3 * m.externalMae, 1e-12, 1e-12, `${m.method} Lc`);
@@ -126,14 +133,18 @@ describe.runIf(gpu)('brain-age on OpenBHB-format files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fairgpu-brain-age-openbhb-'));
     dirs.push(dir);
     let seed = 1;
-    const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const rand = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
     const write = (split: string, n: number, sites: string[]) => {
       const ages = Array.from({ length: n }, () => 6 + 80 * rand());
       const site = Array.from({ length: n }, (_, i) => sites[i % sites.length]);
-      writeFileSync(join(dir, `${split}.tsv`), ['participant_id\tage\tsite', ...ages.map((a, i) => `sub-${split}-${i}\t${a.toFixed(2)}\t${site[i]}`)].join('\n') + '\n');
+      writeFileSync(
+        join(dir, `${split}.tsv`),
+        ['participant_id\tage\tsite', ...ages.map((a, i) => `sub-${split}-${i}\t${a.toFixed(2)}\t${site[i]}`)].join('\n') + '\n',
+      );
       // [n, 1, 7, 4] like desikan_roi's [n, 1, 7, 68]: features = a ramp of age + a site offset + noise.
       const x = new Float32Array(n * 28);
-      for (let i = 0; i < n; i++) for (let j = 0; j < 28; j++) x[i * 28 + j] = Math.tanh((ages[i] - 20 - 2 * j) / 25) + 0.3 * Number(site[i]) * ((j % 3) - 1) + 0.1 * (rand() - 0.5);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < 28; j++) x[i * 28 + j] = Math.tanh((ages[i] - 20 - 2 * j) / 25) + 0.3 * Number(site[i]) * ((j % 3) - 1) + 0.1 * (rand() - 0.5);
       writeFileSync(join(dir, `${split}_desikan_roi.npy`), encodeNpy(x, [n, 1, 7, 4]));
     };
     write('train', 120, ['1', '2', '3']);

@@ -136,12 +136,35 @@ describe('OpenBHB ROI files through the experiment’s data path', () => {
   const write = (split: string, rows: Array<[string, number, string]>) => {
     writeFileSync(join(dir, `${split}.tsv`), ['participant_id\tage\tsex\tsite', ...rows.map(([id, a, s]) => `${id}\t${a}\tF\t${s}`)].join('\n') + '\n');
     const n = rows.length;
-    writeFileSync(join(dir, `${split}_desikan_roi.npy`), encodeNpy(Float64Array.from({ length: n * 2 * 3 }, (_, i) => i + rows[Math.floor(i / 6)][1]), [n, 2, 3]));
-    writeFileSync(join(dir, `${split}_vbm_roi.npy`), encodeNpy(Float32Array.from({ length: n * 4 }, (_, i) => (i % 4) * rows[Math.floor(i / 4)][1]), [n, 1, 4]));
+    writeFileSync(
+      join(dir, `${split}_desikan_roi.npy`),
+      encodeNpy(
+        Float64Array.from({ length: n * 2 * 3 }, (_, i) => i + rows[Math.floor(i / 6)][1]),
+        [n, 2, 3],
+      ),
+    );
+    writeFileSync(
+      join(dir, `${split}_vbm_roi.npy`),
+      encodeNpy(
+        Float32Array.from({ length: n * 4 }, (_, i) => (i % 4) * rows[Math.floor(i / 4)][1]),
+        [n, 1, 4],
+      ),
+    );
   };
-  write('train', [['s1', 20, '7'], ['s2', 30, '2'], ['s3', 40, '7'], ['s4', 50, '2']]);
-  write('internal_val', [['s5', 25, '2'], ['s6', 35, '7']]);
-  write('external_val', [['s7', 60, '99'], ['s8', 70, '98']]);
+  write('train', [
+    ['s1', 20, '7'],
+    ['s2', 30, '2'],
+    ['s3', 40, '7'],
+    ['s4', 50, '2'],
+  ]);
+  write('internal_val', [
+    ['s5', 25, '2'],
+    ['s6', 35, '7'],
+  ]);
+  write('external_val', [
+    ['s7', 60, '99'],
+    ['s8', 70, '98'],
+  ]);
   const config: BrainAgeConfig = {
     ...PROTOCOLS.smoke,
     data: { source: 'openbhb', dir, modalities: ['desikan_roi', 'vbm_roi'], splits: { train: 'train', internal: 'internal_val', external: 'external_val' } },
@@ -161,7 +184,13 @@ describe('OpenBHB ROI files through the experiment’s data path', () => {
     expect(data.trainSites).toEqual([0, 1]);
     // Column 0 of desikan is 0 + age for row i (i·6 + age): train values 20, 36, 52, 68 → mean 44, std √320.
     const col0 = [0, 1, 2, 3].map((i) => data.train.x[i * 10]);
-    close(col0.reduce((a, b) => a + b, 0), 0, 0, 1e-5, 'standardised mean');
+    close(
+      col0.reduce((a, b) => a + b, 0),
+      0,
+      0,
+      1e-5,
+      'standardised mean',
+    );
     close(col0[0], (20 - 44) / Math.sqrt(320), 1e-6, 1e-6, 'standardised value');
     // vbm column 0 is constant 0 in every split: scale 1, value 0.
     expect([...data.train.x].filter((_, k) => k % 10 === 6)).toEqual([0, 0, 0, 0]);
@@ -171,7 +200,12 @@ describe('OpenBHB ROI files through the experiment’s data path', () => {
   });
 
   it('names a missing split file', () => {
-    expect(() => loadBrainAgeData({ ...config, data: { ...config.data, splits: { train: 'train', internal: 'nope', external: 'external_val' } } as BrainAgeConfig['data'] })).toThrow(/nope/);
+    expect(() =>
+      loadBrainAgeData({
+        ...config,
+        data: { ...config.data, splits: { train: 'train', internal: 'nope', external: 'external_val' } } as BrainAgeConfig['data'],
+      }),
+    ).toThrow(/nope/);
   });
 });
 
@@ -222,7 +256,12 @@ describe('ridge probe', () => {
 
 describe('figures and comparison', () => {
   it('draws one panel per method through scatterFigure, explained variance in the titles, external sites ringed', () => {
-    const panel = (title: string) => ({ title, x: Float64Array.from([0, 1, 2]), y: Float64Array.from([1, 0, 2]), explained: [0.4321, 0.05] as [number, number] });
+    const panel = (title: string) => ({
+      title,
+      x: Float64Array.from([0, 1, 2]),
+      y: Float64Array.from([1, 0, 2]),
+      explained: [0.4321, 0.05] as [number, number],
+    });
     const set = { age: Float32Array.from([10, 50, 80]), site: Int32Array.from([0, 1, 5]), external: Uint8Array.from([0, 0, 1]) };
     for (const by of ['age', 'site'] as const) {
       const f = embeddingFigure([panel('L1'), panel('L^exp')], set, by, { name: `t-${by}`, title: 'T' });
@@ -252,7 +291,8 @@ describe('figures and comparison', () => {
   });
 
   it('compares the best L^exp with L1', () => {
-    const r = (method: string, loss: MethodResult['loss'], siteBAcc: number, internalMae: number, score: number) => ({ method, loss, siteBAcc, internalMae, score }) as MethodResult;
+    const r = (method: string, loss: MethodResult['loss'], siteBAcc: number, internalMae: number, score: number) =>
+      ({ method, loss, siteBAcc, internalMae, score }) as MethodResult;
     const c = compare([r('l1', 'l1', 0.9, 4, 6), r('l-exp:rbf:2', 'l-exp', 0.5, 4.4, 5.5), r('l-exp:rbf:1', 'l-exp', 0.95, 5, 5.9)]);
     expect(c).toMatchObject({ lExp: 'l-exp:rbf:2', siteBAccLower: true, scoreLower: true });
     close(c.internalMaeRelativeGap!, 0.1, 1e-12, 1e-12);

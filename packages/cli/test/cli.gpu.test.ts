@@ -13,12 +13,19 @@ import { fileURLToPath } from 'node:url';
 const BIN = fileURLToPath(new URL('../bin/fairgpu.js', import.meta.url));
 
 function fairgpu(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', EGL_PLATFORM: 'surfaceless' }, timeout: 240_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', EGL_PLATFORM: 'surfaceless' },
+    timeout: 240_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 function events(stdout: string): { type: string; [k: string]: unknown }[] {
-  return stdout.trim().split('\n').map((line) => JSON.parse(line));
+  return stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
 }
 
 /** Width and height from a PNG's IHDR, after checking the signature. */
@@ -71,7 +78,14 @@ describe('fairgpu run biased-mnist --protocol smoke', () => {
     expect(Object.keys(results.curves)).toHaveLength(4);
 
     const figures = [...results.results.rhos[0].figures, 'figures/training-curves.png'];
-    expect(figures).toEqual(expect.arrayContaining(['figures/rho-0.997/grad-cam.png', 'figures/rho-0.997/similarity.png', 'figures/rho-0.997/group-accuracy.png', 'rho-0.997/privacy/gaussian-leakage.png']));
+    expect(figures).toEqual(
+      expect.arrayContaining([
+        'figures/rho-0.997/grad-cam.png',
+        'figures/rho-0.997/similarity.png',
+        'figures/rho-0.997/group-accuracy.png',
+        'rho-0.997/privacy/gaussian-leakage.png',
+      ]),
+    );
     for (const f of figures) {
       const { width, height } = pngSize(join(dir, f));
       expect(width, f).toBeGreaterThan(100);
@@ -108,7 +122,7 @@ describe('fairgpu run biased-mnist --protocol smoke', () => {
     expect(again.stderr).toMatch(/already holds a run/);
   });
 
-  it('eval, gradcam and privacy work on the run\'s checkpoints; report re-renders', () => {
+  it("eval, gradcam and privacy work on the run's checkpoints; report re-renders", () => {
     const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
     const fairkl = results.results.rhos[0].models.find((m: { key: string }) => m.key === 'fairkl');
     const ckpt = join(dir, 'rho-0.997', 'fairkl.ckpt.safetensors');

@@ -15,7 +15,12 @@ import { tableToText } from '../src/report/terminal.ts';
 
 function sink() {
   let text = '';
-  const stream = new Writable({ write(chunk, _enc, done) { text += chunk.toString(); done(); } }) as Writable & { isTTY?: boolean };
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      text += chunk.toString();
+      done();
+    },
+  }) as Writable & { isTTY?: boolean };
   return { stream, text: () => text };
 }
 
@@ -49,7 +54,10 @@ describe('fairgpu command line (no GPU needed)', () => {
       [['config', 'biased-mnist', '--set', 'fairkl.lambda=-1'], /config: fairkl\.lambda: .*>=0/],
       [['config', 'biased-mnist', '--set', 'rhos=[0.99,0.99]'], /config: rhos: must not repeat/],
       [['config', 'biased-mnist', '--set', 'models=["ce","vit"]'], /config: models\.1: /],
-      [['config', 'biased-mnist', '--set', 'privacy.enabled=true', '--set', 'diagnostics=false'], /config: privacy\.enabled: privacy\.enabled needs diagnostics/],
+      [
+        ['config', 'biased-mnist', '--set', 'privacy.enabled=true', '--set', 'diagnostics=false'],
+        /config: privacy\.enabled: privacy\.enabled needs diagnostics/,
+      ],
       [['config', 'biased-mnist', '--set', 'nokey'], /--set: expected key=value/],
       [['config', 'brain-age', '--set', 'seed=-1'], /config: seed: /],
       [['privacy', '/nonexistent/ce.ckpt.safetensors'], /checkpoint: '\/nonexistent\/ce\.ckpt\.safetensors' does not exist/],
@@ -64,7 +72,10 @@ describe('fairgpu command line (no GPU needed)', () => {
       const r = await cli(...argv);
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.stderr, argv.join(' ')).toMatch(message);
-      expect(r.stderr.split('\n').filter((l) => l.startsWith('error:')), argv.join(' ')).toHaveLength(1);
+      expect(
+        r.stderr.split('\n').filter((l) => l.startsWith('error:')),
+        argv.join(' '),
+      ).toHaveLength(1);
     }
   });
 
@@ -132,7 +143,11 @@ describe('display', () => {
     d.log('hello');
     d.progress('model', { type: 'epoch', epoch: 0, epochs: 2, meanLoss: 1.5, lr: 0.1, seconds: 2, imagesPerSecond: 100 });
     d.event('model', { unbiased: 0.5 });
-    const lines = out.text().trim().split('\n').map((l) => JSON.parse(l));
+    const lines = out
+      .text()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.type)).toEqual(['log', 'epoch', 'model']);
     expect(lines[1]).toMatchObject({ task: 'model', meanLoss: 1.5, epoch: 0 });
   });
@@ -149,14 +164,23 @@ describe('display', () => {
 });
 
 describe('report renderers', () => {
-  const sections = [{
-    title: 'Results',
-    blocks: [
-      paragraph('**bold** and `code` <script>'),
-      table(['model', 'acc'], [['a|b', '50.0'], ['c', 'n/a']], { caption: 'cap', notes: ['note'] }),
-      figure('figures/missing.png', 'a missing figure'),
-    ],
-  }];
+  const sections = [
+    {
+      title: 'Results',
+      blocks: [
+        paragraph('**bold** and `code` <script>'),
+        table(
+          ['model', 'acc'],
+          [
+            ['a|b', '50.0'],
+            ['c', 'n/a'],
+          ],
+          { caption: 'cap', notes: ['note'] },
+        ),
+        figure('figures/missing.png', 'a missing figure'),
+      ],
+    },
+  ];
 
   it('markdown escapes table pipes and links figures relatively', () => {
     const md = reportToMarkdown('T', sections);
@@ -179,7 +203,15 @@ describe('report renderers', () => {
   });
 
   it('terminal tables pad columns to the widest cell', () => {
-    const text = tableToText(table(['m', 'value'], [['long name', '1'], ['x', '22.5']]));
+    const text = tableToText(
+      table(
+        ['m', 'value'],
+        [
+          ['long name', '1'],
+          ['x', '22.5'],
+        ],
+      ),
+    );
     const lines = text.split('\n');
     expect(lines[0]).toBe('m          │  value');
     expect(lines[2]).toBe('long name  │  1');

@@ -19,13 +19,25 @@ const gpu = await initGpu();
 const t0 = performance.now();
 try {
   const override = process.argv.find((a) => a.startsWith('--config='));
-  const merge = (a: unknown, b: unknown): unknown => (b && typeof b === 'object' && !Array.isArray(b) && a && typeof a === 'object' && !Array.isArray(a)
-    ? Object.fromEntries([...new Set([...Object.keys(a), ...Object.keys(b)])].map((k) => [k, k in b ? merge((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]) : (a as Record<string, unknown>)[k]]))
-    : b);
-  const config = brainAge.schema.parse(override ? merge(brainAge.protocols[protocol], JSON.parse(override.slice('--config='.length))) : brainAge.protocols[protocol]);
+  const merge = (a: unknown, b: unknown): unknown =>
+    b && typeof b === 'object' && !Array.isArray(b) && a && typeof a === 'object' && !Array.isArray(a)
+      ? Object.fromEntries(
+          [...new Set([...Object.keys(a), ...Object.keys(b)])].map((k) => [
+            k,
+            k in b ? merge((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]) : (a as Record<string, unknown>)[k],
+          ]),
+        )
+      : b;
+  const config = brainAge.schema.parse(
+    override ? merge(brainAge.protocols[protocol], JSON.parse(override.slice('--config='.length))) : brainAge.protocols[protocol],
+  );
   console.log(brainAge.describe(config, protocol));
   const out = await brainAge.run({
-    gpu, protocol, config, runDir, resume: process.argv.includes('--resume'),
+    gpu,
+    protocol,
+    config,
+    runDir,
+    resume: process.argv.includes('--resume'),
     log: (line) => console.log(line),
     progress: (task, e) => {
       if (e.type === 'epoch') console.log(`  ${task} epoch ${e.epoch + 1}/${e.epochs}: loss ${e.meanLoss.toFixed(4)} (${e.seconds.toFixed(1)} s)`);

@@ -88,8 +88,17 @@ export function createAugmentScratch(): AugmentScratch {
  * normalised into `out` at float offset `target` (CHW).
  */
 export function augmentInto(
-  images: Uint8Array, index: number, height: number, width: number, channels: number,
-  out: Float32Array, target: number, table: Float32Array, aug: ResolvedAugment, rng: Rng, scratch: AugmentScratch,
+  images: Uint8Array,
+  index: number,
+  height: number,
+  width: number,
+  channels: number,
+  out: Float32Array,
+  target: number,
+  table: Float32Array,
+  aug: ResolvedAugment,
+  rng: Rng,
+  scratch: AugmentScratch,
 ): void {
   const pad = aug.cropPadding;
   // Offset of the crop window inside the padded image, relative to the original's origin.
@@ -117,9 +126,20 @@ export function augmentInto(
  * The in-bounds column range is computed once per call so the inner loop has no bounds checks.
  */
 function cropFlipChannel(
-  images: Uint8Array, source: number, channels: number, c: number, height: number, width: number,
-  dy: number, dx: number, flip: boolean, lut: Float32Array, lutOffset: number, padValue: number,
-  out: Float32Array, o: number,
+  images: Uint8Array,
+  source: number,
+  channels: number,
+  c: number,
+  height: number,
+  width: number,
+  dy: number,
+  dx: number,
+  flip: boolean,
+  lut: Float32Array,
+  lutOffset: number,
+  padValue: number,
+  out: Float32Array,
+  o: number,
 ): void {
   const xStart = flip ? Math.max(0, dx) : Math.max(0, -dx);
   const xEnd = flip ? Math.min(width, width + dx) : Math.min(width, width - dx);
@@ -138,9 +158,20 @@ function cropFlipChannel(
 }
 
 function jitterInto(
-  images: Uint8Array, source: number, height: number, width: number, channels: number,
-  out: Float32Array, target: number, table: Float32Array, jitter: Required<ColourJitter>,
-  dy: number, dx: number, flip: boolean, rng: Rng, scratch: AugmentScratch,
+  images: Uint8Array,
+  source: number,
+  height: number,
+  width: number,
+  channels: number,
+  out: Float32Array,
+  target: number,
+  table: Float32Array,
+  jitter: Required<ColourJitter>,
+  dy: number,
+  dx: number,
+  flip: boolean,
+  rng: Rng,
+  scratch: AugmentScratch,
 ): void {
   const pixels = height * width;
   // Colour jitter, fused into two passes: brightness goes into a per-image byte → [0, 1] table used
@@ -229,7 +260,7 @@ function rotateHue(r: number, g: number, b: number, shift: number, result: Float
     return;
   }
   let hue: number;
-  if (max === r) hue = ((g - b) / chroma) / 6;
+  if (max === r) hue = (g - b) / chroma / 6;
   else if (max === g) hue = ((b - r) / chroma + 2) / 6;
   else hue = ((r - g) / chroma + 4) / 6;
   hue = (((hue + shift) % 1) + 1) % 1;
@@ -241,12 +272,35 @@ function rotateHue(r: number, g: number, b: number, shift: number, result: Float
   const q = max * (1 - saturation * fraction);
   const t = max * (1 - saturation * (1 - fraction));
   switch (sector) {
-    case 0: result[0] = max; result[1] = t; result[2] = p; break;
-    case 1: result[0] = q; result[1] = max; result[2] = p; break;
-    case 2: result[0] = p; result[1] = max; result[2] = t; break;
-    case 3: result[0] = p; result[1] = q; result[2] = max; break;
-    case 4: result[0] = t; result[1] = p; result[2] = max; break;
-    default: result[0] = max; result[1] = p; result[2] = q;
+    case 0:
+      result[0] = max;
+      result[1] = t;
+      result[2] = p;
+      break;
+    case 1:
+      result[0] = q;
+      result[1] = max;
+      result[2] = p;
+      break;
+    case 2:
+      result[0] = p;
+      result[1] = max;
+      result[2] = t;
+      break;
+    case 3:
+      result[0] = p;
+      result[1] = q;
+      result[2] = max;
+      break;
+    case 4:
+      result[0] = t;
+      result[1] = p;
+      result[2] = max;
+      break;
+    default:
+      result[0] = max;
+      result[1] = p;
+      result[2] = q;
   }
 }
 

@@ -63,7 +63,14 @@ export function assembleBiasFolder(entries: readonly BiasFolderEntry[]): BiasFol
     biasLabels[i] = bias;
   });
   return {
-    length: entries.length, height, width, channels: 3, images, labels, biasLabels,
-    paths: entries.map((e) => e.path), subsets: entries.map((e) => e.subset),
+    length: entries.length,
+    height,
+    width,
+    channels: 3,
+    images,
+    labels,
+    biasLabels,
+    paths: entries.map((e) => e.path),
+    subsets: entries.map((e) => e.subset),
   };
 }

@@ -21,8 +21,16 @@ export type Rgb = readonly [number, number, number];
 
 /** Bahng et al.'s colours, indexed by bias class. Note 225 (not 255) in colours 3 and 4. */
 export const BAHNG_PALETTE: readonly Rgb[] = Object.freeze([
-  [255, 0, 0], [0, 255, 0], [0, 0, 255], [225, 225, 0], [225, 0, 225],
-  [0, 255, 255], [255, 128, 0], [255, 0, 128], [128, 0, 255], [128, 128, 128],
+  [255, 0, 0],
+  [0, 255, 0],
+  [0, 0, 255],
+  [225, 225, 0],
+  [225, 0, 225],
+  [0, 255, 255],
+  [255, 128, 0],
+  [255, 0, 128],
+  [128, 0, 255],
+  [128, 128, 128],
 ] as const);
 
 /** The FairKL code's palette: as Bahng's, except colour 9 is (50, 255, 128). */
@@ -121,7 +129,8 @@ export function colourBiasMnist(source: MnistSource, options: ColourBiasOptions)
   checkSeed('seed', seed);
   const palette = resolvePalette(options.palette);
   const stream = checkInteger('stream', options.stream ?? 0, 0, 2 ** 30);
-  if (options.subset !== undefined && !(options.subset instanceof Int32Array)) throw new DatasetArgumentError('subset', 'expected an Int32Array of source indices');
+  if (options.subset !== undefined && !(options.subset instanceof Int32Array))
+    throw new DatasetArgumentError('subset', 'expected an Int32Array of source indices');
   const assignRng = createRng(seed, 2 * stream + 1);
   const finalRng = createRng(seed, 2 * stream + 2);
 
@@ -142,7 +151,10 @@ export function colourBiasMnist(source: MnistSource, options: ColourBiasOptions)
   let cursor = 0;
   for (let c = 0; c < MNIST_CLASSES; c++) {
     const members = shuffleInPlace(byClass[c], assignRng);
-    const other = shuffleInPlace(Int32Array.from({ length: MNIST_CLASSES - 1 }, (_, k) => (k < c ? k : k + 1)), assignRng);
+    const other = shuffleInPlace(
+      Int32Array.from({ length: MNIST_CLASSES - 1 }, (_, k) => (k < c ? k : k + 1)),
+      assignRng,
+    );
     const n = members.length;
     const aligned = floorTimesFraction(n, rho);
     const conflicting = n - aligned;
@@ -168,8 +180,17 @@ export function colourBiasMnist(source: MnistSource, options: ColourBiasOptions)
   }
   const images = renderColoured(source.pixels, sourceIndices, biasLabels, palette);
   return {
-    length: total, height: 28, width: 28, channels: 3, images, labels, biasLabels,
-    rho, seed, palette, sourceIndices,
+    length: total,
+    height: 28,
+    width: 28,
+    channels: 3,
+    images,
+    labels,
+    biasLabels,
+    rho,
+    seed,
+    palette,
+    sourceIndices,
     protocol: { classCount, alignedCount, conflictChunkSize, conflictColourOrder },
   };
 }
@@ -250,11 +271,16 @@ export function colourBiasMnistSplits(trainSource: MnistSource, options: BiasedM
   }
   const holdout = holdOutValidation(trainSource.count, options.validationSize ?? 6000, options.seed);
   const train = colourBiasMnist(trainSource, {
-    rho: options.rho, seed: options.seed, palette: options.palette,
+    rho: options.rho,
+    seed: options.seed,
+    palette: options.palette,
     subset: options.keepValidationInTrain ? undefined : holdout.train,
   });
   const validation = colourBiasMnistValidation(trainSource, {
-    seed: options.seed, validationSize: options.validationSize ?? 6000, rho: options.validationRho, palette: options.palette,
+    seed: options.seed,
+    validationSize: options.validationSize ?? 6000,
+    rho: options.validationRho,
+    palette: options.palette,
   });
   return { train, validation };
 }
@@ -268,8 +294,11 @@ export function colourBiasMnistValidation(
   checkKnownOptions('options', options, ['seed', 'validationSize', 'rho', 'palette']);
   const holdout = holdOutValidation(trainSource.count, options.validationSize, options.seed);
   return colourBiasMnist(trainSource, {
-    rho: options.rho ?? UNBIASED_RHO, seed: options.seed, palette: options.palette,
-    subset: holdout.validation, stream: 1,
+    rho: options.rho ?? UNBIASED_RHO,
+    seed: options.seed,
+    palette: options.palette,
+    subset: holdout.validation,
+    stream: 1,
   });
 }
 

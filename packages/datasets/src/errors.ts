@@ -63,7 +63,10 @@ export function checkSeed(argument: string, value: unknown): number {
 /** Throws a DatasetArgumentError unless `value` is an options object (e.g. a required options argument left out). */
 export function checkOptionsObject(argument: string, value: unknown, required: string): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new DatasetArgumentError(argument, `expected an options object with ${required}, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
+    throw new DatasetArgumentError(
+      argument,
+      `expected an options object with ${required}, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`,
+    );
   }
 }
 

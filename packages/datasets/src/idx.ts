@@ -48,7 +48,10 @@ export function readIdx(bytes: Uint8Array): IdxArray {
     count *= size;
     // Checked inside the loop so the product never grows past what the file can hold.
     if (count * itemSize > available) {
-      throw new DatasetFormatError('idx', `header declares dims [${dims.join(', ')}${d + 1 < ndims ? ', …' : ''}] needing more than the ${available} data bytes present`);
+      throw new DatasetFormatError(
+        'idx',
+        `header declares dims [${dims.join(', ')}${d + 1 < ndims ? ', …' : ''}] needing more than the ${available} data bytes present`,
+      );
     }
   }
   const dataBytes = count * itemSize;

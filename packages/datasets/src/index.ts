@@ -16,12 +16,31 @@
  * (node.ts), which re-exports this module too.
  */
 export {
-  BAHNG_PALETTE, FAIRKL_PALETTE, BIASED_MNIST_TRAIN_RHOS, UNBIASED_RHO, MNIST_CLASSES, MNIST_SIDE,
-  colourBiasMnist, colourBiasMnistSplits, colourBiasMnistValidation, holdOutValidation, alignedFlags, getSample, resolvePalette, validateMnistSource,
+  BAHNG_PALETTE,
+  FAIRKL_PALETTE,
+  BIASED_MNIST_TRAIN_RHOS,
+  UNBIASED_RHO,
+  MNIST_CLASSES,
+  MNIST_SIDE,
+  colourBiasMnist,
+  colourBiasMnistSplits,
+  colourBiasMnistValidation,
+  holdOutValidation,
+  alignedFlags,
+  getSample,
+  resolvePalette,
+  validateMnistSource,
 } from './biased-mnist.ts';
 export type {
-  Rgb, PaletteOption, MnistSource, BiasedImageSet, BiasedMnist, ColourBiasOptions, BiasedMnistSplitOptions,
-  ValidationHoldout, Sample,
+  Rgb,
+  PaletteOption,
+  MnistSource,
+  BiasedImageSet,
+  BiasedMnist,
+  ColourBiasOptions,
+  BiasedMnistSplitOptions,
+  ValidationHoldout,
+  Sample,
 } from './biased-mnist.ts';
 export { floorTimesFraction } from './exact-fraction.ts';
 export { createRng, permutation, shuffleInPlace } from './prng.ts';
@@ -41,11 +60,20 @@ export { readNpy, encodeNpy } from './npy.ts';
 export type { NpyArray, NpyData, NpyDtype } from './npy.ts';
 
 export {
-  OPENBHB_SIZES, OPENBHB_AGE_RANGE, parseTsv, parseOpenBhbParticipants, assembleOpenBhb, syntheticMultiSite,
-  meanAbsoluteError, balancedAccuracy, challengeScore, challengeScoreFromPredictions,
+  OPENBHB_SIZES,
+  OPENBHB_AGE_RANGE,
+  parseTsv,
+  parseOpenBhbParticipants,
+  assembleOpenBhb,
+  syntheticMultiSite,
+  meanAbsoluteError,
+  balancedAccuracy,
+  challengeScore,
+  challengeScoreFromPredictions,
 } from './openbhb.ts';
 export type { ParticipantsTable, OpenBhbParticipants, OpenBhbSplit, MultiSiteOptions, MultiSiteSet, MultiSiteData } from './openbhb.ts';
-export { syntheticBrainAgeSites, BRAIN_AGE_SITES_DEFAULTS } from './multisite.ts'; export type { BrainAgeSitesOptions, BrainAgeSitesData, BrainAgeSitesModel } from './multisite.ts';
+export { syntheticBrainAgeSites, BRAIN_AGE_SITES_DEFAULTS } from './multisite.ts';
+export type { BrainAgeSitesOptions, BrainAgeSitesData, BrainAgeSitesModel } from './multisite.ts';
 export { parseBiasFileName, assembleBiasFolder } from './bias-folders.ts';
 export type { BiasFileName, BiasFolderEntry, BiasFolderDataset } from './bias-folders.ts';
 

@@ -97,7 +97,10 @@ class BatchLoader<T> implements Loader<T> {
   private readonly classMembers: Int32Array[] | null = null;
   private cachedPlan: { epoch: number; plan: Int32Array } | null = null;
 
-  constructor(private readonly dataset: BiasedImageSet, readonly options: LoaderOptions<T>) {
+  constructor(
+    private readonly dataset: BiasedImageSet,
+    readonly options: LoaderOptions<T>,
+  ) {
     checkOptionsObject('dataset', dataset, 'length, height, width, channels, images, labels and biasLabels');
     checkOptionsObject('options', options, 'batchSize');
     checkKnownOptions('options', options, LOADER_KEYS);
@@ -111,9 +114,11 @@ class BatchLoader<T> implements Loader<T> {
     this.seed = checkSeed('seed', options.seed ?? 0);
     this.sampler = options.sampler ?? 'random';
     for (const flag of ['dropLast', 'twoViews'] as const) {
-      if (options[flag] !== undefined && typeof options[flag] !== 'boolean') throw new DatasetArgumentError(flag, `expected a boolean, got ${String(options[flag])}`);
+      if (options[flag] !== undefined && typeof options[flag] !== 'boolean')
+        throw new DatasetArgumentError(flag, `expected a boolean, got ${String(options[flag])}`);
     }
-    if (options.upload !== undefined && typeof options.upload !== 'function') throw new DatasetArgumentError('upload', `expected a function, got ${typeof options.upload}`);
+    if (options.upload !== undefined && typeof options.upload !== 'function')
+      throw new DatasetArgumentError('upload', `expected a function, got ${typeof options.upload}`);
     if (typeof this.sampler === 'object' && this.sampler !== null) checkKnownOptions('sampler', this.sampler, ['kind', 'm']);
     this.views = options.twoViews ? 2 : 1;
     this.augment = resolveAugment(options.augment);
@@ -182,8 +187,16 @@ class BatchLoader<T> implements Loader<T> {
       aligned[i] = labels[i] === biasLabels[i] ? 1 : 0;
     }
     return {
-      epoch, index, size, views: this.views, shape: [this.views * size, channels, height, width],
-      images: out, labels, biasLabels, aligned, indices,
+      epoch,
+      index,
+      size,
+      views: this.views,
+      shape: [this.views * size, channels, height, width],
+      images: out,
+      labels,
+      biasLabels,
+      aligned,
+      indices,
     };
   }
 

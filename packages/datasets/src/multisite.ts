@@ -75,8 +75,21 @@ export interface BrainAgeSitesData extends MultiSiteData {
 }
 
 export const BRAIN_AGE_SITES_DEFAULTS = Object.freeze({
-  internalSites: 12, externalSites: 8, subjectsPerSite: 300, features: 64, latentDim: 4, nuisanceFeatures: 8, bioNoise: 3,
-  siteAgeCorrelation: 0.8, ageSpread: 10, siteShift: 2, scannerRank: 3, idiosyncratic: 0.05, siteScale: 0.3, siteNuisance: 2, noise: 0.5,
+  internalSites: 12,
+  externalSites: 8,
+  subjectsPerSite: 300,
+  features: 64,
+  latentDim: 4,
+  nuisanceFeatures: 8,
+  bioNoise: 3,
+  siteAgeCorrelation: 0.8,
+  ageSpread: 10,
+  siteShift: 2,
+  scannerRank: 3,
+  idiosyncratic: 0.05,
+  siteScale: 0.3,
+  siteNuisance: 2,
+  noise: 0.5,
   internalTestFraction: 0.2,
 });
 

@@ -74,7 +74,8 @@ export function biasedMnist(options: BiasedMnistOptions): BiasedMnist {
   // Every option is checked before the MNIST files are read.
   checkOptionsObject('options', options, "split ('train' | 'test'), rho and seed");
   checkKnownOptions('options', options, ['split', 'rho', 'seed', 'palette', 'validationSize', 'keepValidationInTrain', 'mnistDirectory']);
-  if (options.split !== 'train' && options.split !== 'test') throw new DatasetArgumentError('split', `expected 'train' or 'test', got ${String(options.split)}`);
+  if (options.split !== 'train' && options.split !== 'test')
+    throw new DatasetArgumentError('split', `expected 'train' or 'test', got ${String(options.split)}`);
   checkNumber('rho', options.rho, 0, 1);
   checkSeed('seed', options.seed);
   resolvePalette(options.palette);
@@ -83,12 +84,11 @@ export function biasedMnist(options: BiasedMnistOptions): BiasedMnist {
     throw new DatasetArgumentError('keepValidationInTrain', `expected a boolean, got ${String(options.keepValidationInTrain)}`);
   }
   if (options.split === 'test' && validationSize !== 0) throw new DatasetArgumentError('validationSize', 'applies to the train split only');
-  if (options.split === 'test' && options.keepValidationInTrain !== undefined) throw new DatasetArgumentError('keepValidationInTrain', 'applies to the train split only');
+  if (options.split === 'test' && options.keepValidationInTrain !== undefined)
+    throw new DatasetArgumentError('keepValidationInTrain', 'applies to the train split only');
   const source = loadMnist(options.split, options.mnistDirectory);
   if (validationSize > source.count) throw new DatasetArgumentError('validationSize', `expected an integer in [0, ${source.count}], got ${validationSize}`);
-  const subset = validationSize > 0 && !options.keepValidationInTrain
-    ? holdOutValidation(source.count, validationSize, options.seed).train
-    : undefined;
+  const subset = validationSize > 0 && !options.keepValidationInTrain ? holdOutValidation(source.count, validationSize, options.seed).train : undefined;
   return colourBiasMnist(source, { rho: options.rho, seed: options.seed, palette: options.palette, subset });
 }
 
@@ -96,7 +96,13 @@ export function biasedMnist(options: BiasedMnistOptions): BiasedMnist {
  * The validation set matching `biasedMnist({ split: 'train', validationSize, seed })`: the same
  * held-out training images, coloured with ρ = 0.1 by default.
  */
-export function biasedMnistValidation(options: { seed: number; validationSize: number; rho?: number; palette?: PaletteOption; mnistDirectory?: string }): BiasedMnist {
+export function biasedMnistValidation(options: {
+  seed: number;
+  validationSize: number;
+  rho?: number;
+  palette?: PaletteOption;
+  mnistDirectory?: string;
+}): BiasedMnist {
   checkOptionsObject('options', options, 'seed and validationSize');
   checkKnownOptions('options', options, ['seed', 'validationSize', 'rho', 'palette', 'mnistDirectory']);
   checkSeed('seed', options.seed);

@@ -5,8 +5,14 @@
  */
 export * from './index.ts';
 export {
-  readFileBytes, mnistDataDirectory, loadMnist, biasedMnist, biasedMnistValidation,
-  loadOpenBhb, loadOpenBhbSplit, readBiasFolderDataset,
+  readFileBytes,
+  mnistDataDirectory,
+  loadMnist,
+  biasedMnist,
+  biasedMnistValidation,
+  loadOpenBhb,
+  loadOpenBhbSplit,
+  readBiasFolderDataset,
 } from './node-files.ts';
 export type { MnistSplit, BiasedMnistOptions, OpenBhbFiles, BiasFolderOptions } from './node-files.ts';
 export { decodePng, encodePng, readPngSize } from './png.ts';

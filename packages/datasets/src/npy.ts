@@ -11,8 +11,16 @@
 import { DatasetFormatError, checkInteger, checkKnownOptions } from './errors.ts';
 
 export type NpyData =
-  | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
-  | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+  | Uint8Array
+  | Int8Array
+  | Uint16Array
+  | Int16Array
+  | Uint32Array
+  | Int32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
 
 export type NpyDtype = 'b1' | 'u1' | 'i1' | 'u2' | 'i2' | 'u4' | 'i4' | 'f4' | 'f8' | 'i8' | 'u8';
 
@@ -71,7 +79,10 @@ export function readNpy(bytes: Uint8Array): NpyArray {
     }
   }
   if (count * itemSize !== available) {
-    throw new DatasetFormatError('npy', `shape (${header.shape.join(', ')}) of ${header.dtype} needs ${count * itemSize} data bytes but the file has ${available}`);
+    throw new DatasetFormatError(
+      'npy',
+      `shape (${header.shape.join(', ')}) of ${header.dtype} needs ${count * itemSize} data bytes but the file has ${available}`,
+    );
   }
   let data = decodeData(bytes.subarray(dataStart), header.dtype, header.littleEndian, count);
   if (header.fortranOrder && header.shape.length > 1) data = fortranToC(data, header.shape);
@@ -94,8 +105,10 @@ function parseHeader(text: string): NpyHeader {
   const descr = dict['descr'];
   const fortranOrder = dict['fortran_order'];
   const shape = dict['shape'];
-  if (typeof descr !== 'string') throw new DatasetFormatError('npy', `header field 'descr' must be a dtype string (structured dtypes are not supported), got ${describe(descr)}`);
-  if (typeof fortranOrder !== 'boolean') throw new DatasetFormatError('npy', `header field 'fortran_order' must be True or False, got ${describe(fortranOrder)}`);
+  if (typeof descr !== 'string')
+    throw new DatasetFormatError('npy', `header field 'descr' must be a dtype string (structured dtypes are not supported), got ${describe(descr)}`);
+  if (typeof fortranOrder !== 'boolean')
+    throw new DatasetFormatError('npy', `header field 'fortran_order' must be True or False, got ${describe(fortranOrder)}`);
   if (!Array.isArray(shape)) throw new DatasetFormatError('npy', `header field 'shape' must be a tuple, got ${describe(shape)}`);
   if (shape.length > MAX_DIMS) throw new DatasetFormatError('npy', `header field 'shape' has ${shape.length} dimensions; at most ${MAX_DIMS} are supported`);
   for (const size of shape) {
@@ -106,7 +119,8 @@ function parseHeader(text: string): NpyHeader {
   const match = /^([<>|=])([biuf])(\d+)$/.exec(descr);
   if (!match) throw new DatasetFormatError('npy', `header field 'descr' has unsupported dtype '${descr}'`);
   const dtype = `${match[2]}${match[3]}`;
-  if (!(dtype in ITEM_SIZE)) throw new DatasetFormatError('npy', `header field 'descr' has unsupported dtype '${descr}' (supported: ${Object.keys(ITEM_SIZE).join(' ')})`);
+  if (!(dtype in ITEM_SIZE))
+    throw new DatasetFormatError('npy', `header field 'descr' has unsupported dtype '${descr}' (supported: ${Object.keys(ITEM_SIZE).join(' ')})`);
   // '=' means "native order of the writer", which numpy only ever writes on little-endian hosts.
   return { dtype: dtype as NpyDtype, littleEndian: match[1] !== '>', fortranOrder, shape: shape as number[] };
 }
@@ -228,16 +242,27 @@ function decodeData(bytes: Uint8Array, dtype: NpyDtype, littleEndian: boolean, c
   if (littleEndian === HOST_LITTLE_ENDIAN || ITEM_SIZE[dtype] === 1) {
     const buffer = bytes.slice(0, byteLength).buffer;
     switch (dtype) {
-      case 'b1': case 'u1': return new Uint8Array(buffer);
-      case 'i1': return new Int8Array(buffer);
-      case 'u2': return new Uint16Array(buffer);
-      case 'i2': return new Int16Array(buffer);
-      case 'u4': return new Uint32Array(buffer);
-      case 'i4': return new Int32Array(buffer);
-      case 'f4': return new Float32Array(buffer);
-      case 'f8': return new Float64Array(buffer);
-      case 'i8': return new BigInt64Array(buffer);
-      case 'u8': return new BigUint64Array(buffer);
+      case 'b1':
+      case 'u1':
+        return new Uint8Array(buffer);
+      case 'i1':
+        return new Int8Array(buffer);
+      case 'u2':
+        return new Uint16Array(buffer);
+      case 'i2':
+        return new Int16Array(buffer);
+      case 'u4':
+        return new Uint32Array(buffer);
+      case 'i4':
+        return new Int32Array(buffer);
+      case 'f4':
+        return new Float32Array(buffer);
+      case 'f8':
+        return new Float64Array(buffer);
+      case 'i8':
+        return new BigInt64Array(buffer);
+      case 'u8':
+        return new BigUint64Array(buffer);
     }
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, byteLength);
@@ -247,14 +272,22 @@ function decodeData(bytes: Uint8Array, dtype: NpyDtype, littleEndian: boolean, c
     return out;
   };
   switch (dtype) {
-    case 'u2': return fill(new Uint16Array(count), 2, (o) => view.getUint16(o, le));
-    case 'i2': return fill(new Int16Array(count), 2, (o) => view.getInt16(o, le));
-    case 'u4': return fill(new Uint32Array(count), 4, (o) => view.getUint32(o, le));
-    case 'i4': return fill(new Int32Array(count), 4, (o) => view.getInt32(o, le));
-    case 'f4': return fill(new Float32Array(count), 4, (o) => view.getFloat32(o, le));
-    case 'f8': return fill(new Float64Array(count), 8, (o) => view.getFloat64(o, le));
-    case 'i8': return fill(new BigInt64Array(count), 8, (o) => view.getBigInt64(o, le));
-    default: return fill(new BigUint64Array(count), 8, (o) => view.getBigUint64(o, le));
+    case 'u2':
+      return fill(new Uint16Array(count), 2, (o) => view.getUint16(o, le));
+    case 'i2':
+      return fill(new Int16Array(count), 2, (o) => view.getInt16(o, le));
+    case 'u4':
+      return fill(new Uint32Array(count), 4, (o) => view.getUint32(o, le));
+    case 'i4':
+      return fill(new Int32Array(count), 4, (o) => view.getInt32(o, le));
+    case 'f4':
+      return fill(new Float32Array(count), 4, (o) => view.getFloat32(o, le));
+    case 'f8':
+      return fill(new Float64Array(count), 8, (o) => view.getFloat64(o, le));
+    case 'i8':
+      return fill(new BigInt64Array(count), 8, (o) => view.getBigInt64(o, le));
+    default:
+      return fill(new BigUint64Array(count), 8, (o) => view.getBigUint64(o, le));
   }
 }
 
@@ -286,8 +319,16 @@ function fortranToC<T extends NpyData>(source: T, shape: readonly number[]): T {
 }
 
 const DTYPE_OF: Array<[new (...args: never[]) => NpyData, NpyDtype]> = [
-  [Uint8Array, 'u1'], [Int8Array, 'i1'], [Uint16Array, 'u2'], [Int16Array, 'i2'], [Uint32Array, 'u4'],
-  [Int32Array, 'i4'], [Float32Array, 'f4'], [Float64Array, 'f8'], [BigInt64Array, 'i8'], [BigUint64Array, 'u8'],
+  [Uint8Array, 'u1'],
+  [Int8Array, 'i1'],
+  [Uint16Array, 'u2'],
+  [Int16Array, 'i2'],
+  [Uint32Array, 'u4'],
+  [Int32Array, 'i4'],
+  [Float32Array, 'f4'],
+  [Float64Array, 'f8'],
+  [BigInt64Array, 'i8'],
+  [BigUint64Array, 'u8'],
 ];
 
 /**

@@ -112,7 +112,10 @@ export interface OpenBhbSplit extends OpenBhbParticipants {
 export function assembleOpenBhb(participants: OpenBhbParticipants, modalities: Record<string, NpyArray>): OpenBhbSplit {
   for (const [name, array] of Object.entries(modalities)) {
     if (array.shape.length === 0 || array.shape[0] !== participants.length) {
-      throw new DatasetFormatError('npy', `modality '${name}' has shape (${array.shape.join(', ')}), expected first dimension ${participants.length} (one row per participant)`);
+      throw new DatasetFormatError(
+        'npy',
+        `modality '${name}' has shape (${array.shape.join(', ')}), expected first dimension ${participants.length} (one row per participant)`,
+      );
     }
   }
   return { ...participants, modalities };
@@ -171,7 +174,15 @@ export interface MultiSiteData {
 export function syntheticMultiSite(options: MultiSiteOptions): MultiSiteData {
   checkOptionsObject('options', options, 'seed');
   checkKnownOptions('options', options, [
-    'seed', 'internalSites', 'externalSites', 'subjectsPerSite', 'features', 'siteAgeCorrelation', 'siteEffect', 'noise', 'internalTestFraction',
+    'seed',
+    'internalSites',
+    'externalSites',
+    'subjectsPerSite',
+    'features',
+    'siteAgeCorrelation',
+    'siteEffect',
+    'noise',
+    'internalTestFraction',
   ]);
   const internalSites = checkInteger('internalSites', options.internalSites ?? 10, 1, 1000);
   const externalSites = checkInteger('externalSites', options.externalSites ?? 3, 0, 1000);

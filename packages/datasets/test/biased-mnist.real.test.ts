@@ -72,8 +72,16 @@ function expectProtocol(set: BiasedMnist, source: MnistSource, rho: number): voi
 describe('Biased-MNIST palettes', () => {
   it('match the spec table (225, not 255, in colours 3 and 4)', () => {
     expect(BAHNG_PALETTE).toEqual([
-      [255, 0, 0], [0, 255, 0], [0, 0, 255], [225, 225, 0], [225, 0, 225],
-      [0, 255, 255], [255, 128, 0], [255, 0, 128], [128, 0, 255], [128, 128, 128],
+      [255, 0, 0],
+      [0, 255, 0],
+      [0, 0, 255],
+      [225, 225, 0],
+      [225, 0, 225],
+      [0, 255, 255],
+      [255, 128, 0],
+      [255, 0, 128],
+      [128, 0, 255],
+      [128, 128, 128],
     ]);
     expect(FAIRKL_PALETTE.slice(0, 9)).toEqual(BAHNG_PALETTE.slice(0, 9));
     expect(FAIRKL_PALETTE[9]).toEqual([50, 255, 128]);

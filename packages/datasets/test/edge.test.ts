@@ -26,7 +26,9 @@ describe('the valid forms around those edges still work', () => {
   const set = colourBiasMnist(syntheticMnist(100), { rho: 0.9, seed: 1 });
   it('integer seeds (negative and large included), explicit undefined options, augment: false', () => {
     expect(createLoader(set, { batchSize: 10, seed: -3 }).batch(0, 0).size).toBe(10);
-    expect(createLoader(set, { batchSize: 10, seed: 2 ** 40, augment: false, normalization: undefined, sampler: { kind: 'm-per-class', m: 2 } }).batch(0, 0).size).toBe(10);
+    expect(
+      createLoader(set, { batchSize: 10, seed: 2 ** 40, augment: false, normalization: undefined, sampler: { kind: 'm-per-class', m: 2 } }).batch(0, 0).size,
+    ).toBe(10);
     expect(createLoader(set, { batchSize: 10, augment: { colourJitter: false } }).batch(0, 0).size).toBe(10);
   });
 });

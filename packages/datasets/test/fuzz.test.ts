@@ -42,7 +42,10 @@ function malformed(valid: Uint8Array, headerSize: number): fc.Arbitrary<{ bytes:
 
 describe('reader fuzzing', () => {
   it('IDX: 4,000 malformed inputs give only typed errors', () => {
-    const valid = encodeIdxU8([3, 4, 5], Uint8Array.from({ length: 60 }, (_, i) => i));
+    const valid = encodeIdxU8(
+      [3, 4, 5],
+      Uint8Array.from({ length: 60 }, (_, i) => i),
+    );
     let typed = 0;
     fc.assert(
       fc.property(malformed(valid, 16), ({ bytes, mustFail }) => {
@@ -61,7 +64,10 @@ describe('reader fuzzing', () => {
   });
 
   it('npy: 4,000 malformed inputs give only typed errors', () => {
-    const valid = encodeNpy(Float32Array.from({ length: 12 }, (_, i) => i), [3, 4]);
+    const valid = encodeNpy(
+      Float32Array.from({ length: 12 }, (_, i) => i),
+      [3, 4],
+    );
     const headerSize = valid.length - 48;
     // Also mutate inside the dict text, where a byte flip yields odd Python literals.
     const textual = fc
@@ -90,13 +96,11 @@ describe('reader fuzzing', () => {
   it('PNG: 2,500 malformed inputs give only typed errors', () => {
     const valid = encodePng({ width: 6, height: 5, rgb: Uint8Array.from({ length: 90 }, (_, i) => (i * 13) & 255) });
     // Mutations anywhere in the file (not only the header): pngjs's chunk and zlib paths get exercised.
-    const anywhere = fc
-      .tuple(fc.integer({ min: 8, max: valid.length - 1 }), fc.integer({ min: 0, max: 255 }))
-      .map(([at, value]) => {
-        const bytes = valid.slice();
-        bytes[at] = value;
-        return { bytes, mustFail: false };
-      });
+    const anywhere = fc.tuple(fc.integer({ min: 8, max: valid.length - 1 }), fc.integer({ min: 0, max: 255 })).map(([at, value]) => {
+      const bytes = valid.slice();
+      bytes[at] = value;
+      return { bytes, mustFail: false };
+    });
     let typed = 0;
     fc.assert(
       fc.property(fc.oneof(malformed(valid, 33), anywhere), ({ bytes, mustFail }) => {

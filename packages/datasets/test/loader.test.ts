@@ -107,7 +107,8 @@ describe('loader', () => {
 
   it('colour jitter, when enabled, changes colours and stays within the normalised range', () => {
     const batch = createLoader(dataset, {
-      batchSize: 8, seed: 7,
+      batchSize: 8,
+      seed: 7,
       augment: { cropPadding: 0, horizontalFlip: false, colourJitter: { brightness: 0.4, contrast: 0.4, saturation: 0.4 } },
     }).batch(0, 0);
     const plain = normalizeImages(dataset, { indices: batch.indices });
@@ -124,7 +125,9 @@ describe('loader', () => {
   it('prefetches: the next batch is uploaded while the consumer awaits its GPU work', async () => {
     const uploaded: number[] = [];
     const loader = createLoader(dataset, {
-      batchSize: 100, seed: 8, prefetch: 1,
+      batchSize: 100,
+      seed: 8,
+      prefetch: 1,
       upload: (batch) => {
         uploaded.push(batch.index);
         return { tensorOf: batch.index, floats: batch.images.length };
@@ -165,7 +168,15 @@ describe('colour jitter details', () => {
 
   it('hue rotation by half a turn maps a pure colour to its complement, keeping white white', () => {
     // Hue shift is drawn from [−0.5, 0.5]; find a seed whose draw is near ±0.5 by checking red → cyan-ish.
-    const tiny = { length: 1, height: 1, width: 2, channels: 3, images: Uint8Array.of(255, 0, 0, 255, 255, 255), labels: Int32Array.of(0), biasLabels: Int32Array.of(0) };
+    const tiny = {
+      length: 1,
+      height: 1,
+      width: 2,
+      channels: 3,
+      images: Uint8Array.of(255, 0, 0, 255, 255, 255),
+      labels: Int32Array.of(0),
+      biasLabels: Int32Array.of(0),
+    };
     let checked = 0;
     for (let seed = 0; seed < 40; seed++) {
       const batch = createLoader(tiny, { ...base, seed, augment: { cropPadding: 0, horizontalFlip: false, colourJitter: { hue: 0.5 } } }).batch(0, 0);

@@ -86,7 +86,7 @@ describe('.npy reader', () => {
       [handMade("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }", new Uint8Array(4)), /'shape'/],
       [handMade("{'descr': '<f4', 'fortran_order': False, }", new Uint8Array(4)), /'shape'.*missing/],
       [handMade("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)", new Uint8Array(4)), /malformed header/],
-      [handMade('(' .repeat(50) + ')'.repeat(50), new Uint8Array(0)), /nesting too deep/],
+      [handMade('('.repeat(50) + ')'.repeat(50), new Uint8Array(0)), /nesting too deep/],
     ];
     for (const [bytes, message] of cases) {
       expect(() => readNpy(bytes)).toThrow(DatasetFormatError);

@@ -3,8 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  OPENBHB_SIZES, balancedAccuracy, challengeScore, challengeScoreFromPredictions, meanAbsoluteError,
-  parseOpenBhbParticipants, parseTsv, syntheticMultiSite,
+  OPENBHB_SIZES,
+  balancedAccuracy,
+  challengeScore,
+  challengeScoreFromPredictions,
+  meanAbsoluteError,
+  parseOpenBhbParticipants,
+  parseTsv,
+  syntheticMultiSite,
 } from '../src/openbhb.ts';
 import type { MultiSiteSet } from '../src/openbhb.ts';
 import { encodeNpy } from '../src/npy.ts';
@@ -23,8 +29,21 @@ describe('OpenBHB files', () => {
     '',
   ].join('\r\n');
   writeFileSync(join(dir, 'train.tsv'), trainTsv);
-  writeFileSync(join(dir, 'train_vbm_roi.npy'), encodeNpy(Float32Array.from({ length: 3 * 284 }, (_, i) => i / 10), [3, 1, 284]));
-  writeFileSync(join(dir, 'train_desikan_roi.npy'), encodeNpy(Float64Array.from({ length: 3 * 7 * 68 }, (_, i) => i), [3, 7, 68], { version: 2 }));
+  writeFileSync(
+    join(dir, 'train_vbm_roi.npy'),
+    encodeNpy(
+      Float32Array.from({ length: 3 * 284 }, (_, i) => i / 10),
+      [3, 1, 284],
+    ),
+  );
+  writeFileSync(
+    join(dir, 'train_desikan_roi.npy'),
+    encodeNpy(
+      Float64Array.from({ length: 3 * 7 * 68 }, (_, i) => i),
+      [3, 7, 68],
+      { version: 2 },
+    ),
+  );
   writeFileSync(join(dir, 'val.tsv'), 'participant_id\tage\tsite\nsub-100\t40\t3\nsub-101\t55\t90\n');
   writeFileSync(join(dir, 'val_vbm_roi.npy'), encodeNpy(new Float32Array(2 * 284), [2, 1, 284]));
   writeFileSync(join(dir, 'bad.tsv'), 'participant_id\tage\nsub-1\t3\n');
@@ -133,7 +152,10 @@ describe('challenge metric', () => {
     expect(balancedAccuracy([0, 0, 0, 0, 1], [0, 0, 0, 1, 0])).toBeCloseTo(0.375, 12);
     expect(meanAbsoluteError([10, 20], [12, 17])).toBeCloseTo(2.5, 12);
     const all = challengeScoreFromPredictions({
-      internalSiteTruth: [0, 1, 1], internalSitePrediction: [0, 1, 0], externalAgeTruth: [30, 40], externalAgePrediction: [33, 40],
+      internalSiteTruth: [0, 1, 1],
+      internalSitePrediction: [0, 1, 0],
+      externalAgeTruth: [30, 40],
+      externalAgePrediction: [33, 40],
     });
     expect(all.siteBalancedAccuracy).toBeCloseTo(0.75, 12);
     expect(all.externalAgeMae).toBeCloseTo(1.5, 12);

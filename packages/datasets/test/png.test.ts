@@ -54,7 +54,10 @@ describe('PNG decoding', () => {
     const chunk = (type: string, data: Uint8Array): Uint8Array => {
       const out = new Uint8Array(12 + data.length);
       new DataView(out.buffer).setUint32(0, data.length, false);
-      out.set([...type].map((ch) => ch.charCodeAt(0)), 4);
+      out.set(
+        [...type].map((ch) => ch.charCodeAt(0)),
+        4,
+      );
       out.set(data, 8);
       setCrc(out, 0);
       return out;
@@ -65,8 +68,17 @@ describe('PNG decoding', () => {
     ihdr.set([8, 2, 0, 0, 1], 8); // depth 8, RGB, deflate, adaptive filter, Adam7
     const bomb = new Uint8Array(deflateSync(new Uint8Array(64 << 20)));
     const file = Uint8Array.from([
-      0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a,
-      ...chunk('IHDR', ihdr), ...chunk('IDAT', bomb), ...chunk('IEND', new Uint8Array(0)),
+      0x89,
+      0x50,
+      0x4e,
+      0x47,
+      0x0d,
+      0x0a,
+      0x1a,
+      0x0a,
+      ...chunk('IHDR', ihdr),
+      ...chunk('IDAT', bomb),
+      ...chunk('IEND', new Uint8Array(0)),
     ]);
     expect(file.length).toBeLessThan(100_000);
     expect(() => decodePng(file)).toThrow(/does not inflate within/);
@@ -75,8 +87,17 @@ describe('PNG decoding', () => {
     new DataView(ihdr.buffer).setUint32(0, 1, false);
     new DataView(ihdr.buffer).setUint32(4, 1, false);
     const tiny = Uint8Array.from([
-      0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a,
-      ...chunk('IHDR', ihdr), ...chunk('IDAT', new Uint8Array(deflateSync(Uint8Array.of(0, 10, 20, 30)))), ...chunk('IEND', new Uint8Array(0)),
+      0x89,
+      0x50,
+      0x4e,
+      0x47,
+      0x0d,
+      0x0a,
+      0x1a,
+      0x0a,
+      ...chunk('IHDR', ihdr),
+      ...chunk('IDAT', new Uint8Array(deflateSync(Uint8Array.of(0, 10, 20, 30)))),
+      ...chunk('IEND', new Uint8Array(0)),
     ]);
     expect([...decodePng(tiny).rgb]).toEqual([10, 20, 30]);
   });
@@ -99,8 +120,11 @@ describe('Corrupted CIFAR-10 / bFFHQ folders', () => {
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   const files: Array<[string, number]> = [
-    ['align/0/0_0_0.png', 1], ['align/0/1_0_0.png', 2], ['align/1/2_1_1.png', 3],
-    ['conflict/0/3_0_1.png', 4], ['conflict/1/4_1_0.png', 5],
+    ['align/0/0_0_0.png', 1],
+    ['align/0/1_0_0.png', 2],
+    ['align/1/2_1_1.png', 3],
+    ['conflict/0/3_0_1.png', 4],
+    ['conflict/1/4_1_0.png', 5],
   ];
   for (const [path, seed] of files) {
     mkdirSync(join(root, 'data', path, '..'), { recursive: true });

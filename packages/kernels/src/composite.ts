@@ -1,5 +1,15 @@
 import {
-  arange, concat, crossEntropy, DtypeMismatchError, matmulTransposed, normalize, ShapeMismatchError, tidy, where, zeros, type Tensor,
+  arange,
+  concat,
+  crossEntropy,
+  DtypeMismatchError,
+  matmulTransposed,
+  normalize,
+  ShapeMismatchError,
+  tidy,
+  where,
+  zeros,
+  type Tensor,
 } from '@fairgpu/tensor';
 import { checkDevice, checkFeatures, type KernelType } from './options.ts';
 import { EMPTY_LSE, hasColumn, type ResolvedStatsOptions, type StatName } from './stats.ts';
@@ -47,7 +57,8 @@ export function maskedLogSumExp(a: Tensor, mask: Tensor): Tensor {
 export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
   const x = checkFeatures('softmaxCrossEntropy', 'logits', logits);
   if (labels?.dtype !== 'i32') throw new DtypeMismatchError('softmaxCrossEntropy', 'labels', `must be i32 class indices, got ${labels?.dtype}`);
-  if (labels.rank !== 1 || labels.shape[0] !== x.shape[0]) throw new ShapeMismatchError('softmaxCrossEntropy', 'labels', `must have shape [${x.shape[0]}], got [${labels.shape.join(', ')}]`);
+  if (labels.rank !== 1 || labels.shape[0] !== x.shape[0])
+    throw new ShapeMismatchError('softmaxCrossEntropy', 'labels', `must have shape [${x.shape[0]}], got [${labels.shape.join(', ')}]`);
   checkDevice('softmaxCrossEntropy', 'labels', labels, x.backend, 'logits');
   // A class id outside [0, C): a sync error when the ids are known on the host, else at the next readback.
   return crossEntropy(x, labels, { op: 'softmaxCrossEntropy', argument: 'labels' });
@@ -71,9 +82,16 @@ function maskedLse(a: Tensor, keep: Tensor): Tensor {
 
 /** Kernel weights w_ij = K(t_i − tr_j) as an [M, N] tensor (no gradient: targets are data). */
 function kernelWeights(t: Tensor, tr: Tensor, type: KernelType, sigma: number): Tensor {
-  const delta = t.detach().reshape([-1, 1]).sub(tr.detach().reshape([1, -1]));
+  const delta = t
+    .detach()
+    .reshape([-1, 1])
+    .sub(tr.detach().reshape([1, -1]));
   const d2 = delta.mul(delta);
-  if (type === 'gaussian') return d2.mul(-1 / (2 * sigma * sigma)).exp().mul(1 / (Math.sqrt(2 * Math.PI) * sigma));
+  if (type === 'gaussian')
+    return d2
+      .mul(-1 / (2 * sigma * sigma))
+      .exp()
+      .mul(1 / (Math.sqrt(2 * Math.PI) * sigma));
   if (type === 'rbf') return d2.mul(-1 / (2 * sigma * sigma)).exp();
   return d2.mul(sigma).add(1).recip();
 }
@@ -90,7 +108,11 @@ export function contrastiveRowStatsComposite(r: ResolvedStatsOptions): Tensor {
   const rowMax = logits.max(1, true).detach();
   const l = logits.sub(rowMax);
   // J(i): every j but the self-pair (only when the reference is the anchors themselves).
-  const notSelf = r.reference ? zeros([m, n], { device }).add(1) : arange(m, undefined, 1, { device }).reshape([m, 1]).ne(arange(n, undefined, 1, { device }).reshape([1, n]));
+  const notSelf = r.reference
+    ? zeros([m, n], { device }).add(1)
+    : arange(m, undefined, 1, { device })
+        .reshape([m, 1])
+        .ne(arange(n, undefined, 1, { device }).reshape([1, n]));
   const zero = zeros([m, 1], { device });
   // Unrequested columns are 0 (no gradient) and are not computed.
   const want = (name: StatName) => hasColumn(r.columns, name);

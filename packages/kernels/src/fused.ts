@@ -1,9 +1,33 @@
 import {
-  bufferOf, cast, concat, customOp, type TensorLike, grid1d, ParamWriter, type CpuOperand, type CustomOpDefinition, type Operand, type Recorder, type StorageView, type Tensor,
+  bufferOf,
+  cast,
+  concat,
+  customOp,
+  type TensorLike,
+  grid1d,
+  ParamWriter,
+  type CpuOperand,
+  type CustomOpDefinition,
+  type Operand,
+  type Recorder,
+  type StorageView,
+  type Tensor,
 } from '@fairgpu/tensor';
 import {
-  commonWgsl, pairMomentsGradWgsl, rowStatsGradLanesWgsl, rowStatsLanesWgsl, pairMomentsWgsl, pairReduceWgsl, rowStatsGradWgsl, rowStatsWgsl, tileRegister4AccWgsl, tileRegister4Wgsl,
-  tileRegisterAccWgsl, tileRegisterWgsl, tileWorkgroupAccWgsl, tileWorkgroupWgsl,
+  commonWgsl,
+  pairMomentsGradWgsl,
+  rowStatsGradLanesWgsl,
+  rowStatsLanesWgsl,
+  pairMomentsWgsl,
+  pairReduceWgsl,
+  rowStatsGradWgsl,
+  rowStatsWgsl,
+  tileRegister4AccWgsl,
+  tileRegister4Wgsl,
+  tileRegisterAccWgsl,
+  tileRegisterWgsl,
+  tileWorkgroupAccWgsl,
+  tileWorkgroupWgsl,
 } from './generated/wgsl.ts';
 import type { KernelType } from './options.ts';
 import type { ResolvedPairOptions } from './pairs.ts';
@@ -44,7 +68,14 @@ function transposedQuads(x: Tensor): Tensor {
   const n = x.shape[0];
   const n8 = Math.ceil(n / 8) * 8;
   const base = x.detach();
-  return (n8 === n ? base : base.pad([[0, n8 - n], [0, 0]])).transpose();
+  return (
+    n8 === n
+      ? base
+      : base.pad([
+          [0, n8 - n],
+          [0, 0],
+        ])
+  ).transpose();
 }
 
 /** A grid of `groups` workgroups, folded into y past 65,535. */
@@ -82,7 +113,13 @@ const sources = new Map<string, string>();
 
 function headerOf(all: Record<string, string | number | boolean>): string {
   return Object.entries(all)
-    .map(([k, v]) => (typeof v === 'boolean' ? `const ${k}: bool = ${v};` : typeof v === 'number' && Number.isInteger(v) ? `const ${k}: u32 = ${v}u;` : `const ${k}: f32 = ${v};`))
+    .map(([k, v]) =>
+      typeof v === 'boolean'
+        ? `const ${k}: bool = ${v};`
+        : typeof v === 'number' && Number.isInteger(v)
+          ? `const ${k}: u32 = ${v}u;`
+          : `const ${k}: f32 = ${v};`,
+    )
     .join('\n');
 }
 
@@ -96,7 +133,15 @@ const TILES = {
  * Header constants + tile helpers + kernel body, cached per specialisation. The register variant
  * reads rows as vec4s (RowT) when d is a multiple of 4.
  */
-function specialise(name: string, body: string, variant: Variant, d: number, consts: Record<string, string | number | boolean>, withAcc: boolean, withCommon: boolean): string {
+function specialise(
+  name: string,
+  body: string,
+  variant: Variant,
+  d: number,
+  consts: Record<string, string | number | boolean>,
+  withAcc: boolean,
+  withCommon: boolean,
+): string {
   if (variant === 'lanes') {
     const key = `${name}:lanes:${d}:${JSON.stringify(consts)}`;
     let lanes = sources.get(key);
@@ -138,7 +183,10 @@ function lanesDots(ob: number): string {
     '    let base = kk * 4u * p.nq + cq;',
     ...[0, 1, 2, 3].map((k) => `    let c${k} = owners_t[base${k ? ` + ${k === 1 ? '' : `${k}u * `}p.nq` : ''}];`),
     ...[0, 1, 2, 3].map((k) => `    let e${k} = owners_t[base + half${k ? ` + ${k === 1 ? '' : `${k}u * `}p.nq` : ''}];`),
-    ...rows.map((r) => `    let x${r} = others[a${r} + kk];\n    s${r} += x${r}.x * c0 + x${r}.y * c1 + x${r}.z * c2 + x${r}.w * c3;\n    t${r} += x${r}.x * e0 + x${r}.y * e1 + x${r}.z * e2 + x${r}.w * e3;`),
+    ...rows.map(
+      (r) =>
+        `    let x${r} = others[a${r} + kk];\n    s${r} += x${r}.x * c0 + x${r}.y * c1 + x${r}.z * c2 + x${r}.w * c3;\n    t${r} += x${r}.x * e0 + x${r}.y * e1 + x${r}.z * e2 + x${r}.w * e3;`,
+    ),
     '  }',
     `  return array<vec4<f32>, ${2 * ob}>(${rows.map((r) => `s${r}`).join(', ')}, ${rows.map((r) => `t${r}`).join(', ')});`,
     '}',
@@ -154,9 +202,13 @@ function unrolled(body: string, tj: number): string {
   const q = Array.from({ length: tj }, (_, k) => k);
   const out: string[] = [];
   for (const name of ['visit1', 'visit2', 'visit_pair']) {
-    if (body.includes(`${name}_tile(`)) out.push(`fn ${name}_tile(c0: u32, s: array<f32, TJ>) {\n${q.map((k) => `  ${name}(c0 + ${k}u, s[${k}]);`).join('\n')}\n}`);
+    if (body.includes(`${name}_tile(`))
+      out.push(`fn ${name}_tile(c0: u32, s: array<f32, TJ>) {\n${q.map((k) => `  ${name}(c0 + ${k}u, s[${k}]);`).join('\n')}\n}`);
   }
-  if (body.includes('coef_tile(')) out.push(`fn coef_tile(c0: u32, s: array<f32, TJ>) -> array<f32, TJ> {\n  return array<f32, TJ>(${q.map((k) => `coef_at(c0 + ${k}u, s[${k}])`).join(', ')});\n}`);
+  if (body.includes('coef_tile('))
+    out.push(
+      `fn coef_tile(c0: u32, s: array<f32, TJ>) -> array<f32, TJ> {\n  return array<f32, TJ>(${q.map((k) => `coef_at(c0 + ${k}u, s[${k}])`).join(', ')});\n}`,
+    );
   if (body.includes('any_pos_tile(')) out.push(`fn any_pos_tile(c0: u32) -> bool {\n  return ${q.map((k) => `is_pos(c0 + ${k}u)`).join(' || ')};\n}`);
   return out.join('\n');
 }
@@ -179,9 +231,24 @@ function statsConsts(a: StatsAttrs, mode: number): Record<string, string | numbe
  * the forward's second pass (without epsOut / the released lseExpW) are skipped by uniform
  * branches, and one compiled kernel serves every loss.
  */
-function params(rows: number, cols: number, d: number, a: { metaW?: number; temperature: number; epsilon?: number; logEps?: number; sigma?: number; columns?: number }, nq = 0): ArrayBuffer {
-  return new ParamWriter().u(0, rows).u(1, cols).u(2, d).u(3, a.metaW ?? 0)
-    .f(4, 1 / a.temperature).f(5, a.epsilon ?? 0).f(6, a.logEps ?? 0).f(7, a.sigma ?? 1).u(8, nq).u(9, a.columns ?? 0).buffer;
+function params(
+  rows: number,
+  cols: number,
+  d: number,
+  a: { metaW?: number; temperature: number; epsilon?: number; logEps?: number; sigma?: number; columns?: number },
+  nq = 0,
+): ArrayBuffer {
+  return new ParamWriter()
+    .u(0, rows)
+    .u(1, cols)
+    .u(2, d)
+    .u(3, a.metaW ?? 0)
+    .f(4, 1 / a.temperature)
+    .f(5, a.epsilon ?? 0)
+    .f(6, a.logEps ?? 0)
+    .f(7, a.sigma ?? 1)
+    .u(8, nq)
+    .u(9, a.columns ?? 0).buffer;
 }
 
 const view = (x: Operand) => x as StorageView;
@@ -248,8 +315,13 @@ const statsGradOp: CustomOpDefinition = {
     const mode = a.mode === 'ref' ? 1 : 0;
     const source = specialise('row-stats-grad', rowStatsGradWgsl, variant, r.shape[1], statsConsts(a, mode), true, true);
     const dummy = bufferOf(r);
-    rec.dispatch(`row-stats-grad-${a.mode}-${variant}`, source, params(r.shape[0], c.shape[0], r.shape[1], a),
-      [bufferOf(r), bufferOf(c), orDummy(rowMeta, dummy), orDummy(colMeta, dummy), bufferOf(view(st)), bufferOf(view(g)), dst], grid1d(r.shape[0]));
+    rec.dispatch(
+      `row-stats-grad-${a.mode}-${variant}`,
+      source,
+      params(r.shape[0], c.shape[0], r.shape[1], a),
+      [bufferOf(r), bufferOf(c), orDummy(rowMeta, dummy), orDummy(colMeta, dummy), bufferOf(view(st)), bufferOf(view(g)), dst],
+      grid1d(r.shape[0]),
+    );
   },
   cpu([g, st, rows, cols, rowMeta, colMeta], _out, attrs) {
     const a = attrs as unknown as StatsAttrs;
@@ -288,8 +360,13 @@ const statsGradLanesOp: CustomOpDefinition = {
     const nq = ot.shape[1] / 4;
     const source = specialise('row-stats-grad-lanes', rowStatsGradLanesWgsl, 'lanes', ov.shape[1], statsConsts(a, a.mode === 'ref' ? 1 : 0), false, true);
     const dummy = bufferOf(ov);
-    rec.dispatch(`row-stats-grad-lanes-${a.mode}`, source, params((a as StatsAttrs & { owners: number }).owners, ov.shape[0], ov.shape[1], a, nq),
-      [bufferOf(ov), bufferOf(ot), orDummy(ownerMeta, dummy), orDummy(otherMeta, dummy), bufferOf(view(st)), bufferOf(view(g)), dst], groupsGrid(Math.ceil(nq / 2 / 16)));
+    rec.dispatch(
+      `row-stats-grad-lanes-${a.mode}`,
+      source,
+      params((a as StatsAttrs & { owners: number }).owners, ov.shape[0], ov.shape[1], a, nq),
+      [bufferOf(ov), bufferOf(ot), orDummy(ownerMeta, dummy), orDummy(otherMeta, dummy), bufferOf(view(st)), bufferOf(view(g)), dst],
+      groupsGrid(Math.ceil(nq / 2 / 16)),
+    );
   },
   cpu([g, st, others, ownersT, ownerMeta, otherMeta], out, attrs) {
     const a = attrs as unknown as StatsAttrs & { owners: number };
@@ -326,13 +403,23 @@ const statsOp: CustomOpDefinition = {
       const ownersT = view(typeof zr === 'number' ? colsT : anchorsT);
       const nq = ownersT.shape[1] / 4;
       const source = specialise('row-stats-lanes', rowStatsLanesWgsl, variant, zv.shape[1], statsConsts(a, 0), false, true);
-      rec.dispatch('row-stats-lanes', source, params(zv.shape[0], n, zv.shape[1], a, nq),
-        [bufferOf(ownersT), orDummy(zr, zb), orDummy(rowMeta, zb), orDummy(colMeta === 0 ? rowMeta : colMeta, zb), dst], groupsGrid(Math.ceil(nq / 2 / 16)));
+      rec.dispatch(
+        'row-stats-lanes',
+        source,
+        params(zv.shape[0], n, zv.shape[1], a, nq),
+        [bufferOf(ownersT), orDummy(zr, zb), orDummy(rowMeta, zb), orDummy(colMeta === 0 ? rowMeta : colMeta, zb), dst],
+        groupsGrid(Math.ceil(nq / 2 / 16)),
+      );
       return;
     }
     const source = specialise('row-stats', rowStatsWgsl, variant, zv.shape[1], statsConsts(a, 0), false, true);
-    rec.dispatch(`row-stats-${variant}`, source, params(zv.shape[0], n, zv.shape[1], a),
-      [zb, orDummy(zr, zb), orDummy(rowMeta, zb), orDummy(colMeta === 0 ? rowMeta : colMeta, zb), dst], grid1d(zv.shape[0]));
+    rec.dispatch(
+      `row-stats-${variant}`,
+      source,
+      params(zv.shape[0], n, zv.shape[1], a),
+      [zb, orDummy(zr, zb), orDummy(rowMeta, zb), orDummy(colMeta === 0 ? rowMeta : colMeta, zb), dst],
+      grid1d(zv.shape[0]),
+    );
   },
   cpu([z, zr, rowMeta, colMeta], _out, attrs) {
     const a = attrs as unknown as StatsAttrs;
@@ -346,17 +433,39 @@ const statsOp: CustomOpDefinition = {
     if (a.variant === 'lanes') {
       // The kernel writes the gradient transposed (ownersᵀ's layout); transpose it back.
       const lanesGrad = (ownersT: Tensor, others: Tensor, ownerMeta: TensorLike, otherMeta: TensorLike, rows: number, mode: 'anchor' | 'ref') =>
-        customOp(statsGradLanesOp, [g, output, others, ownersT, ownerMeta, otherMeta], { shape: ownersT.shape, dtype: 'f32' }, { ...a, mode, owners: rows },
-          ['g', 'stats', 'others', 'ownersT', 'ownerMeta', 'otherMeta']).transpose().slice([0, 0], [rows, zt.shape[1]]);
+        customOp(statsGradLanesOp, [g, output, others, ownersT, ownerMeta, otherMeta], { shape: ownersT.shape, dtype: 'f32' }, { ...a, mode, owners: rows }, [
+          'g',
+          'stats',
+          'others',
+          'ownersT',
+          'ownerMeta',
+          'otherMeta',
+        ])
+          .transpose()
+          .slice([0, 0], [rows, zt.shape[1]]);
       const self = typeof zr === 'number';
       const dzL = lanesGrad((self ? colsT : anchorsT) as Tensor, ref, rowMeta, cm, zt.shape[0], 'anchor');
       if (self) return [dzL, null, null, null, null, null];
       const dzrL = lanesGrad(colsT as Tensor, zt, cm, rowMeta, (zr as Tensor).shape[0], 'ref');
       return [dzL, dzrL, null, null, null, null];
     }
-    const dz = customOp(statsGradOp, [g, output, zt, ref, rowMeta, cm], { shape: zt.shape, dtype: 'f32' }, { ...a, mode: 'anchor' }, ['g', 'stats', 'anchors', 'reference', 'rowMeta', 'colMeta']);
+    const dz = customOp(statsGradOp, [g, output, zt, ref, rowMeta, cm], { shape: zt.shape, dtype: 'f32' }, { ...a, mode: 'anchor' }, [
+      'g',
+      'stats',
+      'anchors',
+      'reference',
+      'rowMeta',
+      'colMeta',
+    ]);
     if (typeof zr === 'number') return [dz, null, null, null, null, null];
-    const dzr = customOp(statsGradOp, [g, output, zr, zt, cm, rowMeta], { shape: zr.shape, dtype: 'f32' }, { ...a, mode: 'ref' }, ['g', 'stats', 'reference', 'anchors', 'colMeta', 'rowMeta']);
+    const dzr = customOp(statsGradOp, [g, output, zr, zt, cm, rowMeta], { shape: zr.shape, dtype: 'f32' }, { ...a, mode: 'ref' }, [
+      'g',
+      'stats',
+      'reference',
+      'anchors',
+      'colMeta',
+      'rowMeta',
+    ]);
     return [dz, dzr, null, null, null, null];
   },
 };
@@ -396,8 +505,13 @@ export function contrastiveRowStatsFused(r: ResolvedStatsOptions, variant?: Vari
   // reference, the anchors too): O((M + N)·d) extra memory, never M×N.
   const colsT = chosen === 'lanes' ? transposedQuads(r.reference ?? r.anchors) : 0;
   const anchorsT = chosen === 'lanes' && r.reference ? transposedQuads(r.anchors) : 0;
-  const full = customOp(statsOp, [r.anchors, r.reference ?? 0, rowMeta ?? 0, colMeta ?? 0, colsT, anchorsT], { shape: [m, FUSED_COLUMNS], dtype: 'f32' },
-    attrs as unknown as Record<string, unknown>, ['anchors', 'reference', 'labels/targets', 'refLabels/refTargets', 'referenceT', 'anchorsT']);
+  const full = customOp(
+    statsOp,
+    [r.anchors, r.reference ?? 0, rowMeta ?? 0, colMeta ?? 0, colsT, anchorsT],
+    { shape: [m, FUSED_COLUMNS], dtype: 'f32' },
+    attrs as unknown as Record<string, unknown>,
+    ['anchors', 'reference', 'labels/targets', 'refLabels/refTargets', 'referenceT', 'anchorsT'],
+  );
   return full.slice([0, 0], [m, STATS_COLUMNS]);
 }
 
@@ -414,7 +528,15 @@ function pairConsts(a: PairAttrs) {
 function pairProblem(z: CpuOperand, meta: CpuOperand, a: PairAttrs): PairProblem {
   const zv = z as Exclude<CpuOperand, number>;
   const mv = (meta as Exclude<CpuOperand, number>).values;
-  return { m: zv.shape[0], d: zv.shape[1], z: zv.values, temperature: a.temperature, labels: column(mv, 2, 0)!, biasLabels: column(mv, 2, 1)!, pairs: a.upper ? 'upper' : 'all' };
+  return {
+    m: zv.shape[0],
+    d: zv.shape[1],
+    z: zv.values,
+    temperature: a.temperature,
+    labels: column(mv, 2, 0)!,
+    biasLabels: column(mv, 2, 1)!,
+    pairs: a.upper ? 'upper' : 'all',
+  };
 }
 
 const pairGradOp: CustomOpDefinition = {
@@ -425,7 +547,13 @@ const pairGradOp: CustomOpDefinition = {
     const zv = view(z);
     const zb = bufferOf(zv);
     const source = specialise('pair-moments-grad', pairMomentsGradWgsl, variant, zv.shape[1], pairConsts(a), true, false);
-    rec.dispatch(`pair-moments-grad-${variant}`, source, params(zv.shape[0], zv.shape[0], zv.shape[1], a), [zb, zb, bufferOf(view(meta)), bufferOf(view(g)), dst], grid1d(zv.shape[0]));
+    rec.dispatch(
+      `pair-moments-grad-${variant}`,
+      source,
+      params(zv.shape[0], zv.shape[0], zv.shape[1], a),
+      [zb, zb, bufferOf(view(meta)), bufferOf(view(g)), dst],
+      grid1d(zv.shape[0]),
+    );
   },
   cpu([g, z, meta], _out, attrs) {
     return pairBackward(pairProblem(z, meta, attrs as unknown as PairAttrs), (g as Exclude<CpuOperand, number>).values);
@@ -442,7 +570,13 @@ const pairOp: CustomOpDefinition = {
     const m = zv.shape[0];
     const partial = rec.scratch(m * 12 * 4).buffer;
     const p = params(m, m, zv.shape[1], a);
-    rec.dispatch(`pair-moments-${variant}`, specialise('pair-moments', pairMomentsWgsl, variant, zv.shape[1], pairConsts(a), false, false), p, [zb, zb, bufferOf(view(meta)), partial], grid1d(m));
+    rec.dispatch(
+      `pair-moments-${variant}`,
+      specialise('pair-moments', pairMomentsWgsl, variant, zv.shape[1], pairConsts(a), false, false),
+      p,
+      [zb, zb, bufferOf(view(meta)), partial],
+      grid1d(m),
+    );
     rec.dispatch('pair-reduce', pairReduceWgsl, p, [partial, dst], [1, 1, 1]);
   },
   cpu([z, meta], _out, attrs) {

@@ -42,7 +42,8 @@ export function resolvePairOptions(anchors: Tensor, options: PairMomentsOptions)
   assertKnownOptions(op, options, ['temperature', 'labels', 'biasLabels', 'pairs', 'impl']);
   const z = checkFeatures(op, 'anchors', anchors);
   const m = z.shape[0];
-  if (options.pairs !== 'upper' && options.pairs !== 'all') throw new InvalidArgumentError(op, 'pairs', `must be 'upper' or 'all', got ${String(options.pairs)}`);
+  if (options.pairs !== 'upper' && options.pairs !== 'all')
+    throw new InvalidArgumentError(op, 'pairs', `must be 'upper' or 'all', got ${String(options.pairs)}`);
   return {
     impl: checkImpl(op, options.impl),
     anchors: z,

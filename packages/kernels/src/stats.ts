@@ -107,8 +107,14 @@ function resolveColumns(columns: unknown, hasLabels: boolean, hasKernel: boolean
   if (!Array.isArray(columns)) throw new InvalidArgumentError(OP, 'columns', `must be an array of column names (${names.join(', ')})`);
   let mask = 1 << STAT.rowMax;
   for (const name of columns as unknown[]) {
-    if (typeof name !== 'string' || !Object.hasOwn(STAT, name)) throw new InvalidArgumentError(OP, 'columns', `has unknown column ${JSON.stringify(name)}; known: ${names.join(', ')}`);
-    if (!present(name as StatName)) throw new InvalidArgumentError(OP, 'columns', `asks for '${name}', which needs ${COLUMN_NEEDS[name as StatName] === 'labels' ? 'labels' : 'targets and a kernel'}`);
+    if (typeof name !== 'string' || !Object.hasOwn(STAT, name))
+      throw new InvalidArgumentError(OP, 'columns', `has unknown column ${JSON.stringify(name)}; known: ${names.join(', ')}`);
+    if (!present(name as StatName))
+      throw new InvalidArgumentError(
+        OP,
+        'columns',
+        `asks for '${name}', which needs ${COLUMN_NEEDS[name as StatName] === 'labels' ? 'labels' : 'targets and a kernel'}`,
+      );
     mask |= 1 << STAT[name as StatName];
   }
   // epsOut's gradient reads lseNeg from the forward output, so it always comes along.
@@ -119,7 +125,20 @@ function resolveColumns(columns: unknown, hasLabels: boolean, hasKernel: boolean
 const OP = 'contrastiveRowStats';
 
 /** Every key of ContrastiveStatsOptions: any other is an error (a misspelt option is never ignored). */
-const STATS_KEYS = ['temperature', 'reference', 'labels', 'refLabels', 'targets', 'refTargets', 'kernel', 'epsilon', 'logEps', 'expVariant', 'columns', 'impl'] as const;
+const STATS_KEYS = [
+  'temperature',
+  'reference',
+  'labels',
+  'refLabels',
+  'targets',
+  'refTargets',
+  'kernel',
+  'epsilon',
+  'logEps',
+  'expVariant',
+  'columns',
+  'impl',
+] as const;
 
 export function resolveStatsOptions(anchors: Tensor, options: ContrastiveStatsOptions): ResolvedStatsOptions {
   if (!options || typeof options !== 'object') throw new InvalidArgumentError(OP, 'options', 'must be an object with at least { temperature }');
@@ -158,7 +177,8 @@ export function resolveStatsOptions(anchors: Tensor, options: ContrastiveStatsOp
   if (kernel && !targets) throw new InvalidArgumentError(OP, 'targets', 'are required when a kernel is given');
   if (targets && !kernel) throw new InvalidArgumentError(OP, 'kernel', 'is required when targets are given');
   const expVariant = options.expVariant ?? 'paper';
-  if (expVariant !== 'paper' && expVariant !== 'released') throw new InvalidArgumentError(OP, 'expVariant', `must be 'paper' or 'released', got ${String(expVariant)}`);
+  if (expVariant !== 'paper' && expVariant !== 'released')
+    throw new InvalidArgumentError(OP, 'expVariant', `must be 'paper' or 'released', got ${String(expVariant)}`);
   return {
     impl: checkImpl(OP, options.impl),
     temperature,

@@ -50,19 +50,34 @@ describe('contrastiveRowStats composite vs the float64 loop', () => {
       const ref = statsForward(p);
       // With `columns`, the others are 0 and carry no gradient: mask the loop's values and weights.
       const kept = keptColumns(c);
-      const expected = Array.from({ length: c.m * STATS_COLUMNS }, (_, k) => (kept(k % STATS_COLUMNS) ? ref[Math.floor(k / STATS_COLUMNS) * FUSED_COLUMNS + (k % STATS_COLUMNS)] : 0));
+      const expected = Array.from({ length: c.m * STATS_COLUMNS }, (_, k) =>
+        kept(k % STATS_COLUMNS) ? ref[Math.floor(k / STATS_COLUMNS) * FUSED_COLUMNS + (k % STATS_COLUMNS)] : 0,
+      );
       const w = upstream(c.m, c.seed + 100);
       const got = await scope(async () => {
         const { opts, z, zr } = options(c, data);
         const out = contrastiveRowStats(z, { ...opts, impl: 'composite' });
         expect(out.shape).toEqual([c.m, STATS_COLUMNS]);
-        await out.mul(tensor(w, [c.m, STATS_COLUMNS], { device: cpu })).sum().backward();
+        await out
+          .mul(tensor(w, [c.m, STATS_COLUMNS], { device: cpu }))
+          .sum()
+          .backward();
         return { out: f64(out), dz: f64(z.grad!), dzr: zr ? f64(zr.grad!) : undefined };
       });
       expectClose(got.out, expected, { rtol: 1e-9, atol: 1e-9 }, 'stats');
-      const { dz, dzr } = statsBackward(p, w.map((v, k) => (kept(k % STATS_COLUMNS) ? v : 0)), STATS_COLUMNS, ref);
+      const { dz, dzr } = statsBackward(
+        p,
+        w.map((v, k) => (kept(k % STATS_COLUMNS) ? v : 0)),
+        STATS_COLUMNS,
+        ref,
+      );
       if (p.self) {
-        expectClose(got.dz, dz.map((v, k) => v + dzr[k]), { rtol: 1e-8, atol: 1e-9 }, 'dz');
+        expectClose(
+          got.dz,
+          dz.map((v, k) => v + dzr[k]),
+          { rtol: 1e-8, atol: 1e-9 },
+          'dz',
+        );
       } else {
         expectClose(got.dz, dz, { rtol: 1e-8, atol: 1e-9 }, 'dz');
         expectClose(got.dzr!, dzr, { rtol: 1e-8, atol: 1e-9 }, 'dzr');
@@ -75,7 +90,7 @@ describe('contrastiveRowStats composite vs the float64 loop', () => {
     const data = makeData(c);
     const out = await scope(async () => {
       const { opts, z } = options(c, data);
-      return f64(contrastiveRowStats(z, { ...opts, impl: "composite" }));
+      return f64(contrastiveRowStats(z, { ...opts, impl: 'composite' }));
     });
     expect(out[STAT.lsePos]).toBe(-3e38);
     expect(out[STAT.countPos]).toBe(0);
@@ -132,7 +147,10 @@ describe('contrastiveRowStats composite vs the float64 loop', () => {
         const { opts } = options(c, data);
         return shiftFree(contrastiveRowStats(z, { ...opts, reference: zr, impl: 'composite' }), tensor(w, [c.m, 7], { device: cpu }));
       },
-      [{ data: data.z, shape: [c.m, c.d] }, { data: data.zr!, shape: [c.n!, c.d] }],
+      [
+        { data: data.z, shape: [c.m, c.d] },
+        { data: data.zr!, shape: [c.n!, c.d] },
+      ],
     );
     expect(r.ok, `max abs error ${r.maxAbsError}`).toBe(true);
   });
@@ -161,7 +179,10 @@ describe('pairMoments composite', () => {
         const zt = tensor(z, [m, d], { device: cpu, requiresGrad: true });
         const out = make(zt);
         expect(out.shape).toEqual([4, 3]);
-        await out.mul(tensor(g, [4, 3], { device: cpu })).sum().backward();
+        await out
+          .mul(tensor(g, [4, 3], { device: cpu }))
+          .sum()
+          .backward();
         return { out: f64(out), dz: f64(zt.grad!) };
       });
       expectClose(got.out, pairForward(problem), { rtol: 1e-10, atol: 1e-10 }, 'moments');

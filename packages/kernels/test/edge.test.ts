@@ -20,7 +20,8 @@ describe('kernels: bad inputs throw typed errors and leak nothing (CPU)', () => 
     expect(isFairgpuError(error)).toBe(true);
     expect((error as Error).message).toMatch(c.message);
     const after = [memory(cpu), memory(other)];
-    for (const k of [0, 1]) expect({ tensors: after[k].tensors, bytes: after[k].bytesInUse }).toEqual({ tensors: before[k].tensors, bytes: before[k].bytesInUse });
+    for (const k of [0, 1])
+      expect({ tensors: after[k].tensors, bytes: after[k].bytesInUse }).toEqual({ tensors: before[k].tensors, bytes: before[k].bytesInUse });
     for (const t of inputs) t.dispose();
   });
 });
@@ -58,23 +59,55 @@ describe('kernels: a zero row gives finite values and gradients (float64 finite 
     x.dispose();
   }
 
-  it('l2Normalize', () => checkZeroRow((x) => l2Normalize(x).mul(tensor([1, 2, 3, -1, 0.5, 2, 1, 1, 1, 0, -2, 1], [4, 3], { device: cpu })).sum()));
-  it('cosineSimilarity', () => checkZeroRow((x) => cosineSimilarity(x).mul(tensor(Array.from({ length: 16 }, (_, i) => Math.cos(i)), [4, 4], { device: cpu })).sum()));
+  it('l2Normalize', () =>
+    checkZeroRow((x) =>
+      l2Normalize(x)
+        .mul(tensor([1, 2, 3, -1, 0.5, 2, 1, 1, 1, 0, -2, 1], [4, 3], { device: cpu }))
+        .sum(),
+    ));
+  it('cosineSimilarity', () =>
+    checkZeroRow((x) =>
+      cosineSimilarity(x)
+        .mul(
+          tensor(
+            Array.from({ length: 16 }, (_, i) => Math.cos(i)),
+            [4, 4],
+            { device: cpu },
+          ),
+        )
+        .sum(),
+    ));
   for (const impl of ['composite', 'fused'] as const) {
-    it(`contrastiveRowStats (${impl})`, () => checkZeroRow((x) => {
-      const st = contrastiveRowStats(l2Normalize(x), { temperature: 0.5, labels: tensor(labels, [4], { device: cpu, dtype: 'i32' }), impl });
-      // The columns are shifted by the detached row max: differentiate shift-free combinations
-      // (lseAll + rowMax, lsePos + rowMax, lseNeg + rowMax, sumPosLogit + countPos·rowMax).
-      const col = (c: number) => st.slice([0, c], [4, c + 1]);
-      const rowMax = col(STAT.rowMax);
-      const parts = [col(STAT.lseAll).add(rowMax), col(STAT.lsePos).add(rowMax).mul(0.7), col(STAT.lseNeg).add(rowMax).mul(-0.4), col(STAT.sumPosLogit).add(col(STAT.countPos).mul(rowMax)).mul(1.3)];
-      return parts.reduce((acc, p) => acc.add(p)).mul(tensor([1, -0.5, 2, 0.3], [4, 1], { device: cpu })).sum();
-    }));
-    it(`pairMoments (${impl})`, () => checkZeroRow((x) => {
-      const l = tensor(labels, [4], { device: cpu, dtype: 'i32' });
-      const m = pairMoments(l2Normalize(x), { temperature: 0.5, labels: l, biasLabels: tensor([0, 0, 1, 1], [4], { device: cpu, dtype: 'i32' }), pairs: 'upper', impl });
-      return m.mul(tensor([0, 1, -1, 0, 2, 1, 0, 1, 1, 0, -1, 2], [4, 3], { device: cpu })).sum();
-    }));
+    it(`contrastiveRowStats (${impl})`, () =>
+      checkZeroRow((x) => {
+        const st = contrastiveRowStats(l2Normalize(x), { temperature: 0.5, labels: tensor(labels, [4], { device: cpu, dtype: 'i32' }), impl });
+        // The columns are shifted by the detached row max: differentiate shift-free combinations
+        // (lseAll + rowMax, lsePos + rowMax, lseNeg + rowMax, sumPosLogit + countPos·rowMax).
+        const col = (c: number) => st.slice([0, c], [4, c + 1]);
+        const rowMax = col(STAT.rowMax);
+        const parts = [
+          col(STAT.lseAll).add(rowMax),
+          col(STAT.lsePos).add(rowMax).mul(0.7),
+          col(STAT.lseNeg).add(rowMax).mul(-0.4),
+          col(STAT.sumPosLogit).add(col(STAT.countPos).mul(rowMax)).mul(1.3),
+        ];
+        return parts
+          .reduce((acc, p) => acc.add(p))
+          .mul(tensor([1, -0.5, 2, 0.3], [4, 1], { device: cpu }))
+          .sum();
+      }));
+    it(`pairMoments (${impl})`, () =>
+      checkZeroRow((x) => {
+        const l = tensor(labels, [4], { device: cpu, dtype: 'i32' });
+        const m = pairMoments(l2Normalize(x), {
+          temperature: 0.5,
+          labels: l,
+          biasLabels: tensor([0, 0, 1, 1], [4], { device: cpu, dtype: 'i32' }),
+          pairs: 'upper',
+          impl,
+        });
+        return m.mul(tensor([0, 1, -1, 0, 2, 1, 0, 1, 1, 0, -1, 2], [4, 3], { device: cpu })).sum();
+      }));
   }
 
   it('gradcheck of cosineSimilarity away from the zero row is unchanged', async () => {

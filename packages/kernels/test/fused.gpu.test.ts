@@ -28,7 +28,15 @@ const SHAPES: Case[] = [
 // Every case runs the adapter's default variant (and the composite on the GPU when small); the
 // other variants, forced through the internal entry point, run on a representative subset, since
 // each specialisation costs a shader compile that is slow on software adapters.
-const ALL_VARIANTS = new Set(['self, labels, ε and logEps', 'reference, cauchy kernel + labels', 'self, rbf kernel, released', 'τ=0.01, duplicate rows, lonely anchor', 'M=45, N=83, d=130, reference, ε', 'columns: supcon (one pass)', 'columns: eps-supinfonce out']);
+const ALL_VARIANTS = new Set([
+  'self, labels, ε and logEps',
+  'reference, cauchy kernel + labels',
+  'self, rbf kernel, released',
+  'τ=0.01, duplicate rows, lonely anchor',
+  'M=45, N=83, d=130, reference, ε',
+  'columns: supcon (one pass)',
+  'columns: eps-supinfonce out',
+]);
 
 describe.runIf(gpu)('fused contrastiveRowStats on the GPU', () => {
   for (const c of [...CASES, ...SHAPES]) {

@@ -58,11 +58,23 @@ describe('columns option', () => {
         }
         // A weight on an unrequested column changes nothing in the gradient.
         const w = Array.from({ length: 6 * STATS_COLUMNS }, (_, i) => (kept.has(i % STATS_COLUMNS) ? 1 : 0));
-        await st.mul(tensor(w, [6, STATS_COLUMNS], { device: cpu })).sum().backward();
+        await st
+          .mul(tensor(w, [6, STATS_COLUMNS], { device: cpu }))
+          .sum()
+          .backward();
         const g1 = f64(z.grad!);
         z.zeroGrad();
         const st2 = contrastiveRowStats(z, { temperature: 0.2, labels: labels(), columns, impl });
-        await st2.mul(tensor(w.map((v) => v + (v ? 0 : 5)), [6, STATS_COLUMNS], { device: cpu })).sum().backward();
+        await st2
+          .mul(
+            tensor(
+              w.map((v) => v + (v ? 0 : 5)),
+              [6, STATS_COLUMNS],
+              { device: cpu },
+            ),
+          )
+          .sum()
+          .backward();
         expectClose(f64(z.grad!), g1, { rtol: 1e-12, atol: 1e-12 }, 'dz');
       });
     });

@@ -22,10 +22,11 @@ export async function runStats(c: Case, device: Device, impl: Impl, read: (t: Te
   return scope(async () => {
     const { opts, z, zr } = statsInputs(c, data, device);
     const out =
-      impl === 'composite' || impl === 'fused'
-        ? contrastiveRowStats(z, { ...opts, impl })
-        : contrastiveRowStatsFused(resolveStatsOptions(z, opts), impl);
-    await out.mul(tensor(w, [c.m, STATS_COLUMNS], { device })).sum().backward();
+      impl === 'composite' || impl === 'fused' ? contrastiveRowStats(z, { ...opts, impl }) : contrastiveRowStatsFused(resolveStatsOptions(z, opts), impl);
+    await out
+      .mul(tensor(w, [c.m, STATS_COLUMNS], { device }))
+      .sum()
+      .backward();
     return { out: await read(out), dz: await read(z.grad!), dzr: zr ? await read(zr.grad!) : undefined };
   });
 }
@@ -53,7 +54,10 @@ export async function runPairs(c: PairCase, device: Device, impl: Impl, read: (t
       pairs: c.pairs,
     };
     const out = impl === 'composite' || impl === 'fused' ? pairMoments(zt, { ...opts, impl }) : pairMomentsFused(resolvePairOptions(zt, opts), impl);
-    await out.mul(tensor(g, [4, 3], { device })).sum().backward();
+    await out
+      .mul(tensor(g, [4, 3], { device }))
+      .sum()
+      .backward();
     return { out: await read(out), dz: await read(zt.grad!) };
   });
 }

@@ -51,11 +51,20 @@ type FieldName = 'labels' | 'biasLabels' | 'targets' | 'refLabels' | 'refTargets
  * Validates a per-sample field and tiles it to the M rows. Labels must be integers (i32 tensors
  * or integer-valued arrays), targets finite numbers (f32). `required` names the loss that needs it.
  */
-export function resolveField(op: string, shape: ResolvedBatch, value: ArrayLike<number> | Tensor | undefined, name: FieldName, required: boolean): RowField | undefined {
+export function resolveField(
+  op: string,
+  shape: ResolvedBatch,
+  value: ArrayLike<number> | Tensor | undefined,
+  name: FieldName,
+  required: boolean,
+): RowField | undefined {
   if (value === undefined || value === null) {
     if (required) {
       // refLabels / refTargets are options (they come with options.refEmbeddings), the others batch fields.
-      const hint = name === 'refLabels' || name === 'refTargets' ? `pass options.${name}, one value per row of options.refEmbeddings` : `pass batch.${name}, one value per sample`;
+      const hint =
+        name === 'refLabels' || name === 'refTargets'
+          ? `pass options.${name}, one value per row of options.refEmbeddings`
+          : `pass batch.${name}, one value per sample`;
       throw new InvalidArgumentError(op, name, `is required by ${op} (${hint})`);
     }
     return undefined;

@@ -38,7 +38,12 @@ export interface Reference {
  * the reference rows are normalised like the anchors and their labels validated like `labels`
  * (one per reference row, no view tiling).
  */
-export function resolveReference(op: string, shape: ResolvedBatch, options: ReferenceOptions & { refTargets?: ArrayLike<number> | Tensor }, needs: 'labels' | 'targets'): Reference | undefined {
+export function resolveReference(
+  op: string,
+  shape: ResolvedBatch,
+  options: ReferenceOptions & { refTargets?: ArrayLike<number> | Tensor },
+  needs: 'labels' | 'targets',
+): Reference | undefined {
   const ref = options.refEmbeddings;
   if (ref === undefined) {
     if (options.refLabels !== undefined) throw new InvalidArgumentError(op, 'refLabels', 'is given without refEmbeddings');
@@ -46,7 +51,8 @@ export function resolveReference(op: string, shape: ResolvedBatch, options: Refe
     return undefined;
   }
   if (typeof ref !== 'object' || typeof (ref as Tensor).rank !== 'number') throw new InvalidArgumentError(op, 'refEmbeddings', 'must be a Tensor [N, d]');
-  if (ref.rank !== 2 || ref.shape[1] !== shape.d) throw new InvalidArgumentError(op, 'refEmbeddings', `must have shape [N, ${shape.d}], got [${ref.shape.join(', ')}]`);
+  if (ref.rank !== 2 || ref.shape[1] !== shape.d)
+    throw new InvalidArgumentError(op, 'refEmbeddings', `must have shape [N, ${shape.d}], got [${ref.shape.join(', ')}]`);
   if (ref.dtype !== 'f32') throw new InvalidArgumentError(op, 'refEmbeddings', `must be f32, got ${ref.dtype}`);
   if (ref.backend !== shape.device) throw new InvalidArgumentError(op, 'refEmbeddings', 'must be on the same device as the features x');
   const [n] = ref.shape;
@@ -66,7 +72,11 @@ export function rejectLonelyAnchors(op: string, labels: RowField, reference: Ref
   for (let i = 0; i < own.length; i++) {
     const c = (counts.get(own[i]) ?? 0) - (reference ? 0 : 1);
     if (c <= 0) {
-      throw new InvalidArgumentError(op, 'labels', `gives anchor ${i} (label ${own[i]}) no positive: the released code returns ${what} here; use variant 'paper' (anchors without positives are left out of the mean)`);
+      throw new InvalidArgumentError(
+        op,
+        'labels',
+        `gives anchor ${i} (label ${own[i]}) no positive: the released code returns ${what} here; use variant 'paper' (anchors without positives are left out of the mean)`,
+      );
     }
   }
 }

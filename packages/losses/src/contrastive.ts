@@ -2,7 +2,17 @@ import { concat, InvalidArgumentError, tidy, type Tensor } from '@fairgpu/tensor
 import { contrastiveRowStats, l2Normalize, STAT, type StatName } from '@fairgpu/kernels';
 import { resolveField, resolveShape, type LossBatch } from './batch.ts';
 import { column, logAddExp, rejectLonelyAnchors, resolveReference } from './common.ts';
-import { checkObject, implOf, nonNegative, oneOf, temperatureOf, variantOf, type CommonOptions, type ReferenceOptions, type TemperatureOptions } from './options.ts';
+import {
+  checkObject,
+  implOf,
+  nonNegative,
+  oneOf,
+  temperatureOf,
+  variantOf,
+  type CommonOptions,
+  type ReferenceOptions,
+  type TemperatureOptions,
+} from './options.ts';
 import { reduce, type LossCore } from './reducer.ts';
 
 /**
@@ -42,7 +52,14 @@ export interface NtXentOptions extends Pick<CommonOptions, 'impl'> {
  * Shared front end: validation, normalisation, labels, reference set, statistics. `columns`: the
  * statistics the loss reads (countPos always), so the fused kernels skip the others.
  */
-function supervisedStats(op: 'supcon' | 'eps-supinfonce' | 'eps-supcon', x: Tensor, batch: LossBatch, o: Record<string, unknown>, columns: StatName[], extra: { epsilon?: number; logEps?: number }) {
+function supervisedStats(
+  op: 'supcon' | 'eps-supinfonce' | 'eps-supcon',
+  x: Tensor,
+  batch: LossBatch,
+  o: Record<string, unknown>,
+  columns: StatName[],
+  extra: { epsilon?: number; logEps?: number },
+) {
   const shape = resolveShape(op, x, batch);
   const { tau, scale } = temperatureOf(op, o, DEFAULT_TEMPERATURE);
   const variant = variantOf(op, o.variant);
@@ -101,9 +118,10 @@ export function epsSupInfoNCE(x: Tensor, batch: LossBatch, options?: EpsSupInfoN
     const epsilon = nonNegative(op, 'epsilon', o.epsilon, 0);
     if (form === 'in' && o.logEps !== undefined) nonNegative(op, 'logEps', o.logEps, 0);
     const logEps = form === 'out' ? nonNegative(op, 'logEps', o.logEps, variant === 'released' ? 1e-6 : 0) : 0;
-    const s = form === 'out'
-      ? supervisedStats(op, x, batch, o, ['sumPosLogit', 'epsOut'], { epsilon, logEps })
-      : supervisedStats(op, x, batch, o, ['lsePos', 'lseNeg'], {});
+    const s =
+      form === 'out'
+        ? supervisedStats(op, x, batch, o, ['sumPosLogit', 'epsOut'], { epsilon, logEps })
+        : supervisedStats(op, x, batch, o, ['lsePos', 'lseNeg'], {});
     let terms: Tensor;
     if (form === 'out') {
       const sumPos = column(s.stats, STAT.sumPosLogit);

@@ -24,7 +24,8 @@ export function crossEntropy(x: Tensor, batch: LossBatch, options?: CrossEntropy
     variantOf(op, o.variant);
     implOf(op, o.impl);
     const eps = o.labelSmoothing === undefined ? 0 : o.labelSmoothing;
-    if (typeof eps !== 'number' || !(eps >= 0 && eps < 1)) throw new InvalidArgumentError(op, 'labelSmoothing', `must be a number in [0, 1), got ${String(eps)}`);
+    if (typeof eps !== 'number' || !(eps >= 0 && eps < 1))
+      throw new InvalidArgumentError(op, 'labelSmoothing', `must be a number in [0, 1), got ${String(eps)}`);
     const shape = resolveShape(op, x, batch);
     const labels = resolveField(op, shape, batch.labels, 'labels', true)!;
     const C = shape.d;
@@ -38,7 +39,9 @@ export function crossEntropy(x: Tensor, batch: LossBatch, options?: CrossEntropy
     // i32 tensor labels: ids outside [0, C) throw here when their values are known on the host
     // (tensor() data, the CPU backend), else the gather kernel flags them and the next readback
     // (loss.item(), toArray, sync) throws this InvalidArgumentError naming 'labels'.
-    const nll = gather(logp, 1, labels.tensor.reshape([shape.M, 1]), { op, argument: 'labels' }).reshape([shape.M]).neg();
+    const nll = gather(logp, 1, labels.tensor.reshape([shape.M, 1]), { op, argument: 'labels' })
+      .reshape([shape.M])
+      .neg();
     const terms = eps === 0 ? nll : nll.mul(1 - eps).sub(logp.mean(1).mul(eps));
     return reduce({ kind: 'meanAll', terms });
   });

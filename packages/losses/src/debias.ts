@@ -84,18 +84,23 @@ export function fairKL(x: Tensor, batch: LossBatch, options?: FairKLOptions): Te
       };
       const [PA, PC, NA, NC] = [stats(pa), stats(pc), stats(na), stats(nc)];
       const sq = (a: Tensor, b: Tensor) => a.sub(b).square();
-      const r = sq(PC.mu, PA.mu).add(sq(NA.mu, NC.mu)).add(sq(PA.sd, PC.sd).add(sq(NA.sd, NC.sd)).mul(kld)).sub(PC.mu).add(NA.mu);
+      const r = sq(PC.mu, PA.mu)
+        .add(sq(NA.mu, NC.mu))
+        .add(sq(PA.sd, PC.sd).add(sq(NA.sd, NC.sd)).mul(kld))
+        .sub(PC.mu)
+        .add(NA.mu);
       return reduce({ kind: 'scalar', value: r });
     }
 
     const gauss = (g: ReturnType<typeof set>) => {
       const ok = g.n.ge(2);
       const mu = safeDiv(g.s, g.n, ok);
-      const v = safeDiv(g.s2.sub(g.n.mul(mu).mul(mu)), g.n.sub(1), ok).maximum(0).add(varianceEps);
+      const v = safeDiv(g.s2.sub(g.n.mul(mu).mul(mu)), g.n.sub(1), ok)
+        .maximum(0)
+        .add(varianceEps);
       return { ok, mu, v };
     };
-    const kl = (p: ReturnType<typeof gauss>, q: ReturnType<typeof gauss>) =>
-      p.v.add(p.mu.sub(q.mu).square()).div(q.v).sub(p.v.div(q.v).log()).sub(1).mul(0.5);
+    const kl = (p: ReturnType<typeof gauss>, q: ReturnType<typeof gauss>) => p.v.add(p.mu.sub(q.mu).square()).div(q.v).sub(p.v.div(q.v).log()).sub(1).mul(0.5);
     const term = (p: ReturnType<typeof gauss>, q: ReturnType<typeof gauss>) => {
       const value = symmetric ? kl(p, q).add(kl(q, p)) : kl(p, q);
       return where(p.ok.mul(q.ok), value, 0);
@@ -153,7 +158,6 @@ export function end(x: Tensor, batch: LossBatch, options?: EndOptions): Tensor {
     return reduce({ kind: 'scalar', value: rPerp.mul(alpha).add(rPar.mul(beta)) });
   });
 }
-
 
 /**
  * EnD `paper` without an M×M matrix: every sum it needs is a sum of G_ij over the pairs inside a

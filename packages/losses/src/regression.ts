@@ -189,11 +189,25 @@ export function lThr(x: Tensor, batch: LossBatch, options?: LThrOptions): Tensor
       const orderT = tensor(order, [M, M], { device, dtype: 'i32' });
       let cum = lOff.gather(1, orderT);
       for (let s = 1; s < M; s *= 2) {
-        const shifted = cum.slice([0, 0], [M, M - s]).pad([[0, 0], [s, 0]], EMPTY);
+        const shifted = cum.slice([0, 0], [M, M - s]).pad(
+          [
+            [0, 0],
+            [s, 0],
+          ],
+          EMPTY,
+        );
         cum = logAddExp2(cum, shifted);
       }
       // Σ over the columns strictly below w_ik: the prefix ending just before k's tie group.
-      const logBelow = cum.pad([[0, 0], [1, 0]], EMPTY).gather(1, belowT);
+      const logBelow = cum
+        .pad(
+          [
+            [0, 0],
+            [1, 0],
+          ],
+          EMPTY,
+        )
+        .gather(1, belowT);
       const t = where(offDiag, l.sub(logAddExp2(l, logBelow)), 0);
       const sumWT = wOff.mul(t).sum(1);
       const has = sumW.gt(0);
@@ -214,7 +228,11 @@ export function kernelMatrix(t: Tensor, kernel: KernelName, sigma: number): Tens
   const m = t.shape[0];
   const delta = t.reshape([m, 1]).sub(t.reshape([1, m]));
   const d2 = delta.mul(delta);
-  if (kernel === 'gaussian') return d2.mul(-1 / (2 * sigma * sigma)).exp().mul(1 / (Math.sqrt(2 * Math.PI) * sigma));
+  if (kernel === 'gaussian')
+    return d2
+      .mul(-1 / (2 * sigma * sigma))
+      .exp()
+      .mul(1 / (Math.sqrt(2 * Math.PI) * sigma));
   if (kernel === 'rbf') return d2.mul(-1 / (2 * sigma * sigma)).exp();
   return d2.mul(sigma).add(1).recip();
 }

@@ -67,7 +67,14 @@ export function edgeInput(c: EdgeCase, name: LossName, device: Device) {
   if (name === 'cross-entropy') {
     // Logits [M, 6] against class ids tiled to M rows (cross-entropy has no views).
     const labels = Array.from({ length: M }, (_, i) => (c.batch.labels as number[])[i % (M / (c.batch.nViews ?? 1))] % d);
-    return { x: tensor(c.x.flat().map((v) => v / (c.temperature ?? 1)), [M, d], { device, requiresGrad: true }), batch: { labels } };
+    return {
+      x: tensor(
+        c.x.flat().map((v) => v / (c.temperature ?? 1)),
+        [M, d],
+        { device, requiresGrad: true },
+      ),
+      batch: { labels },
+    };
   }
   return { x: tensor(c.x.flat(), [M, d], { device, requiresGrad: true }), batch: c.batch };
 }

@@ -17,34 +17,58 @@ export interface LossErrorCase {
 
 const feats = (device: Device, M: number, d: number, seed = 1) => {
   const rng = new Rng(seed);
-  return tensor(Array.from({ length: M * d }, () => rng.normal()), [M, d], { device, requiresGrad: true });
+  return tensor(
+    Array.from({ length: M * d }, () => rng.normal()),
+    [M, d],
+    { device, requiresGrad: true },
+  );
 };
 const ids = (device: Device, v: number[]) => tensor(v, [v.length], { device, dtype: 'i32' });
 
 /** A batch every loss accepts for 8 rows (nt-xent: two views of 4). */
 export function goodBatch(name: LossName): LossBatch {
   if (name === 'nt-xent') return { nViews: 2 };
-  return { labels: name === 'cross-entropy' ? [0, 1, 2, 3, 0, 1, 2, 3] : [0, 1, 0, 1, 2, 2, 3, 3], biasLabels: [0, 1, 1, 0, 0, 1, 0, 1], targets: [1, 2, 3, 4, 5, 6, 7, 8] };
+  return {
+    labels: name === 'cross-entropy' ? [0, 1, 2, 3, 0, 1, 2, 3] : [0, 1, 0, 1, 2, 2, 3, 3],
+    biasLabels: [0, 1, 1, 0, 0, 1, 0, 1],
+    targets: [1, 2, 3, 4, 5, 6, 7, 8],
+  };
 }
 
 const names = Object.keys(lossRegistry) as LossName[];
 
 export const lossErrorCases: LossErrorCase[] = [
   // A misspelt option is an error in every loss, naming 'options' and listing the known keys.
-  ...names.map((name): LossErrorCase => ({
-    name: `${name}: misspelt option 'temprature'`,
+  ...names.map(
+    (name): LossErrorCase => ({
+      name: `${name}: misspelt option 'temprature'`,
+      inputs: (d) => [feats(d, 8, 4)],
+      run: (x) => lossRegistry[name](x, goodBatch(name), { temprature: 0.5 }),
+      message: new RegExp(
+        `^${name}: argument 'options' unknown option 'temprature'${(LOSS_OPTIONS[name] as readonly string[]).includes('temperature') ? " \\(did you mean 'temperature'\\?\\)" : ''}; known options: ${LOSS_OPTIONS[name].join(', ')}$`,
+      ),
+    }),
+  ),
+  ...names.map(
+    (name): LossErrorCase => ({
+      name: `${name}: unknown option whose value is undefined`,
+      inputs: (d) => [feats(d, 8, 4)],
+      run: (x) => lossRegistry[name](x, goodBatch(name), { implementation: undefined }),
+      message: new RegExp(`^${name}: argument 'options' unknown option 'implementation'`),
+    }),
+  ),
+  {
+    name: "supcon: temprature (the issue's example)",
     inputs: (d) => [feats(d, 8, 4)],
-    run: (x) => lossRegistry[name](x, goodBatch(name), { temprature: 0.5 }),
-    message: new RegExp(`^${name}: argument 'options' unknown option 'temprature'${(LOSS_OPTIONS[name] as readonly string[]).includes('temperature') ? " \\(did you mean 'temperature'\\?\\)" : ''}; known options: ${LOSS_OPTIONS[name].join(', ')}$`),
-  })),
-  ...names.map((name): LossErrorCase => ({
-    name: `${name}: unknown option whose value is undefined`,
+    run: (x) => lossRegistry.supcon(x, goodBatch('supcon'), { temprature: 0.5 }),
+    message: /did you mean 'temperature'/,
+  },
+  {
+    name: 'end: temperature is not an option of end',
     inputs: (d) => [feats(d, 8, 4)],
-    run: (x) => lossRegistry[name](x, goodBatch(name), { implementation: undefined }),
-    message: new RegExp(`^${name}: argument 'options' unknown option 'implementation'`),
-  })),
-  { name: 'supcon: temprature (the issue\'s example)', inputs: (d) => [feats(d, 8, 4)], run: (x) => lossRegistry.supcon(x, goodBatch('supcon'), { temprature: 0.5 }), message: /did you mean 'temperature'/ },
-  { name: 'end: temperature is not an option of end', inputs: (d) => [feats(d, 8, 4)], run: (x) => lossRegistry.end(x, goodBatch('end'), { temperature: 0.5 }), message: /^end: argument 'options' unknown option 'temperature'; known options: alpha, beta, variant, impl$/ },
+    run: (x) => lossRegistry.end(x, goodBatch('end'), { temperature: 0.5 }),
+    message: /^end: argument 'options' unknown option 'temperature'; known options: alpha, beta, variant, impl$/,
+  },
   {
     name: 'cross-entropy: i32 tensor labels 9 and -1 of 4 classes',
     inputs: (d) => [feats(d, 8, 4), ids(d, [0, 1, 2, 3, 9, 0, 1, -1])],

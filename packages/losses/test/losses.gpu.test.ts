@@ -23,7 +23,8 @@ describe.runIf(gpu)('losses on the GPU', () => {
       expect(Math.abs(got.loss - v.expected_loss!), `loss ${got.loss} vs ${v.expected_loss}`).toBeLessThanOrEqual(lossTolerance(v.expected_loss!));
       const { err, tol } = maxGradError(got.grad, v.expected_grad!.flat());
       expect(err, 'max gradient error').toBeLessThanOrEqual(tol);
-      if (isBlock(v) && v.expected_output && got.output) expectClose(got.output, (v.expected_output as (number | number[])[]).flat() as number[], { rtol: 1e-4, atol: 1e-4 }, 'output');
+      if (isBlock(v) && v.expected_output && got.output)
+        expectClose(got.output, (v.expected_output as (number | number[])[]).flat() as number[], { rtol: 1e-4, atol: 1e-4 }, 'output');
     });
   });
 
@@ -52,7 +53,10 @@ describe.runIf(gpu)('losses on the GPU', () => {
     const run = async () => {
       for (const name of Object.keys(lossRegistry) as LossName[]) {
         await scope(async () => {
-          const loss = lossRegistry[name](x, name === 'cross-entropy' ? { labels: [...labels, ...labels] } : batch, { impl, ...(name === 'end' || name === 'cross-entropy' ? {} : { temperature: 0.5 }) });
+          const loss = lossRegistry[name](x, name === 'cross-entropy' ? { labels: [...labels, ...labels] } : batch, {
+            impl,
+            ...(name === 'end' || name === 'cross-entropy' ? {} : { temperature: 0.5 }),
+          });
           await loss.backward();
           await loss.item();
         });
@@ -117,12 +121,18 @@ describe.runIf(gpu)('losses on the GPU', () => {
     for (const name of Object.keys(lossRegistry) as LossName[]) {
       if (name === 'cross-entropy') continue;
       for (const variant of ['paper', 'released'] as const) {
-        const options = { variant, ...(name === 'end' ? {} : { temperature: name === 'fairkl' ? 0.5 : 0.1 }), ...(name === 'y-aware' || name === 'l-exp' || name === 'l-thr' ? { kernel: 'gaussian', sigma: 2 } : {}) };
+        const options = {
+          variant,
+          ...(name === 'end' ? {} : { temperature: name === 'fairkl' ? 0.5 : 0.1 }),
+          ...(name === 'y-aware' || name === 'l-exp' || name === 'l-thr' ? { kernel: 'gaussian', sigma: 2 } : {}),
+        };
         const fused = await valueAndGrad(gpu!, name, data, [M, d], batch, { ...options, impl: 'fused' });
         const composite = await valueAndGrad(gpu!, name, data, [M, d], batch, { ...options, impl: 'composite' });
         const exact = await valueAndGrad(cpuBackend(), name, data, [M, d], batch, { ...options, impl: 'composite' });
         const label = `${name} ${variant}`;
-        expect(Math.abs(fused.value - composite.value), `${label}: fused ${fused.value} vs composite ${composite.value}`).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(composite.value)));
+        expect(Math.abs(fused.value - composite.value), `${label}: fused ${fused.value} vs composite ${composite.value}`).toBeLessThanOrEqual(
+          1e-4 * Math.max(1, Math.abs(composite.value)),
+        );
         const g = Math.max(1, ...Array.from(exact.grad, Math.abs));
         expectClose(fused.grad, composite.grad, { rtol: 0, atol: 1e-4 * g }, `${label}: fused vs composite gradient`);
         expectClose(fused.grad, exact.grad, { rtol: 0, atol: 1e-4 * g }, `${label}: fused vs float64 gradient`);
@@ -149,7 +159,9 @@ describe.runIf(gpu)('losses on the GPU', () => {
 
   it('cross-entropy: i32 labels computed on the device, out of range → the next readback throws naming labels; gradients stay finite', async () => {
     const x = randn([8, 4], { device: gpu!, seed: 2, requiresGrad: true });
-    const labels = tensor([0, 1, 2, 3, 7, 0, 1, -3], [8], { device: gpu!, dtype: 'i32' }).add(0).add(tensor([0, 0, 0, 0, 2, 0, 0, 2], [8], { device: gpu!, dtype: 'i32' }));
+    const labels = tensor([0, 1, 2, 3, 7, 0, 1, -3], [8], { device: gpu!, dtype: 'i32' })
+      .add(0)
+      .add(tensor([0, 0, 0, 0, 2, 0, 0, 2], [8], { device: gpu!, dtype: 'i32' }));
     const loss = lossRegistry['cross-entropy'](x, { labels });
     await loss.backward();
     await expect(loss.item()).rejects.toThrowError(/^cross-entropy: argument 'labels' must hold indices in \[0, 4\)/);
@@ -175,7 +187,9 @@ describe.runIf(gpu)('losses on the GPU', () => {
       const exact = await run(cpuBackend());
       expect(Math.abs(got.value - exact.value), `${name} loss`).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(exact.value)));
       // The zero row's gradient is g / 1e-12: compare each element relative to its own size.
-      got.grad.forEach((g, i) => expect(Math.abs(g - exact.grad[i]), `${name} grad[${i}] ${g} vs ${exact.grad[i]}`).toBeLessThanOrEqual(1e-3 * Math.max(1, Math.abs(exact.grad[i]))));
+      got.grad.forEach((g, i) =>
+        expect(Math.abs(g - exact.grad[i]), `${name} grad[${i}] ${g} vs ${exact.grad[i]}`).toBeLessThanOrEqual(1e-3 * Math.max(1, Math.abs(exact.grad[i]))),
+      );
     }
   });
 });

@@ -51,19 +51,48 @@ async function check(fn: (x: Tensor) => Tensor, ref: (b: RefBatch) => number, b:
 
 describe.each(impls)('paper variants vs float64 loops (impl %s)', (impl) => {
   const common = { variant: 'paper' as const, impl };
-  for (const [seed, V] of [[1, 1], [2, 2]] as const) {
+  for (const [seed, V] of [
+    [1, 1],
+    [2, 2],
+  ] as const) {
     const b = randomBatch(seed, 9, 5, V, 3);
     const batch = toBatch(b);
-    it(`supcon, nViews ${V}`, () => check((x) => supcon(x, batch, { ...common, temperature: 0.2, baseTemperature: 0.07 }), (r) => refContrastive('supcon', r, { temperature: 0.2, baseTemperature: 0.07 }), b));
+    it(`supcon, nViews ${V}`, () =>
+      check(
+        (x) => supcon(x, batch, { ...common, temperature: 0.2, baseTemperature: 0.07 }),
+        (r) => refContrastive('supcon', r, { temperature: 0.2, baseTemperature: 0.07 }),
+        b,
+      ));
     it(`eps-supinfonce out (ε 0.3, logEps 1e-3), nViews ${V}`, () =>
-      check((x) => epsSupInfoNCE(x, batch, { ...common, temperature: 0.1, epsilon: 0.3, logEps: 1e-3 }), (r) => refContrastive('eps-out', r, { temperature: 0.1, epsilon: 0.3, logEps: 1e-3 }), b));
+      check(
+        (x) => epsSupInfoNCE(x, batch, { ...common, temperature: 0.1, epsilon: 0.3, logEps: 1e-3 }),
+        (r) => refContrastive('eps-out', r, { temperature: 0.1, epsilon: 0.3, logEps: 1e-3 }),
+        b,
+      ));
     it(`eps-supinfonce in (ε 0.5), nViews ${V}`, () =>
-      check((x) => epsSupInfoNCE(x, batch, { ...common, temperature: 0.1, epsilon: 0.5, form: 'in' }), (r) => refContrastive('eps-in', r, { temperature: 0.1, epsilon: 0.5 }), b));
+      check(
+        (x) => epsSupInfoNCE(x, batch, { ...common, temperature: 0.1, epsilon: 0.5, form: 'in' }),
+        (r) => refContrastive('eps-in', r, { temperature: 0.1, epsilon: 0.5 }),
+        b,
+      ));
     it(`eps-supcon (ε 0.2), nViews ${V}`, () =>
-      check((x) => epsSupCon(x, batch, { ...common, temperature: 0.5, epsilon: 0.2, baseTemperature: 1 }), (r) => refContrastive('eps-supcon', r, { temperature: 0.5, epsilon: 0.2, baseTemperature: 1 }), b));
+      check(
+        (x) => epsSupCon(x, batch, { ...common, temperature: 0.5, epsilon: 0.2, baseTemperature: 1 }),
+        (r) => refContrastive('eps-supcon', r, { temperature: 0.5, epsilon: 0.2, baseTemperature: 1 }),
+        b,
+      ));
     it(`fairkl (symmetric ${V === 2}), nViews ${V}`, () =>
-      check((x) => fairKL(x, batch, { ...common, temperature: 0.5, symmetric: V === 2 }), (r) => refFairKL(r, { temperature: 0.5, symmetric: V === 2 }), b));
-    it(`end, nViews ${V}`, () => check((x) => end(x, batch, { ...common, alpha: 0.7, beta: 1.3 }), (r) => refEnd(r, { alpha: 0.7, beta: 1.3 }), b));
+      check(
+        (x) => fairKL(x, batch, { ...common, temperature: 0.5, symmetric: V === 2 }),
+        (r) => refFairKL(r, { temperature: 0.5, symmetric: V === 2 }),
+        b,
+      ));
+    it(`end, nViews ${V}`, () =>
+      check(
+        (x) => end(x, batch, { ...common, alpha: 0.7, beta: 1.3 }),
+        (r) => refEnd(r, { alpha: 0.7, beta: 1.3 }),
+        b,
+      ));
   }
   for (const kernel of ['gaussian', 'rbf', 'cauchy'] as const) {
     for (const integer of [true, false]) {
@@ -71,9 +100,24 @@ describe.each(impls)('paper variants vs float64 loops (impl %s)', (impl) => {
       const batch = toBatch(b);
       const o = { temperature: 0.2, baseTemperature: 0.1, kernel, sigma: kernel === 'cauchy' ? 0.5 : 1.5 };
       const what = `${kernel}, ${integer ? 'integer targets (ties)' : 'real targets'}`;
-      it(`y-aware, ${what}`, () => check((x) => yAware(x, batch, { ...common, ...o }), (r) => refKernel('y-aware', r, o), b));
-      it(`l-exp, ${what}`, () => check((x) => lExp(x, batch, { ...common, ...o }), (r) => refKernel('exp', r, o), b));
-      it(`l-thr, ${what}`, () => check((x) => lThr(x, batch, { ...common, ...o }), (r) => refKernel('thr', r, o), b));
+      it(`y-aware, ${what}`, () =>
+        check(
+          (x) => yAware(x, batch, { ...common, ...o }),
+          (r) => refKernel('y-aware', r, o),
+          b,
+        ));
+      it(`l-exp, ${what}`, () =>
+        check(
+          (x) => lExp(x, batch, { ...common, ...o }),
+          (r) => refKernel('exp', r, o),
+          b,
+        ));
+      it(`l-thr, ${what}`, () =>
+        check(
+          (x) => lThr(x, batch, { ...common, ...o }),
+          (r) => refKernel('thr', r, o),
+          b,
+        ));
     }
   }
 });

@@ -10,7 +10,11 @@ const impls = fusedAvailable(cpu) ? (['composite', 'fused'] as const) : (['compo
 
 function features(M: number, d: number, seed = 1): Tensor {
   const rng = new Rng(seed);
-  return tensor(Array.from({ length: M * d }, () => rng.normal()), [M, d], { device: cpu, requiresGrad: true });
+  return tensor(
+    Array.from({ length: M * d }, () => rng.normal()),
+    [M, d],
+    { device: cpu, requiresGrad: true },
+  );
 }
 
 function expectArgError(fn: () => unknown, argument: string, type: new (...a: never[]) => Error = InvalidArgumentError): void {
@@ -81,7 +85,9 @@ describe('validation: typed errors naming the argument', () => {
     const bad = tensor([1, 2, NaN, 4, 5, 6, 7, 8], [4, 2], { device: cpu, allowNonFinite: true });
     await expect(validateFeatures(bad)).rejects.toSatisfy((e: unknown) => e instanceof NonFiniteError && (e as NonFiniteError).argument === 'x');
     await expect(checkedLoss(lossRegistry.supcon, bad, { labels: [0, 0, 1, 1] }, { impl })).rejects.toBeInstanceOf(NonFiniteError);
-    await expect(checkFinite(tensor([Infinity], [1], { device: cpu, allowNonFinite: true }), 'loss')).rejects.toSatisfy((e: unknown) => (e as NonFiniteError).argument === 'loss');
+    await expect(checkFinite(tensor([Infinity], [1], { device: cpu, allowNonFinite: true }), 'loss')).rejects.toSatisfy(
+      (e: unknown) => (e as NonFiniteError).argument === 'loss',
+    );
     const ok = await checkedLoss(lossRegistry.supcon, features(4, 2), { labels: [0, 0, 1, 1] }, { impl });
     expect(Number.isFinite(await ok.item())).toBe(true);
   });
@@ -97,7 +103,13 @@ describe("special vectors (the authors' code returns NaN / +inf)", () => {
     expect(paper.grad.every(Number.isFinite)).toBe(true);
     // With tensor labels the host cannot see the lonely anchor: released stays finite (the anchor contributes 0).
     const labels = tensor(v.labels!, [v.labels!.length], { device: cpu, dtype: 'i32' });
-    const opts = { impl, variant: 'released', temperature: v.params.temperature, baseTemperature: v.params.base_temperature, ...(v.loss === 'eps_supinfonce_in' ? { form: 'in', epsilon: v.params.epsilon } : {}) };
+    const opts = {
+      impl,
+      variant: 'released',
+      temperature: v.params.temperature,
+      baseTemperature: v.params.base_temperature,
+      ...(v.loss === 'eps_supinfonce_in' ? { form: 'in', epsilon: v.params.epsilon } : {}),
+    };
     const fn = v.loss === 'supcon' ? lossRegistry.supcon : lossRegistry['eps-supinfonce'];
     expect(Number.isFinite(await fn(x, { labels }, opts).item())).toBe(true);
   });
@@ -148,7 +160,10 @@ describe('refEmbeddings / refLabels (anchors against a memory queue)', () => {
         const m = Math.max(...s);
         const l = s.map((v) => v - m);
         const ws = refTargets.map((t) => w(targets[i], t));
-        const u = method === 'y-aware' ? Math.log(l.reduce((acc, v) => acc + Math.exp(v), 0)) : Math.log(s.reduce((acc, v, j) => acc + Math.exp(v * (1 - ws[j])), 0)) - m;
+        const u =
+          method === 'y-aware'
+            ? Math.log(l.reduce((acc, v) => acc + Math.exp(v), 0))
+            : Math.log(s.reduce((acc, v, j) => acc + Math.exp(v * (1 - ws[j])), 0)) - m;
         total += -ws.reduce((acc, wj, j) => acc + wj * (l[j] - u), 0) / ws.reduce((a, b) => a + b, 0);
       }
       return total / 5;

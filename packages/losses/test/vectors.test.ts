@@ -21,6 +21,7 @@ describe.each<Impl>(impls)('public vectors on the float64 CPU backend (impl %s)'
     expect(Math.abs(got.loss - v.expected_loss!), `loss ${got.loss} vs ${v.expected_loss}`).toBeLessThanOrEqual(lossTolerance(v.expected_loss!));
     const { err, tol } = maxGradError(got.grad, v.expected_grad!.flat());
     expect(err, 'max gradient error').toBeLessThanOrEqual(tol);
-    if (isBlock(v) && v.expected_output && got.output) expectClose(got.output, (v.expected_output as (number | number[])[]).flat() as number[], { rtol: 1e-4, atol: 1e-4 }, 'output');
+    if (isBlock(v) && v.expected_output && got.output)
+      expectClose(got.output, (v.expected_output as (number | number[])[]).flat() as number[], { rtol: 1e-4, atol: 1e-4 }, 'output');
   });
 });

@@ -66,7 +66,9 @@ async function check(fn: (x: Tensor) => Tensor, b: RefBatch, ref?: (b: RefBatch)
   };
   if (ref) expect(Math.abs(got.loss - ref(b)), `loss ${got.loss} vs ${ref(b)}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(ref(b))));
   const numeric = fd(ref ? (x) => ref({ ...b, x }) : own, b.x, zeroStep);
-  got.grad.forEach((g, i) => expect(Math.abs(g - numeric[i]), `element ${i}: ${g} vs ${numeric[i]}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(numeric[i]))));
+  got.grad.forEach((g, i) =>
+    expect(Math.abs(g - numeric[i]), `element ${i}: ${g} vs ${numeric[i]}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(numeric[i]))),
+  );
 }
 
 describe.each(impls)('zero feature rows: finite, float64 reference and finite differences (impl %s)', (impl) => {
@@ -79,18 +81,64 @@ describe.each(impls)('zero feature rows: finite, float64 reference and finite di
   for (const [name, b] of cases) {
     const batch = toBatch(b);
     describe(name, () => {
-      it('supcon', () => check((x) => supcon(x, batch, { ...common, temperature: 0.2 }), b, (r) => refContrastive('supcon', r, { temperature: 0.2 })));
-      it('eps-supinfonce out', () => check((x) => epsSupInfoNCE(x, batch, { ...common, temperature: 0.1, epsilon: 0.3 }), b, (r) => refContrastive('eps-out', r, { temperature: 0.1, epsilon: 0.3 })));
-      it('eps-supinfonce in', () => check((x) => epsSupInfoNCE(x, batch, { ...common, temperature: 0.1, epsilon: 0.5, form: 'in' }), b, (r) => refContrastive('eps-in', r, { temperature: 0.1, epsilon: 0.5 })));
-      it('eps-supcon', () => check((x) => epsSupCon(x, batch, { ...common, temperature: 0.5, epsilon: 0.2 }), b, (r) => refContrastive('eps-supcon', r, { temperature: 0.5, epsilon: 0.2 })));
-      it('fairkl', () => check((x) => fairKL(x, batch, { ...common, temperature: 0.5 }), b, (r) => refFairKL(r, { temperature: 0.5 })));
-      it('end', () => check((x) => end(x, batch, { ...common, alpha: 0.7, beta: 1.3 }), b, (r) => refEnd(r, { alpha: 0.7, beta: 1.3 })));
+      it('supcon', () =>
+        check(
+          (x) => supcon(x, batch, { ...common, temperature: 0.2 }),
+          b,
+          (r) => refContrastive('supcon', r, { temperature: 0.2 }),
+        ));
+      it('eps-supinfonce out', () =>
+        check(
+          (x) => epsSupInfoNCE(x, batch, { ...common, temperature: 0.1, epsilon: 0.3 }),
+          b,
+          (r) => refContrastive('eps-out', r, { temperature: 0.1, epsilon: 0.3 }),
+        ));
+      it('eps-supinfonce in', () =>
+        check(
+          (x) => epsSupInfoNCE(x, batch, { ...common, temperature: 0.1, epsilon: 0.5, form: 'in' }),
+          b,
+          (r) => refContrastive('eps-in', r, { temperature: 0.1, epsilon: 0.5 }),
+        ));
+      it('eps-supcon', () =>
+        check(
+          (x) => epsSupCon(x, batch, { ...common, temperature: 0.5, epsilon: 0.2 }),
+          b,
+          (r) => refContrastive('eps-supcon', r, { temperature: 0.5, epsilon: 0.2 }),
+        ));
+      it('fairkl', () =>
+        check(
+          (x) => fairKL(x, batch, { ...common, temperature: 0.5 }),
+          b,
+          (r) => refFairKL(r, { temperature: 0.5 }),
+        ));
+      it('end', () =>
+        check(
+          (x) => end(x, batch, { ...common, alpha: 0.7, beta: 1.3 }),
+          b,
+          (r) => refEnd(r, { alpha: 0.7, beta: 1.3 }),
+        ));
       const k = { temperature: 0.2, kernel: 'rbf' as const, sigma: 5 };
-      it('y-aware', () => check((x) => yAware(x, batch, { ...common, ...k }), b, (r) => refKernel('y-aware', r, k)));
-      it('l-exp', () => check((x) => lExp(x, batch, { ...common, ...k }), b, (r) => refKernel('exp', r, k)));
-      it('l-thr', () => check((x) => lThr(x, batch, { ...common, ...k }), b, (r) => refKernel('thr', r, k)));
+      it('y-aware', () =>
+        check(
+          (x) => yAware(x, batch, { ...common, ...k }),
+          b,
+          (r) => refKernel('y-aware', r, k),
+        ));
+      it('l-exp', () =>
+        check(
+          (x) => lExp(x, batch, { ...common, ...k }),
+          b,
+          (r) => refKernel('exp', r, k),
+        ));
+      it('l-thr', () =>
+        check(
+          (x) => lThr(x, batch, { ...common, ...k }),
+          b,
+          (r) => refKernel('thr', r, k),
+        ));
       it('nt-xent (float64 loss itself)', () => check((x) => ntXent(x, { nViews: 2 }, { impl, temperature: 0.5 }), b));
-      it('cross-entropy with a zero logit row (float64 loss itself)', () => check((x) => crossEntropy(x, { labels: [0, 1, 2, 3, 0, 1, 2, 3] }), b, undefined, 1e-6)); // no normalisation: an ordinary step
+      it('cross-entropy with a zero logit row (float64 loss itself)', () =>
+        check((x) => crossEntropy(x, { labels: [0, 1, 2, 3, 0, 1, 2, 3] }), b, undefined, 1e-6)); // no normalisation: an ordinary step
       it('released variants stay finite', async () => {
         for (const fn of [
           (x: Tensor) => supcon(x, batch, { variant: 'released', impl }),

@@ -37,8 +37,10 @@ export async function gradCam(model: Module, input: Tensor, options: GradCamOpti
   const op = 'gradCam';
   if (!model || typeof (model as Module).namedModules !== 'function') throw new InvalidArgumentError(op, 'model', 'must be an @fairgpu/nn Module');
   if (!isTensor(input)) throw new InvalidArgumentError(op, 'input', 'must be a Tensor [B, C, H, W]');
-  if (input.rank !== 4 || input.dtype !== 'f32') throw new InvalidArgumentError(op, 'input', `must be an f32 Tensor [B, C, H, W], got ${input.dtype} [${input.shape.join(', ')}]`);
-  if (!options || typeof options.layer !== 'string') throw new InvalidArgumentError(op, 'options.layer', 'must be a module path string (see model.namedModules())');
+  if (input.rank !== 4 || input.dtype !== 'f32')
+    throw new InvalidArgumentError(op, 'input', `must be an f32 Tensor [B, C, H, W], got ${input.dtype} [${input.shape.join(', ')}]`);
+  if (!options || typeof options.layer !== 'string')
+    throw new InvalidArgumentError(op, 'options.layer', 'must be a module path string (see model.namedModules())');
   const [batch, , height, width] = input.shape;
   const targets = options.targets === undefined ? undefined : checkTargets(op, options.targets, batch);
   const layer = findLayer(op, model, options.layer);
@@ -51,7 +53,8 @@ export async function gradCam(model: Module, input: Tensor, options: GradCamOpti
   let activation: Tensor | undefined;
   const handle = layer.registerForwardHook((_module, _input, output) => {
     if (activation) throw new InvalidArgumentError(op, 'options.layer', `module '${options.layer}' ran twice in one forward pass: its activation is ambiguous`);
-    if (output.rank !== 4) throw new InvalidArgumentError(op, 'options.layer', `module '${options.layer}' must output [B, K, h, w], got [${output.shape.join(', ')}]`);
+    if (output.rank !== 4)
+      throw new InvalidArgumentError(op, 'options.layer', `module '${options.layer}' must output [B, K, h, w], got [${output.shape.join(', ')}]`);
     activation = output.detach().requiresGrad_();
     return activation;
   });
@@ -59,7 +62,8 @@ export async function gradCam(model: Module, input: Tensor, options: GradCamOpti
     const { coarse, h, w } = await scope(async () => {
       const logits = model.forward(input);
       if (!activation) throw new InvalidArgumentError(op, 'options.layer', `module '${options.layer}' did not run in model.forward`);
-      if (logits.rank !== 2 || logits.shape[0] !== batch) throw new InvalidArgumentError(op, 'model', `must map [B, C, H, W] to logits [B, classes], got [${logits.shape.join(', ')}]`);
+      if (logits.rank !== 2 || logits.shape[0] !== batch)
+        throw new InvalidArgumentError(op, 'model', `must map [B, C, H, W] to logits [B, classes], got [${logits.shape.join(', ')}]`);
       const classes = logits.shape[1];
       const chosen = targets ?? argmaxRows(await logits.toArray(), batch, classes);
       const onehot = new Float32Array(batch * classes);
@@ -68,7 +72,10 @@ export async function gradCam(model: Module, input: Tensor, options: GradCamOpti
         onehot[b * classes + c] = 1;
       });
       // Σ_b logit_b[target_b]: each image's map only depends on its own logit.
-      await logits.mul(tensor(onehot, [batch, classes], { device: input.backend })).sum().backward();
+      await logits
+        .mul(tensor(onehot, [batch, classes], { device: input.backend }))
+        .sum()
+        .backward();
       const a = activation;
       const alpha = a.grad!.mean([2, 3], true);
       const cam = alpha.mul(a).sum(1).relu();
@@ -95,7 +102,11 @@ export async function gradCam(model: Module, input: Tensor, options: GradCamOpti
  * @example
  * heatmapMass(maps, digitMask) // [0.31, 0.84, …]: the share on digit pixels
  */
-export async function heatmapMass(maps: Tensor | ArrayLike<number>, mask: ArrayLike<number | boolean>, shape?: readonly [number, number, number]): Promise<(number | null)[]> {
+export async function heatmapMass(
+  maps: Tensor | ArrayLike<number>,
+  mask: ArrayLike<number | boolean>,
+  shape?: readonly [number, number, number],
+): Promise<(number | null)[]> {
   const op = 'heatmapMass';
   let values: ArrayLike<number>;
   let dims: readonly number[];
@@ -105,14 +116,16 @@ export async function heatmapMass(maps: Tensor | ArrayLike<number>, mask: ArrayL
     dims = maps.shape;
   } else {
     if (!shape) throw new InvalidArgumentError(op, 'shape', 'is required ([B, H, W]) when maps is a host array');
-    if (shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) throw new InvalidArgumentError(op, 'shape', `must be 3 positive integers [B, H, W], got [${shape.join(', ')}]`);
+    if (shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0))
+      throw new InvalidArgumentError(op, 'shape', `must be 3 positive integers [B, H, W], got [${shape.join(', ')}]`);
     values = maps;
     dims = shape;
   }
   const [batch, height, width] = dims;
   const plane = height * width;
   if (values.length !== batch * plane) throw new InvalidArgumentError(op, 'maps', `has ${values.length} values, expected B·H·W = ${batch * plane}`);
-  if (mask.length !== plane && mask.length !== batch * plane) throw new InvalidArgumentError(op, 'mask', `has ${mask.length} values, expected H·W = ${plane} or B·H·W = ${batch * plane}`);
+  if (mask.length !== plane && mask.length !== batch * plane)
+    throw new InvalidArgumentError(op, 'mask', `has ${mask.length} values, expected H·W = ${plane} or B·H·W = ${batch * plane}`);
   const perImageMask = mask.length === batch * plane;
   const out: (number | null)[] = [];
   for (let b = 0; b < batch; b++) {
@@ -120,7 +133,8 @@ export async function heatmapMass(maps: Tensor | ArrayLike<number>, mask: ArrayL
     let inside = 0;
     for (let p = 0; p < plane; p++) {
       const v = values[b * plane + p];
-      if (!Number.isFinite(v) || v < 0) throw new InvalidArgumentError(op, 'maps', `must be finite and non-negative, got ${v} at [${b}, ${Math.floor(p / width)}, ${p % width}]`);
+      if (!Number.isFinite(v) || v < 0)
+        throw new InvalidArgumentError(op, 'maps', `must be finite and non-negative, got ${v} at [${b}, ${Math.floor(p / width)}, ${p % width}]`);
       total += v;
       if (mask[perImageMask ? b * plane + p : p]) inside += v;
     }
@@ -174,14 +188,18 @@ function minMaxScale(m: Float64Array): void {
 function findLayer(op: string, model: Module, path: string): Module {
   const found = model.namedModules().find(([name]) => name === path);
   if (!found) {
-    const paths = model.namedModules().map(([name]) => `'${name}'`).filter((p) => p !== "''");
+    const paths = model
+      .namedModules()
+      .map(([name]) => `'${name}'`)
+      .filter((p) => p !== "''");
     throw new InvalidArgumentError(op, 'options.layer', `'${path}' is not a module path of the model; paths: ${paths.join(', ')}`);
   }
   return found[1];
 }
 
 function checkTargets(op: string, targets: ArrayLike<number>, batch: number): number[] {
-  if (typeof targets !== 'object' || typeof targets.length !== 'number') throw new InvalidArgumentError(op, 'options.targets', 'must be an array of class indices, one per image');
+  if (typeof targets !== 'object' || typeof targets.length !== 'number')
+    throw new InvalidArgumentError(op, 'options.targets', 'must be an array of class indices, one per image');
   if (targets.length !== batch) throw new InvalidArgumentError(op, 'options.targets', `has ${targets.length} entries for a batch of ${batch}`);
   const out = Array.from(targets);
   out.forEach((t, i) => {

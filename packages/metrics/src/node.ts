@@ -58,7 +58,8 @@ export function renderRgba(figure: Figure, options: RenderPngOptions = {}): { wi
 function rasterise(op: string, figure: Figure, options: RenderPngOptions) {
   checkFigure(op, figure);
   const scale = options.scale ?? 2;
-  if (typeof scale !== 'number' || !(scale > 0 && scale <= 16)) throw new InvalidArgumentError(op, 'options.scale', `must be a number in (0, 16], got ${String(scale)}`);
+  if (typeof scale !== 'number' || !(scale > 0 && scale <= 16))
+    throw new InvalidArgumentError(op, 'options.scale', `must be a number in (0, 16], got ${String(scale)}`);
   const fontFiles = [...dejavuFiles(), ...(options.fontFiles ?? [])];
   const resvg = new Resvg(figure.svg, {
     fitTo: { mode: 'zoom', value: scale },
@@ -100,10 +101,14 @@ export async function writeFigure(figure: Figure, outDir: string, options: Write
     throw new InvalidArgumentError(op, 'options.formats', `must be a non-empty array of 'png', 'svg', 'json', got ${JSON.stringify(formats)}`);
   }
   const unique = [...new Set(formats)];
-  const contents = unique.map((format): [FigureFormat, Uint8Array | string] => [format,
-    format === 'png' ? renderPng(figure, { scale: options.scale })
-      : format === 'svg' ? figure.svg
-        : `${JSON.stringify({ name: figure.name, title: figure.title, data: figure.data }, null, 2)}\n`]);
+  const contents = unique.map((format): [FigureFormat, Uint8Array | string] => [
+    format,
+    format === 'png'
+      ? renderPng(figure, { scale: options.scale })
+      : format === 'svg'
+        ? figure.svg
+        : `${JSON.stringify({ name: figure.name, title: figure.title, data: figure.data }, null, 2)}\n`,
+  ]);
 
   await mkdir(outDir, { recursive: true });
   const staged: Array<{ format: FigureFormat; tmp: string; path: string }> = [];

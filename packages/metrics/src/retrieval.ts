@@ -130,9 +130,10 @@ export async function retrievalMetrics(embeddings: Tensor, labels: LabelsInput, 
   const avgOfAvgs = checkBoolean(op, 'avgOfAvgs', opts.avgOfAvgs, false);
   const maxBinding = (z.backend as { limits?: GPUSupportedLimits }).limits?.maxStorageBufferBindingSize ?? Infinity;
   const bindingRows = Math.max(1, Math.floor(maxBinding / (4 * n)));
-  const tileRows = opts.tileRows === undefined
-    ? Math.min(n, bindingRows, Math.max(1, Math.floor(TILE_BYTES / (4 * n))))
-    : Math.min(n, checkInteger(op, 'tileRows', opts.tileRows, 1, bindingRows === Infinity ? Number.MAX_SAFE_INTEGER : bindingRows));
+  const tileRows =
+    opts.tileRows === undefined
+      ? Math.min(n, bindingRows, Math.max(1, Math.floor(TILE_BYTES / (4 * n))))
+      : Math.min(n, checkInteger(op, 'tileRows', opts.tileRows, 1, bindingRows === Infinity ? Number.MAX_SAFE_INTEGER : bindingRows));
   const { codes, classes } = denseCodes(await labelsOf(op, 'labels', labels, n, 'embeddings'));
   await checkFiniteRows(op, 'embeddings', z);
 
@@ -141,7 +142,12 @@ export async function retrievalMetrics(embeddings: Tensor, labels: LabelsInput, 
   const self = excludeSelf ? 1 : 0;
 
   // Per-class sums of the per-query values (for avgOfAvgs) and the plain sums.
-  const perClass = { p1: new Float64Array(classes.length), rp: new Float64Array(classes.length), ap: new Float64Array(classes.length), q: new Int32Array(classes.length) };
+  const perClass = {
+    p1: new Float64Array(classes.length),
+    rp: new Float64Array(classes.length),
+    ap: new Float64Array(classes.length),
+    q: new Int32Array(classes.length),
+  };
   const keys = new Float64Array(n);
   const sample = new Float32Array(Math.min(n, Math.max(64, Math.ceil(4 * Math.sqrt(n)))));
 

@@ -1,7 +1,19 @@
 import { pairMoments, PAIR, MOMENT } from '@fairgpu/kernels';
 import {
-  bufferOf, CpuBackend, customOp, grid1d, InvalidArgumentError, noGrad, normalize, ParamWriter, tensor, tidy,
-  type CpuOperand, type CustomOpDefinition, type StorageView, type Tensor,
+  bufferOf,
+  CpuBackend,
+  customOp,
+  grid1d,
+  InvalidArgumentError,
+  noGrad,
+  normalize,
+  ParamWriter,
+  tensor,
+  tidy,
+  type CpuOperand,
+  type CustomOpDefinition,
+  type StorageView,
+  type Tensor,
 } from '@fairgpu/tensor';
 import { pairHistogramClearWgsl, pairHistogramWgsl } from './generated/wgsl.ts';
 import { checkEmbeddings, checkFiniteRows, checkInteger, checkOptions, denseCodes, labelsOf, type LabelsInput } from './validate.ts';
@@ -110,7 +122,13 @@ const pairHistogramOp: CustomOpDefinition = {
     const d4 = zv.shape[1] / 4;
     const p = histParams(n, d4, a);
     rec.dispatch('pair-histogram-clear', pairHistogramClearWgsl, p, [dst], grid1d(4 * a.bins));
-    rec.dispatch('pair-histogram', histSource(a.bins), p, [bufferOf(zv), bufferOf(labels as StorageView), bufferOf(bias as StorageView), dst], grid1d(a.r1 - a.r0));
+    rec.dispatch(
+      'pair-histogram',
+      histSource(a.bins),
+      p,
+      [bufferOf(zv), bufferOf(labels as StorageView), bufferOf(bias as StorageView), dst],
+      grid1d(a.r1 - a.r0),
+    );
   },
   cpu([z, labels, bias], _out, attrs) {
     const a = attrs as unknown as HistAttrs;
@@ -189,21 +207,29 @@ export async function similarityDistributions(embeddings: Tensor, options: Simil
   try {
     // Everything is encoded here (no readback); tidy frees the intermediates (normalisation,
     // padding, label tensors, pairMoments' packed metadata) and keeps the returned outputs.
-    const { moments, chunks } = tidy(() => noGrad(() => {
-      const lt = tensor(labels, [n], { device, dtype: 'i32' });
-      const bt = tensor(bias, [n], { device, dtype: 'i32' });
-      const zn = normalize(z, 1);
-      const m = pairMoments(zn, { temperature: 1, labels: lt, biasLabels: bt, pairs: 'upper' });
-      const d4 = Math.ceil(d / 4);
-      const zp = d4 * 4 === d ? zn : zn.pad([[0, 0], [0, d4 * 4 - d]]);
-      const parts: Tensor[] = [];
-      for (let r0 = 0; r0 < n - 1;) {
-        const r1 = Math.min(n - 1, r0 + Math.max(1, Math.floor(HISTOGRAM_CHUNK.pairs / (n - 1 - r0))));
-        parts.push(customOp(pairHistogramOp, [zp, lt, bt], { shape: [4, bins], dtype: 'i32' }, { bins, r0, r1 }, ['embeddings', 'labels', 'biasLabels']));
-        r0 = r1;
-      }
-      return { moments: m, chunks: parts };
-    }));
+    const { moments, chunks } = tidy(() =>
+      noGrad(() => {
+        const lt = tensor(labels, [n], { device, dtype: 'i32' });
+        const bt = tensor(bias, [n], { device, dtype: 'i32' });
+        const zn = normalize(z, 1);
+        const m = pairMoments(zn, { temperature: 1, labels: lt, biasLabels: bt, pairs: 'upper' });
+        const d4 = Math.ceil(d / 4);
+        const zp =
+          d4 * 4 === d
+            ? zn
+            : zn.pad([
+                [0, 0],
+                [0, d4 * 4 - d],
+              ]);
+        const parts: Tensor[] = [];
+        for (let r0 = 0; r0 < n - 1; ) {
+          const r1 = Math.min(n - 1, r0 + Math.max(1, Math.floor(HISTOGRAM_CHUNK.pairs / (n - 1 - r0))));
+          parts.push(customOp(pairHistogramOp, [zp, lt, bt], { shape: [4, bins], dtype: 'i32' }, { bins, r0, r1 }, ['embeddings', 'labels', 'biasLabels']));
+          r0 = r1;
+        }
+        return { moments: m, chunks: parts };
+      }),
+    );
     owned.push(moments, ...chunks);
     const mv = await readF64(moments);
     const hist = new Float64Array(4 * bins);
@@ -230,4 +256,3 @@ export async function similarityDistributions(embeddings: Tensor, options: Simil
     for (const t of owned) t.dispose();
   }
 }
-

@@ -93,7 +93,8 @@ export function checkOptions(op: string, options: unknown): Record<string, unkno
 }
 
 export function checkInteger(op: string, name: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new InvalidArgumentError(op, name, `must be an integer in [${min}, ${max}], got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw new InvalidArgumentError(op, name, `must be an integer in [${min}, ${max}], got ${String(v)}`);
   return v;
 }
 

@@ -70,7 +70,20 @@ describe('lineChartFigure', () => {
   });
   it('keeps the numbers in the sidecar, gaps as null', () => {
     const f = lineChartFigure({ series, name: 'loss' });
-    const data = f.data as { logY: boolean; xDomain: number[]; panels: Array<{ series: Array<{ name: string; n: number; gaps: number; min: { x: number; y: number }; last: { x: number; y: number } | null; points: Array<{ x: number; y: number | null }> }> }> };
+    const data = f.data as {
+      logY: boolean;
+      xDomain: number[];
+      panels: Array<{
+        series: Array<{
+          name: string;
+          n: number;
+          gaps: number;
+          min: { x: number; y: number };
+          last: { x: number; y: number } | null;
+          points: Array<{ x: number; y: number | null }>;
+        }>;
+      }>;
+    };
     expect(f.name).toBe('loss');
     expect(data.logY).toBe(false);
     expect(data.panels).toHaveLength(1);
@@ -84,7 +97,16 @@ describe('lineChartFigure', () => {
     expect(data.xDomain[1]).toBeGreaterThan(7);
   });
   it('sorts points by x and is deterministic', () => {
-    const shuffled = [{ name: 'a', points: [{ x: 3, y: 1 }, { x: 1, y: 3 }, { x: 2, y: 2 }] }];
+    const shuffled = [
+      {
+        name: 'a',
+        points: [
+          { x: 3, y: 1 },
+          { x: 1, y: 3 },
+          { x: 2, y: 2 },
+        ],
+      },
+    ];
     const f = lineChartFigure({ series: shuffled });
     expect(f.svg).toBe(lineChartFigure({ series: shuffled }).svg);
     expect((f.data as { panels: Array<{ series: Array<{ points: Array<{ x: number }> }> }> }).panels[0].series[0].points.map((p) => p.x)).toEqual([1, 2, 3]);
@@ -104,7 +126,8 @@ describe('lineChartFigure', () => {
         { title: 'EnD', series: [series[2]] },
         { title: 'LfF', series: [{ name: 'LfF', points: [] }] },
       ],
-      yLabel: 'loss', xLabel: 'training epoch',
+      yLabel: 'loss',
+      xLabel: 'training epoch',
     });
     expectFigure(f);
     for (const t of ['>vanilla<', '>FairKL<', '>EnD<', '>LfF<', 'cross-entropy', 'FairKL loss', '>loss<']) expect(f.svg).toContain(t);
@@ -189,7 +212,11 @@ describe('scatterFigure', () => {
     expect(new Set(frames.map(([x]) => x)).size).toBe(3);
     expect(new Set(frames.map(([, y]) => y)).size).toBe(2);
     const all = panels.flatMap((p) => p.values);
-    const data = f.data as { valueDomain: number[]; colormap: string; panels: Array<{ n: number; shown: number; points: { index: number[]; x: number[]; value: number[] } }> };
+    const data = f.data as {
+      valueDomain: number[];
+      colormap: string;
+      panels: Array<{ n: number; shown: number; points: { index: number[]; x: number[]; value: number[] } }>;
+    };
     expect(data.valueDomain).toEqual([Math.min(...all), Math.max(...all)]);
     expect(data.colormap).toBe('viridis');
     expect(data.panels[2].n).toBe(42);
@@ -226,12 +253,20 @@ describe('scatterFigure', () => {
     expect(d.panels[0].points.index).toEqual([0, 714, 1428, 2142, 2857, 3571, 4285]);
     expect(d.panels[0]).toMatchObject({ n: 5000, shown: 7 });
     expect(g.svg).toBe(scatterFigure({ panels: [p], colour: 'continuous', maxPoints: 7 }).svg);
-    expect((scatterFigure({ panels: [p], colour: 'continuous', includePoints: false }).data as { panels: Array<{ points?: unknown }> }).panels[0].points).toBeUndefined();
+    expect(
+      (scatterFigure({ panels: [p], colour: 'continuous', includePoints: false }).data as { panels: Array<{ points?: unknown }> }).panels[0].points,
+    ).toBeUndefined();
   });
   it('rings highlighted points in a dark outline, drawn last, with a legend entry and in the sidecar', () => {
     const a = { ...panel('a', 30, 1, 4), highlight: Array.from({ length: 30 }, (_, i) => (i % 4 === 3 ? 1 : 0)) };
     const b = { ...panel('b', 20, 2, 4), highlight: new Uint8Array(20) };
-    const f = scatterFigure({ panels: [a, b], colour: 'categorical', colourLabel: 'site', categoryNames: ['s0', 's1', 's2', 's3 (ext)'], highlightLabel: 'external site' });
+    const f = scatterFigure({
+      panels: [a, b],
+      colour: 'categorical',
+      colourLabel: 'site',
+      categoryNames: ['s0', 's1', 's2', 's3 (ext)'],
+      highlightLabel: 'external site',
+    });
     expectFigure(f);
     expect(count(f.svg, /<circle /g)).toBe(50 + 4 + 1);
     expect(count(f.svg, /class="legend-entry"/g)).toBe(4);
@@ -259,13 +294,19 @@ describe('scatterFigure', () => {
     const plain = scatterFigure({ panels: [panel('a', 30, 1)], colour: 'continuous' });
     expect(plain.svg).not.toContain('legend-highlight');
     expect(plain.svg).not.toContain('stroke="#111"');
-    expect((plain.data as { highlightLabel: unknown; panels: Array<{ highlighted: unknown; points: object }> })).toMatchObject({ highlightLabel: null, panels: [{ highlighted: null }] });
+    expect(plain.data as { highlightLabel: unknown; panels: Array<{ highlighted: unknown; points: object }> }).toMatchObject({
+      highlightLabel: null,
+      panels: [{ highlighted: null }],
+    });
     expect('highlight' in (plain.data as { panels: Array<{ points: object }> }).panels[0].points).toBe(false);
     expect(scatterFigure({ panels: [b], colour: 'continuous' }).svg).not.toContain('legend-highlight');
     // Subsampled: the sidecar's highlight follows the drawn points.
     const big = { ...panel('big', 100, 3), highlight: Array.from({ length: 100 }, (_, i) => (i < 50 ? 1 : 0)) };
     const s = scatterFigure({ panels: [big], colour: 'continuous', maxPoints: 10 });
-    expect((s.data as { panels: Array<{ highlighted: number; points: { highlight: number[] } }> }).panels[0]).toMatchObject({ highlighted: 50, points: { highlight: [1, 1, 1, 1, 1, 0, 0, 0, 0, 0] } });
+    expect((s.data as { panels: Array<{ highlighted: number; points: { highlight: number[] } }> }).panels[0]).toMatchObject({
+      highlighted: 50,
+      points: { highlight: [1, 1, 1, 1, 1, 0, 0, 0, 0, 0] },
+    });
     expect(count(s.svg, /<circle [^>]*stroke="#111"/g)).toBe(5 + 1);
   });
   it('names the bad argument', () => {

@@ -2,8 +2,18 @@ import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@fairgpu/tensor';
 import {
-  colormap, colormapTable, encodePngRgba, escapeXml, gaussianDensityFigure, gradCamFigure, groupAccuracyComparisonFigure,
-  groupAccuracyFigure, niceTicks, overlayHeatmap, similarityHistogramComparisonFigure, similarityHistogramFigure,
+  colormap,
+  colormapTable,
+  encodePngRgba,
+  escapeXml,
+  gaussianDensityFigure,
+  gradCamFigure,
+  groupAccuracyComparisonFigure,
+  groupAccuracyFigure,
+  niceTicks,
+  overlayHeatmap,
+  similarityHistogramComparisonFigure,
+  similarityHistogramFigure,
 } from '../src/index.ts';
 import type { Figure, SimilarityDistributionsLike } from '../src/index.ts';
 
@@ -99,9 +109,24 @@ describe('colormaps', () => {
   });
   it('viridis, inferno, turbo match matplotlib within rounding', () => {
     const ref = {
-      viridis: [[68.086, 1.243, 84.001], [58.583, 82.202, 139.155], [32.53, 144.572, 140.392], [253.278, 231.07, 36.704]],
-      inferno: [[0.373, 0.119, 3.536], [87.083, 15.893, 109.503], [187.599, 55.056, 84.212], [252.032, 254.583, 164.456]],
-      turbo: [[48.437, 18.299, 59.203], [40.402, 187.555, 235.378], [164.123, 252.447, 59.558], [122.298, 4.037, 2.69]],
+      viridis: [
+        [68.086, 1.243, 84.001],
+        [58.583, 82.202, 139.155],
+        [32.53, 144.572, 140.392],
+        [253.278, 231.07, 36.704],
+      ],
+      inferno: [
+        [0.373, 0.119, 3.536],
+        [87.083, 15.893, 109.503],
+        [187.599, 55.056, 84.212],
+        [252.032, 254.583, 164.456],
+      ],
+      turbo: [
+        [48.437, 18.299, 59.203],
+        [40.402, 187.555, 235.378],
+        [164.123, 252.447, 59.558],
+        [122.298, 4.037, 2.69],
+      ],
     } as const;
     for (const [name, rows] of Object.entries(ref)) {
       [0, 64, 128, 255].forEach((i, k) => {
@@ -169,8 +194,16 @@ describe('similarityHistogramFigure', () => {
   });
   it('puts several models side by side (both entry points)', () => {
     const empty = { ...dists, positiveConflicting: { count: 0, mean: null, std: null, histogram: { edges: [-1, 0, 1], counts: [0, 0] } } };
-    const a = similarityHistogramComparisonFigure([{ title: 'vanilla', distributions: dists }, { title: 'FairKL', distributions: empty }]);
-    const b = similarityHistogramFigure(undefined, { panels: [{ title: 'vanilla', distributions: dists }, { title: 'FairKL', distributions: empty }] });
+    const a = similarityHistogramComparisonFigure([
+      { title: 'vanilla', distributions: dists },
+      { title: 'FairKL', distributions: empty },
+    ]);
+    const b = similarityHistogramFigure(undefined, {
+      panels: [
+        { title: 'vanilla', distributions: dists },
+        { title: 'FairKL', distributions: empty },
+      ],
+    });
     expectFigure(a);
     expect(a.svg).toBe(b.svg);
     expect(a.width).toBe(2 * similarityHistogramFigure(dists).width);
@@ -180,9 +213,18 @@ describe('similarityHistogramFigure', () => {
   it('names the bad argument', () => {
     expectArgError(() => similarityHistogramFigure(undefined as never), 'distributions');
     expectArgError(() => similarityHistogramFigure({ ...dists, negativeAligned: undefined } as never), 'distributions.negativeAligned');
-    expectArgError(() => similarityHistogramFigure({ ...dists, positiveAligned: { ...dists.positiveAligned, histogram: { edges: [0, 1], counts: [1, 2] } } }), 'distributions.positiveAligned.histogram.edges');
-    expectArgError(() => similarityHistogramFigure({ ...dists, positiveAligned: { ...dists.positiveAligned, histogram: { edges: [0, 1, 0.5], counts: [1, 2] } } }), 'distributions.positiveAligned.histogram.edges');
-    expectArgError(() => similarityHistogramFigure({ ...dists, positiveAligned: { ...dists.positiveAligned, mean: Number.NaN } }), 'distributions.positiveAligned.mean');
+    expectArgError(
+      () => similarityHistogramFigure({ ...dists, positiveAligned: { ...dists.positiveAligned, histogram: { edges: [0, 1], counts: [1, 2] } } }),
+      'distributions.positiveAligned.histogram.edges',
+    );
+    expectArgError(
+      () => similarityHistogramFigure({ ...dists, positiveAligned: { ...dists.positiveAligned, histogram: { edges: [0, 1, 0.5], counts: [1, 2] } } }),
+      'distributions.positiveAligned.histogram.edges',
+    );
+    expectArgError(
+      () => similarityHistogramFigure({ ...dists, positiveAligned: { ...dists.positiveAligned, mean: Number.NaN } }),
+      'distributions.positiveAligned.mean',
+    );
     expectArgError(() => similarityHistogramComparisonFigure([]), 'panels');
     expectArgError(() => similarityHistogramComparisonFigure([{ title: 3 as never, distributions: dists }]), 'panels[0].title');
     expectArgError(() => similarityHistogramFigure(dists, { name: '../escape' }), 'options.name');
@@ -213,10 +255,20 @@ describe('groupAccuracyFigure', () => {
     expect(data.models[0].cells).toHaveLength(4);
   });
   it('stacks several models', () => {
-    const f = groupAccuracyComparisonFigure([{ name: 'vanilla', result }, { name: 'FairKL <λ=30>', result }]);
+    const f = groupAccuracyComparisonFigure([
+      { name: 'vanilla', result },
+      { name: 'FairKL <λ=30>', result },
+    ]);
     expectFigure(f);
     expect(f.svg).toContain('FairKL &lt;λ=30&gt;');
-    expect(groupAccuracyFigure(undefined, { models: [{ name: 'vanilla', result }, { name: 'FairKL <λ=30>', result }] }).svg).toBe(f.svg);
+    expect(
+      groupAccuracyFigure(undefined, {
+        models: [
+          { name: 'vanilla', result },
+          { name: 'FairKL <λ=30>', result },
+        ],
+      }).svg,
+    ).toBe(f.svg);
   });
   it('names the bad argument', () => {
     expectArgError(() => groupAccuracyFigure({ cells: [], unbiased: 0.5 }), 'result.cells');
@@ -234,7 +286,12 @@ describe('gradCamFigure', () => {
   const images = new Float32Array(B * 3 * H * W).map((_, i) => (i % 97) / 96);
   const maps = new Float32Array(B * H * W).map((_, i) => (i % 89) / 88);
   it('keeps a 4 × 8 grid of 28 × 28 images small, with labels, captions and embedded PNG cells', () => {
-    const rows = ['vanilla', 'FairKL', 'EnD', 'LfF & <co>'].map((label) => ({ label, images, maps, captions: Array.from({ length: B }, (_, i) => `pred ${i}`) }));
+    const rows = ['vanilla', 'FairKL', 'EnD', 'LfF & <co>'].map((label) => ({
+      label,
+      images,
+      maps,
+      captions: Array.from({ length: B }, (_, i) => `pred ${i}`),
+    }));
     const f = gradCamFigure({ rows, height: H, width: W });
     expectFigure(f);
     expect(f.svg.length).toBeLessThan(2_000_000);
@@ -251,7 +308,10 @@ describe('gradCamFigure', () => {
   });
   it('shows inputs again before a row whose inputs differ, and none with showInputs false', () => {
     const other = images.map((v) => 1 - v);
-    const rows = [{ label: 'a', images, maps }, { label: 'b', images: other, maps }];
+    const rows = [
+      { label: 'a', images, maps },
+      { label: 'b', images: other, maps },
+    ];
     expect(gradCamFigure({ rows, height: H, width: W }).svg.match(/<image /g)).toHaveLength(4 * B);
     expect(gradCamFigure({ rows, height: H, width: W, showInputs: false }).svg.match(/<image /g)).toHaveLength(2 * B);
   });
@@ -263,19 +323,35 @@ describe('gradCamFigure', () => {
     expectArgError(() => gradCamFigure({ rows, height: H, width: W, alpha: 2 }), 'input.alpha');
     expectArgError(() => gradCamFigure({ rows, height: H, width: W, colormap: 'hot' as 'jet' }), 'input.colormap');
     expectArgError(() => gradCamFigure({ rows: [], height: H, width: W }), 'input.rows');
-    expectArgError(() => gradCamFigure({ rows: [{ label: 'a', images, maps, captions: new Array(B + 1).fill('x') }], height: H, width: W }), 'input.rows[0].captions');
+    expectArgError(
+      () => gradCamFigure({ rows: [{ label: 'a', images, maps, captions: new Array(B + 1).fill('x') }], height: H, width: W }),
+      'input.rows[0].captions',
+    );
   });
 });
 
 describe('gaussianDensityFigure', () => {
-  const groups = Array.from({ length: 10 }, (_, g) => ({ label: `colour ${g}`, mean: g - 4.5, std: 0.5 + g / 20, values: Array.from({ length: 50 }, (_, i) => g - 4.5 + (i - 25) / 50) }));
+  const groups = Array.from({ length: 10 }, (_, g) => ({
+    label: `colour ${g}`,
+    mean: g - 4.5,
+    std: 0.5 + g / 20,
+    values: Array.from({ length: 50 }, (_, i) => g - 4.5 + (i - 25) / 50),
+  }));
   it('draws histograms and fitted normal curves per group, one panel per model', () => {
-    const f = gaussianDensityFigure({ panels: [{ title: 'vanilla', groups }, { title: 'EnD', groups: groups.map((g) => ({ label: g.label, mean: 0, std: 1 })) }], xLabel: 'PC 1' });
+    const f = gaussianDensityFigure({
+      panels: [
+        { title: 'vanilla', groups },
+        { title: 'EnD', groups: groups.map((g) => ({ label: g.label, mean: 0, std: 1 })) },
+      ],
+      xLabel: 'PC 1',
+    });
     expectFigure(f);
     expect(f.svg).toContain('colour 9');
     expect(f.svg).toContain('#17becf'); // tab10's tenth colour
     expect(f.svg).toContain('PC 1');
-    const data = f.data as { panels: Array<{ edges: number[]; groups: Array<{ n: number | null; histogram: { counts: number[]; density: number[] } | null }> }> };
+    const data = f.data as {
+      panels: Array<{ edges: number[]; groups: Array<{ n: number | null; histogram: { counts: number[]; density: number[] } | null }> }>;
+    };
     expect(data.panels[0].groups[0].n).toBe(50);
     expect(data.panels[0].groups[0].histogram!.counts.reduce((s, c) => s + c, 0)).toBe(50);
     const { edges } = data.panels[0];
@@ -286,7 +362,10 @@ describe('gaussianDensityFigure', () => {
   it('names the bad argument', () => {
     expectArgError(() => gaussianDensityFigure({ panels: [] }), 'input.panels');
     expectArgError(() => gaussianDensityFigure({ panels: [{ title: 'a', groups: [{ label: 'x', mean: 0, std: 0 }] }] }), 'input.panels[0].groups[0].std');
-    expectArgError(() => gaussianDensityFigure({ panels: [{ title: 'a', groups: [{ label: 'x', mean: 0, std: 1, values: [0, Number.NaN] }] }] }), 'input.panels[0].groups[0].values[1]');
+    expectArgError(
+      () => gaussianDensityFigure({ panels: [{ title: 'a', groups: [{ label: 'x', mean: 0, std: 1, values: [0, Number.NaN] }] }] }),
+      'input.panels[0].groups[0].values[1]',
+    );
     expectArgError(() => gaussianDensityFigure({ panels: [{ title: 'a', groups: [...groups, groups[0]] }] }), 'input.panels[0].groups');
   });
 });

@@ -11,7 +11,11 @@ afterAll(() => gpu?.destroy());
 const fixtureDir = new URL('./fixtures/gradcam/', import.meta.url);
 const fixture = JSON.parse(readFileSync(new URL('gradcam.json', fixtureDir), 'utf8')) as {
   config: { kernelSize: number; channels: number[]; strides: number[]; numClasses: number; side: number; batch: number };
-  input: number[]; targets: number[]; maps: number[]; predicted: number[]; mapsPredicted: number[];
+  input: number[];
+  targets: number[];
+  maps: number[];
+  predicted: number[];
+  mapsPredicted: number[];
 };
 
 function fixtureModel(): SimpleConvNet {

@@ -17,7 +17,11 @@ function pngSize(png: Uint8Array): [number, number] {
 }
 
 const textFigure = (text: string, name = 'text'): Figure => ({
-  name, title: text, width: 120, height: 40, data: { text },
+  name,
+  title: text,
+  width: 120,
+  height: 40,
+  data: { text },
   svg: svgDocument(120, 40, text, `<text x="4" y="28" font-size="24" fill="#000">${escapeXml(text)}</text>`),
 });
 const blankFigure: Figure = { name: 'blank', title: '', width: 120, height: 40, data: {}, svg: svgDocument(120, 40, '', '') };

@@ -22,7 +22,8 @@ describe.runIf(gpu)('retrievalMetrics on the GPU', () => {
       const z = tensor(c.embeddings.flat(), [c.embeddings.length, c.embeddings[0].length], { device: gpu! });
       for (const tileRows of [undefined, 5]) {
         const r = await retrievalMetrics(z, c.labels, { ...c.options, tileRows });
-        for (const k of ['precisionAt1', 'rPrecision', 'mapAtR'] as const) expectNumber(r[k], c.expected[k], `${k} (tileRows ${tileRows})`, { rtol: 1e-6, atol: 1e-9 });
+        for (const k of ['precisionAt1', 'rPrecision', 'mapAtR'] as const)
+          expectNumber(r[k], c.expected[k], `${k} (tileRows ${tileRows})`, { rtol: 1e-6, atol: 1e-9 });
         expect(r.queries).toBe(c.expected.queries);
       }
       z.dispose();
@@ -54,7 +55,9 @@ describe.runIf(gpu)('retrievalMetrics on the GPU', () => {
       expectNumber(avg[k], refAvg[k], `avgOfAvgs ${k}`, { rtol: 0, atol: 2e-3 });
     }
     expect(r.queries).toBe(1536);
-    console.log(`retrieval n=1537 d=24: GPU path ${gpuMs.toFixed(0)} ms (peak ${(peak / 2 ** 20).toFixed(1)} MiB), float64 host reference ${refMs.toFixed(0)} ms; p@1 ${r.precisionAt1.toFixed(4)} MAP@R ${r.mapAtR.toFixed(4)}`);
+    console.log(
+      `retrieval n=1537 d=24: GPU path ${gpuMs.toFixed(0)} ms (peak ${(peak / 2 ** 20).toFixed(1)} MiB), float64 host reference ${refMs.toFixed(0)} ms; p@1 ${r.precisionAt1.toFixed(4)} MAP@R ${r.mapAtR.toFixed(4)}`,
+    );
     z.dispose();
   });
 });

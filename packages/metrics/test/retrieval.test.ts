@@ -40,7 +40,9 @@ describe('retrievalMetrics on the CPU reference vs the numpy PML definitions (fi
     const rng = new Rng(5);
     const d = 8;
     const base = Array.from({ length: d }, () => rng.normal());
-    const rows = Array.from({ length: 400 }, (_, j) => Array.from({ length: d }, (_, k) => Math.fround(j % 5 === 0 || j === 1 ? base[k] + 0.1 * rng.normal() : rng.normal())));
+    const rows = Array.from({ length: 400 }, (_, j) =>
+      Array.from({ length: d }, (_, k) => Math.fround(j % 5 === 0 || j === 1 ? base[k] + 0.1 * rng.normal() : rng.normal())),
+    );
     const labels = rows.map((_, j) => (j === 1 || (j % 5 !== 0 && rng.uniform() < 0.15) ? 0 : 1 + Math.floor(rng.uniform() * 6)));
     const z = make(rows);
     for (const avgOfAvgs of [false, true]) {
@@ -66,12 +68,40 @@ describe('retrievalMetrics on the CPU reference vs the numpy PML definitions (fi
   });
 
   it('refuses bad input with typed errors naming the argument', async () => {
-    const z = make([[1, 0], [0, 1], [1, 1]]);
+    const z = make([
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ]);
     await expectArgumentError(() => retrievalMetrics(z, [0, 1]), ShapeMismatchError, 'labels');
     await expectArgumentError(() => retrievalMetrics(z, [0, 1.5, 1]), InvalidArgumentError, 'labels');
     await expectArgumentError(() => retrievalMetrics(z, tensor([0, 1, 1], [3], { device: cpu })), DtypeMismatchError, 'labels');
-    await expectArgumentError(() => retrievalMetrics(make([[1, NaN], [0, 1], [1, 1]]), [0, 0, 1]), InvalidArgumentError, 'embeddings');
-    await expectArgumentError(() => retrievalMetrics(make([[1, 0], [0, Infinity], [1, 1]]), [0, 0, 1]), InvalidArgumentError, 'embeddings');
+    await expectArgumentError(
+      () =>
+        retrievalMetrics(
+          make([
+            [1, NaN],
+            [0, 1],
+            [1, 1],
+          ]),
+          [0, 0, 1],
+        ),
+      InvalidArgumentError,
+      'embeddings',
+    );
+    await expectArgumentError(
+      () =>
+        retrievalMetrics(
+          make([
+            [1, 0],
+            [0, Infinity],
+            [1, 1],
+          ]),
+          [0, 0, 1],
+        ),
+      InvalidArgumentError,
+      'embeddings',
+    );
     await expectArgumentError(() => retrievalMetrics(tensor([1, 2, 3], [3], { device: cpu }), [0, 0, 1]), ShapeMismatchError, 'embeddings');
     await expectArgumentError(() => retrievalMetrics(tensor([1, 2], [1, 2], { device: cpu, dtype: 'i32' }), [0]), DtypeMismatchError, 'embeddings');
     await expectArgumentError(() => retrievalMetrics(tensor([], [0, 2], { device: cpu }), []), InvalidArgumentError, 'embeddings');

@@ -12,7 +12,10 @@ const MOMENT_TOL = { rtol: 1e-4, atol: 2e-5 };
 
 /** Histogram counts equal up to the pairs lying within f32 reach of a bin edge. */
 function expectHistogram(got: number[], expected: number[], nearEdge: number, label: string): void {
-  expect(got.reduce((a, b) => a + b, 0), `${label} total`).toBe(expected.reduce((a, b) => a + b, 0));
+  expect(
+    got.reduce((a, b) => a + b, 0),
+    `${label} total`,
+  ).toBe(expected.reduce((a, b) => a + b, 0));
   const moved = got.reduce((acc, v, k) => acc + Math.abs(v - expected[k]), 0) / 2;
   expect(moved, `${label}: ${moved} pairs in another bin, ${nearEdge} near an edge`).toBeLessThanOrEqual(nearEdge);
 }
@@ -74,7 +77,9 @@ describe.runIf(gpu)('similarityDistributions on the GPU', () => {
       expect(one[g].histogram.counts).toEqual(ref1[k].counts);
       expect(one[g].mean).toBe(r[g].mean);
     });
-    console.log(`similarityDistributions n=701 d=37 (two calls): ${gpuMs.toFixed(0)} ms; PA ${r.positiveAligned.mean!.toFixed(4)} NC ${r.negativeConflicting.mean!.toFixed(4)}`);
+    console.log(
+      `similarityDistributions n=701 d=37 (two calls): ${gpuMs.toFixed(0)} ms; PA ${r.positiveAligned.mean!.toFixed(4)} NC ${r.negativeConflicting.mean!.toFixed(4)}`,
+    );
     z.dispose();
     biasT.dispose();
   });

@@ -54,15 +54,35 @@ describe('similarityDistributions on the CPU reference vs numpy (fixtures)', () 
   });
 
   it('refuses bad input with typed errors naming the argument', async () => {
-    const z = make([[1, 0], [0, 1], [1, 1]]);
+    const z = make([
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ]);
     const ok = { labels: [0, 1, 1], biasLabels: [0, 0, 1] };
     await expectArgumentError(() => similarityDistributions(z, { ...ok, labels: [0, 1] }), ShapeMismatchError, 'labels');
     await expectArgumentError(() => similarityDistributions(z, { ...ok, biasLabels: [0, 0.5, 1] }), InvalidArgumentError, 'biasLabels');
-    await expectArgumentError(() => similarityDistributions(z, { ...ok, biasLabels: tensor([0, 0, 1], [3], { device: cpu }) }), DtypeMismatchError, 'biasLabels');
+    await expectArgumentError(
+      () => similarityDistributions(z, { ...ok, biasLabels: tensor([0, 0, 1], [3], { device: cpu }) }),
+      DtypeMismatchError,
+      'biasLabels',
+    );
     await expectArgumentError(() => similarityDistributions(z, { ...ok, bins: 0 }), InvalidArgumentError, 'bins');
     await expectArgumentError(() => similarityDistributions(z, { ...ok, bins: 1025 }), InvalidArgumentError, 'bins');
     await expectArgumentError(() => similarityDistributions(z, { ...ok, bins: 2.5 }), InvalidArgumentError, 'bins');
-    await expectArgumentError(() => similarityDistributions(make([[1, 0], [NaN, 1], [1, 1]]), ok), InvalidArgumentError, 'embeddings');
+    await expectArgumentError(
+      () =>
+        similarityDistributions(
+          make([
+            [1, 0],
+            [NaN, 1],
+            [1, 1],
+          ]),
+          ok,
+        ),
+      InvalidArgumentError,
+      'embeddings',
+    );
     await expectArgumentError(() => similarityDistributions(tensor([1, 2], [2], { device: cpu }), ok), ShapeMismatchError, 'embeddings');
     await expectArgumentError(() => similarityDistributions(z, undefined as never), InvalidArgumentError, 'options');
     await expectArgumentError(() => similarityDistributions(z, { biasLabels: ok.biasLabels } as never), InvalidArgumentError, 'labels');

@@ -22,7 +22,8 @@ import type { LoopPosition } from './train.ts';
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
   if (typeof path !== 'string' || path === '') throw new InvalidArgumentError('writeFileAtomic', 'path', `must be a non-empty string, got ${String(path)}`);
-  if (typeof bytes !== 'string' && !(bytes instanceof Uint8Array)) throw new InvalidArgumentError('writeFileAtomic', 'bytes', 'must be a Uint8Array or a string');
+  if (typeof bytes !== 'string' && !(bytes instanceof Uint8Array))
+    throw new InvalidArgumentError('writeFileAtomic', 'bytes', 'must be a Uint8Array or a string');
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
@@ -73,7 +74,8 @@ interface CheckpointMeta {
 const PART_KEYS = ['models', 'optimizers', 'schedulers'] as const;
 
 function checkParts(op: string, parts: unknown, known: readonly string[]): void {
-  if (!parts || typeof parts !== 'object') throw new InvalidArgumentError(op, 'parts', `must be an object { ${known.join(', ')} }, got ${parts === null ? 'null' : typeof parts}`);
+  if (!parts || typeof parts !== 'object')
+    throw new InvalidArgumentError(op, 'parts', `must be an object { ${known.join(', ')} }, got ${parts === null ? 'null' : typeof parts}`);
   assertKnownOptions(op, parts, known);
   for (const key of PART_KEYS) {
     const v = (parts as Record<string, unknown>)[key];
@@ -99,7 +101,11 @@ export async function saveCheckpoint(path: string, parts: CheckpointParts): Prom
 
 function checkPosition(op: string, position: unknown): asserts position is LoopPosition {
   const p = position as Partial<LoopPosition> | null;
-  if (!p || typeof p !== 'object' || !['epoch', 'index', 'globalStep'].every((k) => Number.isInteger(p[k as keyof LoopPosition]) && (p[k as keyof LoopPosition] as number) >= 0)) {
+  if (
+    !p ||
+    typeof p !== 'object' ||
+    !['epoch', 'index', 'globalStep'].every((k) => Number.isInteger(p[k as keyof LoopPosition]) && (p[k as keyof LoopPosition] as number) >= 0)
+  ) {
     throw new InvalidArgumentError(op, 'position', `must be { epoch, index, globalStep } of integers ≥ 0, got ${JSON.stringify(position)}`);
   }
 }
@@ -110,7 +116,11 @@ function checkPosition(op: string, position: unknown): asserts position is LoopP
  * every part is validated against the file before any is changed, and the file's tensors are
  * freed whatever happens.
  */
-export function loadCheckpoint(path: string, parts: Omit<CheckpointParts, 'position' | 'extra'>, device?: Device): { position: LoopPosition; extra: unknown } | null {
+export function loadCheckpoint(
+  path: string,
+  parts: Omit<CheckpointParts, 'position' | 'extra'>,
+  device?: Device,
+): { position: LoopPosition; extra: unknown } | null {
   checkParts('loadCheckpoint', parts, PART_KEYS);
   if (!existsSync(path)) return null;
   if (statSync(path).size > 2 ** 31) throw new SafetensorsError(`checkpoint ${path} exceeds 2 GiB`);

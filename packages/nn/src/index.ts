@@ -26,8 +26,21 @@ export type { ForwardHook, HookHandle } from './module.ts';
 export { manualSeed, uniformInit, kaimingUniformDefault, kaimingNormalFanOut, fanIn } from './init.ts';
 export type { InitOptions } from './init.ts';
 export {
-  Linear, Conv2d, BatchNorm1d, BatchNorm2d, ReLU, Tanh, LeakyReLU, MaxPool2d, AvgPool2d, GlobalAvgPool2d,
-  Flatten, Identity, Dropout, Sequential, Lambda,
+  Linear,
+  Conv2d,
+  BatchNorm1d,
+  BatchNorm2d,
+  ReLU,
+  Tanh,
+  LeakyReLU,
+  MaxPool2d,
+  AvgPool2d,
+  GlobalAvgPool2d,
+  Flatten,
+  Identity,
+  Dropout,
+  Sequential,
+  Lambda,
 } from './layers.ts';
 export type { LayerOptions, Conv2dLayerOptions, BatchNormOptions } from './layers.ts';
 export { SimpleConvNet, MLP, ProjectionHead, BasicBlock, ResNet18 } from './models.ts';

@@ -3,8 +3,22 @@
  * Inputs are NCHW for the 2-D layers.
  */
 import {
-  assertKnownOptions, DeviceMismatchError, DisposedTensorError, DtypeMismatchError, InvalidArgumentError, isGradEnabled, isTensor,
-  matmulTransposed, ones, rand, ShapeMismatchError, tensor, tidy, zeros, type Device, type Tensor,
+  assertKnownOptions,
+  DeviceMismatchError,
+  DisposedTensorError,
+  DtypeMismatchError,
+  InvalidArgumentError,
+  isGradEnabled,
+  isTensor,
+  matmulTransposed,
+  ones,
+  rand,
+  ShapeMismatchError,
+  tensor,
+  tidy,
+  zeros,
+  type Device,
+  type Tensor,
 } from '@fairgpu/tensor';
 import { Module } from './module.ts';
 import { fanIn, kaimingUniformDefault, uniformInit, type InitOptions } from './init.ts';
@@ -55,7 +69,11 @@ export interface LayerOptions extends InitOptions {
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, options: LayerOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    options: LayerOptions = {},
+  ) {
     super();
     assertKnownOptions('Linear', options, LAYER_KEYS);
     positiveInt('Linear', 'inFeatures', inFeatures);
@@ -68,9 +86,14 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor {
     checkInput('Linear', x, this.weight);
     if (x.rank < 2) {
-      throw new ShapeMismatchError('Linear', 'x', `must have rank ≥ 2 ([batch, ${this.inFeatures}]), got shape [${x.shape.join(', ')}] (reshape one sample to [1, ${this.inFeatures}])`);
+      throw new ShapeMismatchError(
+        'Linear',
+        'x',
+        `must have rank ≥ 2 ([batch, ${this.inFeatures}]), got shape [${x.shape.join(', ')}] (reshape one sample to [1, ${this.inFeatures}])`,
+      );
     }
-    if (x.shape[x.rank - 1] !== this.inFeatures) throw new ShapeMismatchError('Linear', 'x', `last axis must be ${this.inFeatures}, got shape [${x.shape.join(', ')}]`);
+    if (x.shape[x.rank - 1] !== this.inFeatures)
+      throw new ShapeMismatchError('Linear', 'x', `last axis must be ${this.inFeatures}, got shape [${x.shape.join(', ')}]`);
     const y = matmulTransposed(x, this.weight, false, true);
     return this.bias ? y.add(this.bias) : y;
   }
@@ -88,7 +111,12 @@ export class Conv2d extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
   readonly kernelSize: [number, number];
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, readonly options: Conv2dLayerOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: Pair,
+    readonly options: Conv2dLayerOptions = {},
+  ) {
     super();
     assertKnownOptions('Conv2d', options, CONV_KEYS);
     positiveInt('Conv2d', 'inChannels', inChannels);
@@ -129,7 +157,12 @@ class BatchNorm extends Module {
   readonly numBatchesTracked: Tensor;
   readonly eps: number;
   readonly momentum: number;
-  constructor(private readonly layer: string, private readonly rank: number, readonly numFeatures: number, options: BatchNormOptions = {}) {
+  constructor(
+    private readonly layer: string,
+    private readonly rank: number,
+    readonly numFeatures: number,
+    options: BatchNormOptions = {},
+  ) {
     super();
     assertKnownOptions(layer, options, ['eps', 'momentum', 'affine', 'device']);
     positiveInt(layer, 'numFeatures', numFeatures);
@@ -160,7 +193,10 @@ class BatchNorm extends Module {
       const zero = this.bias ? null : zeros([this.numFeatures], { device: x.backend });
       try {
         const out = batchNormTrain(x, this.weight ?? one!, this.bias ?? zero!, this.eps, {
-          mean: this.runningMean, variance: this.runningVar, batchesTracked: this.numBatchesTracked, momentum: this.momentum,
+          mean: this.runningMean,
+          variance: this.runningVar,
+          batchesTracked: this.numBatchesTracked,
+          momentum: this.momentum,
         });
         out.stats.dispose();
         return out.y;
@@ -228,7 +264,10 @@ export class LeakyReLU extends Module {
 const POOL_KEYS = ['stride', 'padding'] as const;
 
 export class MaxPool2d extends Module {
-  constructor(readonly kernelSize: Pair, readonly options: PoolOptions = {}) {
+  constructor(
+    readonly kernelSize: Pair,
+    readonly options: PoolOptions = {},
+  ) {
     super();
     assertKnownOptions('MaxPool2d', options, POOL_KEYS);
     pair('MaxPool2d', 'kernelSize', kernelSize, 1);
@@ -242,7 +281,10 @@ export class MaxPool2d extends Module {
 }
 
 export class AvgPool2d extends Module {
-  constructor(readonly kernelSize: Pair, readonly options: PoolOptions = {}) {
+  constructor(
+    readonly kernelSize: Pair,
+    readonly options: PoolOptions = {},
+  ) {
     super();
     assertKnownOptions('AvgPool2d', options, POOL_KEYS);
     pair('AvgPool2d', 'kernelSize', kernelSize, 1);
@@ -264,7 +306,10 @@ export class GlobalAvgPool2d extends Module {
 }
 
 export class Flatten extends Module {
-  constructor(readonly startDim = 1, readonly endDim = -1) {
+  constructor(
+    readonly startDim = 1,
+    readonly endDim = -1,
+  ) {
     super();
     if (!Number.isInteger(startDim)) throw new InvalidArgumentError('Flatten', 'startDim', `must be an integer, got ${startDim}`);
     if (!Number.isInteger(endDim)) throw new InvalidArgumentError('Flatten', 'endDim', `must be an integer, got ${endDim}`);
@@ -289,7 +334,10 @@ export class Identity extends Module {
  */
 export class Dropout extends Module {
   calls = 0;
-  constructor(readonly p = 0.5, readonly options: { seed?: number } = {}) {
+  constructor(
+    readonly p = 0.5,
+    readonly options: { seed?: number } = {},
+  ) {
     super();
     if (!(p >= 0 && p < 1)) throw new InvalidArgumentError('Dropout', 'p', `must be in [0, 1), got ${p}`);
     assertKnownOptions('Dropout', options, ['seed']);

@@ -42,15 +42,18 @@ export class SimpleConvNet extends Module implements FeatureModel {
     super();
     assertKnownOptions('SimpleConvNet', options, ['device', 'rng', 'kernelSize', 'channels', 'strides', 'tanhLast', 'numClasses', 'algorithm']);
     const k = options.kernelSize ?? 7;
-    if (!Number.isInteger(k) || k < 1 || k % 2 === 0) throw new InvalidArgumentError('SimpleConvNet', 'options.kernelSize', `must be an odd positive integer, got ${k}`);
+    if (!Number.isInteger(k) || k < 1 || k % 2 === 0)
+      throw new InvalidArgumentError('SimpleConvNet', 'options.kernelSize', `must be an odd positive integer, got ${k}`);
     const channels = options.channels ?? [16, 32, 64, 128];
-    if (!Array.isArray(channels)) throw new InvalidArgumentError('SimpleConvNet', 'options.channels', `must be an array of positive integers, got ${String(channels)}`);
+    if (!Array.isArray(channels))
+      throw new InvalidArgumentError('SimpleConvNet', 'options.channels', `must be an array of positive integers, got ${String(channels)}`);
     if (channels.length < 1 || !channels.every((c) => Number.isInteger(c) && c > 0)) {
       throw new InvalidArgumentError('SimpleConvNet', 'options.channels', `must be positive integers, got [${channels.join(', ')}]`);
     }
     const strides = options.strides ?? channels.map(() => 1);
     if (!Array.isArray(strides)) throw new InvalidArgumentError('SimpleConvNet', 'options.strides', `must be an array, got ${String(strides)}`);
-    if (strides.length !== channels.length) throw new InvalidArgumentError('SimpleConvNet', 'options.strides', `needs ${channels.length} entries, got ${strides.length}`);
+    if (strides.length !== channels.length)
+      throw new InvalidArgumentError('SimpleConvNet', 'options.strides', `needs ${channels.length} entries, got ${strides.length}`);
     // Everything is checked before the first layer allocates its parameters: a constructor that
     // throws leaves nothing behind.
     strides.forEach((st, i) => positiveInt('SimpleConvNet', `options.strides[${i}]`, st));
@@ -59,7 +62,9 @@ export class SimpleConvNet extends Module implements FeatureModel {
     const layers: Module[] = [];
     let cin = 3;
     channels.forEach((c, i) => {
-      layers.push(new Conv2d(cin, c, k, { device: options.device, rng: options.rng, padding: Math.floor(k / 2), stride: strides[i], algorithm: options.algorithm }));
+      layers.push(
+        new Conv2d(cin, c, k, { device: options.device, rng: options.rng, padding: Math.floor(k / 2), stride: strides[i], algorithm: options.algorithm }),
+      );
       layers.push(new BatchNorm2d(c, { device: options.device }));
       layers.push(i === channels.length - 1 && options.tanhLast ? new Tanh() : new ReLU());
       cin = c;
@@ -134,9 +139,13 @@ export class BasicBlock extends Module {
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(planes, { device: options.device }));
     this.conv2 = this.registerModule('conv2', new Conv2d(planes, planes, 3, { padding: 1, ...conv }));
     this.bn2 = this.registerModule('bn2', new BatchNorm2d(planes, { device: options.device }));
-    this.downsample = stride !== 1 || inPlanes !== planes
-      ? this.registerModule('downsample', new Sequential(new Conv2d(inPlanes, planes, 1, { stride, ...conv }), new BatchNorm2d(planes, { device: options.device })))
-      : null;
+    this.downsample =
+      stride !== 1 || inPlanes !== planes
+        ? this.registerModule(
+            'downsample',
+            new Sequential(new Conv2d(inPlanes, planes, 1, { stride, ...conv }), new BatchNorm2d(planes, { device: options.device })),
+          )
+        : null;
   }
   forward(x: Tensor): Tensor {
     const out = this.bn2.forward(this.conv2.forward(this.bn1.forward(this.conv1.forward(x)).relu()));
@@ -199,7 +208,8 @@ export class ResNet18 extends Module implements FeatureModel {
 
 function numClasses(op: string, value: number | undefined): number {
   const classes = value ?? 10;
-  if (!Number.isInteger(classes) || classes < 0) throw new InvalidArgumentError(op, 'options.numClasses', `must be an integer ≥ 0 (0 leaves out the classifier), got ${classes}`);
+  if (!Number.isInteger(classes) || classes < 0)
+    throw new InvalidArgumentError(op, 'options.numClasses', `must be an integer ≥ 0 (0 leaves out the classifier), got ${classes}`);
   return classes;
 }
 

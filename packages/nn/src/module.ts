@@ -5,8 +5,18 @@
  * its own buffers, then each child in registration order.
  */
 import {
-  assertKnownOptions, DeviceMismatchError, DisposedTensorError, DtypeMismatchError, InvalidArgumentError, isTensor, keep, noGrad,
-  NonFiniteError, ShapeMismatchError, tensor, type Tensor,
+  assertKnownOptions,
+  DeviceMismatchError,
+  DisposedTensorError,
+  DtypeMismatchError,
+  InvalidArgumentError,
+  isTensor,
+  keep,
+  noGrad,
+  NonFiniteError,
+  ShapeMismatchError,
+  tensor,
+  type Tensor,
 } from '@fairgpu/tensor';
 import type { HostArray } from './safetensors.ts';
 
@@ -76,7 +86,9 @@ export abstract class Module {
   getSubmodule(path: string): Module {
     const found = this.namedModules().find(([name]) => name === path);
     if (!found) {
-      const paths = this.namedModules().map(([name]) => `'${name}'`).join(', ');
+      const paths = this.namedModules()
+        .map(([name]) => `'${name}'`)
+        .join(', ');
       throw new InvalidArgumentError('Module.getSubmodule', 'path', `'${path}' is not a module path of this model; paths: ${paths}`);
     }
     return found[1];
@@ -247,7 +259,11 @@ function checkSource(op: string, key: string, target: Tensor, source: unknown): 
   if (isTensor(source)) {
     if (source.isDisposed) throw new DisposedTensorError(op, key);
     if (source.backend !== target.backend) {
-      throw new DeviceMismatchError(op, key, `is on ${source.backend.name} but the module's '${key}' is on ${target.backend.name} (move it, or pass a host array)`);
+      throw new DeviceMismatchError(
+        op,
+        key,
+        `is on ${source.backend.name} but the module's '${key}' is on ${target.backend.name} (move it, or pass a host array)`,
+      );
     }
     if (source.shape.length !== target.shape.length || source.shape.some((d, i) => d !== target.shape[i])) {
       throw new ShapeMismatchError(op, key, `expected ${shapeText(target.shape)}, got ${shapeText(source.shape)}`);
@@ -262,7 +278,8 @@ function checkSource(op: string, key: string, target: Tensor, source: unknown): 
     if (!Array.isArray(shape) || shape.length !== target.shape.length || shape.some((d, i) => d !== target.shape[i])) {
       throw new ShapeMismatchError(op, key, `expected ${shapeText(target.shape)}, got ${Array.isArray(shape) ? shapeText(shape) : String(shape)}`);
     }
-    if (source.dtype !== 'f32' && source.dtype !== 'i32') throw new InvalidArgumentError(op, `${key}.dtype`, `must be 'f32' or 'i32', got ${String(source.dtype)}`);
+    if (source.dtype !== 'f32' && source.dtype !== 'i32')
+      throw new InvalidArgumentError(op, `${key}.dtype`, `must be 'f32' or 'i32', got ${String(source.dtype)}`);
     const raw: unknown = source.data;
     if (!(raw instanceof Float32Array || raw instanceof Int32Array || raw instanceof Float64Array || Array.isArray(raw))) {
       throw new InvalidArgumentError(op, `${key}.data`, 'must be a Float32Array, Int32Array, Float64Array or number array');
@@ -274,7 +291,11 @@ function checkSource(op: string, key: string, target: Tensor, source: unknown): 
     dtype = source instanceof Int32Array ? 'i32' : Array.isArray(source) ? null : 'f32';
   } else {
     const got = source === null ? 'null' : ArrayBuffer.isView(source) ? (source as object).constructor.name : typeof source;
-    throw new InvalidArgumentError(op, key, `must be a Tensor, a HostArray { dtype, shape, data }, a Float32Array / Float64Array / Int32Array or a number array; got ${got}`);
+    throw new InvalidArgumentError(
+      op,
+      key,
+      `must be a Tensor, a HostArray { dtype, shape, data }, a Float32Array / Float64Array / Int32Array or a number array; got ${got}`,
+    );
   }
   if (data.length !== target.size) {
     throw new ShapeMismatchError(op, key, `has ${data.length} values, the target ${shapeText(target.shape)} holds ${target.size}`);
@@ -284,6 +305,7 @@ function checkSource(op: string, key: string, target: Tensor, source: unknown): 
     const v = data[i];
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new NonFiniteError(op, key, `contains ${String(v)} at flat index ${i}`);
     if (target.dtype === 'f32' && !Number.isFinite(Math.fround(v))) throw new NonFiniteError(op, key, `value ${v} at flat index ${i} is beyond the f32 range`);
-    if (target.dtype === 'i32' && !(Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31)) throw new InvalidArgumentError(op, key, `must hold 32-bit integers for an i32 target, got ${v} at flat index ${i}`);
+    if (target.dtype === 'i32' && !(Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31))
+      throw new InvalidArgumentError(op, key, `must hold 32-bit integers for an i32 target, got ${v} at flat index ${i}`);
   }
 }

@@ -6,8 +6,18 @@
  * with `assign` (the reference the fused kernel is tested against).
  */
 import {
-  assertKnownOptions, DeviceMismatchError, DisposedTensorError, DtypeMismatchError, InvalidArgumentError, isTensor, keep, noGrad,
-  ShapeMismatchError, tidy, zeros, type Tensor,
+  assertKnownOptions,
+  DeviceMismatchError,
+  DisposedTensorError,
+  DtypeMismatchError,
+  InvalidArgumentError,
+  isTensor,
+  keep,
+  noGrad,
+  ShapeMismatchError,
+  tidy,
+  zeros,
+  type Tensor,
 } from '@fairgpu/tensor';
 import { fusedOptimizerStep } from './ops/optimizer-step.ts';
 
@@ -46,7 +56,11 @@ export abstract class Optimizer {
   protected abstract readonly stateNames: readonly string[];
   private currentLr: number;
 
-  protected constructor(readonly name: string, params: readonly Tensor[], lr: number) {
+  protected constructor(
+    readonly name: string,
+    params: readonly Tensor[],
+    lr: number,
+  ) {
     this.params = checkParams(name, params);
     this.currentLr = check(name, 'lr', lr, finiteLr, 'a finite number ≥ 0');
     this.state = this.params.map(() => new Map());
@@ -73,15 +87,18 @@ export abstract class Optimizer {
       if (!g) return;
       if (g.isDisposed) throw new DisposedTensorError(op, `params[${i}].grad`);
       if (g.backend !== p.backend) throw new DeviceMismatchError(op, `params[${i}].grad`, `is on ${g.backend.name} but the parameter is on ${p.backend.name}`);
-      if (g.shape.join() !== p.shape.join()) throw new ShapeMismatchError(op, `params[${i}].grad`, `[${g.shape.join(', ')}] differs from the parameter's [${p.shape.join(', ')}]`);
+      if (g.shape.join() !== p.shape.join())
+        throw new ShapeMismatchError(op, `params[${i}].grad`, `[${g.shape.join(', ')}] differs from the parameter's [${p.shape.join(', ')}]`);
       if (g.dtype !== p.dtype) throw new DtypeMismatchError(op, `params[${i}].grad`, `is ${g.dtype} but the parameter is ${p.dtype}`);
     });
     this.stepCount++;
-    noGrad(() => tidy(() => {
-      this.params.forEach((p, i) => {
-        if (p.grad) this.update(p, p.grad, this.state[i]);
-      });
-    }));
+    noGrad(() =>
+      tidy(() => {
+        this.params.forEach((p, i) => {
+          if (p.grad) this.update(p, p.grad, this.state[i]);
+        });
+      }),
+    );
   }
 
   zeroGrad(): void {
@@ -129,8 +146,12 @@ export abstract class Optimizer {
     this.parseState(`${this.name}.checkStateDict`, dict);
   }
 
-  private parseState(op: string, dict: { tensors: ReadonlyMap<string, Tensor>; scalars: { lr: number; step: number } }): { parsed: [number, string, Tensor][]; lr: number; step: number } {
-    if (!dict || typeof dict !== 'object') throw new InvalidArgumentError(op, 'dict', `must be { tensors, scalars } as stateDict() returns, got ${dict === null ? 'null' : typeof dict}`);
+  private parseState(
+    op: string,
+    dict: { tensors: ReadonlyMap<string, Tensor>; scalars: { lr: number; step: number } },
+  ): { parsed: [number, string, Tensor][]; lr: number; step: number } {
+    if (!dict || typeof dict !== 'object')
+      throw new InvalidArgumentError(op, 'dict', `must be { tensors, scalars } as stateDict() returns, got ${dict === null ? 'null' : typeof dict}`);
     assertKnownOptions(op, dict, ['tensors', 'scalars']);
     if (!(dict.tensors instanceof Map)) throw new InvalidArgumentError(op, 'dict.tensors', 'must be a Map of state tensors');
     if (!dict.scalars || typeof dict.scalars !== 'object') throw new InvalidArgumentError(op, 'dict.scalars', 'must be { lr, step }');
@@ -147,7 +168,8 @@ export abstract class Optimizer {
       const p = this.params[i];
       if (!isTensor(t)) throw new InvalidArgumentError(op, key, 'must be a tensor');
       if (t.isDisposed) throw new DisposedTensorError(op, key);
-      if (t.shape.join() !== p.shape.join()) throw new ShapeMismatchError(op, key, `has shape [${t.shape.join(', ')}], parameter ${i} is [${p.shape.join(', ')}]`);
+      if (t.shape.join() !== p.shape.join())
+        throw new ShapeMismatchError(op, key, `has shape [${t.shape.join(', ')}], parameter ${i} is [${p.shape.join(', ')}]`);
       if (t.dtype !== p.dtype) throw new DtypeMismatchError(op, key, `is ${t.dtype}, parameter ${i} is ${p.dtype}`);
       if (t.backend !== p.backend) throw new DeviceMismatchError(op, key, `is on ${t.backend.name} but parameter ${i} is on ${p.backend.name}`);
       parsed.push([i, m[2], t]);
@@ -186,22 +208,29 @@ export class SGD extends Optimizer {
   readonly fused: boolean;
   protected readonly stateNames = ['momentum_buffer'] as const;
   constructor(params: readonly Tensor[], options: SgdOptions) {
-    if (!options || typeof options !== 'object') throw new InvalidArgumentError('SGD', 'options', `must be an object with at least lr, got ${options === null ? 'null' : typeof options}`);
+    if (!options || typeof options !== 'object')
+      throw new InvalidArgumentError('SGD', 'options', `must be an object with at least lr, got ${options === null ? 'null' : typeof options}`);
     assertKnownOptions('SGD', options, ['lr', 'fused', 'momentum', 'dampening', 'weightDecay', 'nesterov']);
     super('SGD', params, options.lr);
     this.momentum = check('SGD', 'momentum', options.momentum ?? 0, (v) => v >= 0 && v < 1, 'in [0, 1)');
     this.dampening = check('SGD', 'dampening', options.dampening ?? 0, (v) => v >= 0 && v <= 1, 'in [0, 1]');
     this.weightDecay = check('SGD', 'weightDecay', options.weightDecay ?? 0, (v) => v >= 0 && Number.isFinite(v), '≥ 0');
     this.nesterov = flag('SGD', 'nesterov', options.nesterov, false);
-    if (this.nesterov && (this.momentum === 0 || this.dampening !== 0)) throw new InvalidArgumentError('SGD', 'nesterov', 'needs momentum > 0 and dampening = 0');
+    if (this.nesterov && (this.momentum === 0 || this.dampening !== 0))
+      throw new InvalidArgumentError('SGD', 'nesterov', 'needs momentum > 0 and dampening = 0');
     this.fused = flag('SGD', 'fused', options.fused, true);
   }
   protected update(p: Tensor, grad: Tensor, state: Map<string, Tensor>): void {
     if (this.fused) {
       const buf = this.momentum ? this.buffer(state, 'momentum_buffer', () => zeros(p.shape, { device: p.backend })) : null;
       fusedOptimizerStep(p, grad, buf ? [buf.value] : [], {
-        kind: 'sgd', lr: this.lr, weightDecay: this.weightDecay, momentum: this.momentum, dampeningC: 1 - this.dampening,
-        fresh: buf?.fresh ?? false, nesterov: this.nesterov,
+        kind: 'sgd',
+        lr: this.lr,
+        weightDecay: this.weightDecay,
+        momentum: this.momentum,
+        dampeningC: 1 - this.dampening,
+        fresh: buf?.fresh ?? false,
+        nesterov: this.nesterov,
       });
       return;
     }
@@ -232,7 +261,12 @@ export class Adam extends Optimizer {
   readonly weightDecay: number;
   readonly fused: boolean;
   protected readonly stateNames = ['exp_avg', 'exp_avg_sq'] as const;
-  constructor(params: readonly Tensor[], options: AdamOptions = {}, protected readonly decoupled = false, name = 'Adam') {
+  constructor(
+    params: readonly Tensor[],
+    options: AdamOptions = {},
+    protected readonly decoupled = false,
+    name = 'Adam',
+  ) {
     assertKnownOptions(name, options, ['lr', 'fused', 'betas', 'eps', 'weightDecay']);
     super(name, params, options?.lr ?? 1e-3);
     options ??= {};
@@ -251,8 +285,15 @@ export class Adam extends Optimizer {
       const m = this.buffer(state, 'exp_avg', () => zeros(p.shape, { device: p.backend })).value;
       const v = this.buffer(state, 'exp_avg_sq', () => zeros(p.shape, { device: p.backend })).value;
       fusedOptimizerStep(p, grad, [m, v], {
-        kind: 'adam', lr: this.lr, weightDecay: this.weightDecay, momentum: this.beta1, dampeningC: 1 - this.beta1,
-        beta2: this.beta2, t, eps: this.eps, decoupled: this.decoupled,
+        kind: 'adam',
+        lr: this.lr,
+        weightDecay: this.weightDecay,
+        momentum: this.beta1,
+        dampeningC: 1 - this.beta1,
+        beta2: this.beta2,
+        t,
+        eps: this.eps,
+        decoupled: this.decoupled,
       });
       return;
     }
@@ -265,7 +306,10 @@ export class Adam extends Optimizer {
     const c1 = 1 - this.beta1 ** t;
     const c2 = 1 - this.beta2 ** t;
     // PyTorch: p −= (lr / c1) · m / (√v / √c2 + eps)
-    const denom = v.sqrt().mul(1 / Math.sqrt(c2)).add(this.eps);
+    const denom = v
+      .sqrt()
+      .mul(1 / Math.sqrt(c2))
+      .add(this.eps);
     const base = this.decoupled && this.weightDecay ? p.mul(1 - this.lr * this.weightDecay) : p;
     p.assign(base.sub(m.div(denom).mul(this.lr / c1)));
   }

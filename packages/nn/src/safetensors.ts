@@ -99,8 +99,10 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
     if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw new SafetensorsError(`'${name}' must be an object`);
     const { dtype, shape, data_offsets: offsets } = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof dtype !== 'string' || !(dtype in ITEMSIZE)) throw new SafetensorsError(`'${name}' has unknown dtype ${JSON.stringify(dtype)}`);
-    if (dtype !== 'F32' && dtype !== 'I32' && dtype !== 'I64' && dtype !== 'F64') throw new SafetensorsError(`'${name}' has dtype ${dtype}; supported: F32, I32, I64, F64`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new SafetensorsError(`'${name}' shape must be non-negative integers, got ${JSON.stringify(shape)}`);
+    if (dtype !== 'F32' && dtype !== 'I32' && dtype !== 'I64' && dtype !== 'F64')
+      throw new SafetensorsError(`'${name}' has dtype ${dtype}; supported: F32, I32, I64, F64`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw new SafetensorsError(`'${name}' shape must be non-negative integers, got ${JSON.stringify(shape)}`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
       throw new SafetensorsError(`'${name}' data_offsets must be two non-negative integers, got ${JSON.stringify(offsets)}`);
     }
@@ -113,7 +115,8 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
       count *= d;
       if (count * itemsize > end - begin && d !== 0) break;
     }
-    if (count * itemsize !== end - begin) throw new SafetensorsError(`'${name}' byte length ${end - begin} ≠ shape [${(shape as number[]).join(', ')}] × ${itemsize}`);
+    if (count * itemsize !== end - begin)
+      throw new SafetensorsError(`'${name}' byte length ${end - begin} ≠ shape [${(shape as number[]).join(', ')}] × ${itemsize}`);
     ranges.push([begin, end, name]);
     pending.push([name, dtype, [...(shape as number[])], begin, count]);
   }
@@ -125,11 +128,13 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
   let previous = '';
   for (const [begin, end, name] of ranges) {
     if (begin < expected) throw new SafetensorsError(`'${name}' overlaps '${previous}' (data_offsets [${begin}, ${end}], '${previous}' ends at ${expected})`);
-    if (begin > expected) throw new SafetensorsError(`'${name}' data_offsets [${begin}, ${end}] leave a gap of ${begin - expected} bytes after offset ${expected}`);
+    if (begin > expected)
+      throw new SafetensorsError(`'${name}' data_offsets [${begin}, ${end}] leave a gap of ${begin - expected} bytes after offset ${expected}`);
     expected = end;
     previous = name;
   }
-  if (expected !== dataLength) throw new SafetensorsError(`${dataLength - expected} trailing bytes after the last tensor (the data ends at ${expected} of ${dataLength})`);
+  if (expected !== dataLength)
+    throw new SafetensorsError(`${dataLength - expected} trailing bytes after the last tensor (the data ends at ${expected} of ${dataLength})`);
   const tensors = new Map<string, HostArray>();
   for (const [name, dtype, shape, begin, count] of pending) {
     tensors.set(name, { dtype: dtype === 'F32' || dtype === 'F64' ? 'f32' : 'i32', shape, data: readValues(name, dtype, bytes, dataStart + begin, count) });

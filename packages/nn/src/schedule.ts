@@ -45,7 +45,8 @@ export abstract class LrScheduler {
     const op = `${this.constructor.name}.loadStateDict`;
     if (!state || typeof state !== 'object') throw new InvalidArgumentError(op, 'state', `must be { lastStep }, got ${state === null ? 'null' : typeof state}`);
     assertKnownOptions(op, state, ['lastStep']);
-    if (!Number.isInteger(state.lastStep) || state.lastStep < 0) throw new InvalidArgumentError(op, 'lastStep', `must be an integer ≥ 0, got ${state.lastStep}`);
+    if (!Number.isInteger(state.lastStep) || state.lastStep < 0)
+      throw new InvalidArgumentError(op, 'lastStep', `must be an integer ≥ 0, got ${state.lastStep}`);
     return this.checkedLrAt(state.lastStep);
   }
 }
@@ -61,7 +62,11 @@ const factor = (op: string, arg: string, v: number) => {
 
 /** lr·γ^⌊t/stepSize⌋ (PyTorch's StepLR). */
 export class StepLR extends LrScheduler {
-  constructor(optimizer: Optimizer, readonly stepSize: number, readonly gamma = 0.1) {
+  constructor(
+    optimizer: Optimizer,
+    readonly stepSize: number,
+    readonly gamma = 0.1,
+  ) {
     positiveInt('StepLR', 'stepSize', stepSize);
     factor('StepLR', 'gamma', gamma);
     super(optimizer);
@@ -75,8 +80,13 @@ export class StepLR extends LrScheduler {
 /** lr·γ^(number of milestones ≤ t) (PyTorch's MultiStepLR). */
 export class MultiStepLR extends LrScheduler {
   readonly milestones: number[];
-  constructor(optimizer: Optimizer, milestones: readonly number[], readonly gamma = 0.1) {
-    if (!Array.isArray(milestones) || milestones.some((m) => !Number.isInteger(m) || m < 0)) throw new InvalidArgumentError('MultiStepLR', 'milestones', 'must be integers ≥ 0');
+  constructor(
+    optimizer: Optimizer,
+    milestones: readonly number[],
+    readonly gamma = 0.1,
+  ) {
+    if (!Array.isArray(milestones) || milestones.some((m) => !Number.isInteger(m) || m < 0))
+      throw new InvalidArgumentError('MultiStepLR', 'milestones', 'must be integers ≥ 0');
     factor('MultiStepLR', 'gamma', gamma);
     super(optimizer);
     this.milestones = [...milestones].sort((a, b) => a - b);
@@ -90,7 +100,11 @@ export class MultiStepLR extends LrScheduler {
 
 /** η_min + (lr − η_min)(1 + cos(π t / T))/2 (PyTorch's CosineAnnealingLR, closed form). */
 export class CosineAnnealingLR extends LrScheduler {
-  constructor(optimizer: Optimizer, readonly tMax: number, readonly etaMin = 0) {
+  constructor(
+    optimizer: Optimizer,
+    readonly tMax: number,
+    readonly etaMin = 0,
+  ) {
     positiveInt('CosineAnnealingLR', 'tMax', tMax);
     if (!(etaMin >= 0 && Number.isFinite(etaMin))) throw new InvalidArgumentError('CosineAnnealingLR', 'etaMin', `must be a finite number ≥ 0, got ${etaMin}`);
     super(optimizer);
@@ -106,9 +120,15 @@ export class CosineAnnealingLR extends LrScheduler {
  * the same optimizer; its own step counter is shifted by the warm-up).
  */
 export class LinearWarmup extends LrScheduler {
-  constructor(optimizer: Optimizer, readonly warmupSteps: number, readonly after: ((t: number) => number) | null = null, readonly startFactor = 0.1) {
+  constructor(
+    optimizer: Optimizer,
+    readonly warmupSteps: number,
+    readonly after: ((t: number) => number) | null = null,
+    readonly startFactor = 0.1,
+  ) {
     positiveInt('LinearWarmup', 'warmupSteps', warmupSteps);
-    if (after !== null && typeof after !== 'function') throw new InvalidArgumentError('LinearWarmup', 'after', `must be a function of the step or null, got ${typeof after}`);
+    if (after !== null && typeof after !== 'function')
+      throw new InvalidArgumentError('LinearWarmup', 'after', `must be a function of the step or null, got ${typeof after}`);
     if (!(startFactor > 0 && startFactor <= 1)) throw new InvalidArgumentError('LinearWarmup', 'startFactor', `must be in (0, 1], got ${startFactor}`);
     super(optimizer);
     this.start();

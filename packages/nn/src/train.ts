@@ -23,7 +23,17 @@ export interface LoopPosition {
 }
 
 export type ProgressEvent =
-  | { type: 'step'; epoch: number; index: number; stepsPerEpoch: number; globalStep: number; totalSteps: number; loss: number | null; lr: number; imagesPerSecond: number }
+  | {
+      type: 'step';
+      epoch: number;
+      index: number;
+      stepsPerEpoch: number;
+      globalStep: number;
+      totalSteps: number;
+      loss: number | null;
+      lr: number;
+      imagesPerSecond: number;
+    }
   | { type: 'epoch'; epoch: number; epochs: number; meanLoss: number; lr: number; seconds: number; imagesPerSecond: number }
   | { type: 'checkpoint'; position: LoopPosition };
 
@@ -55,8 +65,20 @@ export interface LoopOptions<B> {
 }
 
 const LOOP_KEYS = [
-  'epochs', 'stepsPerEpoch', 'batch', 'step', 'batchSize', 'release', 'lr', 'endEpoch', 'start', 'logEvery', 'checkpoint', 'checkpointEvery',
-  'onProgress', 'maxSteps',
+  'epochs',
+  'stepsPerEpoch',
+  'batch',
+  'step',
+  'batchSize',
+  'release',
+  'lr',
+  'endEpoch',
+  'start',
+  'logEvery',
+  'checkpoint',
+  'checkpointEvery',
+  'onProgress',
+  'maxSteps',
 ] as const;
 
 /**
@@ -65,24 +87,46 @@ const LOOP_KEYS = [
  * freed, the batch is released and the error propagates.
  */
 export async function trainLoop<B>(options: LoopOptions<B>): Promise<LoopPosition> {
-  if (!options || typeof options !== 'object') throw new InvalidArgumentError('trainLoop', 'options', `must be an object, got ${options === null ? 'null' : typeof options}`);
+  if (!options || typeof options !== 'object')
+    throw new InvalidArgumentError('trainLoop', 'options', `must be an object, got ${options === null ? 'null' : typeof options}`);
   assertKnownOptions('trainLoop', options, LOOP_KEYS);
   const { epochs, stepsPerEpoch, batchSize, logEvery = 10, checkpointEvery = 0 } = options;
-  for (const [name, v, min] of [['epochs', epochs, 0], ['stepsPerEpoch', stepsPerEpoch, 1], ['batchSize', batchSize, 1], ['logEvery', logEvery, 1], ['checkpointEvery', checkpointEvery, 0]] as const) {
+  for (const [name, v, min] of [
+    ['epochs', epochs, 0],
+    ['stepsPerEpoch', stepsPerEpoch, 1],
+    ['batchSize', batchSize, 1],
+    ['logEvery', logEvery, 1],
+    ['checkpointEvery', checkpointEvery, 0],
+  ] as const) {
     if (!Number.isInteger(v) || v < min) throw new InvalidArgumentError('trainLoop', `options.${name}`, `must be an integer ≥ ${min}, got ${v}`);
   }
   if (typeof options.step !== 'function') throw new InvalidArgumentError('trainLoop', 'options.step', `must be a function, got ${typeof options.step}`);
   if (typeof options.batch !== 'function') throw new InvalidArgumentError('trainLoop', 'options.batch', `must be a function, got ${typeof options.batch}`);
   for (const name of ['release', 'lr', 'endEpoch', 'checkpoint', 'onProgress'] as const) {
-    if (options[name] !== undefined && typeof options[name] !== 'function') throw new InvalidArgumentError('trainLoop', `options.${name}`, `must be a function, got ${typeof options[name]}`);
+    if (options[name] !== undefined && typeof options[name] !== 'function')
+      throw new InvalidArgumentError('trainLoop', `options.${name}`, `must be a function, got ${typeof options[name]}`);
   }
   if (options.maxSteps !== undefined && !(Number.isInteger(options.maxSteps) && options.maxSteps >= 0)) {
     throw new InvalidArgumentError('trainLoop', 'options.maxSteps', `must be an integer ≥ 0, got ${options.maxSteps}`);
   }
   const pos: LoopPosition = { ...(options.start ?? { epoch: 0, index: 0, globalStep: 0 }) };
   if (options.start !== undefined) assertKnownOptions('trainLoop', options.start, ['epoch', 'index', 'globalStep']);
-  if (!(Number.isInteger(pos.epoch) && Number.isInteger(pos.index) && Number.isInteger(pos.globalStep) && pos.epoch >= 0 && pos.index >= 0 && pos.globalStep >= 0 && pos.index <= stepsPerEpoch)) {
-    throw new InvalidArgumentError('trainLoop', 'options.start', `is outside the run: ${JSON.stringify(options.start)} (epoch, index ≤ stepsPerEpoch and globalStep must be integers ≥ 0)`);
+  if (
+    !(
+      Number.isInteger(pos.epoch) &&
+      Number.isInteger(pos.index) &&
+      Number.isInteger(pos.globalStep) &&
+      pos.epoch >= 0 &&
+      pos.index >= 0 &&
+      pos.globalStep >= 0 &&
+      pos.index <= stepsPerEpoch
+    )
+  ) {
+    throw new InvalidArgumentError(
+      'trainLoop',
+      'options.start',
+      `is outside the run: ${JSON.stringify(options.start)} (epoch, index ≤ stepsPerEpoch and globalStep must be integers ≥ 0)`,
+    );
   }
   const lr = () => options.lr?.() ?? NaN;
   const totalSteps = epochs * stepsPerEpoch;
@@ -119,7 +163,14 @@ export async function trainLoop<B>(options: LoopOptions<B>): Promise<LoopPositio
           value = await current.item();
           const now = performance.now();
           options.onProgress?.({
-            type: 'step', epoch: pos.epoch, index: pos.index, stepsPerEpoch, globalStep: pos.globalStep, totalSteps, loss: value, lr: lr(),
+            type: 'step',
+            epoch: pos.epoch,
+            index: pos.index,
+            stepsPerEpoch,
+            globalStep: pos.globalStep,
+            totalSteps,
+            loss: value,
+            lr: lr(),
             imagesPerSecond: (windowSteps * batchSize) / ((now - windowStart) / 1000),
           });
           windowStart = now;
@@ -145,7 +196,15 @@ export async function trainLoop<B>(options: LoopOptions<B>): Promise<LoopPositio
       lossSum = null;
       await options.endEpoch?.(pos.epoch);
       const seconds = (performance.now() - t0) / 1000;
-      options.onProgress?.({ type: 'epoch', epoch: pos.epoch, epochs: options.epochs, meanLoss, lr: lr(), seconds, imagesPerSecond: (steps * batchSize) / seconds });
+      options.onProgress?.({
+        type: 'epoch',
+        epoch: pos.epoch,
+        epochs: options.epochs,
+        meanLoss,
+        lr: lr(),
+        seconds,
+        imagesPerSecond: (steps * batchSize) / seconds,
+      });
       pos.epoch++;
       pos.index = 0;
       if (options.checkpoint) {
@@ -163,8 +222,10 @@ export async function trainLoop<B>(options: LoopOptions<B>): Promise<LoopPositio
 
 /** The value `step` returned: a live one-element f32 tensor (disposed by the enclosing scope otherwise). */
 function checkLoss(value: unknown): Tensor {
-  if (!isTensor(value)) throw new InvalidArgumentError('trainLoop', 'options.step', `must return the loss tensor, got ${value === null ? 'null' : typeof value}`);
-  if (value.isDisposed) throw new InvalidArgumentError('trainLoop', 'options.step', 'returned a disposed tensor; return the loss undisposed (the loop disposes it)');
+  if (!isTensor(value))
+    throw new InvalidArgumentError('trainLoop', 'options.step', `must return the loss tensor, got ${value === null ? 'null' : typeof value}`);
+  if (value.isDisposed)
+    throw new InvalidArgumentError('trainLoop', 'options.step', 'returned a disposed tensor; return the loss undisposed (the loop disposes it)');
   if (value.size !== 1) throw new InvalidArgumentError('trainLoop', 'options.step', `must return a scalar loss, got shape [${value.shape.join(', ')}]`);
   return value;
 }
@@ -180,20 +241,26 @@ export class AccuracyMeter {
   private readonly totals: [number, number, number] = [0, 0, 0];
   add(logits: Tensor, labels: Tensor, group?: ArrayLike<number>): void {
     if (logits.rank !== 2 || labels.rank !== 1 || labels.shape[0] !== logits.shape[0]) {
-      throw new InvalidArgumentError('AccuracyMeter.add', 'labels', `must be [N] for logits [N, C]; got [${labels.shape.join(', ')}] and [${logits.shape.join(', ')}]`);
+      throw new InvalidArgumentError(
+        'AccuracyMeter.add',
+        'labels',
+        `must be [N] for logits [N, C]; got [${labels.shape.join(', ')}] and [${logits.shape.join(', ')}]`,
+      );
     }
     const n = logits.shape[0];
     if (group && group.length !== n) throw new InvalidArgumentError('AccuracyMeter.add', 'group', `must have ${n} entries, got ${group.length}`);
     const flags = Float32Array.from({ length: n }, (_, i) => (group && group[i] ? 1 : 0));
     const inGroup = flags.reduce((a, b) => a + b, 0);
-    const next = noGrad(() => tidy(() => {
-      const picked = logits.gather(1, labels.reshape([-1, 1])).reshape([-1]);
-      const hit = picked.ge(logits.max(1));
-      const g = tensor(flags, [n], { device: logits.backend });
-      // [all, group 1, group 0] correct counts
-      const counts = concat([hit.sum().reshape([1]), hit.mul(g).sum().reshape([1]), hit.mul(g.neg().add(1)).sum().reshape([1])], 0);
-      return keep(this.correct ? this.correct.add(counts) : counts);
-    }));
+    const next = noGrad(() =>
+      tidy(() => {
+        const picked = logits.gather(1, labels.reshape([-1, 1])).reshape([-1]);
+        const hit = picked.ge(logits.max(1));
+        const g = tensor(flags, [n], { device: logits.backend });
+        // [all, group 1, group 0] correct counts
+        const counts = concat([hit.sum().reshape([1]), hit.mul(g).sum().reshape([1]), hit.mul(g.neg().add(1)).sum().reshape([1])], 0);
+        return keep(this.correct ? this.correct.add(counts) : counts);
+      }),
+    );
     this.correct?.dispose();
     this.correct = next;
     this.totals[0] += n;

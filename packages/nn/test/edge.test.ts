@@ -45,9 +45,21 @@ describe('the valid forms around those edges still work', () => {
   });
 
   it('safetensors whose tensors tile the data (zero-size ones included) decode; our encoder writes such files', () => {
-    const ok = decodeSafetensors(file({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, e: { dtype: 'F32', shape: [0], data_offsets: [4, 4] }, b: { dtype: 'I32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8)));
+    const ok = decodeSafetensors(
+      file(
+        {
+          a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+          e: { dtype: 'F32', shape: [0], data_offsets: [4, 4] },
+          b: { dtype: 'I32', shape: [1], data_offsets: [4, 8] },
+        },
+        new Uint8Array(8),
+      ),
+    );
     expect([...ok.tensors.keys()]).toEqual(['a', 'e', 'b']);
-    const tensors = new Map<string, HostArray>([['x', { dtype: 'f32', shape: [0], data: new Float32Array(0) }], ['y', { dtype: 'i32', shape: [2], data: Int32Array.from([1, 2]) }]]);
+    const tensors = new Map<string, HostArray>([
+      ['x', { dtype: 'f32', shape: [0], data: new Float32Array(0) }],
+      ['y', { dtype: 'i32', shape: [2], data: Int32Array.from([1, 2]) }],
+    ]);
     expect(Array.from(decodeSafetensors(encodeSafetensors(tensors)).tensors.get('y')!.data)).toEqual([1, 2]);
   });
 

@@ -10,8 +10,13 @@ describe('modules', () => {
     const net = new SimpleConvNet({ device });
     const keys = [...net.stateDict().keys()];
     expect(keys.slice(0, 7)).toEqual([
-      'extracter.0.weight', 'extracter.0.bias', 'extracter.1.weight', 'extracter.1.bias',
-      'extracter.1.running_mean', 'extracter.1.running_var', 'extracter.1.num_batches_tracked',
+      'extracter.0.weight',
+      'extracter.0.bias',
+      'extracter.1.weight',
+      'extracter.1.bias',
+      'extracter.1.running_mean',
+      'extracter.1.running_var',
+      'extracter.1.num_batches_tracked',
     ]);
     expect(keys.at(-1)).toBe('fc.bias');
     expect(net.stateDict().get('extracter.9.weight')!.shape).toEqual([128, 64, 7, 7]);
@@ -22,7 +27,15 @@ describe('modules', () => {
   it('ResNet-18 (CIFAR stem) has torchvision names and parameter count', () => {
     const net = new ResNet18({ device, width: 8 });
     const keys = [...net.stateDict().keys()];
-    for (const k of ['conv1.weight', 'bn1.running_var', 'layer1.0.conv1.weight', 'layer2.0.downsample.0.weight', 'layer2.0.downsample.1.num_batches_tracked', 'layer4.1.bn2.bias', 'fc.weight']) {
+    for (const k of [
+      'conv1.weight',
+      'bn1.running_var',
+      'layer1.0.conv1.weight',
+      'layer2.0.downsample.0.weight',
+      'layer2.0.downsample.1.num_batches_tracked',
+      'layer4.1.bn2.bias',
+      'fc.weight',
+    ]) {
       expect(keys).toContain(k);
     }
     expect(keys).not.toContain('layer1.0.downsample.0.weight');

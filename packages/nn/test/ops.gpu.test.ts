@@ -24,7 +24,13 @@ async function compare(fn: (...x: Tensor[]) => Tensor, inputs: { data: number[];
   got.grads.forEach((g, i) => expectClose(g, ref.grads[i], tol, `grad ${i}`));
 }
 
-const input = (shape: number[], seed: number) => ({ data: randomData(shape.reduce((p, d) => p * d, 1), seed), shape });
+const input = (shape: number[], seed: number) => ({
+  data: randomData(
+    shape.reduce((p, d) => p * d, 1),
+    seed,
+  ),
+  shape,
+});
 
 const convCases = [
   { name: '3×3 pad 1', x: [2, 3, 7, 9], w: [5, 3, 3, 3], stride: 1, padding: 1 },
@@ -55,19 +61,33 @@ describe.runIf(gpu)('conv2d and pooling on the GPU vs the float64 reference', ()
     expect(Array.from(await x.grad!.toArray())).toEqual([1, 0, 0, 0]);
   });
   it('BatchNorm2d training forward/backward and running statistics', async () => {
-    const fn = (device: Device) => scope(async () => {
-      const bn = new BatchNorm2d(3, { device });
-      const x = tensor(randomData(2 * 3 * 5 * 3, 8).map((v, i) => v * (1 + (i % 3)) + 0.5), [2, 3, 5, 3], { device, requiresGrad: true });
-      const y = bn.forward(x);
-      await y.mul(tensor(randomData(y.size, 9), y.shape, { device })).sum().backward();
-      const out = { y: Array.from(await y.toArray()), g: Array.from(await x.grad!.toArray()), rm: Array.from(await bn.runningMean.toArray()), rv: Array.from(await bn.runningVar.toArray()), nbt: Array.from(await bn.numBatchesTracked.toArray()) };
-      bn.eval();
-      const e = Array.from(await bn.forward(x).toArray());
-      // Without gradients, eval takes the per-channel kernel instead of the broadcasting composite.
-      const fast = Array.from(await noGrad(() => bn.forward(x)).toArray());
-      bn.dispose();
-      return { ...out, e, fast };
-    });
+    const fn = (device: Device) =>
+      scope(async () => {
+        const bn = new BatchNorm2d(3, { device });
+        const x = tensor(
+          randomData(2 * 3 * 5 * 3, 8).map((v, i) => v * (1 + (i % 3)) + 0.5),
+          [2, 3, 5, 3],
+          { device, requiresGrad: true },
+        );
+        const y = bn.forward(x);
+        await y
+          .mul(tensor(randomData(y.size, 9), y.shape, { device }))
+          .sum()
+          .backward();
+        const out = {
+          y: Array.from(await y.toArray()),
+          g: Array.from(await x.grad!.toArray()),
+          rm: Array.from(await bn.runningMean.toArray()),
+          rv: Array.from(await bn.runningVar.toArray()),
+          nbt: Array.from(await bn.numBatchesTracked.toArray()),
+        };
+        bn.eval();
+        const e = Array.from(await bn.forward(x).toArray());
+        // Without gradients, eval takes the per-channel kernel instead of the broadcasting composite.
+        const fast = Array.from(await noGrad(() => bn.forward(x)).toArray());
+        bn.dispose();
+        return { ...out, e, fast };
+      });
     const ref = await fn(cpuBackend());
     const got = await fn(gpu!);
     expectClose(got.fast, got.e, { rtol: 1e-5, atol: 1e-5 }, 'fast eval');
@@ -79,7 +99,11 @@ describe.runIf(gpu)('conv2d and pooling on the GPU vs the float64 reference', ()
 describe('finite differences (float64 CPU reference)', () => {
   it('conv2d, both algorithms, stride/padding/odd sizes', async () => {
     for (const algorithm of ['im2col', 'direct'] as ConvAlgorithm[]) {
-      const r = await gradcheck((x, w, b) => conv2d(x, w, b, { stride: 2, padding: [1, 2], algorithm }).square(), [input([2, 2, 5, 4], 10), input([3, 2, 3, 2], 11), input([3], 12)], { rtol: 1e-5, atol: 1e-6 });
+      const r = await gradcheck(
+        (x, w, b) => conv2d(x, w, b, { stride: 2, padding: [1, 2], algorithm }).square(),
+        [input([2, 2, 5, 4], 10), input([3, 2, 3, 2], 11), input([3], 12)],
+        { rtol: 1e-5, atol: 1e-6 },
+      );
       expect(r.ok, `${algorithm}: max abs error ${r.maxAbsError}`).toBe(true);
     }
   });
@@ -88,12 +112,15 @@ describe('finite differences (float64 CPU reference)', () => {
       await gradcheck((x) => maxPool2d(x, 3, { stride: 2, padding: 1 }).square(), [input([1, 2, 5, 5], 13)]),
       await gradcheck((x) => avgPool2d(x, 2, { stride: 1 }).square(), [input([1, 2, 3, 4], 14)]),
       await gradcheck((x) => globalAvgPool2d(x).square(), [input([2, 3, 2, 3], 16)]),
-      await gradcheck((x) => {
-        const bn = new BatchNorm2d(2, { device: 'cpu' });
-        const y = bn.forward(x).mul(x.sin());
-        bn.dispose();
-        return y;
-      }, [input([3, 2, 2, 3], 15)]),
+      await gradcheck(
+        (x) => {
+          const bn = new BatchNorm2d(2, { device: 'cpu' });
+          const y = bn.forward(x).mul(x.sin());
+          bn.dispose();
+          return y;
+        },
+        [input([3, 2, 2, 3], 15)],
+      ),
     ];
     for (const r of checks) expect(r.ok, `max abs error ${r.maxAbsError}`).toBe(true);
   });

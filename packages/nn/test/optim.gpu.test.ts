@@ -14,11 +14,23 @@ afterAll(() => gpu?.destroy());
  */
 async function run(device: 'cpu' | typeof gpu, make: (ps: Tensor[], fused: boolean) => Optimizer, fused: boolean): Promise<number[][]> {
   const shapes = [[5, 3, 3, 3], [7], [130]];
-  const ps = shapes.map((s, i) => tensor(randomData(s.reduce((a, d) => a * d, 1), 10 + i), s, { device: device!, requiresGrad: true }));
+  const ps = shapes.map((s, i) =>
+    tensor(
+      randomData(
+        s.reduce((a, d) => a * d, 1),
+        10 + i,
+      ),
+      s,
+      { device: device!, requiresGrad: true },
+    ),
+  );
   const opt = make(ps, fused);
   for (let step = 0; step < 5; step++) {
     for (const [i, p] of ps.entries()) {
-      await p.mul(tensor(randomData(p.size, 100 * step + i), p.shape, { device: device! })).sum().backward();
+      await p
+        .mul(tensor(randomData(p.size, 100 * step + i), p.shape, { device: device! }))
+        .sum()
+        .backward();
     }
     opt.step();
     opt.zeroGrad();

@@ -8,7 +8,12 @@ import { expectClose } from './helpers.ts';
  * (torch.optim.SGD / Adam / AdamW pseudo-code), on the CPU reference backend, with a gradient
  * sequence that changes sign and magnitude. (toArray returns f32, hence the 1e-6 tolerance.)
  */
-const grads = [[0.5, -1, 2], [0.1, 0.3, -0.2], [-0.7, 0.05, 1.5], [0.2, -0.4, 0.0]];
+const grads = [
+  [0.5, -1, 2],
+  [0.1, 0.3, -0.2],
+  [-0.7, 0.05, 1.5],
+  [0.2, -0.4, 0.0],
+];
 const p0 = [1, -2, 0.5];
 
 async function runOnce(make: (p: Tensor) => Optimizer): Promise<number[]> {
@@ -16,7 +21,10 @@ async function runOnce(make: (p: Tensor) => Optimizer): Promise<number[]> {
   const opt = make(p);
   for (const g of grads) {
     // loss = Σ g·p has gradient g
-    await p.mul(tensor(g, [3], { device: 'cpu' })).sum().backward();
+    await p
+      .mul(tensor(g, [3], { device: 'cpu' }))
+      .sum()
+      .backward();
     opt.step();
     opt.zeroGrad();
   }
@@ -72,18 +80,30 @@ describe('optimizers (PyTorch update rules)', () => {
   it('SGD plain, momentum, Nesterov, weight decay, dampening', async () => {
     expectClose(await run((p, fused) => new SGD([p], { lr: 0.1, fused })), sgdRef(0.1, 0, 0, false), { rtol: 1e-6, atol: 1e-7 });
     expectClose(await run((p, fused) => new SGD([p], { fused, lr: 0.1, momentum: 0.9 })), sgdRef(0.1, 0.9, 0, false), { rtol: 1e-6, atol: 1e-7 });
-    expectClose(await run((p, fused) => new SGD([p], { fused, lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 0.01 })), sgdRef(0.05, 0.9, 0.01, true), { rtol: 1e-6, atol: 1e-7 });
-    expectClose(await run((p, fused) => new SGD([p], { fused, lr: 0.05, momentum: 0.5, dampening: 0.3 })), sgdRef(0.05, 0.5, 0, false, 0.3), { rtol: 1e-6, atol: 1e-7 });
+    expectClose(await run((p, fused) => new SGD([p], { fused, lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 0.01 })), sgdRef(0.05, 0.9, 0.01, true), {
+      rtol: 1e-6,
+      atol: 1e-7,
+    });
+    expectClose(await run((p, fused) => new SGD([p], { fused, lr: 0.05, momentum: 0.5, dampening: 0.3 })), sgdRef(0.05, 0.5, 0, false, 0.3), {
+      rtol: 1e-6,
+      atol: 1e-7,
+    });
   });
   it('Adam with L2 weight decay and AdamW with decoupled decay', async () => {
     expectClose(await run((p, fused) => new Adam([p], { fused, lr: 0.01 })), adamRef(0.01, 0.9, 0.999, 1e-8, 0, false), { rtol: 1e-6, atol: 1e-7 });
-    expectClose(await run((p, fused) => new Adam([p], { fused, lr: 0.01, weightDecay: 0.1, betas: [0.8, 0.99] })), adamRef(0.01, 0.8, 0.99, 1e-8, 0.1, false), { rtol: 1e-6, atol: 1e-7 });
+    expectClose(await run((p, fused) => new Adam([p], { fused, lr: 0.01, weightDecay: 0.1, betas: [0.8, 0.99] })), adamRef(0.01, 0.8, 0.99, 1e-8, 0.1, false), {
+      rtol: 1e-6,
+      atol: 1e-7,
+    });
     expectClose(await run((p, fused) => new AdamW([p], { fused, lr: 0.01 })), adamRef(0.01, 0.9, 0.999, 1e-8, 0.01, true), { rtol: 1e-6, atol: 1e-7 });
   });
   it('state dicts restore the trajectory exactly', async () => {
     const p = tensor(p0, [3], { device: 'cpu', requiresGrad: true });
     const opt = new Adam([p], { lr: 0.01 });
-    await p.mul(tensor(grads[0], [3], { device: 'cpu' })).sum().backward();
+    await p
+      .mul(tensor(grads[0], [3], { device: 'cpu' }))
+      .sum()
+      .backward();
     opt.step();
     const sd = opt.stateDict();
     expect([...sd.tensors.keys()]).toEqual(['state.0.exp_avg', 'state.0.exp_avg_sq']);
@@ -105,20 +125,30 @@ describe('optimizers (PyTorch update rules)', () => {
 
 describe('learning-rate schedules', () => {
   const opt = () => new SGD([tensor([1], [1], { device: 'cpu', requiresGrad: true })], { lr: 1 });
-  const trace = (s: { step(): void; optimizer: Optimizer }, n: number) => Array.from({ length: n }, () => {
-    const lr = s.optimizer.lr;
-    s.step();
-    return lr;
-  });
+  const trace = (s: { step(): void; optimizer: Optimizer }, n: number) =>
+    Array.from({ length: n }, () => {
+      const lr = s.optimizer.lr;
+      s.step();
+      return lr;
+    });
   it('step, multistep, cosine, linear warm-up as PyTorch', () => {
     expectClose(trace(new StepLR(opt(), 2, 0.5), 5), [1, 1, 0.5, 0.5, 0.25]);
     expectClose(trace(new MultiStepLR(opt(), [3, 1], 0.1), 5), [1, 0.1, 0.1, 0.01, 0.01]);
-    expectClose(trace(new CosineAnnealingLR(opt(), 4, 0.1), 6), [1, 0.1 + 0.9 * (1 + Math.cos(Math.PI / 4)) / 2, 0.55, 0.1 + 0.9 * (1 + Math.cos((3 * Math.PI) / 4)) / 2, 0.1, 0.1]);
+    expectClose(trace(new CosineAnnealingLR(opt(), 4, 0.1), 6), [
+      1,
+      0.1 + (0.9 * (1 + Math.cos(Math.PI / 4))) / 2,
+      0.55,
+      0.1 + (0.9 * (1 + Math.cos((3 * Math.PI) / 4))) / 2,
+      0.1,
+      0.1,
+    ]);
     expectClose(trace(new LinearWarmup(opt(), 4, (t) => 0.5 ** t, 0.2), 6), [0.2, 0.4, 0.6, 0.8, 1, 0.5]);
   });
   it('scheduler state resumes', () => {
     const s = new StepLR(opt(), 2, 0.5);
-    s.step(); s.step(); s.step();
+    s.step();
+    s.step();
+    s.step();
     const t = new StepLR(opt(), 2, 0.5);
     t.loadStateDict(s.stateDict());
     expect(t.optimizer.lr).toBe(0.5);

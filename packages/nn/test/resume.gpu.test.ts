@@ -14,9 +14,12 @@ const child = join(import.meta.dirname, 'fixtures', 'resume-child.ts');
  * in four on llvmpipe: "terminate called … std::system_error" from dawn's teardown.)
  */
 async function gpuAvailable(): Promise<boolean> {
-  const probe = "import { initGpu } from '@fairgpu/tensor'; const g = await initGpu({ setDefault: false }); console.log('adapter ok'); g.destroy(); process.exit(0);";
+  const probe =
+    "import { initGpu } from '@fairgpu/tensor'; const g = await initGpu({ setDefault: false }); console.log('adapter ok'); g.destroy(); process.exit(0);";
   const out = await new Promise<{ code: number | null; text: string }>((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', '--conditions=@fairgpu/source', '--input-type=module', '-e', probe], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', '--conditions=@fairgpu/source', '--input-type=module', '-e', probe], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let text = '';
     p.stdout.on('data', (d: Buffer) => (text += d.toString()));
     p.stderr.on('data', (d: Buffer) => (text += d.toString()));
@@ -35,10 +38,23 @@ const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** Runs the child; with killAt, SIGKILLs it as soon as it reports that step's checkpoint. */
-function run(dir: string, steps: number, options: { resume?: boolean; killAt?: number } = {}): Promise<{ code: number | null; signal: string | null; out: string }> {
+function run(
+  dir: string,
+  steps: number,
+  options: { resume?: boolean; killAt?: number } = {},
+): Promise<{ code: number | null; signal: string | null; out: string }> {
   return new Promise((resolve, reject) => {
     // node itself with tsx's loader (not the tsx CLI, which would leave its node child running when killed).
-    const args = ['--import', 'tsx', '--conditions=@fairgpu/source', child, dir, String(steps), ...(options.resume ? ['--resume'] : []), ...(options.killAt ? ['--slow', '200'] : [])];
+    const args = [
+      '--import',
+      'tsx',
+      '--conditions=@fairgpu/source',
+      child,
+      dir,
+      String(steps),
+      ...(options.resume ? ['--resume'] : []),
+      ...(options.killAt ? ['--slow', '200'] : []),
+    ];
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => {

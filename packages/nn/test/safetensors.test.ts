@@ -32,7 +32,9 @@ describe('safetensors', () => {
     const data = new Uint8Array(16);
     new DataView(data.buffer).setBigInt64(0, 123n, true);
     new DataView(data.buffer).setFloat64(8, 0.25, true);
-    const t = decodeSafetensors(file({ a: { dtype: 'I64', shape: [], data_offsets: [0, 8] }, b: { dtype: 'F64', shape: [1], data_offsets: [8, 16] } }, data)).tensors;
+    const t = decodeSafetensors(
+      file({ a: { dtype: 'I64', shape: [], data_offsets: [0, 8] }, b: { dtype: 'F64', shape: [1], data_offsets: [8, 16] } }, data),
+    ).tensors;
     expect(Array.from(t.get('a')!.data)).toEqual([123]);
     expect(Array.from(t.get('b')!.data)).toEqual([0.25]);
     new DataView(data.buffer).setBigInt64(0, 2n ** 40n, true);
@@ -41,7 +43,10 @@ describe('safetensors', () => {
 
   it('state dicts go through tensors on any device', async () => {
     const device = cpuBackend();
-    const state = new Map([['w', tensor([1, 2, 3, 4], [2, 2], { device })], ['n', tensor([5], [], { device, dtype: 'i32' })]]);
+    const state = new Map([
+      ['w', tensor([1, 2, 3, 4], [2, 2], { device })],
+      ['n', tensor([5], [], { device, dtype: 'i32' })],
+    ]);
     const { tensors } = safetensorsToStateDict(await stateDictToSafetensors(state), device);
     expect(tensors.get('w')!.shape).toEqual([2, 2]);
     expect(Array.from(await tensors.get('w')!.toArray())).toEqual([1, 2, 3, 4]);
@@ -60,7 +65,11 @@ describe('safetensors', () => {
     ['reversed offsets', () => file({ a: { dtype: 'F32', shape: [0], data_offsets: [4, 0] } }, f32(1)), /outside/],
     ['byte length ≠ shape × itemsize', () => file({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, f32(2)), /byte length 8/],
     ['huge shape against a small range', () => file({ a: { dtype: 'F32', shape: [2 ** 30, 2 ** 30, 2 ** 30], data_offsets: [0, 8] } }, f32(2)), /byte length/],
-    ['overlapping tensors', () => file({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, f32(3)), /overlaps/],
+    [
+      'overlapping tensors',
+      () => file({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, f32(3)),
+      /overlaps/,
+    ],
     ['metadata that is not strings', () => file({ __metadata__: { a: 1 } }), /must be a string/],
     ['offsets not integers', () => file({ a: { dtype: 'F32', shape: [1], data_offsets: [0, '4'] } }, f32(1)), /data_offsets/],
   ];

@@ -1,7 +1,18 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng, scope, tensor, type Tensor } from '@fairgpu/tensor';
 import {
-  AccuracyMeter, Adam, BatchNorm2d, Conv2d, CosineAnnealingLR, GlobalAvgPool2d, Linear, manualSeed, MaxPool2d, ReLU, Sequential, trainLoop,
+  AccuracyMeter,
+  Adam,
+  BatchNorm2d,
+  Conv2d,
+  CosineAnnealingLR,
+  GlobalAvgPool2d,
+  Linear,
+  manualSeed,
+  MaxPool2d,
+  ReLU,
+  Sequential,
+  trainLoop,
   type ProgressEvent,
 } from '../src/index.ts';
 import { gpuOrSkip } from './helpers.ts';
@@ -33,8 +44,14 @@ describe.runIf(gpu)('training a small conv net on the GPU', () => {
     const t0 = performance.now();
     manualSeed(1);
     const model = new Sequential(
-      new Conv2d(1, 8, 3, { padding: 1, device: gpu! }), new BatchNorm2d(8, { device: gpu! }), new ReLU(), new MaxPool2d(2),
-      new Conv2d(8, 16, 3, { padding: 1, device: gpu! }), new ReLU(), new GlobalAvgPool2d(), new Linear(16, 2, { device: gpu! }),
+      new Conv2d(1, 8, 3, { padding: 1, device: gpu! }),
+      new BatchNorm2d(8, { device: gpu! }),
+      new ReLU(),
+      new MaxPool2d(2),
+      new Conv2d(8, 16, 3, { padding: 1, device: gpu! }),
+      new ReLU(),
+      new GlobalAvgPool2d(),
+      new Linear(16, 2, { device: gpu! }),
     );
     const opt = new Adam(model.parameters(), { lr: 0.02 });
     const sched = new CosineAnnealingLR(opt, 5);
@@ -54,7 +71,12 @@ describe.runIf(gpu)('training a small conv net on the GPU', () => {
         b.y.dispose();
       },
       async step(b) {
-        const loss = model.forward(b.x).logSoftmax(-1).gather(1, b.y.reshape([-1, 1])).mean().neg();
+        const loss = model
+          .forward(b.x)
+          .logSoftmax(-1)
+          .gather(1, b.y.reshape([-1, 1]))
+          .mean()
+          .neg();
         await loss.backward();
         opt.step();
         opt.zeroGrad();

@@ -107,7 +107,11 @@ export async function gaussianLeakage(embeddings: Tensor, groups: AttributeLike,
   for (const g of labels) counts.set(g, (counts.get(g) ?? 0) + 1);
   const small = ids.filter((g) => counts.get(g)! < minCount);
   if (small.length) {
-    throw new InvalidArgumentError(OP, 'groups', `group(s) ${small.map((g) => `${g} (${counts.get(g)} sample${counts.get(g) === 1 ? '' : 's'})`).join(', ')} have fewer than minCount = ${minCount} samples; a Gaussian fit needs at least 2 (drop or merge them)`);
+    throw new InvalidArgumentError(
+      OP,
+      'groups',
+      `group(s) ${small.map((g) => `${g} (${counts.get(g)} sample${counts.get(g) === 1 ? '' : 's'})`).join(', ')} have fewer than minCount = ${minCount} samples; a Gaussian fit needs at least 2 (drop or merge them)`,
+    );
   }
 
   const { projection, ratio } = await scope(async () => {
@@ -143,21 +147,25 @@ export async function gaussianLeakage(embeddings: Tensor, groups: AttributeLike,
       const [p, q] = [fits[i], fits[j]];
       const bc = bhattacharyyaCoefficient(p.mean, p.std, q.mean, q.std);
       pairs.push({
-        a: p.group, b: q.group, bhattacharyya: bc, bhattacharyyaDistance: -Math.log(bc),
-        klAB: klDivergenceNormal(p.mean, p.std, q.mean, q.std), klBA: klDivergenceNormal(q.mean, q.std, p.mean, p.std),
+        a: p.group,
+        b: q.group,
+        bhattacharyya: bc,
+        bhattacharyyaDistance: -Math.log(bc),
+        klAB: klDivergenceNormal(p.mean, p.std, q.mean, q.std),
+        klBA: klDivergenceNormal(q.mean, q.std, p.mean, p.std),
       });
     }
   }
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, v) => a + v, 0) / xs.length : NaN);
   const summary = pairs.length
     ? {
-      meanBhattacharyya: mean(pairs.map((p) => p.bhattacharyya)),
-      minBhattacharyya: Math.min(...pairs.map((p) => p.bhattacharyya)),
-      meanSymmetricKL: mean(pairs.map((p) => (p.klAB + p.klBA) / 2)),
-      maxKL: Math.max(...pairs.map((p) => Math.max(p.klAB, p.klBA))),
-    }
-    // One group: nothing to tell apart.
-    : { meanBhattacharyya: 1, minBhattacharyya: 1, meanSymmetricKL: 0, maxKL: 0 };
+        meanBhattacharyya: mean(pairs.map((p) => p.bhattacharyya)),
+        minBhattacharyya: Math.min(...pairs.map((p) => p.bhattacharyya)),
+        meanSymmetricKL: mean(pairs.map((p) => (p.klAB + p.klBA) / 2)),
+        maxKL: Math.max(...pairs.map((p) => Math.max(p.klAB, p.klBA))),
+      }
+    : // One group: nothing to tell apart.
+      { meanBhattacharyya: 1, minBhattacharyya: 1, meanSymmetricKL: 0, maxKL: 0 };
 
   let figure: Figure | null = null;
   if (options.figure !== false && fits.length <= 10) {
@@ -166,7 +174,12 @@ export async function gaussianLeakage(embeddings: Tensor, groups: AttributeLike,
     figure = gaussianDensityFigure({
       name: f.name ?? 'gaussian-leakage',
       title: f.title ?? `Gaussian fit per group on principal component ${component + 1}`,
-      panels: [{ title: f.panelTitle ?? `PC${component + 1}: mean BC ${summary.meanBhattacharyya.toFixed(3)}`, groups: fits.map((g) => ({ label: label(g.group), mean: g.mean, std: g.std, values: g.values })) }],
+      panels: [
+        {
+          title: f.panelTitle ?? `PC${component + 1}: mean BC ${summary.meanBhattacharyya.toFixed(3)}`,
+          groups: fits.map((g) => ({ label: label(g.group), mean: g.mean, std: g.std, values: g.values })),
+        },
+      ],
       xLabel: `projection on PC${component + 1}`,
     });
   }

@@ -26,7 +26,9 @@ export interface LbfgsResult {
 }
 
 export async function lbfgs(
-  evaluate: (x: Float64Array) => Promise<{ f: number; g: Float64Array }>, x0: Float64Array, options: LbfgsOptions,
+  evaluate: (x: Float64Array) => Promise<{ f: number; g: Float64Array }>,
+  x0: Float64Array,
+  options: LbfgsOptions,
 ): Promise<LbfgsResult> {
   const n = x0.length;
   let x: Float64Array = Float64Array.from(x0);

@@ -20,7 +20,8 @@ export interface WrittenLeakageReport {
  */
 export async function writeLeakageReport(report: LeakageReport, outDir: string): Promise<WrittenLeakageReport> {
   const op = 'writeLeakageReport';
-  if (typeof report !== 'object' || report === null || !Array.isArray(report.models)) throw new InvalidArgumentError(op, 'report', 'must be a report from leakageReport()');
+  if (typeof report !== 'object' || report === null || !Array.isArray(report.models))
+    throw new InvalidArgumentError(op, 'report', 'must be a report from leakageReport()');
   if (typeof outDir !== 'string' || outDir === '') throw new InvalidArgumentError(op, 'outDir', 'must be a non-empty path');
   const figures: WrittenFigure[] = [];
   for (const f of report.figures) figures.push(await writeFigure(f, outDir));

@@ -3,7 +3,16 @@
  * symmetric eigenproblem on the host in float64.
  */
 import {
-  DeviceMismatchError, InvalidArgumentError, matmul, matmulTransposed, NonFiniteError, Rng, scope, ShapeMismatchError, tensor, tidy,
+  DeviceMismatchError,
+  InvalidArgumentError,
+  matmul,
+  matmulTransposed,
+  NonFiniteError,
+  Rng,
+  scope,
+  ShapeMismatchError,
+  tensor,
+  tidy,
   type Tensor,
 } from '@fairgpu/tensor';
 import { orthonormalizeColumns, symmetricEigen } from './linalg.ts';
@@ -81,7 +90,8 @@ export async function pca(x: Tensor, k: number, options: PcaOptions = {}): Promi
     throw new InvalidArgumentError(op, 'k', `must be an integer in [1, min(n, d)] = [1, ${Math.min(n, d)}], got ${String(k)}`);
   }
   const solverOption = options.solver ?? 'auto';
-  if (!['auto', 'full', 'randomized'].includes(solverOption)) throw new InvalidArgumentError(op, 'options.solver', `must be 'auto', 'full' or 'randomized', got ${String(solverOption)}`);
+  if (!['auto', 'full', 'randomized'].includes(solverOption))
+    throw new InvalidArgumentError(op, 'options.solver', `must be 'auto', 'full' or 'randomized', got ${String(solverOption)}`);
   const sign = options.sign ?? 'scores';
   if (sign !== 'scores' && sign !== 'loadings') throw new InvalidArgumentError(op, 'options.sign', `must be 'scores' or 'loadings', got ${String(sign)}`);
   const oversample = positiveInteger(op, 'options.oversample', options.oversample ?? 10, 0);
@@ -155,8 +165,10 @@ export async function pca(x: Tensor, k: number, options: PcaOptions = {}): Promi
       residual,
       transform(y: Tensor): Tensor {
         checkEmbeddings('pca.transform', 'x', y);
-        if (y.shape[1] !== d) throw new ShapeMismatchError('pca.transform', 'x', `must have ${d} columns (the fitted data's), got shape [${y.shape.join(', ')}]`);
-        if (y.backend !== components.backend) throw new DeviceMismatchError('pca.transform', 'x', `is on ${y.backend.name}, the PCA on ${components.backend.name}`);
+        if (y.shape[1] !== d)
+          throw new ShapeMismatchError('pca.transform', 'x', `must have ${d} columns (the fitted data's), got shape [${y.shape.join(', ')}]`);
+        if (y.backend !== components.backend)
+          throw new DeviceMismatchError('pca.transform', 'x', `is on ${y.backend.name}, the PCA on ${components.backend.name}`);
         if (components.isDisposed) throw new InvalidArgumentError('pca.transform', 'pca', 'was disposed');
         return tidy(() => matmulTransposed(y.sub(mean), components, false, true));
       },
@@ -175,7 +187,14 @@ export async function pca(x: Tensor, k: number, options: PcaOptions = {}): Promi
  * host, Q ← orth(Y).
  */
 async function subspaceIteration(
-  xc: Tensor, n: number, d: number, k: number, l: number, maxIterations: number, tol: number, seed: number,
+  xc: Tensor,
+  n: number,
+  d: number,
+  k: number,
+  l: number,
+  maxIterations: number,
+  tol: number,
+  seed: number,
 ): Promise<{ values: Float64Array; vectors: Float64Array; iterations: number; residual: number }> {
   const rng = new Rng(seed);
   const q = new Float64Array(d * l);

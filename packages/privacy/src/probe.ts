@@ -6,8 +6,20 @@
 import { argmaxRows } from '@fairgpu/metrics';
 import { Adam, MLP } from '@fairgpu/nn';
 import {
-  concat, crossEntropy, DeviceMismatchError, gather, InvalidArgumentError, logSoftmax, matmulTransposed, noGrad, Rng, scope, ShapeMismatchError,
-  tensor, tidy, type Tensor,
+  concat,
+  crossEntropy,
+  DeviceMismatchError,
+  gather,
+  InvalidArgumentError,
+  logSoftmax,
+  matmulTransposed,
+  noGrad,
+  Rng,
+  scope,
+  ShapeMismatchError,
+  tensor,
+  tidy,
+  type Tensor,
 } from '@fairgpu/tensor';
 import { lbfgs, type LbfgsStop } from './lbfgs.ts';
 import { checkEmbeddings, checkFinite, distinct, positiveInteger, positiveNumber, readAttribute, type AttributeLike } from './validate.ts';
@@ -106,7 +118,8 @@ export async function attributeProbe(options: AttributeProbeOptions): Promise<Pr
   const [n, d] = train.shape;
   const nTest = test.shape[0];
   if (test.shape[1] !== d) throw new ShapeMismatchError(OP, 'testEmbeddings', `has ${test.shape[1]} features, trainEmbeddings ${d}`);
-  if (test.backend !== train.backend) throw new DeviceMismatchError(OP, 'testEmbeddings', `is on ${test.backend.name}, trainEmbeddings on ${train.backend.name}`);
+  if (test.backend !== train.backend)
+    throw new DeviceMismatchError(OP, 'testEmbeddings', `is on ${test.backend.name}, trainEmbeddings on ${train.backend.name}`);
   if (n < 2) throw new InvalidArgumentError(OP, 'trainEmbeddings', `needs at least 2 rows, got ${n}`);
   if (nTest < 1) throw new InvalidArgumentError(OP, 'testEmbeddings', 'has no rows');
   const probe = options.probe ?? 'linear';
@@ -130,7 +143,11 @@ export async function attributeProbe(options: AttributeProbeOptions): Promise<Pr
   const index = new Map(classes.map((c, i) => [c, i]));
   const unseen = distinct(yTestRaw).filter((g) => !index.has(g));
   if (unseen.length) {
-    throw new InvalidArgumentError(OP, 'testAttribute', `has group(s) ${unseen.join(', ')} that trainAttribute never contains (train groups: ${classes.join(', ')}); a probe cannot predict them`);
+    throw new InvalidArgumentError(
+      OP,
+      'testAttribute',
+      `has group(s) ${unseen.join(', ')} that trainAttribute never contains (train groups: ${classes.join(', ')}); a probe cannot predict them`,
+    );
   }
   const yTrain = yTrainRaw.map((v) => index.get(v)!);
   const K = classes.length;
@@ -201,7 +218,8 @@ export async function attributeProbe(options: AttributeProbeOptions): Promise<Pr
 
 /** Accuracy, balanced accuracy (scikit-learn's balanced_accuracy_score), chance and per-group accuracy. */
 export function groupScores(predictions: ArrayLike<number>, truth: ArrayLike<number>): GroupScores {
-  if (predictions.length !== truth.length) throw new InvalidArgumentError('groupScores', 'predictions', `has ${predictions.length} values, truth ${truth.length}`);
+  if (predictions.length !== truth.length)
+    throw new InvalidArgumentError('groupScores', 'predictions', `has ${predictions.length} values, truth ${truth.length}`);
   if (truth.length === 0) throw new InvalidArgumentError('groupScores', 'truth', 'is empty');
   const stats = new Map<number, { count: number; correct: number }>();
   let correct = 0;
@@ -290,7 +308,14 @@ async function fitLogistic(xs: Tensor, y: Int32Array, K: number, C: number, gtol
   };
 }
 
-interface MlpSettings { hidden: number; epochs: number; batchSize: number; lr: number; weightDecay: number; seed: number }
+interface MlpSettings {
+  hidden: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  weightDecay: number;
+  seed: number;
+}
 
 /**
  * Linear(d, hidden) → ReLU → Linear(hidden, K) (PyTorch initialisation from `Rng(seed)`), Adam,
@@ -326,7 +351,12 @@ async function fitMlp(xs: Tensor, y: Int32Array, K: number, s: MlpSettings) {
       steps++;
     }
     if (epoch === s.epochs - 1) {
-      const total = tidy(() => concat(losses.map((l) => l.reshape([1])), 0).sum());
+      const total = tidy(() =>
+        concat(
+          losses.map((l) => l.reshape([1])),
+          0,
+        ).sum(),
+      );
       lastEpochLoss = (await total.item()) / n;
       total.dispose();
     }

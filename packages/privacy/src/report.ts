@@ -98,20 +98,24 @@ export async function leakageReport(options: LeakageReportOptions): Promise<Leak
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(OP, 'options', 'must be an object');
   if (options.encoder !== undefined) {
     if (options.models !== undefined) throw new InvalidArgumentError(OP, 'encoder', 'cannot be given with models (put the encoder in models[i].encoder)');
-    if (options.train === undefined || options.test === undefined) throw new InvalidArgumentError(OP, options.train === undefined ? 'train' : 'test', 'is required with encoder (batches of { x, attribute })');
+    if (options.train === undefined || options.test === undefined)
+      throw new InvalidArgumentError(OP, options.train === undefined ? 'train' : 'test', 'is required with encoder (batches of { x, attribute })');
     const { encoder, train, test, name, ...rest } = options;
     return leakageReport({ ...rest, models: [{ name: name ?? 'model', encoder, train, test }] });
   }
-  if (!Array.isArray(options.models) || options.models.length === 0) throw new InvalidArgumentError(OP, 'models', 'must be a non-empty array (or give encoder, train and test for one model)');
+  if (!Array.isArray(options.models) || options.models.length === 0)
+    throw new InvalidArgumentError(OP, 'models', 'must be a non-empty array (or give encoder, train and test for one model)');
   const names = new Set<string>();
   options.models.forEach((m, i) => {
-    if (typeof m !== 'object' || m === null || typeof m.name !== 'string' || m.name === '') throw new InvalidArgumentError(OP, `models[${i}].name`, 'must be a non-empty string');
+    if (typeof m !== 'object' || m === null || typeof m.name !== 'string' || m.name === '')
+      throw new InvalidArgumentError(OP, `models[${i}].name`, 'must be a non-empty string');
     if (names.has(m.name)) throw new InvalidArgumentError(OP, `models[${i}].name`, `repeats ${JSON.stringify(m.name)}`);
     names.add(m.name);
-    if (!('encoder' in m) && !('trainEmbeddings' in m)) throw new InvalidArgumentError(OP, `models[${i}]`, 'needs either trainEmbeddings/testEmbeddings or encoder/train/test');
+    if (!('encoder' in m) && !('trainEmbeddings' in m))
+      throw new InvalidArgumentError(OP, `models[${i}]`, 'needs either trainEmbeddings/testEmbeddings or encoder/train/test');
   });
   const attributeName = options.attribute?.name ?? 'attribute';
-  const gaussianOptions = options.gaussian === false ? null : options.gaussian ?? {};
+  const gaussianOptions = options.gaussian === false ? null : (options.gaussian ?? {});
   const split = gaussianOptions?.split ?? 'test';
   if (split !== 'train' && split !== 'test') throw new InvalidArgumentError(OP, 'gaussian.split', `must be 'train' or 'test', got ${String(split)}`);
 
@@ -136,19 +140,31 @@ export async function leakageReport(options: LeakageReportOptions): Promise<Leak
       let gaussian: LeakageModelReport['gaussian'] = null;
       if (gaussianOptions) {
         const g = await gaussianLeakage(split === 'test' ? data.test : data.train, split === 'test' ? data.testAttribute : data.trainAttribute, {
-          component: gaussianOptions.component, minStd: gaussianOptions.minStd, figure: false,
+          component: gaussianOptions.component,
+          minStd: gaussianOptions.minStd,
+          figure: false,
         });
         fits.push({ name: m.name, g });
         gaussian = {
-          component: g.component, split, explainedVarianceRatio: g.explainedVarianceRatio,
-          groups: g.groups.map(({ values: _values, ...rest }) => rest), pairs: g.pairs, summary: g.summary,
+          component: g.component,
+          split,
+          explainedVarianceRatio: g.explainedVarianceRatio,
+          groups: g.groups.map(({ values: _values, ...rest }) => rest),
+          pairs: g.pairs,
+          summary: g.summary,
         };
       }
       const counts = new Map<number, number>();
       for (const v of data.testAttribute) counts.set(v, (counts.get(v) ?? 0) + 1);
       return {
-        name: m.name, nTrain: data.train.shape[0], nTest: data.test.shape[0], dim: data.train.shape[1],
-        chance: Math.max(...counts.values()) / data.testAttribute.length, linear, mlp, gaussian,
+        name: m.name,
+        nTrain: data.train.shape[0],
+        nTest: data.test.shape[0],
+        dim: data.train.shape[1],
+        chance: Math.max(...counts.values()) / data.testAttribute.length,
+        linear,
+        mlp,
+        gaussian,
       };
     });
     reports.push(r);
@@ -158,15 +174,17 @@ export async function leakageReport(options: LeakageReportOptions): Promise<Leak
   if (fits.length && fits.every((f) => f.g.groups.length <= 10)) {
     const label = options.label ?? ((g: number) => `${attributeName} ${g}`);
     const component = fits[0].g.component;
-    figures.push(gaussianDensityFigure({
-      name: 'gaussian-leakage',
-      title: `${attributeName}: Gaussian fit per group on principal component ${component + 1} (${split} embeddings)`,
-      panels: fits.map(({ name, g }) => ({
-        title: `${name} (mean BC ${g.summary.meanBhattacharyya.toFixed(3)})`,
-        groups: g.groups.map((x) => ({ label: label(x.group), mean: x.mean, std: x.std, values: x.values })),
-      })),
-      xLabel: `projection on PC${component + 1}`,
-    }));
+    figures.push(
+      gaussianDensityFigure({
+        name: 'gaussian-leakage',
+        title: `${attributeName}: Gaussian fit per group on principal component ${component + 1} (${split} embeddings)`,
+        panels: fits.map(({ name, g }) => ({
+          title: `${name} (mean BC ${g.summary.meanBhattacharyya.toFixed(3)})`,
+          groups: g.groups.map((x) => ({ label: label(x.group), mean: x.mean, std: x.std, values: x.values })),
+        })),
+        xLabel: `projection on PC${component + 1}`,
+      }),
+    );
   }
   return { attribute: attributeName, models: reports, figures };
 }
@@ -181,7 +199,8 @@ function callEncoder(encoder: Encoder, x: Tensor): Tensor {
 async function embeddingsOf(m: LeakageModel, i: number, shared: LeakageReportOptions['attribute']) {
   if ('encoder' in m) {
     const enc = m.encoder;
-    if (enc === null || (typeof enc !== 'function' && typeof enc !== 'object')) throw new InvalidArgumentError(OP, `models[${i}].encoder`, 'must be a function or a module');
+    if (enc === null || (typeof enc !== 'function' && typeof enc !== 'object'))
+      throw new InvalidArgumentError(OP, `models[${i}].encoder`, 'must be a function or a module');
     // A module runs in eval mode (BatchNorm running statistics, no dropout) and is restored after.
     const mod = enc as { training?: unknown; train?: (mode: boolean) => unknown; eval?: () => unknown };
     const wasTraining = typeof mod.training === 'boolean' && typeof mod.train === 'function' ? mod.training : null;
@@ -201,7 +220,8 @@ async function embeddingsOf(m: LeakageModel, i: number, shared: LeakageReportOpt
   if (trainValues === undefined) throw new InvalidArgumentError(OP, `models[${i}].trainAttribute`, 'is missing (give it on the model or as attribute.train)');
   if (testValues === undefined) throw new InvalidArgumentError(OP, `models[${i}].testAttribute`, 'is missing (give it on the model or as attribute.test)');
   return {
-    train, test,
+    train,
+    test,
     trainAttribute: await readAttribute(OP, `models[${i}].trainAttribute`, trainValues, train.shape[0]),
     testAttribute: await readAttribute(OP, `models[${i}].testAttribute`, testValues, test.shape[0]),
   };
@@ -218,8 +238,10 @@ async function encode(encoder: Encoder, source: BatchSource, argument: string): 
     if (typeof batch !== 'object' || batch === null || !isTensor(batch.x)) throw new InvalidArgumentError(OP, `${argument}[${b}].x`, 'must be a Tensor');
     const e = noGrad(() => callEncoder(encoder, batch.x));
     checkEmbeddings(OP, `${argument}[${b}] (encoder output)`, e);
-    if (e.shape[0] !== batch.x.shape[0]) throw new InvalidArgumentError(OP, `${argument}[${b}] (encoder output)`, `has ${e.shape[0]} rows for a batch of ${batch.x.shape[0]}`);
-    if (chunks.length && e.shape[1] !== chunks[0].shape[1]) throw new InvalidArgumentError(OP, `${argument}[${b}] (encoder output)`, `has ${e.shape[1]} features, batch 0 had ${chunks[0].shape[1]}`);
+    if (e.shape[0] !== batch.x.shape[0])
+      throw new InvalidArgumentError(OP, `${argument}[${b}] (encoder output)`, `has ${e.shape[0]} rows for a batch of ${batch.x.shape[0]}`);
+    if (chunks.length && e.shape[1] !== chunks[0].shape[1])
+      throw new InvalidArgumentError(OP, `${argument}[${b}] (encoder output)`, `has ${e.shape[1]} features, batch 0 had ${chunks[0].shape[1]}`);
     attributes.push(await readAttribute(OP, `${argument}[${b}].attribute`, batch.attribute, e.shape[0]));
     chunks.push(e.detach());
     b++;
@@ -245,7 +267,10 @@ export function leakageMarkdown(report: LeakageReport): string {
     '',
     '| model | linear probe acc | MLP acc | balanced acc | chance | Bhattacharyya |',
     '|---|---|---|---|---|---|',
-    ...report.models.map((m) => `| ${m.name.replace(/\|/g, '\\|')} | ${pct(m.linear?.accuracy)} | ${pct(m.mlp?.accuracy)} | ${pct(m.linear?.balancedAccuracy)} | ${pct(m.chance)} | ${m.gaussian ? m.gaussian.summary.meanBhattacharyya.toFixed(4) : '–'} |`),
+    ...report.models.map(
+      (m) =>
+        `| ${m.name.replace(/\|/g, '\\|')} | ${pct(m.linear?.accuracy)} | ${pct(m.mlp?.accuracy)} | ${pct(m.linear?.balancedAccuracy)} | ${pct(m.chance)} | ${m.gaussian ? m.gaussian.summary.meanBhattacharyya.toFixed(4) : '–'} |`,
+    ),
     '',
   ];
   return lines.join('\n');

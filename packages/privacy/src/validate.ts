@@ -2,7 +2,17 @@
 import { DtypeMismatchError, InvalidArgumentError, isTensor, NonFiniteError, type Tensor } from '@fairgpu/tensor';
 
 /** Group or class labels: integers, as an array, a typed array or an i32 tensor [n]. */
-export type AttributeLike = readonly number[] | Int32Array | Uint8Array | Uint16Array | Uint32Array | Int16Array | Int8Array | Float64Array | Float32Array | Tensor;
+export type AttributeLike =
+  | readonly number[]
+  | Int32Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | Int16Array
+  | Int8Array
+  | Float64Array
+  | Float32Array
+  | Tensor;
 
 export function checkEmbeddings(op: string, argument: string, x: unknown): Tensor {
   if (!isTensor(x)) throw new InvalidArgumentError(op, argument, `must be a Tensor [n, d], got ${x === null ? 'null' : typeof x}`);
@@ -33,7 +43,8 @@ export async function readAttribute(op: string, argument: string, values: unknow
   for (let i = 0; i < n; i++) {
     const v = host[i];
     if (typeof v !== 'number' || Number.isNaN(v)) throw new NonFiniteError(op, argument, `has ${String(v)} at index ${i}`);
-    if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) throw new InvalidArgumentError(op, argument, `must hold 32-bit integers, got ${v} at index ${i}`);
+    if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31)
+      throw new InvalidArgumentError(op, argument, `must hold 32-bit integers, got ${v} at index ${i}`);
     out[i] = v;
   }
   return out;

@@ -15,7 +15,13 @@ function simpson(f: (x: number) => number, lo: number, hi: number, steps = 20000
 }
 
 describe('closed forms vs numeric integration', () => {
-  const cases: [number, number, number, number][] = [[0, 1, 0, 1], [0, 1, 1, 1], [0, 1, 0.3, 2.5], [-2, 0.5, 3, 1.7], [10, 0.05, 10.02, 0.07]];
+  const cases: [number, number, number, number][] = [
+    [0, 1, 0, 1],
+    [0, 1, 1, 1],
+    [0, 1, 0.3, 2.5],
+    [-2, 0.5, 3, 1.7],
+    [10, 0.05, 10.02, 0.07],
+  ];
   for (const [m1, s1, m2, s2] of cases) {
     it(`N(${m1}, ${s1}²) vs N(${m2}, ${s2}²)`, () => {
       const lo = Math.min(m1 - 12 * s1, m2 - 12 * s2);
@@ -69,7 +75,11 @@ describe('gaussianLeakage (float64 CPU backend)', () => {
       expect(fit.values.length).toBe(100);
       expect(fit.stdFloored).toBe(false);
     }
-    expect(r.pairs.map((q) => [q.a, q.b])).toEqual([[0, 1], [0, 2], [1, 2]]);
+    expect(r.pairs.map((q) => [q.a, q.b])).toEqual([
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ]);
     for (const q of r.pairs) {
       const [a, b] = [r.groups[q.a], r.groups[q.b]];
       expect(q.bhattacharyya).toBe(bhattacharyyaCoefficient(a.mean, a.std, b.mean, b.std));
@@ -125,7 +135,11 @@ describe('gaussianLeakage (float64 CPU backend)', () => {
     expect(r.pairs[0].bhattacharyya).toBeLessThan(1e-2);
     const single = Int32Array.from(g);
     single[0] = 99;
-    await expect(gaussianLeakage(t, single)).rejects.toMatchObject({ name: 'InvalidArgumentError', argument: 'groups', message: expect.stringMatching(/99 \(1 sample\)/) });
+    await expect(gaussianLeakage(t, single)).rejects.toMatchObject({
+      name: 'InvalidArgumentError',
+      argument: 'groups',
+      message: expect.stringMatching(/99 \(1 sample\)/),
+    });
     await expect(gaussianLeakage(t, [1, 2])).rejects.toMatchObject({ argument: 'groups' });
     await expect(gaussianLeakage(t, g, { component: -1 })).rejects.toMatchObject({ argument: 'options.component' });
     await expect(gaussianLeakage(t, g, { minStd: 0 })).rejects.toMatchObject({ argument: 'options.minStd' });

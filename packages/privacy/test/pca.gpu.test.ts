@@ -10,7 +10,8 @@ afterAll(() => gpu?.destroy());
 function spectrumData(n: number, d: number, s: (i: number) => number, seed: number): Float32Array {
   const rng = new Rng(seed);
   const r = Array.from({ length: d }, () => Float64Array.from({ length: d }, () => rng.normal()));
-  for (let j = 0; j < d; j++) { // Gram–Schmidt rows
+  for (let j = 0; j < d; j++) {
+    // Gram–Schmidt rows
     for (let i = 0; i < j; i++) {
       const dot = r[j].reduce((a, v, t) => a + v * r[i][t], 0);
       for (let t = 0; t < d; t++) r[j][t] -= dot * r[i][t];
@@ -70,7 +71,10 @@ describe.runIf(gpu)('pca on the GPU vs scikit-learn (float64 fixture)', () => {
     const a = await pca(x, k, { solver: 'randomized' });
     const b = await pca(x, k, { solver: 'randomized' });
     const full = await pca(x, k, { solver: 'full' });
-    for (const [name, p] of [['randomized', a], ['full', full]] as const) {
+    for (const [name, p] of [
+      ['randomized', a],
+      ['full', full],
+    ] as const) {
       expect(subspaceAngle(p.componentsArray, ref.componentsArray, k, d), name).toBeLessThan(1e-3);
       expectClose(p.componentsArray, ref.componentsArray, { rtol: 1e-3, atol: 1e-3 }, `${name} components`);
       expectClose(p.explainedVariance, ref.explainedVariance, { rtol: 1e-4, atol: 1e-6 }, `${name} variance`);

@@ -42,11 +42,12 @@ describe('symmetricEigen (tred2 + tql2, float64)', () => {
   it('orthonormalizeColumns handles a rank-deficient block', () => {
     const y = Float64Array.from([1, 2, 1, 2, 4, 2, 0, 0, 0, 3, 6, 3]); // 4 × 3, rank 1
     orthonormalizeColumns(y, 4, 3);
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
-      let dot = 0;
-      for (let r = 0; r < 4; r++) dot += y[r * 3 + i] * y[r * 3 + j];
-      expect(Math.abs(dot - (i === j ? 1 : 0))).toBeLessThan(1e-12);
-    }
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++) {
+        let dot = 0;
+        for (let r = 0; r < 4; r++) dot += y[r * 3 + i] * y[r * 3 + j];
+        expect(Math.abs(dot - (i === j ? 1 : 0))).toBeLessThan(1e-12);
+      }
   });
 });
 
@@ -80,7 +81,11 @@ describe(`pca on the float64 CPU backend vs scikit-learn ${fixture.sklearn}`, ()
 });
 
 describe('pca argument checks', () => {
-  const x = tensor(Array.from({ length: 12 }, (_, i) => i % 5), [4, 3], { device: 'cpu' });
+  const x = tensor(
+    Array.from({ length: 12 }, (_, i) => i % 5),
+    [4, 3],
+    { device: 'cpu' },
+  );
   it('k out of range / not an integer', async () => {
     for (const k of [0, 4, 1.5, Number.NaN]) {
       await expect(pca(x, k)).rejects.toMatchObject({ name: 'InvalidArgumentError', argument: 'k' });

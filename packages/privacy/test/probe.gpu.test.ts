@@ -13,7 +13,7 @@ function xorData(n: number, d: number, seed: number): { x: Float32Array; y: Int3
   const y = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < d; j++) x[i * d + j] = rng.normal();
-    y[i] = (x[i * d] > 0) !== (x[i * d + 1] > 0) ? 1 : 0;
+    y[i] = x[i * d] > 0 !== x[i * d + 1] > 0 ? 1 : 0;
   }
   return { x, y };
 }

@@ -48,7 +48,10 @@ describe('groupScores', () => {
   it('accuracy, balanced accuracy, chance, per group', () => {
     const s = groupScores([1, 1, 1, 2, 2, 3], [1, 1, 2, 2, 2, 1]);
     expect(s.accuracy).toBeCloseTo(4 / 6, 15);
-    expect(s.perGroup).toEqual([{ group: 1, count: 3, accuracy: 2 / 3 }, { group: 2, count: 3, accuracy: 2 / 3 }]);
+    expect(s.perGroup).toEqual([
+      { group: 1, count: 3, accuracy: 2 / 3 },
+      { group: 2, count: 3, accuracy: 2 / 3 },
+    ]);
     expect(s.balancedAccuracy).toBeCloseTo(2 / 3, 15);
     expect(s.chance).toBe(0.5);
   });
@@ -64,14 +67,29 @@ describe('attributeProbe argument checks', () => {
     ['trainAttribute', { trainAttribute: [0, 1.5, 0, 1] }, /integers/],
     ['testAttribute', { testAttribute: [0, Number.NaN, 0, 1] }, /NaN/],
     ['testAttribute', { testAttribute: tensor([0, 1, 0, 1], [4], { device: 'cpu' }) }, /i32/],
-    ['testEmbeddings', { testEmbeddings: tensor([1, 2, 3, 4], [2, 2], { device: 'cpu' }), testAttribute: [0, 1] , trainAttribute: [0, 1, 0, 1], trainEmbeddings: tensor([1, 2, 3], [1, 3], { device: 'cpu' }) }, /features|rows/],
+    [
+      'testEmbeddings',
+      {
+        testEmbeddings: tensor([1, 2, 3, 4], [2, 2], { device: 'cpu' }),
+        testAttribute: [0, 1],
+        trainAttribute: [0, 1, 0, 1],
+        trainEmbeddings: tensor([1, 2, 3], [1, 3], { device: 'cpu' }),
+      },
+      /features|rows/,
+    ],
     ['trainEmbeddings', { trainEmbeddings: tensor([1, 2, 3, 4], [4], { device: 'cpu' }) }, /rank 2/],
     ['probe', { probe: 'svm' }, /'linear' or 'mlp'/],
     ['C', { C: 0 }, /> 0/],
     ['hidden', { hidden: 0 }, /integer/],
   ])('%s: %s', async (argument, override, message) => {
-    await expect(attributeProbe({ ...base, ...(override as object) })).rejects.toMatchObject({ argument: expect.stringMatching(/Embeddings|Attribute|probe|C|hidden/), message: expect.stringMatching(message) });
-    await expect(attributeProbe({ ...base, ...(override as object) })).rejects.toHaveProperty('argument', expect.stringContaining(argument === 'testEmbeddings' ? 'Embeddings' : argument));
+    await expect(attributeProbe({ ...base, ...(override as object) })).rejects.toMatchObject({
+      argument: expect.stringMatching(/Embeddings|Attribute|probe|C|hidden/),
+      message: expect.stringMatching(message),
+    });
+    await expect(attributeProbe({ ...base, ...(override as object) })).rejects.toHaveProperty(
+      'argument',
+      expect.stringContaining(argument === 'testEmbeddings' ? 'Embeddings' : argument),
+    );
   });
   it('NaN in embeddings names the tensor', async () => {
     const bad = tensor([0, 1, Number.NaN, 0, 2, 2, 3, 1], [4, 2], { device: 'cpu', allowNonFinite: true });

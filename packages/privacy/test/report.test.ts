@@ -23,14 +23,20 @@ const out = mkdtempSync(join(tmpdir(), 'fairgpu-privacy-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe('leakageReport + writeLeakageReport (float64 CPU backend)', () => {
-  it("the single-model form { encoder, train, test, attribute } is the one-model report", async () => {
+  it('the single-model form { encoder, train, test, attribute } is the one-model report', async () => {
     const d = 4;
     const tr = data(160, d, 3, 5);
     const te = data(80, d, 3, 6);
     const encoder = (x: Tensor) => x.mul(2);
-    const batches = (src: { x: Float32Array; a: Int32Array }, n: number) => [{ x: tensor(src.x.subarray(0, n * d), [n, d], { device: 'cpu' }), attribute: src.a.subarray(0, n) }];
+    const batches = (src: { x: Float32Array; a: Int32Array }, n: number) => [
+      { x: tensor(src.x.subarray(0, n * d), [n, d], { device: 'cpu' }), attribute: src.a.subarray(0, n) },
+    ];
     const single = await leakageReport({ encoder, train: batches(tr, 160), test: batches(te, 80), attribute: { name: 'site' }, name: 'enc', mlp: false });
-    const nested = await leakageReport({ models: [{ name: 'enc', encoder, train: batches(tr, 160), test: batches(te, 80) }], attribute: { name: 'site' }, mlp: false });
+    const nested = await leakageReport({
+      models: [{ name: 'enc', encoder, train: batches(tr, 160), test: batches(te, 80) }],
+      attribute: { name: 'site' },
+      mlp: false,
+    });
     expect(single.attribute).toBe('site');
     expect(single.models.map((m) => m.name)).toEqual(['enc']);
     expect(single.models[0].linear!.accuracy).toBe(nested.models[0].linear!.accuracy);
@@ -98,9 +104,20 @@ describe('leakageReport + writeLeakageReport (float64 CPU backend)', () => {
     await expect(leakageReport({ models: [] })).rejects.toMatchObject({ argument: 'models' });
     await expect(leakageReport({ encoder: (t: Tensor) => t, train: [] })).rejects.toMatchObject({ argument: 'test' });
     await expect(leakageReport({ encoder: (t: Tensor) => t, train: [], test: [], models: [] })).rejects.toMatchObject({ argument: 'encoder' });
-    await expect(leakageReport({ models: [{ name: 'a', trainEmbeddings: x, testEmbeddings: x }] })).rejects.toMatchObject({ argument: 'models[0].trainAttribute' });
-    await expect(leakageReport({ models: [{ name: 'a', trainEmbeddings: x, testEmbeddings: x }, { name: 'a', trainEmbeddings: x, testEmbeddings: x }] })).rejects.toMatchObject({ argument: 'models[1].name' });
-    await expect(leakageReport({ models: [{ name: 'e', encoder: (t: Tensor) => t, train: 5 as never, test: [] }] })).rejects.toMatchObject({ argument: 'models[0].train' });
+    await expect(leakageReport({ models: [{ name: 'a', trainEmbeddings: x, testEmbeddings: x }] })).rejects.toMatchObject({
+      argument: 'models[0].trainAttribute',
+    });
+    await expect(
+      leakageReport({
+        models: [
+          { name: 'a', trainEmbeddings: x, testEmbeddings: x },
+          { name: 'a', trainEmbeddings: x, testEmbeddings: x },
+        ],
+      }),
+    ).rejects.toMatchObject({ argument: 'models[1].name' });
+    await expect(leakageReport({ models: [{ name: 'e', encoder: (t: Tensor) => t, train: 5 as never, test: [] }] })).rejects.toMatchObject({
+      argument: 'models[0].train',
+    });
     await expect(writeLeakageReport({} as never, out)).rejects.toMatchObject({ argument: 'report' });
     x.dispose();
   });

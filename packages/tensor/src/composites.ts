@@ -56,7 +56,10 @@ export function logsumexp(x: Tensor, axis?: number | readonly number[], keepdim 
   const s = ops.log(ops.sum(ops.exp(ops.sub(x, shift)), axes, true));
   const out = ops.add(s, shift);
   if (keepdim) return out;
-  return ops.reshape(out, x.shape.filter((_, i) => !axes.includes(i)));
+  return ops.reshape(
+    out,
+    x.shape.filter((_, i) => !axes.includes(i)),
+  );
 }
 
 function singleAxis(op: string, x: Tensor, axis: unknown): number {
@@ -125,7 +128,8 @@ export function crossEntropy(logits: Tensor, targets: Tensor, names: { op?: stri
   resolveBackend(op, [logits, targets], ['logits', argument]);
   if (logits.rank !== 2) throw new ShapeMismatchError(op, 'logits', `must be 2-D [N, C], got [${logits.shape.join(', ')}]`);
   if (targets.dtype !== 'i32') throw new DtypeMismatchError(op, argument, `must be i32 class ids, got ${targets.dtype}`);
-  if (targets.size !== logits.shape[0]) throw new ShapeMismatchError(op, argument, `must hold N = ${logits.shape[0]} class ids, got shape [${targets.shape.join(', ')}]`);
+  if (targets.size !== logits.shape[0])
+    throw new ShapeMismatchError(op, argument, `must hold N = ${logits.shape[0]} class ids, got shape [${targets.shape.join(', ')}]`);
   // tidy: an invalid id throws from gather after logSoftmax ran; its tensors must not leak.
   return tidy(() => ops.neg(mean(ops.gather(logSoftmax(logits, -1), 1, ops.reshape(targets, [-1, 1]), { op, argument }))));
 }
@@ -152,6 +156,10 @@ export function sliceGrad(g: Tensor, inShape: readonly number[], params: Params<
     return after >= 0 ? ([before, after] as const) : ([before, 0] as const);
   });
   // A strided spread can overrun the input's end by up to step - 1 zeros: trim them first.
-  const trimmed = ops.slice(out, out.shape.map(() => 0), out.shape.map((d, axis) => Math.min(d, inShape[axis] - params.starts[axis])));
+  const trimmed = ops.slice(
+    out,
+    out.shape.map(() => 0),
+    out.shape.map((d, axis) => Math.min(d, inShape[axis] - params.starts[axis])),
+  );
   return ops.pad(trimmed, widths);
 }

@@ -59,7 +59,11 @@ function hostBuffer(op: string, shape: readonly number[]): Float64Array {
   try {
     return new Float64Array(n);
   } catch (e) {
-    throw new InvalidArgumentError(op, 'shape', `${formatShape(shape)} needs ${n * 8} bytes of host memory, which could not be allocated (${(e as Error).message})`);
+    throw new InvalidArgumentError(
+      op,
+      'shape',
+      `${formatShape(shape)} needs ${n * 8} bytes of host memory, which could not be allocated (${(e as Error).message})`,
+    );
   }
 }
 
@@ -94,9 +98,16 @@ function rangeOf(values: ArrayLike<number>): readonly [number, number] {
   return [lo, hi];
 }
 
-function make(values: ArrayLike<number>, shape: readonly number[], options: CreateOptions, op: string, dtype: DType = checkDtype(op, options.dtype ?? 'f32')): Tensor {
+function make(
+  values: ArrayLike<number>,
+  shape: readonly number[],
+  options: CreateOptions,
+  op: string,
+  dtype: DType = checkDtype(op, options.dtype ?? 'f32'),
+): Tensor {
   // Everything that can throw runs before the upload, so an error leaves no tensor behind.
-  if (options.requiresGrad && dtype !== 'f32') throw new InvalidArgumentError(op, 'requiresGrad', `needs dtype 'f32', got '${dtype}' (integer tensors have no gradient)`);
+  if (options.requiresGrad && dtype !== 'f32')
+    throw new InvalidArgumentError(op, 'requiresGrad', `needs dtype 'f32', got '${dtype}' (integer tensors have no gradient)`);
   const backend = resolveDevice(options.device, op);
   const storage = backend.upload(values, dtype);
   if (dtype === 'i32') storage.range = rangeOf(values);
@@ -134,7 +145,11 @@ export function tensor(data: NestedArray | ArrayLike<number>, shape?: readonly n
   if (!options.allowNonFinite || dtype === 'i32') {
     for (let i = 0; i < values.length; i++) {
       if (!Number.isFinite(values[i])) {
-        throw new NonFiniteError('tensor', 'data', `contains ${values[i]} at flat index ${i}${dtype === 'i32' ? " (dtype 'i32' holds no NaN/Inf)" : ' (pass allowNonFinite: true to keep it)'}`);
+        throw new NonFiniteError(
+          'tensor',
+          'data',
+          `contains ${values[i]} at flat index ${i}${dtype === 'i32' ? " (dtype 'i32' holds no NaN/Inf)" : ' (pass allowNonFinite: true to keep it)'}`,
+        );
       }
     }
   }
@@ -153,10 +168,8 @@ export function full(shape: readonly number[], value: number, options: CreateOpt
 
 export const zeros = (shape: readonly number[], options: CreateOptions = {}): Tensor => full(shape, 0, options);
 export const ones = (shape: readonly number[], options: CreateOptions = {}): Tensor => full(shape, 1, options);
-export const zerosLike = (t: Tensor, options: CreateOptions = {}): Tensor =>
-  full(t.shape, 0, { dtype: t.dtype, device: t.backend, ...options });
-export const onesLike = (t: Tensor, options: CreateOptions = {}): Tensor =>
-  full(t.shape, 1, { dtype: t.dtype, device: t.backend, ...options });
+export const zerosLike = (t: Tensor, options: CreateOptions = {}): Tensor => full(t.shape, 0, { dtype: t.dtype, device: t.backend, ...options });
+export const onesLike = (t: Tensor, options: CreateOptions = {}): Tensor => full(t.shape, 1, { dtype: t.dtype, device: t.backend, ...options });
 
 /** [start, start + step, …) below `end`, like torch.arange. dtype i32 when all arguments are integers. */
 export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {

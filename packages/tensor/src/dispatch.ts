@@ -36,13 +36,25 @@ function isDifferentiable<P extends Primitive>(primitive: P, params: Params<P>):
  * are being recorded and an input requires grad, records a graph node. Op files validate their
  * arguments and compute `out` before calling this.
  */
-export function dispatch<P extends Primitive>(primitive: P, inputs: readonly TensorLike[], params: Params<P>, out: OutputSpec, names: readonly string[]): Tensor {
+export function dispatch<P extends Primitive>(
+  primitive: P,
+  inputs: readonly TensorLike[],
+  params: Params<P>,
+  out: OutputSpec,
+  names: readonly string[],
+): Tensor {
   const backend = resolveBackend(primitive, inputs, names);
   const views = inputs.map((x, i) => (typeof x === 'number' ? x : x.view(primitive, names[i])));
   // reshape (and a same-dtype cast) is a view: it shares the input's storage instead of copying.
   const storage = primitive === 'reshape' ? (views[0] as StorageView).storage.retain() : backend.run(primitive, views, params, out);
   const result = new Tensor(backend, storage, out.shape, out.dtype);
-  if (isGradEnabled() && out.dtype === 'f32' && vjpRules[primitive] !== NONDIFFERENTIABLE && isDifferentiable(primitive, params) && inputs.some((x) => typeof x !== 'number' && x.requiresGrad)) {
+  if (
+    isGradEnabled() &&
+    out.dtype === 'f32' &&
+    vjpRules[primitive] !== NONDIFFERENTIABLE &&
+    isDifferentiable(primitive, params) &&
+    inputs.some((x) => typeof x !== 'number' && x.requiresGrad)
+  ) {
     const sources: GradSource[] = inputs.map((x) => {
       if (typeof x === 'number' || !x.requiresGrad) return null;
       return x.node ? { node: x.node } : { leaf: x };

@@ -38,7 +38,11 @@ export interface GradcheckResult {
  * const r = await gradcheck((x) => x.exp().sum(), [{ data: [0.1, 0.2], shape: [2] }]);
  * r.ok; // true
  */
-export async function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: readonly GradcheckInput[], options: GradcheckOptions = {}): Promise<GradcheckResult> {
+export async function gradcheck(
+  fn: (...inputs: Tensor[]) => Tensor,
+  inputs: readonly GradcheckInput[],
+  options: GradcheckOptions = {},
+): Promise<GradcheckResult> {
   const { eps = 1e-6, rtol = 1e-5, atol = 1e-7 } = options;
   const cpu = cpuBackend();
   const scalar = (t: Tensor) => (t.size === 1 ? t : t.sum());
@@ -53,8 +57,7 @@ export async function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: rea
     await out.backward();
     out.dispose();
     const analytic = tensors.map((t) => (t.grad ? Float64Array.from(cpu.values(t.grad.view('gradcheck', 'grad').storage)) : new Float64Array(t.size)));
-    const evaluate = (): number =>
-      noGrad(() => tidy(() => cpu.values(scalar(fn(...tensors)).view('gradcheck', 'output').storage)[0]));
+    const evaluate = (): number => noGrad(() => tidy(() => cpu.values(scalar(fn(...tensors)).view('gradcheck', 'output').storage)[0]));
     const numeric = tensors.map((t) => {
       const values = cpu.values(t.view('gradcheck', 'input').storage);
       const grad = new Float64Array(values.length);

@@ -20,7 +20,18 @@ export { tensor, zeros, ones, full, zerosLike, onesLike, arange, rand, randn } f
 export type { CreateOptions, TensorOptions, RandomOptions, NestedArray } from './creation.ts';
 export * from './ops/index.ts';
 export {
-  square, min, mean, variance, logsumexp, logSoftmax, softmax, normalize, clamp, transpose, flatten, crossEntropy,
+  square,
+  min,
+  mean,
+  variance,
+  logsumexp,
+  logSoftmax,
+  softmax,
+  normalize,
+  clamp,
+  transpose,
+  flatten,
+  crossEntropy,
 } from './composites-tidy.ts';
 export type { VarianceOptions } from './composites.ts';
 export { noGrad, isGradEnabled } from './autograd/graph.ts';

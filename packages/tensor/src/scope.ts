@@ -96,7 +96,11 @@ export function tidy<R>(fn: (s: Scope) => R): R {
     s.close(new Set(), undefined);
     // Tensors the async body creates after its first await are not owned by this scope.
     void result.catch(() => undefined);
-    throw new InvalidArgumentError('tidy', 'fn', 'returned a Promise (an async function): tidy is synchronous; use `await scope(async (s) => ...)` for async code');
+    throw new InvalidArgumentError(
+      'tidy',
+      'fn',
+      'returned a Promise (an async function): tidy is synchronous; use `await scope(async (s) => ...)` for async code',
+    );
   }
   stack.splice(stack.lastIndexOf(s), 1);
   const survivors = new Set<Tensor>();

@@ -51,7 +51,10 @@ export function broadcastShapes(op: string, shapes: readonly Shape[], names: rea
       throw new ShapeMismatchError(
         op,
         names[k] ?? `input ${k}`,
-        `cannot broadcast [${s.join(', ')}] with [${shapes.filter((_, j) => j !== k).map((x) => x.join(', ')).join('], [')}]`,
+        `cannot broadcast [${s.join(', ')}] with [${shapes
+          .filter((_, j) => j !== k)
+          .map((x) => x.join(', '))
+          .join('], [')}]`,
       );
     }
   }

@@ -158,53 +158,147 @@ export class Tensor {
   }
 
   // ---- ops as methods (PyTorch-like). Each forwards to the op function of the same name. ----
-  add(other: TensorLike): Tensor { return ops.add(this, other); }
-  sub(other: TensorLike): Tensor { return ops.sub(this, other); }
-  mul(other: TensorLike): Tensor { return ops.mul(this, other); }
-  div(other: TensorLike): Tensor { return ops.div(this, other); }
-  pow(exponent: TensorLike): Tensor { return ops.pow(this, exponent); }
-  maximum(other: TensorLike): Tensor { return ops.maximum(this, other); }
-  minimum(other: TensorLike): Tensor { return ops.minimum(this, other); }
-  eq(other: TensorLike): Tensor { return ops.eq(this, other); }
-  ne(other: TensorLike): Tensor { return ops.ne(this, other); }
-  lt(other: TensorLike): Tensor { return ops.lt(this, other); }
-  le(other: TensorLike): Tensor { return ops.le(this, other); }
-  gt(other: TensorLike): Tensor { return ops.gt(this, other); }
-  ge(other: TensorLike): Tensor { return ops.ge(this, other); }
-  neg(): Tensor { return ops.neg(this); }
-  exp(): Tensor { return ops.exp(this); }
-  log(): Tensor { return ops.log(this); }
-  sqrt(): Tensor { return ops.sqrt(this); }
-  abs(): Tensor { return ops.abs(this); }
-  sign(): Tensor { return ops.sign(this); }
-  tanh(): Tensor { return ops.tanh(this); }
-  sigmoid(): Tensor { return ops.sigmoid(this); }
-  relu(): Tensor { return ops.relu(this); }
-  sin(): Tensor { return ops.sin(this); }
-  cos(): Tensor { return ops.cos(this); }
-  recip(): Tensor { return ops.recip(this); }
-  floor(): Tensor { return ops.floor(this); }
-  square(): Tensor { return composite.square(this); }
-  sum(axis?: number | readonly number[], keepdim = false): Tensor { return ops.sum(this, axis, keepdim); }
-  max(axis?: number | readonly number[], keepdim = false): Tensor { return ops.max(this, axis, keepdim); }
-  min(axis?: number | readonly number[], keepdim = false): Tensor { return composite.min(this, axis, keepdim); }
-  mean(axis?: number | readonly number[], keepdim = false): Tensor { return composite.mean(this, axis, keepdim); }
-  variance(axis?: number | readonly number[], options?: composite.VarianceOptions): Tensor { return composite.variance(this, axis, options); }
-  logsumexp(axis?: number | readonly number[], keepdim = false): Tensor { return composite.logsumexp(this, axis, keepdim); }
-  softmax(axis = -1): Tensor { return composite.softmax(this, axis); }
-  logSoftmax(axis = -1): Tensor { return composite.logSoftmax(this, axis); }
-  normalize(axis = -1, eps?: number): Tensor { return composite.normalize(this, axis, eps); }
-  matmul(other: Tensor): Tensor { return ops.matmul(this, other); }
-  reshape(shape: readonly number[]): Tensor { return ops.reshape(this, shape); }
-  flatten(startAxis = 0, endAxis = -1): Tensor { return composite.flatten(this, startAxis, endAxis); }
-  permute(axes: readonly number[]): Tensor { return ops.permute(this, axes); }
-  transpose(axis0 = -2, axis1 = -1): Tensor { return composite.transpose(this, axis0, axis1); }
-  expand(shape: readonly number[]): Tensor { return ops.expand(this, shape); }
-  slice(starts: readonly number[], ends?: readonly number[], steps?: readonly number[]): Tensor { return ops.slice(this, starts, ends, steps); }
-  pad(widths: readonly (readonly [number, number])[], value = 0): Tensor { return ops.pad(this, widths, value); }
-  gather(axis: number, index: Tensor): Tensor { return ops.gather(this, axis, index); }
-  cast(dtype: DType): Tensor { return ops.cast(this, dtype); }
-  clamp(min?: number, max?: number): Tensor { return composite.clamp(this, min, max); }
+  add(other: TensorLike): Tensor {
+    return ops.add(this, other);
+  }
+  sub(other: TensorLike): Tensor {
+    return ops.sub(this, other);
+  }
+  mul(other: TensorLike): Tensor {
+    return ops.mul(this, other);
+  }
+  div(other: TensorLike): Tensor {
+    return ops.div(this, other);
+  }
+  pow(exponent: TensorLike): Tensor {
+    return ops.pow(this, exponent);
+  }
+  maximum(other: TensorLike): Tensor {
+    return ops.maximum(this, other);
+  }
+  minimum(other: TensorLike): Tensor {
+    return ops.minimum(this, other);
+  }
+  eq(other: TensorLike): Tensor {
+    return ops.eq(this, other);
+  }
+  ne(other: TensorLike): Tensor {
+    return ops.ne(this, other);
+  }
+  lt(other: TensorLike): Tensor {
+    return ops.lt(this, other);
+  }
+  le(other: TensorLike): Tensor {
+    return ops.le(this, other);
+  }
+  gt(other: TensorLike): Tensor {
+    return ops.gt(this, other);
+  }
+  ge(other: TensorLike): Tensor {
+    return ops.ge(this, other);
+  }
+  neg(): Tensor {
+    return ops.neg(this);
+  }
+  exp(): Tensor {
+    return ops.exp(this);
+  }
+  log(): Tensor {
+    return ops.log(this);
+  }
+  sqrt(): Tensor {
+    return ops.sqrt(this);
+  }
+  abs(): Tensor {
+    return ops.abs(this);
+  }
+  sign(): Tensor {
+    return ops.sign(this);
+  }
+  tanh(): Tensor {
+    return ops.tanh(this);
+  }
+  sigmoid(): Tensor {
+    return ops.sigmoid(this);
+  }
+  relu(): Tensor {
+    return ops.relu(this);
+  }
+  sin(): Tensor {
+    return ops.sin(this);
+  }
+  cos(): Tensor {
+    return ops.cos(this);
+  }
+  recip(): Tensor {
+    return ops.recip(this);
+  }
+  floor(): Tensor {
+    return ops.floor(this);
+  }
+  square(): Tensor {
+    return composite.square(this);
+  }
+  sum(axis?: number | readonly number[], keepdim = false): Tensor {
+    return ops.sum(this, axis, keepdim);
+  }
+  max(axis?: number | readonly number[], keepdim = false): Tensor {
+    return ops.max(this, axis, keepdim);
+  }
+  min(axis?: number | readonly number[], keepdim = false): Tensor {
+    return composite.min(this, axis, keepdim);
+  }
+  mean(axis?: number | readonly number[], keepdim = false): Tensor {
+    return composite.mean(this, axis, keepdim);
+  }
+  variance(axis?: number | readonly number[], options?: composite.VarianceOptions): Tensor {
+    return composite.variance(this, axis, options);
+  }
+  logsumexp(axis?: number | readonly number[], keepdim = false): Tensor {
+    return composite.logsumexp(this, axis, keepdim);
+  }
+  softmax(axis = -1): Tensor {
+    return composite.softmax(this, axis);
+  }
+  logSoftmax(axis = -1): Tensor {
+    return composite.logSoftmax(this, axis);
+  }
+  normalize(axis = -1, eps?: number): Tensor {
+    return composite.normalize(this, axis, eps);
+  }
+  matmul(other: Tensor): Tensor {
+    return ops.matmul(this, other);
+  }
+  reshape(shape: readonly number[]): Tensor {
+    return ops.reshape(this, shape);
+  }
+  flatten(startAxis = 0, endAxis = -1): Tensor {
+    return composite.flatten(this, startAxis, endAxis);
+  }
+  permute(axes: readonly number[]): Tensor {
+    return ops.permute(this, axes);
+  }
+  transpose(axis0 = -2, axis1 = -1): Tensor {
+    return composite.transpose(this, axis0, axis1);
+  }
+  expand(shape: readonly number[]): Tensor {
+    return ops.expand(this, shape);
+  }
+  slice(starts: readonly number[], ends?: readonly number[], steps?: readonly number[]): Tensor {
+    return ops.slice(this, starts, ends, steps);
+  }
+  pad(widths: readonly (readonly [number, number])[], value = 0): Tensor {
+    return ops.pad(this, widths, value);
+  }
+  gather(axis: number, index: Tensor): Tensor {
+    return ops.gather(this, axis, index);
+  }
+  cast(dtype: DType): Tensor {
+    return ops.cast(this, dtype);
+  }
+  clamp(min?: number, max?: number): Tensor {
+    return composite.clamp(this, min, max);
+  }
 }
 
 export function isTensor(value: unknown): value is Tensor {

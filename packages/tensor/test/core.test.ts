@@ -1,8 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import * as T from '../src/index.ts';
 import {
-  DisposedTensorError, DtypeMismatchError, GradientError, InvalidArgumentError, NonFiniteError, ShapeMismatchError,
-  isFairgpuError, memory, noGrad, Rng, scope, tensor, tidy,
+  DisposedTensorError,
+  DtypeMismatchError,
+  GradientError,
+  InvalidArgumentError,
+  NonFiniteError,
+  ShapeMismatchError,
+  isFairgpuError,
+  memory,
+  noGrad,
+  Rng,
+  scope,
+  tensor,
+  tidy,
 } from '../src/index.ts';
 
 const cpu = { device: 'cpu' as const };
@@ -50,7 +61,14 @@ describe('typed errors name the op and the argument', () => {
   });
 
   it('bad arguments', () => {
-    const x = tensor([[1, 2], [3, 4]], undefined, cpu);
+    const x = tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      undefined,
+      cpu,
+    );
     expect(() => x.sum(2)).toThrowError(InvalidArgumentError);
     expect(() => x.sum(2)).toThrowError(/sum: argument 'axis' 2 is out of range/);
     expect(() => x.permute([0, 0])).toThrowError(/permute: argument 'axes'/);

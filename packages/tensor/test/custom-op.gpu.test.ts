@@ -34,7 +34,10 @@ async function run(device: Device) {
   return scope(async () => {
     const x = tensor([1, -2, 3, 0.5], [2, 2], { device, requiresGrad: true });
     const y = customOp(scaledSquare, [x], { shape: x.shape, dtype: 'f32' }, { scale: 3 }, ['x']);
-    await y.mul(tensor([1, 2, 3, 4], [2, 2], { device })).sum().backward();
+    await y
+      .mul(tensor([1, 2, 3, 4], [2, 2], { device }))
+      .sum()
+      .backward();
     return { y: Array.from(await y.toArray()), g: Array.from(await x.grad!.toArray()) };
   });
 }

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  cpuBackend, gather, gradcheck, InvalidArgumentError, isFairgpuError, memory, normalize, tensor, zeros,
-} from '../src/index.ts';
+import { cpuBackend, gather, gradcheck, InvalidArgumentError, isFairgpuError, memory, normalize, tensor, zeros } from '../src/index.ts';
 import { errorCases } from './edge.ts';
 
 const cpu = cpuBackend();
@@ -47,7 +45,7 @@ describe('valid edges still work', () => {
   });
 });
 
-describe('normalize at ‖x‖ = 0: x / max(‖x‖, eps) with PyTorch\'s finite gradient', () => {
+describe("normalize at ‖x‖ = 0: x / max(‖x‖, eps) with PyTorch's finite gradient", () => {
   it('a zero row normalises to 0 and its gradient is g / eps (float64)', async () => {
     const x = tensor([0, 0, 0, 3, 4, 0], [2, 3], { device: cpu, requiresGrad: true });
     const w = tensor([1, 2, 3, 4, 5, 6], [2, 3], { device: cpu });
@@ -67,7 +65,10 @@ describe('normalize at ‖x‖ = 0: x / max(‖x‖, eps) with PyTorch\'s finite
 
   it('gradcheck: rows below eps (step inside the linear regime), rows above, the zero row', async () => {
     const eps = 1e-3;
-    const fn = (x: ReturnType<typeof tensor>) => normalize(x, -1, eps).mul(tensor([1, -2, 3, 0.5, 1.5, -1, 2, 1, -0.5], [3, 3], { device: cpu })).sum();
+    const fn = (x: ReturnType<typeof tensor>) =>
+      normalize(x, -1, eps)
+        .mul(tensor([1, -2, 3, 0.5, 1.5, -1, 2, 1, -0.5], [3, 3], { device: cpu }))
+        .sum();
     // The zero row and a row of norm 5e-4 < eps: x / eps is linear there, and a 1e-6 step stays below eps.
     const r = await gradcheck(fn, [{ data: [0, 0, 0, 3e-4, 4e-4, 0, 0.3, -1.2, 2], shape: [3, 3] }], { eps: 1e-7, rtol: 1e-6, atol: 1e-6 });
     expect(r.ok, `max abs error ${r.maxAbsError}`).toBe(true);

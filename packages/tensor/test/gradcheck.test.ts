@@ -8,7 +8,11 @@ import { randomData } from './helpers.ts';
  * CPU reference, on shapes with broadcasting and size-1 axes.
  */
 const input = (shape: number[], seed: number, kind: 'normal' | 'positive' = 'normal') => ({
-  data: randomData(shape.reduce((p, d) => p * d, 1), seed, kind),
+  data: randomData(
+    shape.reduce((p, d) => p * d, 1),
+    seed,
+    kind,
+  ),
   shape,
 });
 
@@ -28,7 +32,20 @@ const checks: [string, (...xs: Tensor[]) => Tensor, ReturnType<typeof input>[]][
   ['matmul transposed', (a, b) => T.matmulTransposed(a, b, true, true), [input([4, 3], 16), input([5, 4], 17)]],
   ['reshape/permute/expand', (x) => x.reshape([3, 2, 2]).permute([2, 0, 1]).expand([2, 2, 3, 2]).mul(x.sum()), [input([2, 6], 18)]],
   ['slice with steps', (x) => x.slice([1, 0], [6, 5], [2, 3]).mul(3), [input([7, 5], 19)]],
-  ['pad', (x) => x.pad([[2, 1], [0, 2]], 1.5).square(), [input([3, 2], 20)]],
+  [
+    'pad',
+    (x) =>
+      x
+        .pad(
+          [
+            [2, 1],
+            [0, 2],
+          ],
+          1.5,
+        )
+        .square(),
+    [input([3, 2], 20)],
+  ],
   ['concat', (a, b) => T.concat([a, b.mul(2)], 1).square(), [input([2, 3], 21), input([2, 2], 22)]],
   ['gather', (x) => x.gather(1, idx([0, 2, 2, 1, 1, 0], [3, 2])).square(), [input([3, 4], 23)]],
   ['logsumexp/softmax', (x) => x.logsumexp(1).add(x.softmax(0).sum(1)), [input([3, 5], 24)]],

@@ -24,7 +24,11 @@ describe('graph lifetime without scopes (CPU)', () => {
     const W = randn([4, 3], { device, seed: 1, requiresGrad: true });
     const before = memory(device).tensors;
     for (let i = 0; i < 3; i++) {
-      const X = tensor(Array.from({ length: 8 }, (_, k) => k / 8 - i), [2, 4], { device });
+      const X = tensor(
+        Array.from({ length: 8 }, (_, k) => k / 8 - i),
+        [2, 4],
+        { device },
+      );
       const Y = X.matmul(W);
       const P = logSoftmax(Y, 1);
       const L = mean(P);

@@ -17,7 +17,8 @@ describe('initGpu options', () => {
 
   it.each([NaN, -1, 1.5, Infinity, '1024'])('rejects maxPooledBytes = %s', (v) => rejects({ maxPooledBytes: v }, 'maxPooledBytes', /integer number of bytes/));
 
-  it('rejects an unknown option key, suggesting the close one', () => rejects({ matmulKernal: 'tiled' }, 'options', /unknown option 'matmulKernal' \(did you mean 'matmulKernel'\?\)/));
+  it('rejects an unknown option key, suggesting the close one', () =>
+    rejects({ matmulKernal: 'tiled' }, 'options', /unknown option 'matmulKernal' \(did you mean 'matmulKernel'\?\)/));
 
   it('rejects a bad powerPreference, setDefault or backend', async () => {
     await rejects({ powerPreference: 'fast' }, 'powerPreference', /low-power, high-performance/);

@@ -23,9 +23,7 @@ describe('assertKnownOptions', () => {
     const e = error as InvalidArgumentError;
     expect(e.op).toBe('supcon');
     expect(e.argument).toBe('options');
-    expect(e.message).toBe(
-      "supcon: argument 'options' unknown option 'temprature' (did you mean 'temperature'?); known options: temperature, reduction, impl",
-    );
+    expect(e.message).toBe("supcon: argument 'options' unknown option 'temprature' (did you mean 'temperature'?); known options: temperature, reduction, impl");
   });
 
   it('suggests only within 2 edits (transposition counts as one)', () => {

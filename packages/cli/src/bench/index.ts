@@ -10,13 +10,30 @@ import { benchTrain } from './train.ts';
 export const BENCH_SUITES = ['tensor', 'losses', 'train'] as const;
 
 export function formatBenchTable(title: string, adapter: string, rows: Row[]): string[] {
-  const lines = rows.map((r) => [r.case, `${r.value.toFixed(r.value < 10 ? 2 : 1)} ${r.unit}`, r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}× vs ${r.baseline}`]);
+  const lines = rows.map((r) => [
+    r.case,
+    `${r.value.toFixed(r.value < 10 ? 2 : 1)} ${r.unit}`,
+    r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}× vs ${r.baseline}`,
+  ]);
   const widths = [0, 1, 2].map((i) => Math.max(...lines.map((l) => l[i].length), 4));
-  return [`\n${title} — adapter: ${adapter}`, ...lines.map((l) => l.map((c, i) => c.padEnd(widths[i])).join('  │  ').trimEnd())];
+  return [
+    `\n${title} — adapter: ${adapter}`,
+    ...lines.map((l) =>
+      l
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  │  ')
+        .trimEnd(),
+    ),
+  ];
 }
 
 /** Runs a suite; resolves to the exit code (2 for an unknown suite). */
-export async function runBench(suite: string, options: { json?: boolean; sizes?: number[]; batch?: number }, out: (line: string) => void, err: (line: string) => void): Promise<number> {
+export async function runBench(
+  suite: string,
+  options: { json?: boolean; sizes?: number[]; batch?: number },
+  out: (line: string) => void,
+  err: (line: string) => void,
+): Promise<number> {
   const titles: Record<string, string> = {
     tensor: 'fairgpu tensor benchmarks',
     losses: 'fairgpu loss benchmarks (forward + backward)',
@@ -31,9 +48,12 @@ export async function runBench(suite: string, options: { json?: boolean; sizes?:
     return 2;
   }
   const log = options.json ? undefined : err;
-  const { adapter, rows } = suite === 'tensor'
-    ? await benchTensor({ sizes: options.sizes })
-    : suite === 'losses' ? await benchLosses({ sizes: options.sizes }) : await benchTrain({ batch: options.batch, log });
+  const { adapter, rows } =
+    suite === 'tensor'
+      ? await benchTensor({ sizes: options.sizes })
+      : suite === 'losses'
+        ? await benchLosses({ sizes: options.sizes })
+        : await benchTrain({ batch: options.batch, log });
   if (options.json) for (const r of rows) out(JSON.stringify({ suite, adapter, ...r }));
   else for (const line of formatBenchTable(titles[suite], adapter, rows)) out(line);
   return 0;

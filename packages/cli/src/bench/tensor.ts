@@ -93,8 +93,19 @@ export async function benchTensor(options: { sizes?: number[]; quick?: boolean }
       const ms = jsMatmul(a, a, n);
       jsGflops = (2 * n ** 3) / (ms * 1e6);
     }
-    rows.push({ case: `matmul ${n}³ register-blocked 4×4`, value: perKernel.blocked, unit: 'GFLOP/s', baseline: 'tiled kernel', ratio: perKernel.blocked / perKernel.tiled });
-    rows.push({ case: `matmul ${n}³ tiled (workgroup 64×64)`, value: perKernel.tiled, unit: 'GFLOP/s', ...(jsGflops ? { baseline: 'JS f32 loop', ratio: perKernel.tiled / jsGflops } : {}) });
+    rows.push({
+      case: `matmul ${n}³ register-blocked 4×4`,
+      value: perKernel.blocked,
+      unit: 'GFLOP/s',
+      baseline: 'tiled kernel',
+      ratio: perKernel.blocked / perKernel.tiled,
+    });
+    rows.push({
+      case: `matmul ${n}³ tiled (workgroup 64×64)`,
+      value: perKernel.tiled,
+      unit: 'GFLOP/s',
+      ...(jsGflops ? { baseline: 'JS f32 loop', ratio: perKernel.tiled / jsGflops } : {}),
+    });
   }
 
   // 1,000 chained tiny elementwise ops, no readback in between. Baselines from the same run: the
@@ -118,7 +129,13 @@ export async function benchTensor(options: { sizes?: number[]; quick?: boolean }
     const batched = Math.min(await chain(false), await chain(false));
     const eager = await chain(true);
     const floor = await rawDispatchFloor(ctx, 1000);
-    rows.push({ case: '1,000 chained tiny elementwise ops (64 elements)', value: batched, unit: 'ms total', baseline: 'raw WebGPU floor', ratio: batched / floor });
+    rows.push({
+      case: '1,000 chained tiny elementwise ops (64 elements)',
+      value: batched,
+      unit: 'ms total',
+      baseline: 'raw WebGPU floor',
+      ratio: batched / floor,
+    });
     rows.push({ case: '  same, raw WebGPU floor (1,000 hand-encoded dispatches)', value: floor, unit: 'ms total' });
     rows.push({ case: '  same, readback after each op', value: eager, unit: 'ms total', baseline: 'batched', ratio: eager / batched });
     x.dispose();
@@ -136,10 +153,12 @@ export async function benchTensor(options: { sizes?: number[]; quick?: boolean }
       scope(async () => {
         const loss = x.matmul(w1).add(b1).relu().matmul(w2).sub(target).square().mean();
         await loss.backward();
-        noGrad(() => params.forEach((p) => {
-          p.assign(p.sub(p.grad!.mul(0.01)));
-          p.zeroGrad();
-        }));
+        noGrad(() =>
+          params.forEach((p) => {
+            p.assign(p.sub(p.grad!.mul(0.01)));
+            p.zeroGrad();
+          }),
+        );
       });
     await step();
     await ctx.sync();
@@ -149,7 +168,13 @@ export async function benchTensor(options: { sizes?: number[]; quick?: boolean }
     await ctx.sync();
     const ms = (performance.now() - t0) / reps;
     const flops = 3 * 2 * 128 * (784 * 256 + 256 * 10);
-    rows.push({ case: 'MLP 784-256-10 SGD step (batch 128)', value: ms, unit: 'ms/step', baseline: 'matmul FLOPs at 1024³ speed', ratio: flops / (ms * 1e6) / (rows.find((r) => r.case.startsWith(`matmul 1024³ ${ctx.backend.matmulKernel}`))?.value ?? NaN) });
+    rows.push({
+      case: 'MLP 784-256-10 SGD step (batch 128)',
+      value: ms,
+      unit: 'ms/step',
+      baseline: 'matmul FLOPs at 1024³ speed',
+      ratio: flops / (ms * 1e6) / (rows.find((r) => r.case.startsWith(`matmul 1024³ ${ctx.backend.matmulKernel}`))?.value ?? NaN),
+    });
     [...params, x, target].forEach((t) => t.dispose());
   }
   contexts.blocked.destroy();

@@ -40,7 +40,12 @@ export interface TrainBenchOptions {
   log?: (line: string) => void;
 }
 
-async function timeConv(ctx: GpuContext, algorithm: ConvAlgorithm, shape: { b: number; c: number; co: number; k: number; hw: number }, reps: number): Promise<number> {
+async function timeConv(
+  ctx: GpuContext,
+  algorithm: ConvAlgorithm,
+  shape: { b: number; c: number; co: number; k: number; hw: number },
+  reps: number,
+): Promise<number> {
   return scope(async () => {
     const x = randn([shape.b, shape.c, shape.hw, shape.hw], { seed: 1 });
     const w = randn([shape.co, shape.c, shape.k, shape.k], { seed: 2 });
@@ -54,21 +59,39 @@ async function timeConv(ctx: GpuContext, algorithm: ConvAlgorithm, shape: { b: n
   });
 }
 
-async function timeStep(ctx: GpuContext, algorithm: ConvAlgorithm, k: number, batch: number, steps: number, channels: number[], strides?: number[]): Promise<number> {
+async function timeStep(
+  ctx: GpuContext,
+  algorithm: ConvAlgorithm,
+  k: number,
+  batch: number,
+  steps: number,
+  channels: number[],
+  strides?: number[],
+): Promise<number> {
   manualSeed(0);
   const model = new SimpleConvNet({ kernelSize: k, channels, strides, algorithm });
   const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
   const data = (n: number) => ({
     x: randn([n, 3, 28, 28], { seed: 3 }),
-    y: tensor(Int32Array.from({ length: n }, (_, i) => i % 10), [n], { dtype: 'i32' }),
+    y: tensor(
+      Int32Array.from({ length: n }, (_, i) => i % 10),
+      [n],
+      { dtype: 'i32' },
+    ),
   });
   const { x, y } = data(batch);
-  const step = (b = { x, y }) => scope(async () => {
-    const loss = model.forward(b.x).logSoftmax(-1).gather(1, b.y.reshape([-1, 1])).mean().neg();
-    await loss.backward();
-    opt.step();
-    opt.zeroGrad();
-  });
+  const step = (b = { x, y }) =>
+    scope(async () => {
+      const loss = model
+        .forward(b.x)
+        .logSoftmax(-1)
+        .gather(1, b.y.reshape([-1, 1]))
+        .mean()
+        .neg();
+      await loss.backward();
+      opt.step();
+      opt.zeroGrad();
+    });
   try {
     // Warm-up (pipeline compilation) on 2 images: a step of the 7×7 network costs ~2.5 GFLOP per image.
     const small = data(2);
@@ -95,13 +118,18 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<{ ada
   const adapter = ctx.adapterInfo.description || ctx.adapterInfo.device || ctx.adapterInfo.vendor;
   const rows: Row[] = [];
   try {
-    for (const shape of [{ b: 32, c: 32, co: 64, k: 3, hw: 28 }, { b: 8, c: 32, co: 64, k: 7, hw: 28 }]) {
+    for (const shape of [
+      { b: 32, c: 32, co: 64, k: 3, hw: 28 },
+      { b: 8, c: 32, co: 64, k: 7, hw: 28 },
+    ]) {
       const got: Partial<Record<ConvAlgorithm, number>> = {};
       for (const a of algorithms) {
         got[a] = await timeConv(ctx, a, shape, 3);
         log?.(`conv2d ${a} k${shape.k}: ${got[a]!.toFixed(3)} GFLOP/s`);
         rows.push({
-          case: `conv2d fwd ${a} ${shape.k}×${shape.k} ${shape.c}→${shape.co} ${shape.hw}² b${shape.b}`, value: got[a]!, unit: 'GFLOP/s',
+          case: `conv2d fwd ${a} ${shape.k}×${shape.k} ${shape.c}→${shape.co} ${shape.hw}² b${shape.b}`,
+          value: got[a]!,
+          unit: 'GFLOP/s',
           ...(a === 'direct' && got.im2col ? { baseline: 'im2col', ratio: got[a]! / got.im2col } : {}),
         });
       }
@@ -115,13 +143,21 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<{ ada
     probe.dispose();
     if (options.quick ?? true) {
       const [k, ch, st, b] = [QUICK.kernelSize, QUICK.channels, QUICK.strides, QUICK.batch];
-      push({ case: `quick SimpleConvNet k=${k} [${ch.join(',')}] strides [${st.join(',')}] SGD step b${b} (${chosen})`, value: await timeStep(ctx, chosen, k, b, options.quickSteps ?? 5, ch, st), unit: 'images/s' });
+      push({
+        case: `quick SimpleConvNet k=${k} [${ch.join(',')}] strides [${st.join(',')}] SGD step b${b} (${chosen})`,
+        value: await timeStep(ctx, chosen, k, b, options.quickSteps ?? 5, ch, st),
+        unit: 'images/s',
+      });
     }
     // The algorithm conv2d picks on this adapter at `batch` (unless that is the comparison batch),
     // then both algorithms at the comparison batch.
     if (batch !== compareBatch) {
       for (const k of kernels) {
-        push({ case: `SimpleConvNet k=${k} [${channels.join(',')}] SGD step b${batch} (${chosen})`, value: await timeStep(ctx, chosen, k, batch, steps, channels), unit: 'images/s' });
+        push({
+          case: `SimpleConvNet k=${k} [${channels.join(',')}] SGD step b${batch} (${chosen})`,
+          value: await timeStep(ctx, chosen, k, batch, steps, channels),
+          unit: 'images/s',
+        });
       }
     }
     for (const k of kernels) {
@@ -129,7 +165,9 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<{ ada
       for (const a of algorithms) {
         got[a] = await timeStep(ctx, a, k, compareBatch, steps, channels);
         push({
-          case: `SimpleConvNet k=${k} [${channels.join(',')}] SGD step b${compareBatch} ${a}`, value: got[a]!, unit: 'images/s',
+          case: `SimpleConvNet k=${k} [${channels.join(',')}] SGD step b${compareBatch} ${a}`,
+          value: got[a]!,
+          unit: 'images/s',
           ...(a === 'direct' && got.im2col ? { baseline: 'im2col', ratio: got[a]! / got.im2col } : {}),
         });
       }

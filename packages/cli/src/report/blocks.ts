@@ -25,12 +25,7 @@ export interface FigureBlock {
   width?: number;
 }
 
-export type Block =
-  | { kind: 'paragraph'; text: string }
-  | { kind: 'list'; items: string[] }
-  | { kind: 'heading'; text: string }
-  | TableBlock
-  | FigureBlock;
+export type Block = { kind: 'paragraph'; text: string } | { kind: 'list'; items: string[] } | { kind: 'heading'; text: string } | TableBlock | FigureBlock;
 
 export interface ReportSection {
   title: string;
@@ -40,7 +35,12 @@ export interface ReportSection {
 export const paragraph = (text: string): Block => ({ kind: 'paragraph', text });
 export const list = (items: string[]): Block => ({ kind: 'list', items });
 export const heading = (text: string): Block => ({ kind: 'heading', text });
-export const table = (header: string[], rows: string[][], extra: { caption?: string; notes?: string[] } = {}): TableBlock => ({ kind: 'table', header, rows, ...extra });
+export const table = (header: string[], rows: string[][], extra: { caption?: string; notes?: string[] } = {}): TableBlock => ({
+  kind: 'table',
+  header,
+  rows,
+  ...extra,
+});
 export const figure = (path: string, caption: string, width?: number): FigureBlock => ({ kind: 'figure', path, caption, ...(width ? { width } : {}) });
 
 /** A percentage with one decimal ('n/a' for null, NaN or ±∞). */

@@ -12,7 +12,9 @@ export function escapeHtml(text: string): string {
 
 /** Inline markup after escaping: `code` and **bold**. */
 export function inline(text: string): string {
-  return escapeHtml(text).replace(/`([^`]+)`/g, '<code>$1</code>').replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>');
+  return escapeHtml(text)
+    .replace(/`([^`]+)`/g, '<code>$1</code>')
+    .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>');
 }
 
 function blockToHtml(block: Block, runDir: string): string {
@@ -25,14 +27,17 @@ function blockToHtml(block: Block, runDir: string): string {
       return `<ul>${block.items.map((i) => `<li>${inline(i)}</li>`).join('')}</ul>`;
     case 'figure': {
       const file = join(runDir, block.path);
-      if (!existsSync(file)) return `<figure class="missing"><p>figure not found: <code>${escapeHtml(block.path)}</code></p><figcaption>${inline(block.caption)}</figcaption></figure>`;
+      if (!existsSync(file))
+        return `<figure class="missing"><p>figure not found: <code>${escapeHtml(block.path)}</code></p><figcaption>${inline(block.caption)}</figcaption></figure>`;
       const data = readFileSync(file).toString('base64');
       const style = block.width ? ` style="width:${block.width}px"` : '';
       return `<figure><img src="data:image/png;base64,${data}" alt="${escapeHtml(block.caption)}"${style}><figcaption>${inline(block.caption)}</figcaption></figure>`;
     }
     case 'table': {
       const head = `<tr>${block.header.map((h) => `<th>${inline(h)}</th>`).join('')}</tr>`;
-      const rows = block.rows.map((r) => `<tr>${r.map((c, i) => `<td${i > 0 && /^[−+-]?[\d.]+( %| s)?$|^n\/a$/.test(c) ? ' class="num"' : ''}>${inline(c)}</td>`).join('')}</tr>`).join('');
+      const rows = block.rows
+        .map((r) => `<tr>${r.map((c, i) => `<td${i > 0 && /^[−+-]?[\d.]+( %| s)?$|^n\/a$/.test(c) ? ' class="num"' : ''}>${inline(c)}</td>`).join('')}</tr>`)
+        .join('');
       const caption = block.caption ? `<caption>${inline(block.caption)}</caption>` : '';
       const notes = block.notes?.length ? `<div class="notes">${block.notes.map((n) => `<p>${inline(n)}</p>`).join('')}</div>` : '';
       return `<div class="table"><table>${caption}<thead>${head}</thead><tbody>${rows}</tbody></table>${notes}</div>`;

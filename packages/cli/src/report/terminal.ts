@@ -9,7 +9,11 @@ const plain = (s: string) => s.replace(/`([^`]+)`/g, '$1').replace(/\*\*([^*]+)\
 export function tableToText(block: TableBlock): string {
   const rows = [block.header, ...block.rows].map((r) => r.map(plain));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => width(r[i] ?? ''))));
-  const line = (r: string[]) => r.map((c, i) => pad(c, widths[i])).join('  │  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => pad(c, widths[i]))
+      .join('  │  ')
+      .trimEnd();
   const out = [...(block.caption ? [plain(block.caption)] : []), line(rows[0]), widths.map((w) => '─'.repeat(w)).join('──┼──'), ...rows.slice(1).map(line)];
   if (block.notes?.length) out.push(...block.notes.map((n) => `  ${plain(n)}`));
   return out.join('\n');

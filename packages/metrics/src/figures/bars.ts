@@ -47,9 +47,8 @@ const PLOT = { left: 70, right: 120, panelTop: 28, height: 210, bottom: 52 };
 
 export function groupAccuracyFigure(result: GroupAccuracyLike | undefined, options: GroupAccuracyOptions = {}): Figure {
   const op = 'groupAccuracyFigure';
-  const models = options.models !== undefined
-    ? checkModels(op, 'options.models', options.models, options)
-    : [{ name: '', ...checkResult(op, 'result', result, options) }];
+  const models =
+    options.models !== undefined ? checkModels(op, 'options.models', options.models, options) : [{ name: '', ...checkResult(op, 'result', result, options) }];
   return build(op, models, options);
 }
 
@@ -59,8 +58,18 @@ export function groupAccuracyComparisonFigure(models: GroupAccuracyModel[], opti
   return build(op, checkModels(op, 'models', models, options), options);
 }
 
-interface Cell { label: number | string; bias: number | string; count: number; accuracy: number | null; aligned: boolean }
-interface Model { name: string; cells: Cell[]; unbiased: number }
+interface Cell {
+  label: number | string;
+  bias: number | string;
+  count: number;
+  accuracy: number | null;
+  aligned: boolean;
+}
+interface Model {
+  name: string;
+  cells: Cell[];
+  unbiased: number;
+}
 
 function checkModels(op: string, arg: string, models: unknown, options: GroupAccuracyOptions): Model[] {
   return checkNonEmptyArray<GroupAccuracyModel>(op, arg, models).map((m, i) => {
@@ -102,8 +111,8 @@ function build(op: string, models: Model[], options: GroupAccuracyOptions): Figu
     return n ?? String(l);
   };
   // Cells of each class in display order: aligned first, then by bias.
-  const order = (cells: Cell[], label: number | string) => cells.filter((c) => c.label === label)
-    .sort((a, b) => Number(b.aligned) - Number(a.aligned) || compareKeys(a.bias, b.bias));
+  const order = (cells: Cell[], label: number | string) =>
+    cells.filter((c) => c.label === label).sort((a, b) => Number(b.aligned) - Number(a.aligned) || compareKeys(a.bias, b.bias));
   const perGroup = Math.max(...labels.map((l) => Math.max(...models.map((m) => order(m.cells, l).length))));
   const barW = perGroup > 12 ? 4 : perGroup > 5 ? 7 : 16;
   const groupGap = Math.max(10, barW * 1.5);
@@ -129,10 +138,22 @@ function build(op: string, models: Model[], options: GroupAccuracyOptions): Figu
       cells.forEach((c, ci) => {
         if (c.accuracy === null) return;
         const top = y(c.accuracy);
-        bars.push(el('rect', {
-          x: x0 + ci * barW, y: top, width: Math.max(1, barW - 1), height: area.y + area.height - top,
-          fill: color, 'fill-opacity': c.aligned ? 1 : 0.4, stroke: c.aligned ? '#111' : 'none', 'stroke-width': c.aligned ? 1 : 0,
-        }, tooltip(`class ${labelName(c.label)}, bias ${c.bias}${c.aligned ? ' (aligned)' : ''}: ${formatNumber(100 * c.accuracy, 1)} % of ${c.count}`)));
+        bars.push(
+          el(
+            'rect',
+            {
+              x: x0 + ci * barW,
+              y: top,
+              width: Math.max(1, barW - 1),
+              height: area.y + area.height - top,
+              fill: color,
+              'fill-opacity': c.aligned ? 1 : 0.4,
+              stroke: c.aligned ? '#111' : 'none',
+              'stroke-width': c.aligned ? 1 : 0,
+            },
+            tooltip(`class ${labelName(c.label)}, bias ${c.bias}${c.aligned ? ' (aligned)' : ''}: ${formatNumber(100 * c.accuracy, 1)} % of ${c.count}`),
+          ),
+        );
       });
       bars.push(text(area.x + (li + 0.5) * slot, area.y + area.height + 17, fitText(labelName(l), slot - 2, 11), { 'text-anchor': 'middle', 'font-size': 11 }));
     });
@@ -148,7 +169,13 @@ function build(op: string, models: Model[], options: GroupAccuracyOptions): Figu
     const pct = (v: number | null) => (v === null ? '–' : `${formatNumber(100 * v, 1)} %`);
     const panelName = [m.name, `aligned ${pct(aligned)}, conflicting ${pct(conflicting)}, worst cell ${pct(worst)}`].filter(Boolean).join(' — ');
     body.push(
-      axes(area, x, y, { xAxis: false, yLabel: 'accuracy', yTicks: 5, yFormat: (t) => t.map((v) => `${formatNumber(100 * v, 0)} %`), xLabel: options.xLabel ?? 'class' }),
+      axes(area, x, y, {
+        xAxis: false,
+        yLabel: 'accuracy',
+        yTicks: 5,
+        yFormat: (t) => t.map((v) => `${formatNumber(100 * v, 0)} %`),
+        xLabel: options.xLabel ?? 'class',
+      }),
       el('g', {}, bars),
       el('line', { x1: area.x, x2: area.x + area.width, y1: uy, y2: uy, stroke: '#111', 'stroke-width': 1.5, 'stroke-dasharray': '6 4' }),
       text(area.x + area.width + 8, uy - 2, 'unbiased', { 'font-size': 11 }),
@@ -156,16 +183,25 @@ function build(op: string, models: Model[], options: GroupAccuracyOptions): Figu
       panelTitle(area, panelName),
     );
     data.push({
-      name: m.name, unbiased: m.unbiased, alignedAccuracy: aligned === null ? null : round(aligned),
-      conflictingAccuracy: conflicting === null ? null : round(conflicting), worstCellAccuracy: worst,
+      name: m.name,
+      unbiased: m.unbiased,
+      alignedAccuracy: aligned === null ? null : round(aligned),
+      conflictingAccuracy: conflicting === null ? null : round(conflicting),
+      worstCellAccuracy: worst,
       cells: m.cells.map((c) => ({ label: c.label, bias: c.bias, aligned: c.aligned, count: c.count, accuracy: c.accuracy })),
     });
   });
   const keyColor = TAB10[0];
-  body.push(legend([
-    { label: 'bias-aligned cell', color: keyColor, kind: 'both', stroke: '#111' },
-    { label: 'bias-conflicting cells', color: keyColor, kind: 'box', opacity: 0.4 },
-    { label: 'unbiased accuracy (mean over the cells present)', color: '#111', kind: 'line', dash: '6 4' },
-  ], PLOT.left, legendTop));
+  body.push(
+    legend(
+      [
+        { label: 'bias-aligned cell', color: keyColor, kind: 'both', stroke: '#111' },
+        { label: 'bias-conflicting cells', color: keyColor, kind: 'box', opacity: 0.4 },
+        { label: 'unbiased accuracy (mean over the cells present)', color: '#111', kind: 'line', dash: '6 4' },
+      ],
+      PLOT.left,
+      legendTop,
+    ),
+  );
   return { name, title, width, height, svg: svgDocument(width, height, title, body), data: { labels, models: data } };
 }

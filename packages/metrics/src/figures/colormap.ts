@@ -114,11 +114,7 @@ export function colormap(name: ColormapName, t: number): [number, number, number
   const f = x - i;
   const a = 3 * i;
   const b = a + 3;
-  return [
-    table[a] + (table[b] - table[a]) * f,
-    table[a + 1] + (table[b + 1] - table[a + 1]) * f,
-    table[a + 2] + (table[b + 2] - table[a + 2]) * f,
-  ];
+  return [table[a] + (table[b] - table[a]) * f, table[a + 1] + (table[b + 1] - table[a + 1]) * f, table[a + 2] + (table[b + 2] - table[a + 2]) * f];
 }
 
 /** `colormap` as a CSS hex colour (rounded). */
@@ -127,7 +123,10 @@ export function colormapHex(name: ColormapName, t: number): string {
 }
 
 export function rgbHex([r, g, b]: readonly [number, number, number] | readonly number[]): string {
-  const h = (v: number) => Math.round(Math.min(255, Math.max(0, v))).toString(16).padStart(2, '0');
+  const h = (v: number) =>
+    Math.round(Math.min(255, Math.max(0, v)))
+      .toString(16)
+      .padStart(2, '0');
   return `#${h(r)}${h(g)}${h(b)}`;
 }
 
@@ -162,7 +161,8 @@ export function overlayHeatmap(image: ArrayLike<number>, map: ArrayLike<number>,
   if (image == null || typeof image.length !== 'number') throw new InvalidArgumentError(op, 'image', 'must be an array of 3·H·W (or H·W) numbers');
   const n = map.length;
   const channels = image.length / n;
-  if (channels !== 3 && channels !== 1) throw new InvalidArgumentError(op, 'image', `must hold 3·H·W or H·W = ${3 * n} or ${n} values for a map of ${n} pixels, got ${image.length}`);
+  if (channels !== 3 && channels !== 1)
+    throw new InvalidArgumentError(op, 'image', `must hold 3·H·W or H·W = ${3 * n} or ${n} values for a map of ${n} pixels, got ${image.length}`);
   const table = colormapTable(name);
   // float32 arithmetic throughout, as numpy does on show_cam_on_image's float32 arrays, so the
   // truncations land on the same bytes.
@@ -196,6 +196,4 @@ export function overlayHeatmap(image: ArrayLike<number>, map: ArrayLike<number>,
 }
 
 /** The tab10 categorical palette (matplotlib / Vega), for up to 10 groups. */
-export const TAB10: readonly string[] = [
-  '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf',
-];
+export const TAB10: readonly string[] = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];

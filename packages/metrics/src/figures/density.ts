@@ -101,9 +101,16 @@ export function gaussianDensityFigure(input: GaussianDensityInput): Figure {
   });
   const globalMax = Math.max(...prepared.map((p) => p.yMax));
 
-  const legendItems = prepared.map((p) => p.groups.map((g): LegendItem => ({
-    label: `${g.label}  (μ ${formatNumber(g.mean, 2)}, σ ${formatNumber(g.std, 2)})`, color: g.color, kind: g.histogram ? 'both' : 'line', opacity: 0.3,
-  })));
+  const legendItems = prepared.map((p) =>
+    p.groups.map(
+      (g): LegendItem => ({
+        label: `${g.label}  (μ ${formatNumber(g.mean, 2)}, σ ${formatNumber(g.std, 2)})`,
+        color: g.color,
+        kind: g.histogram ? 'both' : 'line',
+        opacity: 0.3,
+      }),
+    ),
+  );
   const legendW = Math.ceil(Math.min(230, Math.max(...legendItems.map((items) => legendWidth(items)))));
   const panelW = PANEL_W + legendW;
   const width = panelW * prepared.length;
@@ -122,11 +129,23 @@ export function gaussianDensityFigure(input: GaussianDensityInput): Figure {
       if (!g.histogram) continue;
       g.histogram.density.forEach((v, i) => {
         if (v <= 0) return;
-        series.push(el('rect', { x: x(p.edges[i]), y: y(v), width: x(p.edges[i + 1]) - x(p.edges[i]), height: y(0) - y(v), fill: g.color, 'fill-opacity': p.groups.length > 4 ? 0.14 : 0.22, stroke: 'none' }));
+        series.push(
+          el('rect', {
+            x: x(p.edges[i]),
+            y: y(v),
+            width: x(p.edges[i + 1]) - x(p.edges[i]),
+            height: y(0) - y(v),
+            fill: g.color,
+            'fill-opacity': p.groups.length > 4 ? 0.14 : 0.22,
+            stroke: 'none',
+          }),
+        );
       });
     }
     for (const g of p.groups) {
-      series.push(el('path', { d: pathData(g.curveX.map((cx, i) => [x(cx), y(g.curve[i])] as [number, number])), fill: 'none', stroke: g.color, 'stroke-width': 2 }));
+      series.push(
+        el('path', { d: pathData(g.curveX.map((cx, i) => [x(cx), y(g.curve[i])] as [number, number])), fill: 'none', stroke: g.color, 'stroke-width': 2 }),
+      );
     }
     const items = legendItems[pi].map((item) => ({ ...item, label: fitText(item.label, legendW - 30, 11) }));
     body.push(
@@ -144,7 +163,10 @@ export function gaussianDensityFigure(input: GaussianDensityInput): Figure {
       title: p.title,
       edges: p.edges.map((e) => round(e, 9)),
       groups: p.groups.map((g) => ({
-        label: g.label, mean: g.mean, std: g.std, n: g.values?.length ?? null,
+        label: g.label,
+        mean: g.mean,
+        std: g.std,
+        n: g.values?.length ?? null,
         histogram: g.histogram ? { counts: g.histogram.counts, density: g.histogram.density.map((v) => round(v)) } : null,
       })),
     })),

@@ -56,7 +56,8 @@ export function checkString(op: string, arg: string, v: unknown): string {
 }
 
 export function checkArrayLike(op: string, arg: string, v: unknown, length?: number): ArrayLike<number> {
-  if (v == null || typeof v !== 'object' || typeof (v as ArrayLike<number>).length !== 'number') fail(op, arg, `must be an array of numbers, got ${describe(v)}`);
+  if (v == null || typeof v !== 'object' || typeof (v as ArrayLike<number>).length !== 'number')
+    fail(op, arg, `must be an array of numbers, got ${describe(v)}`);
   const a = v as ArrayLike<number>;
   if (length !== undefined && a.length !== length) fail(op, arg, `must have length ${length}, got ${a.length}`);
   for (let i = 0; i < a.length; i++) {
@@ -73,7 +74,8 @@ export function checkNonEmptyArray<T>(op: string, arg: string, v: unknown): T[] 
 /** Figure names become file names: letters, digits, '.', '_', '-'; no path separators. */
 export function checkName(op: string, arg: string, v: unknown): string {
   const s = checkString(op, arg, v);
-  if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(s) || s.length > 200) fail(op, arg, `must be a file stem of letters, digits, '.', '_' or '-' (no '/'), got ${JSON.stringify(s)}`);
+  if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(s) || s.length > 200)
+    fail(op, arg, `must be a file stem of letters, digits, '.', '_' or '-' (no '/'), got ${JSON.stringify(s)}`);
   return s;
 }
 

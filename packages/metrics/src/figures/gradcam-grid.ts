@@ -68,7 +68,8 @@ export function gradCamFigure(input: GradCamFigureInput): Figure {
     for (let k = 0; k < maps.length; k++) if (maps[k] < 0 || maps[k] > 1) fail(op, `${a}.maps[${k}]`, `must be in [0, 1], got ${maps[k]}`);
     const images = checkArrayLike(op, `${a}.images`, r.images);
     const channels = images.length / (count * pixels);
-    if (channels !== 3 && channels !== 1) fail(op, `${a}.images`, `must hold B · 3 · height · width = ${3 * count * pixels} values (B = ${count} from maps), got ${images.length}`);
+    if (channels !== 3 && channels !== 1)
+      fail(op, `${a}.images`, `must hold B · 3 · height · width = ${3 * count * pixels} values (B = ${count} from maps), got ${images.length}`);
     const captions = r.captions === undefined ? [] : r.captions;
     if (!Array.isArray(captions) || captions.length > count) fail(op, `${a}.captions`, `must be an array of at most ${count} strings`);
     captions.forEach((c, k) => checkString(op, `${a}.captions[${k}]`, c));
@@ -105,19 +106,38 @@ export function gradCamFigure(input: GradCamFigureInput): Figure {
   let y = top;
   for (const d of display) {
     const r = d.row;
-    body.push(text(left - 12, y + cellH / 2 + 5, fitText(d.label, (labelW - 16) / boldFactor(d), 13), { 'text-anchor': 'end', 'font-size': 13, 'font-weight': d.kind === 'cam' ? 'bold' : undefined }));
+    body.push(
+      text(left - 12, y + cellH / 2 + 5, fitText(d.label, (labelW - 16) / boldFactor(d), 13), {
+        'text-anchor': 'end',
+        'font-size': 13,
+        'font-weight': d.kind === 'cam' ? 'bold' : undefined,
+      }),
+    );
     for (let b = 0; b < r.count; b++) {
       const image = sliceOf(r.images, b * r.channels * pixels, (b + 1) * r.channels * pixels);
       const map = sliceOf(r.maps, b * pixels, (b + 1) * pixels);
       const rgba = d.kind === 'cam' ? overlayHeatmap(image, map, { colormap: cmap, alpha, rescale: input.rescale }) : imageRgba(image, r.channels, pixels);
       const x = left + b * (cellW + GAP);
-      body.push(el('image', {
-        x, y, width: cellW, height: cellH, href: pngDataUri(W, H, rgba), preserveAspectRatio: 'none',
-        // Nearest-neighbour scaling. 'optimizeSpeed' is the SVG 1.1 value; CSS Images 3 makes it
-        // 'pixelated' in browsers. A 'pixelated' style would make resvg 2.6 smooth the image.
-        'image-rendering': 'optimizeSpeed',
-      }));
-      body.push(el('rect', { x, y, width: cellW, height: cellH, fill: 'none', stroke: '#999', 'stroke-width': 0.5 }, d.kind === 'cam' && r.captions[b] ? tooltip(r.captions[b]) : undefined));
+      body.push(
+        el('image', {
+          x,
+          y,
+          width: cellW,
+          height: cellH,
+          href: pngDataUri(W, H, rgba),
+          preserveAspectRatio: 'none',
+          // Nearest-neighbour scaling. 'optimizeSpeed' is the SVG 1.1 value; CSS Images 3 makes it
+          // 'pixelated' in browsers. A 'pixelated' style would make resvg 2.6 smooth the image.
+          'image-rendering': 'optimizeSpeed',
+        }),
+      );
+      body.push(
+        el(
+          'rect',
+          { x, y, width: cellW, height: cellH, fill: 'none', stroke: '#999', 'stroke-width': 0.5 },
+          d.kind === 'cam' && r.captions[b] ? tooltip(r.captions[b]) : undefined,
+        ),
+      );
       if (d.kind === 'cam' && r.captions[b] !== undefined) {
         body.push(text(x + cellW / 2, y + cellH + 12, fitText(r.captions[b], cellW + GAP - 2, 10), { 'text-anchor': 'middle', 'font-size': 10 }));
       }
@@ -135,14 +155,21 @@ export function gradCamFigure(input: GradCamFigureInput): Figure {
   );
 
   const data = {
-    height: H, width: W, colormap: cmap, alpha, rescale: input.rescale ?? false,
+    height: H,
+    width: W,
+    colormap: cmap,
+    alpha,
+    rescale: input.rescale ?? false,
     blend: 'uint8(255 · (alpha · colormap[uint8(255 · map)] / 255 + (1 − alpha) · image))',
     rows: rows.map((r) => ({
       label: r.label,
       count: r.count,
       captions: r.captions,
       mapMean: Array.from({ length: r.count }, (_, b) => round(mean(sliceOf(r.maps, b * pixels, (b + 1) * pixels)), 4)),
-      maps: input.includeMaps === false ? undefined : Array.from({ length: r.count }, (_, b) => Array.from(sliceOf(r.maps, b * pixels, (b + 1) * pixels), (v) => Math.round(v * 1e4) / 1e4)),
+      maps:
+        input.includeMaps === false
+          ? undefined
+          : Array.from({ length: r.count }, (_, b) => Array.from(sliceOf(r.maps, b * pixels, (b + 1) * pixels), (v) => Math.round(v * 1e4) / 1e4)),
     })),
   };
   return { name, title, width, height, svg: svgDocument(width, height, title, body), data };

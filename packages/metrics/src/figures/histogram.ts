@@ -69,14 +69,18 @@ const PLOT = { left: 62, right: 28, top: 62, height: 230 };
 /** Similarity histograms of one model, or of several side by side with `options.panels`. */
 export function similarityHistogramFigure(distributions: SimilarityDistributionsLike | undefined, options: SimilarityHistogramOptions = {}): Figure {
   const op = 'similarityHistogramFigure';
-  const panels = options.panels !== undefined
-    ? checkPanels(op, 'options.panels', options.panels)
-    : [{ title: options.panelTitle ?? '', distributions: checkDistributions(op, 'distributions', distributions) }];
+  const panels =
+    options.panels !== undefined
+      ? checkPanels(op, 'options.panels', options.panels)
+      : [{ title: options.panelTitle ?? '', distributions: checkDistributions(op, 'distributions', distributions) }];
   return build(op, panels, options);
 }
 
 /** Several models side by side: `[{ title: 'vanilla', distributions }, { title: 'FairKL', … }]`. */
-export function similarityHistogramComparisonFigure(panels: SimilarityPanel[], options: Omit<SimilarityHistogramOptions, 'panels' | 'panelTitle'> = {}): Figure {
+export function similarityHistogramComparisonFigure(
+  panels: SimilarityPanel[],
+  options: Omit<SimilarityHistogramOptions, 'panels' | 'panelTitle'> = {},
+): Figure {
   const op = 'similarityHistogramComparisonFigure';
   return build(op, checkPanels(op, 'panels', panels), options);
 }
@@ -97,7 +101,8 @@ function checkDistributions(op: string, arg: string, d: unknown): Record<GroupKe
     checkObject(op, a, g);
     const count = checkCount(op, `${a}.count`, g.count);
     // An empty group may carry NaN statistics; a non-empty one must not.
-    const stat = (name: 'mean' | 'std') => (count === 0 && (g[name] === null || Number.isNaN(g[name])) ? null : checkFinite(op, `${a}.${name}`, g[name], name === 'std' ? { min: 0 } : undefined));
+    const stat = (name: 'mean' | 'std') =>
+      count === 0 && (g[name] === null || Number.isNaN(g[name])) ? null : checkFinite(op, `${a}.${name}`, g[name], name === 'std' ? { min: 0 } : undefined);
     const mean = stat('mean');
     const std = stat('std');
     checkObject(op, `${a}.histogram`, g.histogram);
@@ -105,7 +110,10 @@ function checkDistributions(op: string, arg: string, d: unknown): Record<GroupKe
     const edges = Array.from(checkArrayLike(op, `${a}.histogram.edges`, g.histogram.edges, counts.length + 1));
     if (counts.length === 0) fail(op, `${a}.histogram.counts`, 'must have at least one bin');
     counts.forEach((c, i) => c < 0 && fail(op, `${a}.histogram.counts[${i}]`, `must be ≥ 0, got ${c}`));
-    edges.forEach((e, i) => i > 0 && !(e > edges[i - 1]) && fail(op, `${a}.histogram.edges`, `must increase strictly (edges[${i - 1}] = ${edges[i - 1]}, edges[${i}] = ${e})`));
+    edges.forEach(
+      (e, i) =>
+        i > 0 && !(e > edges[i - 1]) && fail(op, `${a}.histogram.edges`, `must increase strictly (edges[${i - 1}] = ${edges[i - 1]}, edges[${i}] = ${e})`),
+    );
     const total = counts.reduce((s, c) => s + c, 0);
     const density = counts.map((c, i) => (total > 0 ? c / (total * (edges[i + 1] - edges[i])) : 0));
     out[key] = { count, mean, std, edges, counts, density };
@@ -114,7 +122,10 @@ function checkDistributions(op: string, arg: string, d: unknown): Record<GroupKe
 }
 
 /** Overlap coefficient Σ min(p, q) · width of two unit-area histograms on the same edges, else null. */
-export function histogramOverlap(a: { edges: readonly number[]; density: readonly number[] }, b: { edges: readonly number[]; density: readonly number[] }): number | null {
+export function histogramOverlap(
+  a: { edges: readonly number[]; density: readonly number[] },
+  b: { edges: readonly number[]; density: readonly number[] },
+): number | null {
   if (a.edges.length !== b.edges.length || a.edges.some((e, i) => Math.abs(e - b.edges[i]) > 1e-9)) return null;
   if (!a.density.some((v) => v > 0) || !b.density.some((v) => v > 0)) return null;
   let s = 0;
@@ -154,7 +165,13 @@ function build(op: string, panels: Array<{ title: string; distributions: Record<
       pts.push([x(d.edges[d.edges.length - 1]), y(0)]);
       const path = pathData(pts);
       series.push(el('path', { d: `${path}Z`, fill: g.color, 'fill-opacity': 0.13, stroke: 'none' }));
-      series.push(el('path', { d: path, fill: 'none', stroke: g.color, 'stroke-width': 1.8, 'stroke-dasharray': g.dash, 'stroke-linejoin': 'miter' }, tooltip(`${g.label}: ${stats}`)));
+      series.push(
+        el(
+          'path',
+          { d: path, fill: 'none', stroke: g.color, 'stroke-width': 1.8, 'stroke-dasharray': g.dash, 'stroke-linejoin': 'miter' },
+          tooltip(`${g.label}: ${stats}`),
+        ),
+      );
     }
     const overlap = histogramOverlap(panel.distributions.positiveAligned, panel.distributions.positiveConflicting);
     body.push(
@@ -165,15 +182,22 @@ function build(op: string, panels: Array<{ title: string; distributions: Record<
       legend(items, area.x, legendTop),
     );
     if (overlap !== null) {
-      body.push(text(area.x + 28, legendTop + LEGEND_ROW * 4 + 12, `overlap of the two positive histograms: ${formatNumber(overlap, 2)}`, { 'font-size': 11, fill: '#555' }));
+      body.push(
+        text(area.x + 28, legendTop + LEGEND_ROW * 4 + 12, `overlap of the two positive histograms: ${formatNumber(overlap, 2)}`, {
+          'font-size': 11,
+          fill: '#555',
+        }),
+      );
     }
     data.push({
       title: panel.title,
       positiveOverlap: overlap === null ? null : round(overlap),
-      groups: Object.fromEntries(SIMILARITY_GROUPS.map(({ key }) => {
-        const d = panel.distributions[key];
-        return [key, { count: d.count, mean: d.mean, std: d.std, edges: d.edges, counts: d.counts, density: d.density.map((v) => round(v)) }];
-      })),
+      groups: Object.fromEntries(
+        SIMILARITY_GROUPS.map(({ key }) => {
+          const d = panel.distributions[key];
+          return [key, { count: d.count, mean: d.mean, std: d.std, edges: d.edges, counts: d.counts, density: d.density.map((v) => round(v)) }];
+        }),
+      ),
     });
   });
   return { name, title, width, height, svg: svgDocument(width, height, title, body), data: { xDomain, panels: data } };

@@ -51,8 +51,17 @@ const PANEL_PLOT_W = 330;
 const TITLE_H = 26;
 const MAX_COLUMNS = 3;
 
-interface Series { name: string; points: Array<{ x: number; y: number | null }>; color: string; dash: string | undefined }
-interface Panel { title: string; yLabel: string | undefined; series: Series[] }
+interface Series {
+  name: string;
+  points: Array<{ x: number; y: number | null }>;
+  color: string;
+  dash: string | undefined;
+}
+interface Panel {
+  title: string;
+  yLabel: string | undefined;
+  series: Series[];
+}
 
 export function lineChartFigure(input: LineChartInput): Figure {
   const op = 'lineChartFigure';
@@ -76,23 +85,24 @@ export function lineChartFigure(input: LineChartInput): Figure {
     }
     return s;
   };
-  const checkSeries = (arg: string, series: unknown): Series[] => checkNonEmptyArray<LineSeries>(op, arg, series).map((s, si) => {
-    const a = `${arg}[${si}]`;
-    checkObject(op, a, s);
-    const seriesName = checkString(op, `${a}.name`, s.name);
-    if (!Array.isArray(s.points)) fail(op, `${a}.points`, `must be an array of { x, y }, got ${describe(s.points)}`);
-    const points = s.points.map((p: unknown, pi: number) => {
-      const pa = `${a}.points[${pi}]`;
-      checkObject(op, pa, p);
-      const x = checkFinite(op, `${pa}.x`, p.x);
-      if (p.y !== null && typeof p.y !== 'number') fail(op, `${pa}.y`, `must be a number (non-finite or null for a gap), got ${describe(p.y)}`);
-      const y = p.y !== null && Number.isFinite(p.y) ? p.y : null;
-      if (logY && y !== null && !(y > 0)) fail(op, `${pa}.y`, `must be > 0 with logY, got ${y}`);
-      return { x, y, index: pi };
+  const checkSeries = (arg: string, series: unknown): Series[] =>
+    checkNonEmptyArray<LineSeries>(op, arg, series).map((s, si) => {
+      const a = `${arg}[${si}]`;
+      checkObject(op, a, s);
+      const seriesName = checkString(op, `${a}.name`, s.name);
+      if (!Array.isArray(s.points)) fail(op, `${a}.points`, `must be an array of { x, y }, got ${describe(s.points)}`);
+      const points = s.points.map((p: unknown, pi: number) => {
+        const pa = `${a}.points[${pi}]`;
+        checkObject(op, pa, p);
+        const x = checkFinite(op, `${pa}.x`, p.x);
+        if (p.y !== null && typeof p.y !== 'number') fail(op, `${pa}.y`, `must be a number (non-finite or null for a gap), got ${describe(p.y)}`);
+        const y = p.y !== null && Number.isFinite(p.y) ? p.y : null;
+        if (logY && y !== null && !(y > 0)) fail(op, `${pa}.y`, `must be > 0 with logY, got ${y}`);
+        return { x, y, index: pi };
+      });
+      points.sort((p, q) => p.x - q.x || p.index - q.index);
+      return { name: seriesName, points: points.map(({ x, y }) => ({ x, y })), ...style(seriesName) };
     });
-    points.sort((p, q) => p.x - q.x || p.index - q.index);
-    return { name: seriesName, points: points.map(({ x, y }) => ({ x, y })), ...style(seriesName) };
-  });
 
   let panels: Panel[];
   if (input.panels !== undefined) {
@@ -147,23 +157,33 @@ export function lineChartFigure(input: LineChartInput): Figure {
           runs[runs.length - 1].push([x(q.x), y(q.y)]);
         }
       }
-      const d = runs.filter((r) => r.length > 1).map((r) => pathData(r)).join('');
+      const d = runs
+        .filter((r) => r.length > 1)
+        .map((r) => pathData(r))
+        .join('');
       const finite = s.points.filter((q) => q.y !== null);
       const last = finite[finite.length - 1];
       if (d !== '') {
-        marks.push(el('path', { d, fill: 'none', stroke: s.color, 'stroke-width': 2, 'stroke-dasharray': s.dash, 'stroke-linejoin': 'round', class: 'series' },
-          tooltip(`${s.name}: ${finite.length} points${last ? `, last ${formatX(last.x)} → ${formatY(last.y!)}` : ''}`)));
+        marks.push(
+          el(
+            'path',
+            { d, fill: 'none', stroke: s.color, 'stroke-width': 2, 'stroke-dasharray': s.dash, 'stroke-linejoin': 'round', class: 'series' },
+            tooltip(`${s.name}: ${finite.length} points${last ? `, last ${formatX(last.x)} → ${formatY(last.y!)}` : ''}`),
+          ),
+        );
       }
       const r = s.points.length > 60 ? 2 : 3;
       for (const q of finite) {
-        marks.push(el('circle', { cx: x(q.x), cy: y(q.y!), r, fill: s.color, stroke: '#ffffff', 'stroke-width': 0.8, class: 'marker' },
-          tooltip(`${s.name}: ${xLabel} ${formatX(q.x)}, ${formatY(q.y!)}`)));
+        marks.push(
+          el(
+            'circle',
+            { cx: x(q.x), cy: y(q.y!), r, fill: s.color, stroke: '#ffffff', 'stroke-width': 0.8, class: 'marker' },
+            tooltip(`${s.name}: ${xLabel} ${formatX(q.x)}, ${formatY(q.y!)}`),
+          ),
+        );
       }
     }
-    body.push(
-      axes(area, x, y, { xLabel, yLabel: p.yLabel, xTicks: 8, yTicks: 6, yFormat: logY ? logFormat : undefined }),
-      el('g', { class: 'lines' }, marks),
-    );
+    body.push(axes(area, x, y, { xLabel, yLabel: p.yLabel, xTicks: 8, yTicks: 6, yFormat: logY ? logFormat : undefined }), el('g', { class: 'lines' }, marks));
     if (multi) body.push(panelTitle(area, p.title));
     data.push({
       title: p.title,
@@ -173,7 +193,10 @@ export function lineChartFigure(input: LineChartInput): Figure {
         const finite = s.points.filter((q) => q.y !== null) as Array<{ x: number; y: number }>;
         const best = finite.reduce<{ x: number; y: number } | null>((b, q) => (b === null || q.y < b.y ? q : b), null);
         return {
-          name: s.name, color: s.color, n: s.points.length, gaps: s.points.length - finite.length,
+          name: s.name,
+          color: s.color,
+          n: s.points.length,
+          gaps: s.points.length - finite.length,
           min: best === null ? null : { x: best.x, y: round(best.y) },
           last: finite.length === 0 ? null : { x: finite[finite.length - 1].x, y: round(finite[finite.length - 1].y) },
           points: s.points.map((q) => ({ x: round(q.x, 9), y: q.y === null ? null : round(q.y) })),
@@ -186,10 +209,22 @@ export function lineChartFigure(input: LineChartInput): Figure {
   const legendX = columns * panelW + 4;
   const fitted = items.map((item) => ({ ...item, label: fitText(item.label, legendW - 30, 11) }));
   body.push(legend(fitted, legendX, top));
-  body.push(el('g', { class: 'legend-markers' }, items.map((item, i) => el('circle', { cx: legendX + 11, cy: top + i * LEGEND_ROW + LEGEND_ROW / 2, r: 3, fill: item.color, stroke: '#ffffff', 'stroke-width': 0.8 }))));
+  body.push(
+    el(
+      'g',
+      { class: 'legend-markers' },
+      items.map((item, i) =>
+        el('circle', { cx: legendX + 11, cy: top + i * LEGEND_ROW + LEGEND_ROW / 2, r: 3, fill: item.color, stroke: '#ffffff', 'stroke-width': 0.8 }),
+      ),
+    ),
+  );
 
   return {
-    name, title, width, height, svg: svgDocument(width, height, title, body),
+    name,
+    title,
+    width,
+    height,
+    svg: svgDocument(width, height, title, body),
     data: { xLabel, yLabel: yLabel ?? null, logY, xDomain: xDomain.map((v) => round(v)), panels: data },
   };
 }
@@ -271,4 +306,3 @@ function formatY(v: number): string {
   if (a < 1e-4 || a >= 1e6) return v.toExponential(2).replace('-', '−').replace('e+', 'e');
   return String(Number(v.toPrecision(4))).replace('-', '−');
 }
-

@@ -2,7 +2,12 @@
 import { el, escapeXml, num, text, textWidth } from './svg.ts';
 import { formatTicks, type LinearScale } from './scale.ts';
 
-export interface Rect { x: number; y: number; width: number; height: number }
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
 
 export interface AxesOptions {
   xLabel?: string;
@@ -43,7 +48,13 @@ export function axes(area: Rect, x: LinearScale, y: LinearScale, o: AxesOptions 
   if (o.yLabel) {
     const widest = Math.max(0, ...yl.map((s) => textWidth(s, 11)));
     const lx = area.x - 14 - widest - 6;
-    parts.push(el('text', { x: lx, y: area.y + area.height / 2, 'text-anchor': 'middle', 'font-size': 12, transform: `rotate(-90 ${num(lx)} ${num(area.y + area.height / 2)})` }, escapeXml(o.yLabel)));
+    parts.push(
+      el(
+        'text',
+        { x: lx, y: area.y + area.height / 2, 'text-anchor': 'middle', 'font-size': 12, transform: `rotate(-90 ${num(lx)} ${num(area.y + area.height / 2)})` },
+        escapeXml(o.yLabel),
+      ),
+    );
   }
   return el('g', { class: 'axes' }, parts);
 }
@@ -76,9 +87,20 @@ export function legend(items: readonly LegendItem[], x: number, y: number, size 
   const parts = items.map((item, i) => {
     const cy = y + i * LEGEND_ROW + LEGEND_ROW / 2;
     const kind = item.kind ?? 'line';
-    const key = kind === 'line'
-      ? el('line', { x1: x, x2: x + 22, y1: cy, y2: cy, stroke: item.color, 'stroke-width': 2.5, 'stroke-dasharray': item.dash })
-      : el('rect', { x: x + 4, y: cy - 6, width: 14, height: 12, fill: item.color, 'fill-opacity': item.opacity ?? 1, stroke: kind === 'both' ? item.stroke ?? item.color : 'none', 'stroke-width': kind === 'both' && item.stroke ? 1 : 1.5, 'stroke-dasharray': item.dash });
+    const key =
+      kind === 'line'
+        ? el('line', { x1: x, x2: x + 22, y1: cy, y2: cy, stroke: item.color, 'stroke-width': 2.5, 'stroke-dasharray': item.dash })
+        : el('rect', {
+            x: x + 4,
+            y: cy - 6,
+            width: 14,
+            height: 12,
+            fill: item.color,
+            'fill-opacity': item.opacity ?? 1,
+            stroke: kind === 'both' ? (item.stroke ?? item.color) : 'none',
+            'stroke-width': kind === 'both' && item.stroke ? 1 : 1.5,
+            'stroke-dasharray': item.dash,
+          });
     return key + text(x + 28, cy + 4, item.label, { 'font-size': size });
   });
   return el('g', { class: 'legend' }, parts);
@@ -86,7 +108,11 @@ export function legend(items: readonly LegendItem[], x: number, y: number, size 
 
 /** Panel title, centred above a plot area. */
 export function panelTitle(area: Rect, title: string): string {
-  return text(area.x + area.width / 2, area.y - 10, fitText(title, (area.width + 40) / BOLD, 13), { 'text-anchor': 'middle', 'font-size': 13, 'font-weight': 'bold' });
+  return text(area.x + area.width / 2, area.y - 10, fitText(title, (area.width + 40) / BOLD, 13), {
+    'text-anchor': 'middle',
+    'font-size': 13,
+    'font-weight': 'bold',
+  });
 }
 
 /** Figure title, centred at the top; a long one is set smaller (down to 11 px), then shortened. */

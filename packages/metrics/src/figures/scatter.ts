@@ -98,7 +98,8 @@ export function scatterFigure(input: ScatterInput): Figure {
     let highlight: ArrayLike<number> | undefined;
     if (p.highlight !== undefined) {
       highlight = checkArrayLike(op, `${a}.highlight`, p.highlight, x.length);
-      for (let i = 0; i < highlight.length; i++) if (highlight[i] !== 0 && highlight[i] !== 1) fail(op, `${a}.highlight[${i}]`, `must be 0 or 1, got ${highlight[i]}`);
+      for (let i = 0; i < highlight.length; i++)
+        if (highlight[i] !== 0 && highlight[i] !== 1) fail(op, `${a}.highlight[${i}]`, `must be 0 or 1, got ${highlight[i]}`);
     }
     const n = x.length;
     const shown = n <= maxPoints ? Array.from({ length: n }, (_, i) => i) : Array.from({ length: maxPoints }, (_, i) => Math.floor((i * n) / maxPoints));
@@ -123,26 +124,34 @@ export function scatterFigure(input: ScatterInput): Figure {
     }
   }
   if (!(vMin <= vMax)) [vMin, vMax] = [0, 1];
-  const categories = [...counts.keys()].sort((a, b) => a - b).map((value, i) => ({
-    value, label: (value >= 0 && categoryNames[value]) || String(value), color: TAB10[i % TAB10.length], count: counts.get(value)!,
-  }));
+  const categories = [...counts.keys()]
+    .sort((a, b) => a - b)
+    .map((value, i) => ({
+      value,
+      label: (value >= 0 && categoryNames[value]) || String(value),
+      color: TAB10[i % TAB10.length],
+      count: counts.get(value)!,
+    }));
   const categoryIndex = new Map(categories.map((c, i) => [c.value, i]));
-  const colourOf = mode === 'continuous'
-    ? (v: number) => colormapHex(cmap, vMax > vMin ? (v - vMin) / (vMax - vMin) : 0.5)
-    : (v: number) => categories[categoryIndex.get(v)!].color;
-  const labelOf = mode === 'continuous'
-    ? (v: number) => `${colourLabel ?? 'value'} ${formatValue(v)}`
-    : (v: number) => `${colourLabel ? `${colourLabel} ` : ''}${categories[categoryIndex.get(v)!].label}`;
+  const colourOf =
+    mode === 'continuous'
+      ? (v: number) => colormapHex(cmap, vMax > vMin ? (v - vMin) / (vMax - vMin) : 0.5)
+      : (v: number) => categories[categoryIndex.get(v)!].color;
+  const labelOf =
+    mode === 'continuous'
+      ? (v: number) => `${colourLabel ?? 'value'} ${formatValue(v)}`
+      : (v: number) => `${colourLabel ? `${colourLabel} ` : ''}${categories[categoryIndex.get(v)!].label}`;
 
   const maxShown = Math.max(...panels.map((p) => p.shown.length));
   const r = radius ?? (maxShown > 1000 ? 2.2 : maxShown > 300 ? 2.8 : 3.5);
   const ringWidth = num(Math.min(1.2, Math.max(0.7, r * 0.28)));
   const totalHighlighted = panels.reduce((t, p) => t + p.highlighted, 0);
-  const highlightEntry = (x: number, y: number, maxW: number) => el('g', { class: 'legend-highlight' }, [
-    el('circle', { cx: x + 11, cy: y, r: 4.5, fill: '#fff', stroke: RING, 'stroke-width': 1.4 }),
-    text(x + 28, y + 4, fitText(highlightLabel, maxW, 11), { 'font-size': 11 }),
-    tooltip(`${highlightLabel} (ringed): ${totalHighlighted} points`),
-  ]);
+  const highlightEntry = (x: number, y: number, maxW: number) =>
+    el('g', { class: 'legend-highlight' }, [
+      el('circle', { cx: x + 11, cy: y, r: 4.5, fill: '#fff', stroke: RING, 'stroke-width': 1.4 }),
+      text(x + 28, y + 4, fitText(highlightLabel, maxW, 11), { 'font-size': 11 }),
+      tooltip(`${highlightLabel} (ringed): ${totalHighlighted} points`),
+    ]);
   // Rows of at most 3, balanced (4 panels: 2 + 2, 5: 3 + 2).
   const rows = Math.ceil(panels.length / MAX_COLUMNS);
   const columns = Math.ceil(panels.length / rows);
@@ -163,8 +172,11 @@ export function scatterFigure(input: ScatterInput): Figure {
     const widest = Math.max(0, ...labels.map((s) => textWidth(s, 11)));
     side.push(
       el('defs', {}, el('linearGradient', { id: 'scatter-colorbar', x1: 0, y1: 0, x2: 0, y2: 1 }, stops)),
-      el('rect', { x: sideX, y: top, width: BAR.width, height: barH, fill: 'url(#scatter-colorbar)', stroke: '#666', 'stroke-width': 0.5 },
-        tooltip(`${colourLabel ?? 'value'}: ${formatValue(vMin)} … ${formatValue(vMax)}`)),
+      el(
+        'rect',
+        { x: sideX, y: top, width: BAR.width, height: barH, fill: 'url(#scatter-colorbar)', stroke: '#666', 'stroke-width': 0.5 },
+        tooltip(`${colourLabel ?? 'value'}: ${formatValue(vMin)} … ${formatValue(vMax)}`),
+      ),
       ...ticks.flatMap((t, i) => [
         el('line', { x1: sideX + BAR.width, x2: sideX + BAR.width + 4, y1: barY(t), y2: barY(t), stroke: '#444' }),
         text(sideX + BAR.width + 7, barY(t) + 4, labels[i], { 'font-size': 11 }),
@@ -176,7 +188,13 @@ export function scatterFigure(input: ScatterInput): Figure {
       const ly = top + barH / 2;
       // Beside the bar only, when the highlight entry sits below it.
       const labelH = totalHighlighted > 0 ? barH : PLOT.height;
-      side.push(el('text', { x: lx, y: ly, 'text-anchor': 'middle', 'font-size': 12, transform: `rotate(-90 ${num(lx)} ${num(ly)})` }, escapeXml(fitText(colourLabel, labelH, 12))));
+      side.push(
+        el(
+          'text',
+          { x: lx, y: ly, 'text-anchor': 'middle', 'font-size': 12, transform: `rotate(-90 ${num(lx)} ${num(ly)})` },
+          escapeXml(fitText(colourLabel, labelH, 12)),
+        ),
+      );
       sideW += 20;
     }
     if (totalHighlighted > 0) {
@@ -189,20 +207,31 @@ export function scatterFigure(input: ScatterInput): Figure {
     const more = categories.length - listed.length;
     let y = top;
     const moreText = `… ${more} more`;
-    const labelW = Math.min(170, Math.max(40, ...listed.map((c) => textWidth(c.label, 11)), more > 0 ? textWidth(moreText, 11) : 0, colourLabel ? textWidth(colourLabel, 11) * 1.1 - 28 : 0));
+    const labelW = Math.min(
+      170,
+      Math.max(
+        40,
+        ...listed.map((c) => textWidth(c.label, 11)),
+        more > 0 ? textWidth(moreText, 11) : 0,
+        colourLabel ? textWidth(colourLabel, 11) * 1.1 - 28 : 0,
+      ),
+    );
     if (colourLabel) {
       side.push(text(sideX, y + 12, fitText(colourLabel, labelW + 28, 11), { 'font-size': 11, 'font-weight': 'bold' }));
       y += LEGEND_ROW + 2;
     }
     listed.forEach((c, i) => {
       const cy = y + i * LEGEND_ROW + LEGEND_ROW / 2;
-      side.push(el('g', { class: 'legend-entry' }, [
-        el('circle', { cx: sideX + 11, cy, r: 4.5, fill: c.color }),
-        text(sideX + 28, cy + 4, fitText(c.label, labelW, 11), { 'font-size': 11 }),
-        tooltip(`${c.label}: ${c.count} points`),
-      ]));
+      side.push(
+        el('g', { class: 'legend-entry' }, [
+          el('circle', { cx: sideX + 11, cy, r: 4.5, fill: c.color }),
+          text(sideX + 28, cy + 4, fitText(c.label, labelW, 11), { 'font-size': 11 }),
+          tooltip(`${c.label}: ${c.count} points`),
+        ]),
+      );
     });
-    if (more > 0) side.push(text(sideX + 28, y + listed.length * LEGEND_ROW + LEGEND_ROW / 2 + 4, moreText, { 'font-size': 11, fill: '#555', class: 'legend-more' }));
+    if (more > 0)
+      side.push(text(sideX + 28, y + listed.length * LEGEND_ROW + LEGEND_ROW / 2 + 4, moreText, { 'font-size': 11, fill: '#555', class: 'legend-more' }));
     let hlW = 0;
     if (totalHighlighted > 0) {
       hlW = Math.min(170, textWidth(highlightLabel, 11));
@@ -228,9 +257,15 @@ export function scatterFigure(input: ScatterInput): Figure {
     // Highlighted points last, so that their rings are not covered.
     const h = p.highlight;
     const order = h ? [...p.shown.filter((i) => h[i] !== 1), ...p.shown.filter((i) => h[i] === 1)] : p.shown;
-    const points = order.map((i) => h?.[i] === 1
-      ? el('circle', { cx: x(p.x[i]), cy: y(p.y[i]), r, fill: colourOf(p.colour[i]), stroke: RING, 'stroke-width': ringWidth }, tooltip(`#${i}: ${labelOf(p.colour[i])} (${highlightLabel})`))
-      : el('circle', { cx: x(p.x[i]), cy: y(p.y[i]), r, fill: colourOf(p.colour[i]) }, tooltip(`#${i}: ${labelOf(p.colour[i])}`)));
+    const points = order.map((i) =>
+      h?.[i] === 1
+        ? el(
+            'circle',
+            { cx: x(p.x[i]), cy: y(p.y[i]), r, fill: colourOf(p.colour[i]), stroke: RING, 'stroke-width': ringWidth },
+            tooltip(`#${i}: ${labelOf(p.colour[i])} (${highlightLabel})`),
+          )
+        : el('circle', { cx: x(p.x[i]), cy: y(p.y[i]), r, fill: colourOf(p.colour[i]) }, tooltip(`#${i}: ${labelOf(p.colour[i])}`)),
+    );
     const shownTitle = p.shown.length < p.n ? `${p.title} (${p.shown.length} of ${p.n})` : p.title;
     body.push(
       el('defs', {}, clipPath(clipId, { x: area.x - r, y: area.y - r, width: area.width + 2 * r, height: area.height + 2 * r })),
@@ -256,21 +291,33 @@ export function scatterFigure(input: ScatterInput): Figure {
       valueRange: mode === 'continuous' && p.n > 0 ? [pMin, pMax] : null,
       categoryCounts: perCategory ?? null,
       highlighted: h ? p.highlighted : null,
-      points: input.includePoints === false ? undefined : {
-        index: p.shown,
-        x: p.shown.map((i) => round(p.x[i])),
-        y: p.shown.map((i) => round(p.y[i])),
-        [mode === 'continuous' ? 'value' : 'category']: p.shown.map((i) => round(p.colour[i])),
-        ...(h ? { highlight: p.shown.map((i) => h[i]) } : {}),
-      },
+      points:
+        input.includePoints === false
+          ? undefined
+          : {
+              index: p.shown,
+              x: p.shown.map((i) => round(p.x[i])),
+              y: p.shown.map((i) => round(p.y[i])),
+              [mode === 'continuous' ? 'value' : 'category']: p.shown.map((i) => round(p.colour[i])),
+              ...(h ? { highlight: p.shown.map((i) => h[i]) } : {}),
+            },
     });
   });
   body.push(el('g', { class: mode === 'continuous' ? 'colorbar' : 'legend' }, side));
 
   return {
-    name, title, width, height, svg: svgDocument(width, height, title, body),
+    name,
+    title,
+    width,
+    height,
+    svg: svgDocument(width, height, title, body),
     data: {
-      colour: mode, colormap: mode === 'continuous' ? cmap : null, colourLabel: colourLabel ?? null, xLabel, yLabel, maxPoints,
+      colour: mode,
+      colormap: mode === 'continuous' ? cmap : null,
+      colourLabel: colourLabel ?? null,
+      xLabel,
+      yLabel,
+      maxPoints,
       highlightLabel: panels.some((p) => p.highlight) ? highlightLabel : null,
       valueDomain: mode === 'continuous' ? [vMin, vMax] : null,
       categories: mode === 'categorical' ? categories : null,

@@ -8,10 +8,13 @@ export const FONT_FAMILY = 'DejaVu Sans, sans-serif';
 
 /** Escapes text for an XML text node or a double-quoted attribute value. */
 export function escapeXml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
-    // Characters XML 1.0 forbids (C0 controls other than tab, newline, carriage return).
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+  return (
+    value
+      .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+      // Characters XML 1.0 forbids (C0 controls other than tab, newline, carriage return).
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
+  );
 }
 
 /** A number as SVG writes it: at most 2 decimals, no trailing zeros, no "-0". */
@@ -55,16 +58,23 @@ export function pathData(points: ReadonlyArray<readonly [number, number]>): stri
 
 /** A complete standalone SVG document. */
 export function svgDocument(width: number, height: number, title: string, body: string | readonly string[]): string {
-  return '<?xml version="1.0" encoding="UTF-8"?>\n'
-    + el('svg', {
-      xmlns: 'http://www.w3.org/2000/svg',
-      width, height, viewBox: `0 0 ${num(width)} ${num(height)}`,
-      'font-family': FONT_FAMILY, 'font-size': 12, fill: '#222',
-    }, [
-      tooltip(title),
-      el('rect', { x: 0, y: 0, width, height, fill: '#ffffff' }),
-      ...(Array.isArray(body) ? body : [body as string]),
-    ]) + '\n';
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    el(
+      'svg',
+      {
+        xmlns: 'http://www.w3.org/2000/svg',
+        width,
+        height,
+        viewBox: `0 0 ${num(width)} ${num(height)}`,
+        'font-family': FONT_FAMILY,
+        'font-size': 12,
+        fill: '#222',
+      },
+      [tooltip(title), el('rect', { x: 0, y: 0, width, height, fill: '#ffffff' }), ...(Array.isArray(body) ? body : [body as string])],
+    ) +
+    '\n'
+  );
 }
 
 /**
@@ -74,7 +84,7 @@ export function svgDocument(width: number, height: number, title: string, body: 
 export function textWidth(s: string, size: number): number {
   let w = 0;
   for (const ch of s) {
-    if ('il.,:;|!\'()[] '.includes(ch)) w += 0.32;
+    if ("il.,:;|!'()[] ".includes(ch)) w += 0.32;
     else if ('fjrt-'.includes(ch)) w += 0.42;
     else if ('mwMW%'.includes(ch)) w += 0.92;
     else if (/[A-Z]/.test(ch)) w += 0.7;

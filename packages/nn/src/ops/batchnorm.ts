@@ -12,7 +12,16 @@
  * input computed without gradient: the closed form already accounts for their dependence on x.
  */
 import {
-  bufferOf, concat, customOp, grid1d, noGrad, ParamWriter, type CpuOperand, type CustomOpDefinition, type StorageView, type Tensor,
+  bufferOf,
+  concat,
+  customOp,
+  grid1d,
+  noGrad,
+  ParamWriter,
+  type CpuOperand,
+  type CustomOpDefinition,
+  type StorageView,
+  type Tensor,
 } from '@fairgpu/tensor';
 import { batchnormGradSumsWgsl, batchnormInputGradWgsl, batchnormStatsWgsl, channelLinearWgsl } from '../generated/wgsl.ts';
 import { f32Literal, specialize } from './specialize.ts';
@@ -86,7 +95,12 @@ const batchNormStatsOp: CustomOpDefinition = {
     if (!channels) return;
     const { eps, momentum, track } = attrs as unknown as StatsAttrs;
     const floats = [eps, momentum, 1 - momentum, (momentum * count) / Math.max(count - 1, 1)];
-    const params = new ParamWriter().u(0, outer).u(1, channels).u(2, inner).u(3, count).u(4, track ? 1 : 0);
+    const params = new ParamWriter()
+      .u(0, outer)
+      .u(1, channels)
+      .u(2, inner)
+      .u(3, count)
+      .u(4, track ? 1 : 0);
     floats.forEach((v, i) => params.f(5 + i, v));
     const source = specialize(batchnormStatsWgsl, 'Params', [outer, channels, inner, count, track ? 1 : 0, ...floats.map(f32Literal)]);
     rec.dispatch('batchnorm-stats', source, params.buffer, [...inputs.map(buf), dst], [channels, 1, 1]);
@@ -134,11 +148,12 @@ const batchNormGradSumsOp: CustomOpDefinition = {
     for (let c = 0; c < channels; c++) {
       const mean = stats[STATS.mean * channels + c];
       const invstd = stats[STATS.invstd * channels + c];
-      for (let n = 0; n < outer; n++) for (let q = 0; q < inner; q++) {
-        const i = (n * channels + c) * inner + q;
-        out[c] += g[i] * (x[i] - mean) * invstd;
-        out[channels + c] += g[i];
-      }
+      for (let n = 0; n < outer; n++)
+        for (let q = 0; q < inner; q++) {
+          const i = (n * channels + c) * inner + q;
+          out[c] += g[i] * (x[i] - mean) * invstd;
+          out[channels + c] += g[i];
+        }
     }
     return out;
   },
@@ -153,7 +168,13 @@ const batchNormInputGradOp: CustomOpDefinition = {
     if (!(outer * channels)) return;
     const params = new ParamWriter();
     shape.forEach((v, i) => params.u(i, v));
-    rec.dispatch('batchnorm-input-grad', specialize(batchnormInputGradWgsl, 'Params', shape), params.buffer, [...inputs.map(buf), dst], grid1d(outer * channels));
+    rec.dispatch(
+      'batchnorm-input-grad',
+      specialize(batchnormInputGradWgsl, 'Params', shape),
+      params.buffer,
+      [...inputs.map(buf), dst],
+      grid1d(outer * channels),
+    );
   },
   cpu(inputs, out) {
     const [g, x, w, stats, sums] = inputs.map(vals);
@@ -165,10 +186,11 @@ const batchNormInputGradOp: CustomOpDefinition = {
       const k = w[c] * invstd;
       const mgx = sums[c] / count;
       const c0 = k * (mean * invstd * mgx - sums[channels + c] / count);
-      for (let n = 0; n < outer; n++) for (let q = 0; q < inner; q++) {
-        const i = (n * channels + c) * inner + q;
-        dx[i] = k * g[i] - k * invstd * mgx * x[i] + c0;
-      }
+      for (let n = 0; n < outer; n++)
+        for (let q = 0; q < inner; q++) {
+          const i = (n * channels + c) * inner + q;
+          dx[i] = k * g[i] - k * invstd * mgx * x[i] + c0;
+        }
     }
     return dx;
   },
@@ -211,10 +233,15 @@ export interface RunningStats {
  * (rows `STATS`: a, 0, d, mean, biased variance, invstd).
  */
 export function batchNormTrain(x: Tensor, w: Tensor, b: Tensor, eps: number, running: RunningStats): { y: Tensor; stats: Tensor } {
-  const stats = noGrad(() => customOp(
-    batchNormStatsOp, [x, w, b, running.mean, running.variance, running.batchesTracked], { shape: [6, x.shape[1]], dtype: 'f32' },
-    { eps, momentum: running.momentum, track: true }, ['x', 'weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'],
-  ));
+  const stats = noGrad(() =>
+    customOp(
+      batchNormStatsOp,
+      [x, w, b, running.mean, running.variance, running.batchesTracked],
+      { shape: [6, x.shape[1]], dtype: 'f32' },
+      { eps, momentum: running.momentum, track: true },
+      ['x', 'weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'],
+    ),
+  );
   const y = customOp(batchNormTrainOp, [x, stats, w, b], { shape: x.shape, dtype: 'f32' }, {}, ['x', 'stats', 'weight', 'bias']);
   return { y, stats };
 }

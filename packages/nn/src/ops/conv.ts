@@ -8,8 +8,21 @@
  * `conv2d` picks per adapter class (`convAlgorithm`), from `npm run bench -- train` measurements.
  */
 import {
-  assertKnownOptions, bufferOf, concat, customOp, grid1d, InvalidArgumentError, noGrad, ones, ParamWriter, ShapeMismatchError, zeros,
-  type CpuOperand, type CustomOpDefinition, type StorageView, type Tensor,
+  assertKnownOptions,
+  bufferOf,
+  concat,
+  customOp,
+  grid1d,
+  InvalidArgumentError,
+  noGrad,
+  ones,
+  ParamWriter,
+  ShapeMismatchError,
+  zeros,
+  type CpuOperand,
+  type CustomOpDefinition,
+  type StorageView,
+  type Tensor,
 } from '@fairgpu/tensor';
 import { channelTransposeWgsl, col2imWgsl, convDirectInputGradWgsl, convDirectWeightGradWgsl, convDirectWgsl, im2colWgsl } from '../generated/wgsl.ts';
 import { specialize } from './specialize.ts';
@@ -56,13 +69,18 @@ export const im2colOp: CustomOpDefinition = {
     const g = geo(attrs);
     const xs = vals(x);
     const cols = new Float64Array(g.batch * g.c * g.kh * g.kw * g.ho * g.wo);
-    for (let b = 0; b < g.batch; b++) for (let c = 0; c < g.c; c++) for (let ky = 0; ky < g.kh; ky++) for (let kx = 0; kx < g.kw; kx++) {
-      for (let oy = 0; oy < g.ho; oy++) for (let ox = 0; ox < g.wo; ox++) {
-        const iy = oy * g.sh + ky - g.ph;
-        const ix = ox * g.sw + kx - g.pw;
-        if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) cols[colIndex(g, b, c, ky, kx, oy * g.wo + ox, layoutOf(attrs))] = xs[((b * g.c + c) * g.h + iy) * g.w + ix];
-      }
-    }
+    for (let b = 0; b < g.batch; b++)
+      for (let c = 0; c < g.c; c++)
+        for (let ky = 0; ky < g.kh; ky++)
+          for (let kx = 0; kx < g.kw; kx++) {
+            for (let oy = 0; oy < g.ho; oy++)
+              for (let ox = 0; ox < g.wo; ox++) {
+                const iy = oy * g.sh + ky - g.ph;
+                const ix = ox * g.sw + kx - g.pw;
+                if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w)
+                  cols[colIndex(g, b, c, ky, kx, oy * g.wo + ox, layoutOf(attrs))] = xs[((b * g.c + c) * g.h + iy) * g.w + ix];
+              }
+          }
     return cols;
   },
   vjp(grad, { attrs }) {
@@ -81,13 +99,18 @@ export const col2imOp: CustomOpDefinition = {
     const g = geo(attrs);
     const cs = vals(cols);
     const x = new Float64Array(g.batch * g.c * g.h * g.w);
-    for (let b = 0; b < g.batch; b++) for (let c = 0; c < g.c; c++) for (let ky = 0; ky < g.kh; ky++) for (let kx = 0; kx < g.kw; kx++) {
-      for (let oy = 0; oy < g.ho; oy++) for (let ox = 0; ox < g.wo; ox++) {
-        const iy = oy * g.sh + ky - g.ph;
-        const ix = ox * g.sw + kx - g.pw;
-        if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) x[((b * g.c + c) * g.h + iy) * g.w + ix] += cs[colIndex(g, b, c, ky, kx, oy * g.wo + ox, layoutOf(attrs))];
-      }
-    }
+    for (let b = 0; b < g.batch; b++)
+      for (let c = 0; c < g.c; c++)
+        for (let ky = 0; ky < g.kh; ky++)
+          for (let kx = 0; kx < g.kw; kx++) {
+            for (let oy = 0; oy < g.ho; oy++)
+              for (let ox = 0; ox < g.wo; ox++) {
+                const iy = oy * g.sh + ky - g.ph;
+                const ix = ox * g.sw + kx - g.pw;
+                if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w)
+                  x[((b * g.c + c) * g.h + iy) * g.w + ix] += cs[colIndex(g, b, c, ky, kx, oy * g.wo + ox, layoutOf(attrs))];
+              }
+          }
     return x;
   },
   vjp(grad, { attrs }) {
@@ -107,19 +130,24 @@ export function col2im(cols: Tensor, g: Geometry, layout: ColumnLayout = 'batch'
 
 function directCpu(g: Geometry, xs: Float64Array, ws: Float64Array, kind: 'y' | 'dx' | 'dw', gs?: Float64Array): Float64Array {
   const out = new Float64Array(kind === 'y' ? g.batch * g.co * g.ho * g.wo : kind === 'dx' ? g.batch * g.c * g.h * g.w : g.co * g.c * g.kh * g.kw);
-  for (let b = 0; b < g.batch; b++) for (let o = 0; o < g.co; o++) for (let oy = 0; oy < g.ho; oy++) for (let ox = 0; ox < g.wo; ox++) {
-    const yi = ((b * g.co + o) * g.ho + oy) * g.wo + ox;
-    for (let c = 0; c < g.c; c++) for (let ky = 0; ky < g.kh; ky++) for (let kx = 0; kx < g.kw; kx++) {
-      const iy = oy * g.sh + ky - g.ph;
-      const ix = ox * g.sw + kx - g.pw;
-      if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
-      const xi = ((b * g.c + c) * g.h + iy) * g.w + ix;
-      const wi = ((o * g.c + c) * g.kh + ky) * g.kw + kx;
-      if (kind === 'y') out[yi] += ws[wi] * xs[xi];
-      else if (kind === 'dx') out[xi] += gs![yi] * ws[wi];
-      else out[wi] += gs![yi] * xs[xi];
-    }
-  }
+  for (let b = 0; b < g.batch; b++)
+    for (let o = 0; o < g.co; o++)
+      for (let oy = 0; oy < g.ho; oy++)
+        for (let ox = 0; ox < g.wo; ox++) {
+          const yi = ((b * g.co + o) * g.ho + oy) * g.wo + ox;
+          for (let c = 0; c < g.c; c++)
+            for (let ky = 0; ky < g.kh; ky++)
+              for (let kx = 0; kx < g.kw; kx++) {
+                const iy = oy * g.sh + ky - g.ph;
+                const ix = ox * g.sw + kx - g.pw;
+                if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+                const xi = ((b * g.c + c) * g.h + iy) * g.w + ix;
+                const wi = ((o * g.c + c) * g.kh + ky) * g.kw + kx;
+                if (kind === 'y') out[yi] += ws[wi] * xs[xi];
+                else if (kind === 'dx') out[xi] += gs![yi] * ws[wi];
+                else out[wi] += gs![yi] * xs[xi];
+              }
+        }
   return out;
 }
 
@@ -195,26 +223,36 @@ const channelTransposeOp: CustomOpDefinition = {
     const values = [total, inner, channels, batch, attrs.dir as number];
     const w = new ParamWriter();
     values.forEach((v, i) => w.u(i, v));
-    rec.dispatch('conv-output-transpose', specialize(channelTransposeWgsl, 'Params', values), w.buffer, [buf(inputs[0]), buf(inputs[1]), dst], grid1d(batch * channels));
+    rec.dispatch(
+      'conv-output-transpose',
+      specialize(channelTransposeWgsl, 'Params', values),
+      w.buffer,
+      [buf(inputs[0]), buf(inputs[1]), dst],
+      grid1d(batch * channels),
+    );
   },
   cpu(inputs, out, attrs) {
     const [batch, channels, inner] = attrs.dims as [number, number, number];
     const src = vals(inputs[0]);
     const coef = vals(inputs[1]);
     const y = new Float64Array(batch * channels * inner);
-    for (let b = 0; b < batch; b++) for (let c = 0; c < channels; c++) for (let q = 0; q < inner; q++) {
-      const bcq = (b * channels + c) * inner + q;
-      const cbq = (c * batch + b) * inner + q;
-      if (attrs.dir === 0) y[bcq] = coef[c] * src[cbq] + coef[channels + c];
-      else y[cbq] = coef[c] * src[bcq] + coef[channels + c];
-    }
+    for (let b = 0; b < batch; b++)
+      for (let c = 0; c < channels; c++)
+        for (let q = 0; q < inner; q++) {
+          const bcq = (b * channels + c) * inner + q;
+          const cbq = (c * batch + b) * inner + q;
+          if (attrs.dir === 0) y[bcq] = coef[c] * src[cbq] + coef[channels + c];
+          else y[cbq] = coef[c] * src[bcq] + coef[channels + c];
+        }
     return y;
   },
   vjp(g, { inputs, attrs }) {
     const [batch, channels, inner] = attrs.dims as [number, number, number];
     const coef = noGrad(() => concat([ones([channels], { device: g.backend }), zeros([channels], { device: g.backend })], 0));
-    const back = customOp(channelTransposeOp, [g, coef], { shape: [channels, batch, inner], dtype: 'f32' }, { dims: attrs.dims, dir: 1 }, ['g', 'coef'])
-      .reshape((inputs[0] as Tensor).shape);
+    const back = customOp(channelTransposeOp, [g, coef], { shape: [channels, batch, inner], dtype: 'f32' }, { dims: attrs.dims, dir: 1 }, [
+      'g',
+      'coef',
+    ]).reshape((inputs[0] as Tensor).shape);
     return inputs.length === 3 ? [back, null, g.sum([0, 2])] : [back, null];
   },
 };
@@ -223,7 +261,13 @@ const channelTransposeOp: CustomOpDefinition = {
 function toBatchMajor(y: Tensor, batch: number, channels: number, inner: number, bias: Tensor | null): Tensor {
   const coef = noGrad(() => concat([ones([channels], { device: y.backend }), bias ? bias.detach() : zeros([channels], { device: y.backend })], 0));
   const inputs = bias ? [y, coef, bias] : [y, coef];
-  return customOp(channelTransposeOp, inputs, { shape: [batch, channels, inner], dtype: 'f32' }, { dims: [batch, channels, inner], dir: 0 }, bias ? ['y', 'coef', 'bias'] : ['y', 'coef']);
+  return customOp(
+    channelTransposeOp,
+    inputs,
+    { shape: [batch, channels, inner], dtype: 'f32' },
+    { dims: [batch, channels, inner], dir: 0 },
+    bias ? ['y', 'coef', 'bias'] : ['y', 'coef'],
+  );
 }
 
 export type ConvAlgorithm = 'direct' | 'im2col';
@@ -237,8 +281,10 @@ export type ConvAlgorithm = 'direct' | 'im2col';
 const defaultAlgorithm: { software: ConvAlgorithm; hardware: ConvAlgorithm } = { software: 'im2col', hardware: 'direct' };
 
 export function setConvAlgorithm(adapterClass: 'software' | 'hardware', algorithm: ConvAlgorithm): void {
-  if (adapterClass !== 'software' && adapterClass !== 'hardware') throw new InvalidArgumentError('setConvAlgorithm', 'adapterClass', `must be 'software' or 'hardware', got ${String(adapterClass)}`);
-  if (algorithm !== 'direct' && algorithm !== 'im2col') throw new InvalidArgumentError('setConvAlgorithm', 'algorithm', `must be 'direct' or 'im2col', got ${String(algorithm)}`);
+  if (adapterClass !== 'software' && adapterClass !== 'hardware')
+    throw new InvalidArgumentError('setConvAlgorithm', 'adapterClass', `must be 'software' or 'hardware', got ${String(adapterClass)}`);
+  if (algorithm !== 'direct' && algorithm !== 'im2col')
+    throw new InvalidArgumentError('setConvAlgorithm', 'algorithm', `must be 'direct' or 'im2col', got ${String(algorithm)}`);
   defaultAlgorithm[adapterClass] = algorithm;
 }
 
@@ -267,9 +313,11 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   const [co, ci, kh, kw] = weight.shape;
   const g = geometry('conv2d', x, [kh, kw], { ...options, co });
   if (ci !== g.c) throw new ShapeMismatchError('conv2d', 'weight', `expects ${ci} input channels, x has ${g.c}`);
-  if (bias && (bias.rank !== 1 || bias.shape[0] !== co)) throw new ShapeMismatchError('conv2d', 'bias', `must be [${co}], got shape [${bias.shape.join(', ')}]`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== co))
+    throw new ShapeMismatchError('conv2d', 'bias', `must be [${co}], got shape [${bias.shape.join(', ')}]`);
   const algorithm = options.algorithm ?? convAlgorithmFor(x);
-  if (algorithm !== 'direct' && algorithm !== 'im2col') throw new InvalidArgumentError('conv2d', 'options.algorithm', `must be 'direct' or 'im2col', got ${String(algorithm)}`);
+  if (algorithm !== 'direct' && algorithm !== 'im2col')
+    throw new InvalidArgumentError('conv2d', 'options.algorithm', `must be 'direct' or 'im2col', got ${String(algorithm)}`);
   let y: Tensor;
   if (algorithm === 'direct') {
     y = customOp(conv2dDirectOp, [x, weight], { shape: [g.batch, co, g.ho, g.wo], dtype: 'f32' }, { geometry: g }, ['x', 'weight']);
@@ -290,4 +338,3 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   }
   return bias ? y.add(bias.reshape([1, co, 1, 1])) : y;
 }
-

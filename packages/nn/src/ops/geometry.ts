@@ -34,12 +34,7 @@ export interface Geometry {
   co: number;
 }
 
-export function geometry(
-  op: string,
-  x: Tensor,
-  kernel: Pair,
-  options: { stride?: Pair; padding?: Pair; co?: number } = {},
-): Geometry {
+export function geometry(op: string, x: Tensor, kernel: Pair, options: { stride?: Pair; padding?: Pair; co?: number } = {}): Geometry {
   if (x.rank !== 4) throw new ShapeMismatchError(op, 'x', `must be NCHW (rank 4), got shape [${x.shape.join(', ')}]`);
   if (x.dtype !== 'f32') throw new InvalidArgumentError(op, 'x', `must be f32, got ${x.dtype}`);
   const [kh, kw] = pair(op, 'kernelSize', kernel, 1);
@@ -54,8 +49,24 @@ export function geometry(
   return { batch, c, h, w, kh, kw, sh, sw, ph, pw, ho, wo, co: options.co ?? c };
 }
 
-const geometryValues = (g: Geometry, total: number, extra: number, layout: number) =>
-  [total, g.batch, g.c, g.h, g.w, g.ho, g.wo, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.co, extra, layout];
+const geometryValues = (g: Geometry, total: number, extra: number, layout: number) => [
+  total,
+  g.batch,
+  g.c,
+  g.h,
+  g.w,
+  g.ho,
+  g.wo,
+  g.kh,
+  g.kw,
+  g.sh,
+  g.sw,
+  g.ph,
+  g.pw,
+  g.co,
+  extra,
+  layout,
+];
 
 /** The uniform block of shaders/nn/conv-geometry.wgsl. */
 export function geometryParams(g: Geometry, total: number, extra = 0, layout = 0): ArrayBuffer {

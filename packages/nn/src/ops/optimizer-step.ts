@@ -33,8 +33,12 @@ function constants(s: FusedStep) {
   const t = s.t ?? 1;
   const beta2 = s.beta2 ?? 0;
   return {
-    beta2, beta2C: 1 - beta2, invSqrtC2: 1 / Math.sqrt(1 - beta2 ** t), eps: s.eps ?? 0,
-    stepSize: s.lr / (1 - s.momentum ** t), decayFactor: 1 - s.lr * s.weightDecay,
+    beta2,
+    beta2C: 1 - beta2,
+    invSqrtC2: 1 / Math.sqrt(1 - beta2 ** t),
+    eps: s.eps ?? 0,
+    stepSize: s.lr / (1 - s.momentum ** t),
+    decayFactor: 1 - s.lr * s.weightDecay,
   };
 }
 
@@ -47,9 +51,21 @@ const optimizerStepOp: CustomOpDefinition = {
     if (!n) return;
     const c = constants(s);
     const flags = (s.fresh ? 1 : 0) | (s.nesterov ? 2 : 0) | (s.decoupled ? 4 : 0);
-    const w = new ParamWriter().u(0, n).u(1, s.kind === 'sgd' ? 0 : 1).u(2, flags).u(3, s0 ? 1 : 0)
-      .f(4, s.lr).f(5, s.weightDecay).f(6, s.momentum).f(7, s.dampeningC)
-      .f(8, c.beta2).f(9, c.beta2C).f(10, c.invSqrtC2).f(11, c.eps).f(12, c.stepSize).f(13, c.decayFactor);
+    const w = new ParamWriter()
+      .u(0, n)
+      .u(1, s.kind === 'sgd' ? 0 : 1)
+      .u(2, flags)
+      .u(3, s0 ? 1 : 0)
+      .f(4, s.lr)
+      .f(5, s.weightDecay)
+      .f(6, s.momentum)
+      .f(7, s.dampeningC)
+      .f(8, c.beta2)
+      .f(9, c.beta2C)
+      .f(10, c.invSqrtC2)
+      .f(11, c.eps)
+      .f(12, c.stepSize)
+      .f(13, c.decayFactor);
     // Bindings must be distinct buffers: SGD without momentum binds 4-byte scratch buffers it never reads.
     rec.dispatch(`optimizer-step-${s.kind}`, optimizerStepWgsl, w.buffer, [param, grad, s0 ?? rec.scratch(4).buffer, s1 ?? rec.scratch(4).buffer], grid1d(n));
   },

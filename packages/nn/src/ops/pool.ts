@@ -3,7 +3,18 @@
  * as PyTorch); average pooling is im2col + a mean over the window (zero padding counted, PyTorch's
  * `count_include_pad=True` default), so its gradient is col2im; global average pooling is a mean.
  */
-import { assertKnownOptions, bufferOf, customOp, grid1d, InvalidArgumentError, ParamWriter, type CpuOperand, type CustomOpDefinition, type StorageView, type Tensor } from '@fairgpu/tensor';
+import {
+  assertKnownOptions,
+  bufferOf,
+  customOp,
+  grid1d,
+  InvalidArgumentError,
+  ParamWriter,
+  type CpuOperand,
+  type CustomOpDefinition,
+  type StorageView,
+  type Tensor,
+} from '@fairgpu/tensor';
 import { globalAvgPoolWgsl, maxpoolGradWgsl, maxpoolWgsl } from '../generated/wgsl.ts';
 import { specialize } from './specialize.ts';
 import { geometry, geometryKernel, withGeometry, type Geometry, type Pair } from './geometry.ts';
@@ -19,16 +30,17 @@ const buf = (x: unknown) => bufferOf(x as StorageView);
 function argmaxCpu(g: Geometry, xs: Float64Array, bc: number, oy: number, ox: number): number {
   let best = -Infinity;
   let at = -1;
-  for (let ky = 0; ky < g.kh; ky++) for (let kx = 0; kx < g.kw; kx++) {
-    const iy = oy * g.sh + ky - g.ph;
-    const ix = ox * g.sw + kx - g.pw;
-    if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
-    const v = xs[bc * g.h * g.w + iy * g.w + ix];
-    if (v > best || at < 0) {
-      best = v;
-      at = iy * g.w + ix;
+  for (let ky = 0; ky < g.kh; ky++)
+    for (let kx = 0; kx < g.kw; kx++) {
+      const iy = oy * g.sh + ky - g.ph;
+      const ix = ox * g.sw + kx - g.pw;
+      if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+      const v = xs[bc * g.h * g.w + iy * g.w + ix];
+      if (v > best || at < 0) {
+        best = v;
+        at = iy * g.w + ix;
+      }
     }
-  }
   return at;
 }
 
@@ -44,10 +56,12 @@ const maxPoolGradOp: CustomOpDefinition = {
     const xs = vals(x);
     const gs = vals(grad);
     const dx = new Float64Array(g.batch * g.c * g.h * g.w);
-    for (let bc = 0; bc < g.batch * g.c; bc++) for (let oy = 0; oy < g.ho; oy++) for (let ox = 0; ox < g.wo; ox++) {
-      const at = argmaxCpu(g, xs, bc, oy, ox);
-      if (at >= 0) dx[bc * g.h * g.w + at] += gs[(bc * g.ho + oy) * g.wo + ox];
-    }
+    for (let bc = 0; bc < g.batch * g.c; bc++)
+      for (let oy = 0; oy < g.ho; oy++)
+        for (let ox = 0; ox < g.wo; ox++) {
+          const at = argmaxCpu(g, xs, bc, oy, ox);
+          if (at >= 0) dx[bc * g.h * g.w + at] += gs[(bc * g.ho + oy) * g.wo + ox];
+        }
     return dx;
   },
 };
@@ -63,9 +77,11 @@ const maxPoolOp: CustomOpDefinition = {
     const g = geo(attrs);
     const xs = vals(x);
     const y = new Float64Array(g.batch * g.c * g.ho * g.wo);
-    for (let bc = 0; bc < g.batch * g.c; bc++) for (let oy = 0; oy < g.ho; oy++) for (let ox = 0; ox < g.wo; ox++) {
-      y[(bc * g.ho + oy) * g.wo + ox] = xs[bc * g.h * g.w + argmaxCpu(g, xs, bc, oy, ox)];
-    }
+    for (let bc = 0; bc < g.batch * g.c; bc++)
+      for (let oy = 0; oy < g.ho; oy++)
+        for (let ox = 0; ox < g.wo; ox++) {
+          y[(bc * g.ho + oy) * g.wo + ox] = xs[bc * g.h * g.w + argmaxCpu(g, xs, bc, oy, ox)];
+        }
     return y;
   },
   vjp(grad, { inputs: [x], attrs }) {

@@ -19,7 +19,8 @@ export function specialize(source: string, struct: string, values: readonly (num
   const key = values.join(',');
   let out = bySource.get(key);
   if (out === undefined) {
-    if (!values.every((v) => typeof v === 'string' || (Number.isInteger(v) && v >= 0 && v < 2 ** 32))) throw new Error(`specialize: ${struct} values must be u32 or literals, got [${key}]`);
+    if (!values.every((v) => typeof v === 'string' || (Number.isInteger(v) && v >= 0 && v < 2 ** 32)))
+      throw new Error(`specialize: ${struct} values must be u32 or literals, got [${key}]`);
     out = source.replace(/^.*\{\{CONSTANTS\}\}.*$/m, `const p = ${struct}(${values.map((v) => (typeof v === 'string' ? v : `${v}u`)).join(', ')});`);
     if (out === source) throw new Error(`specialize: no {{CONSTANTS}} marker in the ${struct} kernel`);
     bySource.set(key, out);

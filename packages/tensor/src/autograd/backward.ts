@@ -132,4 +132,3 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   const summed = axes.length ? ops.sum(g, axes, true) : g;
   return ops.reshape(summed, shape);
 }
-

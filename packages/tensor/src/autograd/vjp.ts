@@ -86,7 +86,11 @@ export const vjpRules: { [P in Primitive]: VjpRule<P> | typeof NONDIFFERENTIABLE
   expand: (g) => [g],
   slice: (g, { inputs: [x], params }) => [sliceGrad(g, t(x).shape, params)],
   pad: (g, { inputs: [x], params: { widths } }) => [
-    ops.slice(g, widths.map(([before]) => before), widths.map(([before], i) => before + t(x).shape[i])),
+    ops.slice(
+      g,
+      widths.map(([before]) => before),
+      widths.map(([before], i) => before + t(x).shape[i]),
+    ),
   ],
   concat: (g, { inputs, params: { axis } }) => {
     let offset = 0;
@@ -110,5 +114,8 @@ export const vjpRules: { [P in Primitive]: VjpRule<P> | typeof NONDIFFERENTIABLE
 /** Reshapes a reduced tensor to the keepdim form so it broadcasts against the input. */
 function keepdimShape(v: Tensor, inShape: readonly number[], params: { axes: readonly number[]; keepdim: boolean }): Tensor {
   if (params.keepdim) return v;
-  return ops.reshape(v, inShape.map((d, i) => (params.axes.includes(i) ? 1 : d)));
+  return ops.reshape(
+    v,
+    inShape.map((d, i) => (params.axes.includes(i) ? 1 : d)),
+  );
 }

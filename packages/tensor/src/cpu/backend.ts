@@ -61,8 +61,7 @@ export class CpuBackend implements Backend {
   }
 }
 
-const valuesOf = (operand: Operand): Float64Array =>
-  typeof operand === 'number' ? Float64Array.of(operand) : (operand.storage.handle as Float64Array);
+const valuesOf = (operand: Operand): Float64Array => (typeof operand === 'number' ? Float64Array.of(operand) : (operand.storage.handle as Float64Array));
 const shapeOf = (operand: Operand): Shape => (typeof operand === 'number' ? [] : operand.shape);
 
 const unaryFns: { [U in UnaryOp]: (x: number) => number } = {
@@ -83,19 +82,32 @@ const unaryFns: { [U in UnaryOp]: (x: number) => number } = {
 
 function binaryFn(op: BinaryOp, dtype: DType): (a: number, b: number) => number {
   switch (op) {
-    case 'add': return (a, b) => a + b;
-    case 'sub': return (a, b) => a - b;
-    case 'mul': return (a, b) => a * b;
-    case 'div': return dtype === 'i32' ? (a, b) => Math.trunc(a / b) : (a, b) => a / b;
-    case 'pow': return Math.pow;
-    case 'maximum': return Math.max;
-    case 'minimum': return Math.min;
-    case 'eq': return (a, b) => +(a === b);
-    case 'ne': return (a, b) => +(a !== b);
-    case 'lt': return (a, b) => +(a < b);
-    case 'le': return (a, b) => +(a <= b);
-    case 'gt': return (a, b) => +(a > b);
-    case 'ge': return (a, b) => +(a >= b);
+    case 'add':
+      return (a, b) => a + b;
+    case 'sub':
+      return (a, b) => a - b;
+    case 'mul':
+      return (a, b) => a * b;
+    case 'div':
+      return dtype === 'i32' ? (a, b) => Math.trunc(a / b) : (a, b) => a / b;
+    case 'pow':
+      return Math.pow;
+    case 'maximum':
+      return Math.max;
+    case 'minimum':
+      return Math.min;
+    case 'eq':
+      return (a, b) => +(a === b);
+    case 'ne':
+      return (a, b) => +(a !== b);
+    case 'lt':
+      return (a, b) => +(a < b);
+    case 'le':
+      return (a, b) => +(a <= b);
+    case 'gt':
+      return (a, b) => +(a > b);
+    case 'ge':
+      return (a, b) => +(a >= b);
   }
 }
 
@@ -208,8 +220,13 @@ function compute<P extends Primitive>(primitive: P, inputs: readonly Operand[], 
     }
     case 'custom': {
       const { op, attrs } = p as Params<'custom'>;
-      const values = op.cpu(inputs.map((x) => (typeof x === 'number' ? x : { values: valuesOf(x), shape: x.shape, dtype: x.dtype })), out, attrs);
-      if (values.length !== result.length) throw new Error(`custom op '${op.name}': cpu() returned ${values.length} values for shape [${out.shape.join(', ')}]`);
+      const values = op.cpu(
+        inputs.map((x) => (typeof x === 'number' ? x : { values: valuesOf(x), shape: x.shape, dtype: x.dtype })),
+        out,
+        attrs,
+      );
+      if (values.length !== result.length)
+        throw new Error(`custom op '${op.name}': cpu() returned ${values.length} values for shape [${out.shape.join(', ')}]`);
       return values;
     }
     case 'reshape':

@@ -68,7 +68,10 @@ export class GpuBackend implements Backend, Recorder {
   private readonly checks: IndexCheck[] = [];
   private readonly checkCodes = new Map<string, number>();
 
-  constructor(readonly device: GPUDevice, options: GpuBackendOptions) {
+  constructor(
+    readonly device: GPUDevice,
+    options: GpuBackendOptions,
+  ) {
     this.name = options.name;
     this.retained = options.retain ?? [];
     this.matmulKernel = options.matmulKernel;
@@ -275,7 +278,11 @@ export class GpuBackend implements Backend, Recorder {
     if (code === 0) return;
     const check = this.checks[0xffffffff - code];
     if (!check) throw new GpuValidationError(`GPU check flag holds unknown code ${code}`);
-    throw new InvalidArgumentError(check.op, check.argument, `${check.rule} (a value outside the range was found on the GPU; reported at the first readback after the op ran)`);
+    throw new InvalidArgumentError(
+      check.op,
+      check.argument,
+      `${check.rule} (a value outside the range was found on the GPU; reported at the first readback after the op ran)`,
+    );
   }
 
   /** Destroys pooled buffers and the uniform ring; the device itself belongs to the context. */
@@ -312,7 +319,11 @@ export class GpuBackend implements Backend, Recorder {
   private checkBindingSize(op: string, bytes: number): void {
     const limit = this.device.limits.maxStorageBufferBindingSize;
     if (bytes > limit) {
-      throw new InvalidArgumentError(op, 'shape', `needs a ${bytes}-byte buffer but this adapter binds at most ${limit} bytes (maxStorageBufferBindingSize); tile the computation`);
+      throw new InvalidArgumentError(
+        op,
+        'shape',
+        `needs a ${bytes}-byte buffer but this adapter binds at most ${limit} bytes (maxStorageBufferBindingSize); tile the computation`,
+      );
     }
   }
 

@@ -30,7 +30,8 @@ const MATMUL_KERNELS = ['auto', 'blocked', 'tiled'] as const;
 const POWER_PREFERENCES = ['low-power', 'high-performance'] as const;
 
 function validateOptions(options: InitGpuOptions): void {
-  if (options === null || typeof options !== 'object') throw new InvalidArgumentError('initGpu', 'options', `must be an object, got ${options === null ? 'null' : typeof options}`);
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgumentError('initGpu', 'options', `must be an object, got ${options === null ? 'null' : typeof options}`);
   assertKnownOptions('initGpu', options, KNOWN_OPTIONS);
   const { powerPreference, setDefault, matmulKernel, maxPooledBytes } = options;
   if (powerPreference !== undefined && !(POWER_PREFERENCES as readonly unknown[]).includes(powerPreference)) {
@@ -43,7 +44,11 @@ function validateOptions(options: InitGpuOptions): void {
     throw new InvalidArgumentError('initGpu', 'matmulKernel', `must be one of ${MATMUL_KERNELS.join(', ')}, got ${JSON.stringify(matmulKernel)}`);
   }
   if (maxPooledBytes !== undefined && (typeof maxPooledBytes !== 'number' || !Number.isSafeInteger(maxPooledBytes) || maxPooledBytes < 0)) {
-    throw new InvalidArgumentError('initGpu', 'maxPooledBytes', `must be an integer number of bytes ≥ 0, got ${typeof maxPooledBytes === 'number' ? String(maxPooledBytes) : JSON.stringify(maxPooledBytes)}`);
+    throw new InvalidArgumentError(
+      'initGpu',
+      'maxPooledBytes',
+      `must be an integer number of bytes ≥ 0, got ${typeof maxPooledBytes === 'number' ? String(maxPooledBytes) : JSON.stringify(maxPooledBytes)}`,
+    );
   }
 }
 
@@ -173,7 +178,9 @@ function describe(adapter: GPUAdapter, path: string, featureLevel: 'core' | 'com
     featureLevel,
     isSoftware: false,
   };
-  const fallback = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter === true || (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;
+  const fallback =
+    (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+    (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;
   d.isSoftware = fallback || SOFTWARE.test(`${d.vendor} ${d.architecture} ${d.device} ${d.description}`);
   return d;
 }
@@ -207,7 +214,11 @@ export async function initGpu(options: InitGpuOptions = {}): Promise<GpuContext>
   validateOptions(options);
   const choice = (options.backend ?? (env('FAIRGPU_BACKEND') as GpuBackendChoice | undefined) ?? 'auto') as GpuBackendChoice;
   if (!CHOICES.includes(choice)) {
-    throw new InvalidArgumentError('initGpu', 'backend', `must be one of ${CHOICES.join(', ')}, got '${choice}' (from ${options.backend ? 'options' : 'FAIRGPU_BACKEND'})`);
+    throw new InvalidArgumentError(
+      'initGpu',
+      'backend',
+      `must be one of ${CHOICES.join(', ')}, got '${choice}' (from ${options.backend ? 'options' : 'FAIRGPU_BACKEND'})`,
+    );
   }
   const tried: string[] = [];
   let found: { gpu: GPU; adapter: GPUAdapter; info: AdapterDescription; notices?: NativeNotice[] } | undefined;
@@ -284,7 +295,7 @@ export async function initGpu(options: InitGpuOptions = {}): Promise<GpuContext>
     throw new NoAdapterError(
       tried,
       isNode()
-        ? "Fix: on Linux without a GPU install Mesa (apt-get install libegl-mesa0 libgl1-mesa-dri) and use FAIRGPU_BACKEND=opengl, or install chromium for SwiftShader (FAIRGPU_BACKEND=swiftshader); with a GPU, install its Vulkan driver."
+        ? 'Fix: on Linux without a GPU install Mesa (apt-get install libegl-mesa0 libgl1-mesa-dri) and use FAIRGPU_BACKEND=opengl, or install chromium for SwiftShader (FAIRGPU_BACKEND=swiftshader); with a GPU, install its Vulkan driver.'
         : 'Fix: use a browser with WebGPU enabled (Chrome/Edge 113+, or --enable-unsafe-webgpu), or Deno with a Vulkan/Metal driver.',
     );
   }
@@ -304,7 +315,8 @@ export async function initGpu(options: InitGpuOptions = {}): Promise<GpuContext>
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'fairgpu' });
   const matmulChoice = options.matmulKernel ?? 'auto';
   // Tiling needs 256 invocations per workgroup; software adapters prefer register blocking.
-  const matmulKernel = matmulChoice === 'auto' ? (info.isSoftware || device.limits.maxComputeInvocationsPerWorkgroup < 256 ? 'blocked' : 'tiled') : matmulChoice;
+  const matmulKernel =
+    matmulChoice === 'auto' ? (info.isSoftware || device.limits.maxComputeInvocationsPerWorkgroup < 256 ? 'blocked' : 'tiled') : matmulChoice;
   const backend = new GpuBackend(device, {
     matmulKernel,
     isSoftware: info.isSoftware,

@@ -151,7 +151,7 @@ export function elementwise(rec: Recorder, label: string, expr: string, inputs: 
       // A scalar takes the dtype of its tensor partner: the result's, except for comparisons
       // (f32 masks of any operands) and where's condition.
       const partner = inputs.find((x, j): x is StorageView => typeof x !== 'number' && (label !== 'where' || j > 0));
-      const dtype = label === 'where' && k === 0 ? 'f32' : partner?.dtype ?? out.dtype;
+      const dtype = label === 'where' && k === 0 ? 'f32' : (partner?.dtype ?? out.dtype);
       header[k] = `alias T${k} = ${wgslType(dtype)};`;
       w.u(4 + k, scalarBits(operand, dtype));
       loads.push(`let x${k} = bitcast<T${k}>(p.scalars[${k}]);`);
@@ -175,7 +175,10 @@ export function elementwise(rec: Recorder, label: string, expr: string, inputs: 
   }
   // Broadcast index arithmetic costs a div/mod per axis and element: merge the axes that every
   // broadcast operand walks contiguously (e.g. [N, C, H, W] + [C, 1, 1] becomes rank 3 → 2).
-  const merged = coalesceAxes(out.shape, broadcastOperands.map(([, strides]) => strides));
+  const merged = coalesceAxes(
+    out.shape,
+    broadcastOperands.map(([, strides]) => strides),
+  );
   w.u(1, merged.shape.length).dims(8, merged.shape);
   broadcastOperands.forEach(([k], j) => w.dims(16 + 8 * k, merged.strides[j]));
   header.push(`alias TO = ${wgslType(out.dtype)};`);
@@ -186,9 +189,11 @@ export function elementwise(rec: Recorder, label: string, expr: string, inputs: 
   if (!source) {
     bindings.push(`@group(0) @binding(4) var<storage, read_write> out: array<TO>;`);
     header.push(`fn op(x0: T0, x1: T1, x2: T2) -> TO { return TO(${expr}); }`);
-    source = [header.join('\n'), ELEMENTWISE_HELPERS, elementwiseWgsl
-      .replace(/^.*\{\{BINDINGS\}\}.*$/m, bindings.join('\n'))
-      .replace(/^.*\{\{LOADS\}\}.*$/m, loads.map((l) => `  ${l}`).join('\n'))].join('\n');
+    source = [
+      header.join('\n'),
+      ELEMENTWISE_HELPERS,
+      elementwiseWgsl.replace(/^.*\{\{BINDINGS\}\}.*$/m, bindings.join('\n')).replace(/^.*\{\{LOADS\}\}.*$/m, loads.map((l) => `  ${l}`).join('\n')),
+    ].join('\n');
     elementwiseSources.set(key, source);
   }
   rec.dispatch(`${label}[${modes.join('')}]`, source, w.buffer, buffers, grid1d(n));
@@ -307,24 +312,51 @@ export function stridedCopy(rec: Recorder, label: string, dtype: DType, spec: Co
 const ones = (n: number) => new Array<number>(n).fill(1);
 const zerosOf = (n: number) => new Array<number>(n).fill(0);
 
-export function movement<P extends 'permute' | 'expand' | 'slice' | 'pad'>(rec: Recorder, primitive: P, x: StorageView, params: Params<P>, out: OutputSpec, dst: GPUBuffer): void {
+export function movement<P extends 'permute' | 'expand' | 'slice' | 'pad'>(
+  rec: Recorder,
+  primitive: P,
+  x: StorageView,
+  params: Params<P>,
+  out: OutputSpec,
+  dst: GPUBuffer,
+): void {
   const src = (x.storage.handle as PooledBuffer).buffer;
   const inStrides = contiguousStrides(x.shape);
   const r = out.shape.length;
   switch (primitive) {
     case 'permute': {
       const { axes } = params as Params<'permute'>;
-      stridedCopy(rec, 'permute', x.dtype, {
-        shape: out.shape, start: zerosOf(r), step: ones(r),
-        srcExtent: axes.map((a) => x.shape[a]), srcStride: axes.map((a) => inStrides[a]),
-      }, src, dst);
+      stridedCopy(
+        rec,
+        'permute',
+        x.dtype,
+        {
+          shape: out.shape,
+          start: zerosOf(r),
+          step: ones(r),
+          srcExtent: axes.map((a) => x.shape[a]),
+          srcStride: axes.map((a) => inStrides[a]),
+        },
+        src,
+        dst,
+      );
       return;
     }
     case 'expand':
-      stridedCopy(rec, 'expand', x.dtype, {
-        shape: out.shape, start: zerosOf(r), step: ones(r),
-        srcExtent: out.shape, srcStride: broadcastStrides(x.shape, out.shape),
-      }, src, dst);
+      stridedCopy(
+        rec,
+        'expand',
+        x.dtype,
+        {
+          shape: out.shape,
+          start: zerosOf(r),
+          step: ones(r),
+          srcExtent: out.shape,
+          srcStride: broadcastStrides(x.shape, out.shape),
+        },
+        src,
+        dst,
+      );
       return;
     case 'slice': {
       const { starts, steps } = params as Params<'slice'>;
@@ -333,10 +365,21 @@ export function movement<P extends 'permute' | 'expand' | 'slice' | 'pad'>(rec: 
     }
     case 'pad': {
       const { widths, value } = params as Params<'pad'>;
-      stridedCopy(rec, 'pad', x.dtype, {
-        shape: out.shape, start: widths.map(([before]) => -before), step: ones(r),
-        srcExtent: x.shape, srcStride: inStrides, padValue: value,
-      }, src, dst);
+      stridedCopy(
+        rec,
+        'pad',
+        x.dtype,
+        {
+          shape: out.shape,
+          start: widths.map(([before]) => -before),
+          step: ones(r),
+          srcExtent: x.shape,
+          srcStride: inStrides,
+          padValue: value,
+        },
+        src,
+        dst,
+      );
       return;
     }
   }
@@ -347,10 +390,22 @@ export function concat(rec: Recorder, inputs: readonly StorageView[], axis: numb
   let offset = 0;
   for (const x of inputs) {
     const r = x.shape.length;
-    stridedCopy(rec, 'concat', out.dtype, {
-      shape: x.shape, start: zerosOf(r), step: ones(r), srcExtent: x.shape, srcStride: contiguousStrides(x.shape),
-      dstStride: outStrides, dstOffset: offset * outStrides[axis],
-    }, (x.storage.handle as PooledBuffer).buffer, dst);
+    stridedCopy(
+      rec,
+      'concat',
+      out.dtype,
+      {
+        shape: x.shape,
+        start: zerosOf(r),
+        step: ones(r),
+        srcExtent: x.shape,
+        srcStride: contiguousStrides(x.shape),
+        dstStride: outStrides,
+        dstOffset: offset * outStrides[axis],
+      },
+      (x.storage.handle as PooledBuffer).buffer,
+      dst,
+    );
     offset += x.shape[axis];
   }
 }
@@ -379,10 +434,20 @@ export function matmul(rec: Recorder, a: StorageView, b: StorageView, params: Pa
     if (stride !== null) return [buffer, stride];
     const full = [...batchShape, rows, cols];
     const tmp = rec.scratch(sizeOf(full) * 4).buffer;
-    stridedCopy(rec, 'matmul-expand', 'f32', {
-      shape: full, start: zerosOf(full.length), step: ones(full.length), srcExtent: full,
-      srcStride: broadcastStrides(v.shape, full),
-    }, buffer, tmp);
+    stridedCopy(
+      rec,
+      'matmul-expand',
+      'f32',
+      {
+        shape: full,
+        start: zerosOf(full.length),
+        step: ones(full.length),
+        srcExtent: full,
+        srcStride: broadcastStrides(v.shape, full),
+      },
+      buffer,
+      tmp,
+    );
     return [tmp, rows * cols];
   };
   const [aBuf, aBatch] = operand(a, a.shape[a.shape.length - 2], a.shape[a.shape.length - 1]);
@@ -390,8 +455,7 @@ export function matmul(rec: Recorder, a: StorageView, b: StorageView, params: Pa
   // A is stored [M, K] (or [K, M] when transposed); B is [K, N] (or [N, K]).
   const [aRow, aCol] = params.transA ? [1, m] : [k, 1];
   const [bRow, bCol] = params.transB ? [1, k] : [n, 1];
-  const w = new ParamWriter().u(0, m).u(1, n).u(2, k).u(3, batch)
-    .u(4, aBatch).u(5, aRow).u(6, aCol).u(7, 1).u(8, bBatch).u(9, bRow).u(10, bCol).u(11, k);
+  const w = new ParamWriter().u(0, m).u(1, n).u(2, k).u(3, batch).u(4, aBatch).u(5, aRow).u(6, aCol).u(7, 1).u(8, bBatch).u(9, bRow).u(10, bCol).u(11, k);
   if (rec.matmulKernel === 'tiled') {
     rec.dispatch('matmul-tiled', matmulParamsWgsl + matmulTiledWgsl, w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / 64), Math.ceil(m / 64), batch]);
     return;
@@ -446,15 +510,28 @@ export function matmulBlockedSource(rows: number, cols: number): string {
     ...R.map((i) => `let a${i} = a[ar${i} + ka];`),
     ...R.flatMap((i) => C.map((j) => `acc${i}_${j} = fma(a${i}, b${j}, acc${i}_${j});`)),
   ];
-  const stores = R.flatMap((i) => C.map((j) => `if (row0 + ${i}u < p.m && col0 + ${j}u < p.n) { c[c_base + (row0 + ${i}u) * p.n + col0 + ${j}u] = acc${i}_${j}; }`));
-  const fill = (text: string, marker: string, lines: string[], indent: string) => text.replace(new RegExp(`^.*\\{\\{${marker}\\}\\}.*$`, 'm'), lines.map((l) => indent + l).join('\n'));
-  source = `const R: u32 = ${rows}u;\nconst C: u32 = ${cols}u;\n${matmulParamsWgsl}\n`
-    + fill(fill(fill(matmulBlockedWgsl, 'SETUP', setup, '  '), 'BODY', body, '    '), 'STORES', stores, '  ');
+  const stores = R.flatMap((i) =>
+    C.map((j) => `if (row0 + ${i}u < p.m && col0 + ${j}u < p.n) { c[c_base + (row0 + ${i}u) * p.n + col0 + ${j}u] = acc${i}_${j}; }`),
+  );
+  const fill = (text: string, marker: string, lines: string[], indent: string) =>
+    text.replace(new RegExp(`^.*\\{\\{${marker}\\}\\}.*$`, 'm'), lines.map((l) => indent + l).join('\n'));
+  source =
+    `const R: u32 = ${rows}u;\nconst C: u32 = ${cols}u;\n${matmulParamsWgsl}\n` +
+    fill(fill(fill(matmulBlockedWgsl, 'SETUP', setup, '  '), 'BODY', body, '    '), 'STORES', stores, '  ');
   matmulBlockedSources.set(key, source);
   return source;
 }
 
-export function gather(rec: Recorder, scatter: boolean, values: StorageView, index: StorageView, axis: number, check: IndexCheck | undefined, out: OutputSpec, dst: GPUBuffer): void {
+export function gather(
+  rec: Recorder,
+  scatter: boolean,
+  values: StorageView,
+  index: StorageView,
+  axis: number,
+  check: IndexCheck | undefined,
+  out: OutputSpec,
+  dst: GPUBuffer,
+): void {
   const srcShape = scatter ? out.shape : values.shape;
   const total = sizeOf(out.shape);
   if (total === 0) return;
@@ -472,7 +549,14 @@ export function gather(rec: Recorder, scatter: boolean, values: StorageView, ind
 }
 
 /** Routes a primitive to its kernel. */
-export function encodePrimitive<P extends Primitive>(rec: Recorder, primitive: P, inputs: readonly Operand[], params: Params<P>, out: OutputSpec, dst: GPUBuffer): void {
+export function encodePrimitive<P extends Primitive>(
+  rec: Recorder,
+  primitive: P,
+  inputs: readonly Operand[],
+  params: Params<P>,
+  out: OutputSpec,
+  dst: GPUBuffer,
+): void {
   if (isUnaryOp(primitive)) return elementwise(rec, primitive, UNARY_EXPR[primitive], inputs, out, dst);
   if (isBinaryOp(primitive)) return elementwise(rec, primitive, BINARY_EXPR[primitive], inputs, out, dst);
   const views = inputs as readonly StorageView[];

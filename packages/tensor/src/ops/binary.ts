@@ -13,7 +13,10 @@ import type { Tensor } from '../tensor.ts';
  */
 export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
   resolveBackend(op, [a, b], ['a', 'b']);
-  for (const [value, name] of [[a, 'a'], [b, 'b']] as const) {
+  for (const [value, name] of [
+    [a, 'a'],
+    [b, 'b'],
+  ] as const) {
     if (typeof value === 'number' && Number.isNaN(value)) throw new InvalidArgumentError(op, name, 'is NaN');
   }
   const dtype = typeof a === 'number' ? (b as Tensor).dtype : a.dtype;

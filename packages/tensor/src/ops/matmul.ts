@@ -18,8 +18,12 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
  */
 export function matmulTransposed(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
   resolveBackend('matmul', [a, b], ['a', 'b']);
-  for (const [x, name] of [[a, 'a'], [b, 'b']] as const) {
-    if (x.rank < 2) throw new InvalidArgumentError('matmul', name, `must have rank ≥ 2, got shape ${formatShape(x.shape)} (reshape vectors to [1, n] or [n, 1])`);
+  for (const [x, name] of [
+    [a, 'a'],
+    [b, 'b'],
+  ] as const) {
+    if (x.rank < 2)
+      throw new InvalidArgumentError('matmul', name, `must have rank ≥ 2, got shape ${formatShape(x.shape)} (reshape vectors to [1, n] or [n, 1])`);
     if (x.dtype !== 'f32') throw new DtypeMismatchError('matmul', name, `must be f32, got ${x.dtype}`);
   }
   const [am, ak] = transA ? [a.shape[a.rank - 1], a.shape[a.rank - 2]] : [a.shape[a.rank - 2], a.shape[a.rank - 1]];

@@ -74,7 +74,10 @@ export function slice(x: Tensor, starts: readonly number[], ends?: readonly numb
     const clampIndex = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
     const start = clampIndex(starts[i] ?? 0);
     const end = Math.max(clampIndex(ends?.[i] ?? d), start);
-    for (const [v, name] of [[starts[i], 'starts'], [ends?.[i], 'ends']] as const) {
+    for (const [v, name] of [
+      [starts[i], 'starts'],
+      [ends?.[i], 'ends'],
+    ] as const) {
       if (v !== undefined && !Number.isInteger(v)) throw new InvalidArgumentError('slice', name, `must be integers, got ${v} on axis ${i}`);
     }
     s.push(start);

@@ -24,7 +24,9 @@ export function locateCheckpoint(path: string): CheckpointRef {
   const match = /^([a-z]+)\.ckpt\.safetensors$/.exec(file);
   const key = match?.[1] as ModelKey | undefined;
   if (!key || !(MODEL_KEYS as readonly string[]).includes(key)) {
-    throw new UsageError(`checkpoint: '${file}' is not a Biased-MNIST model checkpoint (expected <model>.ckpt.safetensors with model one of ${MODEL_KEYS.join(', ')})`);
+    throw new UsageError(
+      `checkpoint: '${file}' is not a Biased-MNIST model checkpoint (expected <model>.ckpt.safetensors with model one of ${MODEL_KEYS.join(', ')})`,
+    );
   }
   const rhoDir = basename(dirname(path));
   const rhoMatch = /^rho-([\d.]+)$/.exec(rhoDir);

@@ -22,49 +22,71 @@ const count = z.int().nonnegative();
 const epochs = z.int().positive();
 
 const distinct = <T extends z.ZodType>(item: T) =>
-  z.array(item).min(1).refine((v) => new Set(v).size === v.length, { message: 'must not repeat an entry' });
+  z
+    .array(item)
+    .min(1)
+    .refine((v) => new Set(v).size === v.length, { message: 'must not repeat an entry' });
 
-export const biasedMnistConfigSchema = z.strictObject({
-  /** Training colour correlations, one set of models each. */
-  rhos: distinct(z.number().gt(0).lte(1)),
-  /** Which models to train at each ρ, in this order. */
-  models: distinct(z.enum(MODEL_KEYS)),
-  seed: count,
-  /** Training images drawn from MNIST's 60,000 before colouring (0 = all). */
-  trainSize: count,
-  /** Images of the ρ = 0.1 test set evaluated (0 = all 10,000). */
-  testSize: count,
-  /** Epochs of the contrastive models (and of vanilla CE unless `ceEpochs` is set). */
-  epochs,
-  /**
-   * Epochs of vanilla CE when they differ: CE reaches its colour-shortcut plateau within the first
-   * epoch (docs/training.md), so the quick protocol spends its budget on the models that need it.
-   */
-  ceEpochs: epochs.optional(),
-  batch: z.int().min(2),
-  kernelSize: z.int().positive(),
-  channels: z.array(z.int().positive()).length(4),
-  strides: z.array(z.int().positive()).length(4),
-  ce: z.strictObject({ lr: positive, weightDecay: nonNegative, milestones: z.array(epochs) }),
-  fairkl: z.strictObject({
-    lr: positive, weightDecay: nonNegative, momentum: z.number().min(0).lt(1), temperature: positive, epsilon: nonNegative,
-    alpha: nonNegative, lambda: nonNegative, fairklTemperature: positive, classifierLr: positive,
-  }),
-  /** EnD: Adam (lr, weightDecay, step decay ×0.1 at `milestones`), α weights R⊥, β weights R∥. */
-  end: z.strictObject({ lr: positive, weightDecay: nonNegative, milestones: z.array(epochs), alpha: nonNegative, beta: nonNegative, epochs: epochs.optional() }),
-  /** Grad-CAM, similarity histograms and per-cell accuracy of each model (figures + tables). */
-  diagnostics: z.boolean(),
-  /** The SimpleConvNet layer Grad-CAM explains; default: the deepest block at least 7×7. */
-  gradcamLayer: z.string().regex(/^extracter(\.\d+)?$/, { message: "must be 'extracter' or 'extracter.<n>'" }).optional(),
-  /** The ICCVW 2021 attack: colour probes on each frozen encoder (needs `diagnostics`). */
-  privacy: z.strictObject({
-    enabled: z.boolean(),
-    /** ρ = 0.999 training images the probes learn from (0 = all 60,000). */
-    probeTrainSize: count,
-    /** MLP probe epochs (0 = the linear probe only). */
-    mlpEpochs: count,
-  }),
-}).refine((c) => !c.privacy.enabled || c.diagnostics, { message: 'privacy.enabled needs diagnostics: true', path: ['privacy', 'enabled'] });
+export const biasedMnistConfigSchema = z
+  .strictObject({
+    /** Training colour correlations, one set of models each. */
+    rhos: distinct(z.number().gt(0).lte(1)),
+    /** Which models to train at each ρ, in this order. */
+    models: distinct(z.enum(MODEL_KEYS)),
+    seed: count,
+    /** Training images drawn from MNIST's 60,000 before colouring (0 = all). */
+    trainSize: count,
+    /** Images of the ρ = 0.1 test set evaluated (0 = all 10,000). */
+    testSize: count,
+    /** Epochs of the contrastive models (and of vanilla CE unless `ceEpochs` is set). */
+    epochs,
+    /**
+     * Epochs of vanilla CE when they differ: CE reaches its colour-shortcut plateau within the first
+     * epoch (docs/training.md), so the quick protocol spends its budget on the models that need it.
+     */
+    ceEpochs: epochs.optional(),
+    batch: z.int().min(2),
+    kernelSize: z.int().positive(),
+    channels: z.array(z.int().positive()).length(4),
+    strides: z.array(z.int().positive()).length(4),
+    ce: z.strictObject({ lr: positive, weightDecay: nonNegative, milestones: z.array(epochs) }),
+    fairkl: z.strictObject({
+      lr: positive,
+      weightDecay: nonNegative,
+      momentum: z.number().min(0).lt(1),
+      temperature: positive,
+      epsilon: nonNegative,
+      alpha: nonNegative,
+      lambda: nonNegative,
+      fairklTemperature: positive,
+      classifierLr: positive,
+    }),
+    /** EnD: Adam (lr, weightDecay, step decay ×0.1 at `milestones`), α weights R⊥, β weights R∥. */
+    end: z.strictObject({
+      lr: positive,
+      weightDecay: nonNegative,
+      milestones: z.array(epochs),
+      alpha: nonNegative,
+      beta: nonNegative,
+      epochs: epochs.optional(),
+    }),
+    /** Grad-CAM, similarity histograms and per-cell accuracy of each model (figures + tables). */
+    diagnostics: z.boolean(),
+    /** The SimpleConvNet layer Grad-CAM explains; default: the deepest block at least 7×7. */
+    gradcamLayer: z
+      .string()
+      .regex(/^extracter(\.\d+)?$/, { message: "must be 'extracter' or 'extracter.<n>'" })
+      .optional(),
+    /** The ICCVW 2021 attack: colour probes on each frozen encoder (needs `diagnostics`). */
+    privacy: z.strictObject({
+      enabled: z.boolean(),
+      /** ρ = 0.999 training images the probes learn from (0 = all 60,000). */
+      probeTrainSize: count,
+      /** MLP probe epochs (0 = the linear probe only). */
+      mlpEpochs: count,
+    }),
+  })
+  .refine((c) => !c.privacy.enabled || c.diagnostics, { message: 'privacy.enabled needs diagnostics: true', path: ['privacy', 'enabled'] });
 
 export type BiasedMnistConfig = z.infer<typeof biasedMnistConfigSchema>;
 
@@ -81,8 +103,16 @@ const ALL_RHOS = [0.99, 0.995, 0.997, 0.999];
 
 /** The published protocol (spec: published-results.md, "Training recipes"). */
 export const FULL: BiasedMnistConfig = {
-  rhos: ALL_RHOS, models: [...MODEL_KEYS], seed: 0,
-  trainSize: 0, testSize: 0, epochs: 80, batch: 256, kernelSize: 7, channels: [16, 32, 64, 128], strides: [1, 1, 1, 1],
+  rhos: ALL_RHOS,
+  models: [...MODEL_KEYS],
+  seed: 0,
+  trainSize: 0,
+  testSize: 0,
+  epochs: 80,
+  batch: 256,
+  kernelSize: 7,
+  channels: [16, 32, 64, 128],
+  strides: [1, 1, 1, 1],
   ce: { lr: 1e-3, weightDecay: 1e-4, milestones: [20, 40, 60] },
   fairkl: { lr: 0.01, weightDecay: 1e-4, momentum: 0.9, temperature: 0.1, epsilon: 0.1, alpha: 1, lambda: 1, fairklTemperature: 1, classifierLr: 1e-3 },
   // The published recipe's start (α = β = 0.1; the paper tuned them per ρ) with step decay every 20 epochs.
@@ -103,8 +133,17 @@ export const FULL: BiasedMnistConfig = {
  * α = 5 gave 56.2 % and the lowest colour-probe accuracy (65.4 %); α = 10 collapsed the bottleneck.
  */
 export const QUICK: BiasedMnistConfig = {
-  ...FULL, rhos: [0.997], models: ['ce', 'end', 'fairkl'],
-  trainSize: 0, testSize: 5000, epochs: 4, ceEpochs: 2, batch: 128, kernelSize: 3, channels: [8, 16, 16, 32], strides: [2, 2, 2, 1],
+  ...FULL,
+  rhos: [0.997],
+  models: ['ce', 'end', 'fairkl'],
+  trainSize: 0,
+  testSize: 5000,
+  epochs: 4,
+  ceEpochs: 2,
+  batch: 128,
+  kernelSize: 3,
+  channels: [8, 16, 16, 32],
+  strides: [2, 2, 2, 1],
   ce: { ...FULL.ce, milestones: [] },
   fairkl: { ...FULL.fairkl, lr: 0.003, lambda: 30 },
   end: { ...FULL.end, milestones: [], alpha: 5, beta: 30 },
@@ -120,7 +159,13 @@ export const QUICK: BiasedMnistConfig = {
  * CE stays at ~11 %; λ = 1 (the published weight) gave 10.3 in that budget.
  */
 export const GPU: BiasedMnistConfig = {
-  ...QUICK, rhos: ALL_RHOS, models: [...MODEL_KEYS], testSize: 0, epochs: 6, ceEpochs: undefined, strides: [2, 2, 1, 1],
+  ...QUICK,
+  rhos: ALL_RHOS,
+  models: [...MODEL_KEYS],
+  testSize: 0,
+  epochs: 6,
+  ceEpochs: undefined,
+  strides: [2, 2, 1, 1],
   privacy: { ...QUICK.privacy, probeTrainSize: 0 },
 };
 
@@ -129,7 +174,14 @@ export const GPU: BiasedMnistConfig = {
  * images, a 2-epoch MLP probe. It checks that everything runs and writes; its accuracies mean little.
  */
 export const SMOKE: BiasedMnistConfig = {
-  ...QUICK, models: [...MODEL_KEYS], trainSize: 512, testSize: 256, epochs: 1, ceEpochs: undefined, batch: 64, channels: [4, 8, 8, 16],
+  ...QUICK,
+  models: [...MODEL_KEYS],
+  trainSize: 512,
+  testSize: 256,
+  epochs: 1,
+  ceEpochs: undefined,
+  batch: 64,
+  channels: [4, 8, 8, 16],
   end: { ...QUICK.end, epochs: undefined },
   privacy: { enabled: true, probeTrainSize: 512, mlpEpochs: 2 },
 };

@@ -14,8 +14,14 @@
 import { join } from 'node:path';
 import { normalizeImages, type BiasedMnist } from '@fairgpu/datasets/node';
 import {
-  gradCam, gradCamFigure, groupAccuracyComparisonFigure, heatmapMass, similarityDistributions,
-  similarityHistogramComparisonFigure, type GroupAccuracy, type SimilarityDistributions,
+  gradCam,
+  gradCamFigure,
+  groupAccuracyComparisonFigure,
+  heatmapMass,
+  similarityDistributions,
+  similarityHistogramComparisonFigure,
+  type GroupAccuracy,
+  type SimilarityDistributions,
 } from '@fairgpu/metrics';
 import { writeFigure } from '@fairgpu/metrics/node';
 import { leakageReport, type LeakageReport } from '@fairgpu/privacy';
@@ -92,7 +98,10 @@ export function conflictingIndices(set: BiasedMnist, count: number): number[] {
  * `gradcamImages` of those maps. With `probeTrain`, also the bottleneck of the probe training set.
  */
 export async function diagnose(
-  model: TrainedModel, test: BiasedMnist, evaluation: Evaluation, options: DiagnosticsOptions = DEFAULT_DIAGNOSTICS,
+  model: TrainedModel,
+  test: BiasedMnist,
+  evaluation: Evaluation,
+  options: DiagnosticsOptions = DEFAULT_DIAGNOSTICS,
   probeTrain?: BiasedMnist,
 ): Promise<ModelDiagnostics> {
   model.classifier.eval();
@@ -100,7 +109,8 @@ export async function diagnose(
     const { predictions, features, dim, groups } = evaluation;
     const embeddings = probeTrain ? { train: (await embedSet(model, probeTrain, options.batch)).features, test: features, dim } : undefined;
     const similarity = await scope(async () =>
-      similarityDistributions(tensor(features, [test.labels.length, dim]), { labels: test.labels, biasLabels: test.biasLabels }));
+      similarityDistributions(tensor(features, [test.labels.length, dim]), { labels: test.labels, biasLabels: test.biasLabels }),
+    );
 
     const pixels = test.height * test.width;
     // The grid's images are the first of the mass images (conflictingIndices keeps its order), so
@@ -110,10 +120,13 @@ export async function diagnose(
     const maps = new Float32Array(indices.length * pixels);
     for (let from = 0; from < indices.length; from += 64) {
       const chunk = indices.slice(from, from + 64);
-      maps.set(await scope(async () => {
-        const x = tensor(normalizeImages(test, { indices: chunk }), [chunk.length, 3, test.height, test.width]);
-        return (await gradCam(model.classifier, x, { layer })).toArray();
-      }), from * pixels);
+      maps.set(
+        await scope(async () => {
+          const x = tensor(normalizeImages(test, { indices: chunk }), [chunk.length, 3, test.height, test.width]);
+          return (await gradCam(model.classifier, x, { layer })).toArray();
+        }),
+        from * pixels,
+      );
     }
     const shown = indices.slice(0, options.gradcamImages);
     const massCount = Math.min(options.massImages, indices.length);
@@ -127,7 +140,11 @@ export async function diagnose(
       name: model.name,
       groups,
       gradcam: { indices: shown, maps: maps.slice(0, shown.length * pixels), predictions: shown.map((i) => predictions[i]) },
-      digitMass: { mean: shares.length ? shares.reduce((a, b) => a + b, 0) / shares.length : null, count: shares.length, digitArea: digitPixels / (massCount * pixels) },
+      digitMass: {
+        mean: shares.length ? shares.reduce((a, b) => a + b, 0) / shares.length : null,
+        count: shares.length,
+        digitArea: digitPixels / (massCount * pixels),
+      },
       similarity,
       ...(embeddings ? { embeddings } : {}),
     };
@@ -143,16 +160,20 @@ export async function diagnose(
  * colour (`leakageReport` of @fairgpu/privacy; `writeLeakageReport` writes it).
  */
 export async function privacyReport(results: ModelDiagnostics[], probeTrain: BiasedMnist, test: BiasedMnist, options: PrivacyOptions): Promise<LeakageReport> {
-  return scope(async () => leakageReport({
-    models: results.filter((r) => r.embeddings).map((r) => ({
-      name: r.name,
-      trainEmbeddings: tensor(r.embeddings!.train, [probeTrain.labels.length, r.embeddings!.dim]),
-      testEmbeddings: tensor(r.embeddings!.test, [test.labels.length, r.embeddings!.dim]),
-    })),
-    attribute: { name: 'colour', train: probeTrain.biasLabels, test: test.biasLabels },
-    mlp: options.mlpEpochs > 0 ? { epochs: options.mlpEpochs, seed: options.seed } : false,
-    label: (g) => `colour ${g}`,
-  }));
+  return scope(async () =>
+    leakageReport({
+      models: results
+        .filter((r) => r.embeddings)
+        .map((r) => ({
+          name: r.name,
+          trainEmbeddings: tensor(r.embeddings!.train, [probeTrain.labels.length, r.embeddings!.dim]),
+          testEmbeddings: tensor(r.embeddings!.test, [test.labels.length, r.embeddings!.dim]),
+        })),
+      attribute: { name: 'colour', train: probeTrain.biasLabels, test: test.biasLabels },
+      mlp: options.mlpEpochs > 0 ? { epochs: options.mlpEpochs, seed: options.seed } : false,
+      label: (g) => `colour ${g}`,
+    }),
+  );
 }
 
 /** The Grad-CAM grid, the similarity histograms and the per-cell accuracy bars of every model, as PNG + SVG + JSON. */
@@ -167,7 +188,8 @@ export async function writeDiagnosticFigures(results: ModelDiagnostics[], test: 
     gradCamFigure({
       name: 'grad-cam',
       title: `Grad-CAM on bias-conflicting test images (colour ≠ digit), ρ = 0.1 test set`,
-      height, width,
+      height,
+      width,
       rows: results.map((r) => ({
         label: r.name,
         images,
@@ -175,17 +197,23 @@ export async function writeDiagnosticFigures(results: ModelDiagnostics[], test: 
         captions: r.gradcam.predictions.map((p, k) => `pred ${p} (digit ${test.labels[shown[k]]})`),
       })),
     }),
-    similarityHistogramComparisonFigure(results.map((r) => ({ title: r.name, distributions: r.similarity })), {
-      name: 'similarity',
-      title: 'Cosine similarities of test-set bottleneck features: positive/negative × bias-aligned/conflicting pairs',
-      // The point is each panel's own ordering (do s+ aligned and s+ conflicting overlap?); a shared
-      // y axis would flatten a debiased model's spread-out histograms next to vanilla's spikes.
-      sharedY: false,
-    }),
-    groupAccuracyComparisonFigure(results.map((r) => ({ name: r.name, result: r.groups })), {
-      name: 'group-accuracy',
-      title: 'Accuracy per (digit, colour) cell of the ρ = 0.1 test set',
-    }),
+    similarityHistogramComparisonFigure(
+      results.map((r) => ({ title: r.name, distributions: r.similarity })),
+      {
+        name: 'similarity',
+        title: 'Cosine similarities of test-set bottleneck features: positive/negative × bias-aligned/conflicting pairs',
+        // The point is each panel's own ordering (do s+ aligned and s+ conflicting overlap?); a shared
+        // y axis would flatten a debiased model's spread-out histograms next to vanilla's spikes.
+        sharedY: false,
+      },
+    ),
+    groupAccuracyComparisonFigure(
+      results.map((r) => ({ name: r.name, result: r.groups })),
+      {
+        name: 'group-accuracy',
+        title: 'Accuracy per (digit, colour) cell of the ρ = 0.1 test set',
+      },
+    ),
   ];
   const written: string[] = [];
   for (const f of figures) {

@@ -16,8 +16,23 @@ import { colourBiasMnist, createLoader, createRng, loadMnist, normalizeImages, p
 import { end as endLoss, epsSupInfoNCE, fairKL } from '@fairgpu/losses';
 import { argmaxRows, groupAccuracy, type GroupAccuracy } from '@fairgpu/metrics';
 import {
-  Adam, CosineAnnealingLR, Linear, loadCheckpoint, manualSeed, MultiStepLR, SGD, SimpleConvNet, StepLR, saveCheckpoint, trainLoop,
-  Module, writeFileAtomic, type LoopPosition, type LrScheduler, type Optimizer, type ProgressEvent,
+  Adam,
+  CosineAnnealingLR,
+  Linear,
+  loadCheckpoint,
+  manualSeed,
+  MultiStepLR,
+  SGD,
+  SimpleConvNet,
+  StepLR,
+  saveCheckpoint,
+  trainLoop,
+  Module,
+  writeFileAtomic,
+  type LoopPosition,
+  type LrScheduler,
+  type Optimizer,
+  type ProgressEvent,
 } from '@fairgpu/nn/node';
 import { crossEntropy, noGrad, scope, tensor, type GpuContext, type Tensor } from '@fairgpu/tensor';
 import { MODEL_NAMES, type JobConfig, type ModelKey } from './config.ts';
@@ -39,9 +54,7 @@ export interface ModelResult {
 /** A seeded random subset of MNIST training images (all of them with trainSize 0), coloured at ρ. */
 function trainingSet(config: JobConfig, rho = config.rho, size = config.trainSize): BiasedMnist {
   const source = loadMnist('train');
-  const subset = size > 0 && size < source.count
-    ? permutation(source.count, createRng(config.seed, 7001)).slice(0, size).sort()
-    : undefined;
+  const subset = size > 0 && size < source.count ? permutation(source.count, createRng(config.seed, 7001)).slice(0, size).sort() : undefined;
   return colourBiasMnist(source, { rho, seed: config.seed, subset });
 }
 
@@ -55,9 +68,10 @@ export function probeTrainingSet(config: JobConfig, size: number): BiasedMnist {
 
 export function testSet(config: JobConfig): BiasedMnist {
   const source = loadMnist('test');
-  const subset = config.testSize > 0 && config.testSize < source.count
-    ? permutation(source.count, createRng(config.seed, 7002)).slice(0, config.testSize).sort()
-    : undefined;
+  const subset =
+    config.testSize > 0 && config.testSize < source.count
+      ? permutation(source.count, createRng(config.seed, 7002)).slice(0, config.testSize).sort()
+      : undefined;
   return colourBiasMnist(source, { rho: 0.1, seed: config.seed, subset });
 }
 
@@ -127,7 +141,10 @@ export async function embedSet(model: Pick<Trainable, 'features' | 'head'>, set:
  * features, without the training step's detach, so gradients reach the encoder (Grad-CAM).
  */
 class EncoderClassifier extends Module {
-  constructor(readonly encoder: SimpleConvNet, readonly head: Linear) {
+  constructor(
+    readonly encoder: SimpleConvNet,
+    readonly head: Linear,
+  ) {
     super();
     this.registerModule('encoder', encoder);
     this.registerModule('head', head);
@@ -243,7 +260,10 @@ function contrastive(config: JobConfig, withFairKL: boolean): Trainable {
 }
 
 const MAKERS: Record<ModelKey, (config: JobConfig) => Trainable> = {
-  ce: vanilla, end: endModel, supinfonce: (c) => contrastive(c, false), fairkl: (c) => contrastive(c, true),
+  ce: vanilla,
+  end: endModel,
+  supinfonce: (c) => contrastive(c, false),
+  fairkl: (c) => contrastive(c, true),
 };
 
 /** A freshly initialised model of `key` for `config` (seeded by config.seed). */
@@ -255,10 +275,23 @@ export function buildModel(key: ModelKey, config: JobConfig): Trainable {
  * The model saved in `checkpoint` (a `<key>.ckpt.safetensors` of a run at `config`), ready for
  * analysis; the caller disposes it with `disposeModel`.
  */
-export function restoreModel(key: ModelKey, config: JobConfig, checkpoint: string): TrainedModel & { modules: Record<string, Module>; optimizers: Record<string, Optimizer> } {
+export function restoreModel(
+  key: ModelKey,
+  config: JobConfig,
+  checkpoint: string,
+): TrainedModel & { modules: Record<string, Module>; optimizers: Record<string, Optimizer> } {
   const model = buildModel(key, config);
   loadCheckpoint(checkpoint, { models: model.modules, optimizers: model.optimizers, schedulers: model.schedulers });
-  return { key, name: model.name, classifier: model.classifier, encoderPath: model.encoderPath, features: model.features, head: model.head, modules: model.modules, optimizers: model.optimizers };
+  return {
+    key,
+    name: model.name,
+    classifier: model.classifier,
+    encoderPath: model.encoderPath,
+    features: model.features,
+    head: model.head,
+    modules: model.modules,
+    optimizers: model.optimizers,
+  };
 }
 
 export function disposeModel(model: { modules: Record<string, Module>; optimizers: Record<string, Optimizer> }): void {
@@ -308,7 +341,7 @@ export async function runJob(options: RunOptions): Promise<ModelResult[]> {
       trainSeconds = (restored?.extra as { trainSeconds?: number } | null)?.trainSeconds ?? 0;
       options.log(`${model.name}: resumed from ${ckpt} at epoch ${start?.epoch}, batch ${start?.index}`);
     }
-    const epochs = key === 'ce' ? config.ceEpochs ?? config.epochs : key === 'end' ? config.end.epochs ?? config.epochs : config.epochs;
+    const epochs = key === 'ce' ? (config.ceEpochs ?? config.epochs) : key === 'end' ? (config.end.epochs ?? config.epochs) : config.epochs;
     let t0 = performance.now();
     await trainLoop<HostBatch>({
       epochs,
@@ -333,10 +366,20 @@ export async function runJob(options: RunOptions): Promise<ModelResult[]> {
     const g = evaluation.groups;
     results.push({
       // Plain accuracy on the ρ = 0.1 test set (the published tables' "unbiased"); NaN for an empty subset.
-      key, name: model.name, unbiased: g.accuracy, aligned: g.aligned ?? Number.NaN, conflicting: g.conflicting ?? Number.NaN, trainSeconds, epochs,
+      key,
+      name: model.name,
+      unbiased: g.accuracy,
+      aligned: g.aligned ?? Number.NaN,
+      conflicting: g.conflicting ?? Number.NaN,
+      trainSeconds,
+      epochs,
       counts: { test: g.counts.total, aligned: g.counts.aligned, conflicting: g.counts.conflicting },
     });
-    await options.analyse?.({ key, name: model.name, classifier: model.classifier, encoderPath: model.encoderPath, features: model.features, head: model.head }, test, evaluation);
+    await options.analyse?.(
+      { key, name: model.name, classifier: model.classifier, encoderPath: model.encoderPath, features: model.features, head: model.head },
+      test,
+      evaluation,
+    );
     disposeModel(model);
   }
   return results;

@@ -40,91 +40,122 @@ export function parseMethod(id: string): MethodSpec {
 const positive = z.number().positive();
 const count = z.number().int().positive();
 
-export const generatorSchema = z.object({
-  internalSites: z.number().int().min(2),
-  externalSites: z.number().int().min(1),
-  subjectsPerSite: z.number().int().min(2),
-  features: count,
-  latentDim: count,
-  nuisanceFeatures: z.number().int().min(0),
-  bioNoise: z.number().min(0),
-  siteAgeCorrelation: z.number().min(0).max(1),
-  ageSpread: z.number().min(0),
-  siteShift: z.number().min(0),
-  scannerRank: count,
-  idiosyncratic: z.number().min(0),
-  siteScale: z.number().min(0).max(10),
-  siteNuisance: z.number().min(0),
-  noise: z.number().min(0),
-  internalTestFraction: z.number().gt(0).max(0.9),
-}).strict();
+export const generatorSchema = z
+  .object({
+    internalSites: z.number().int().min(2),
+    externalSites: z.number().int().min(1),
+    subjectsPerSite: z.number().int().min(2),
+    features: count,
+    latentDim: count,
+    nuisanceFeatures: z.number().int().min(0),
+    bioNoise: z.number().min(0),
+    siteAgeCorrelation: z.number().min(0).max(1),
+    ageSpread: z.number().min(0),
+    siteShift: z.number().min(0),
+    scannerRank: count,
+    idiosyncratic: z.number().min(0),
+    siteScale: z.number().min(0).max(10),
+    siteNuisance: z.number().min(0),
+    noise: z.number().min(0),
+    internalTestFraction: z.number().gt(0).max(0.9),
+  })
+  .strict();
 export type GeneratorConfig = z.infer<typeof generatorSchema>;
 
-const syntheticSchema = z.object({
-  source: z.literal('synthetic'),
-  generator: generatorSchema,
-}).strict();
+const syntheticSchema = z
+  .object({
+    source: z.literal('synthetic'),
+    generator: generatorSchema,
+  })
+  .strict();
 
-const openBhbSchema = z.object({
-  source: z.literal('openbhb'),
-  /** Directory with `<split>.tsv` and `<split>_<modality>.npy` per split (see docs/brain-age.md). */
-  dir: z.string().min(1),
-  /** ROI modalities, flattened per subject and concatenated. */
-  modalities: z.array(z.enum(MODALITIES)).min(1),
-  splits: z.object({ train: z.string().min(1), internal: z.string().min(1), external: z.string().min(1) }).strict(),
-}).strict();
+const openBhbSchema = z
+  .object({
+    source: z.literal('openbhb'),
+    /** Directory with `<split>.tsv` and `<split>_<modality>.npy` per split (see docs/brain-age.md). */
+    dir: z.string().min(1),
+    /** ROI modalities, flattened per subject and concatenated. */
+    modalities: z.array(z.enum(MODALITIES)).min(1),
+    splits: z.object({ train: z.string().min(1), internal: z.string().min(1), external: z.string().min(1) }).strict(),
+  })
+  .strict();
 
-export const brainAgeConfigSchema = z.object({
-  seed: z.number().int().min(0),
-  data: z.discriminatedUnion('source', [syntheticSchema, openBhbSchema]),
-  encoder: z.object({
-    /** Hidden widths of the MLP (Linear → ReLU per entry). */
-    hidden: z.array(count),
-    /** Embedding (representation) dimension: the encoder's output, what the probes read. */
-    embedding: count,
-    /** Output width of the contrastive losses' projection head on the embedding (0: the loss reads the embedding itself). */
-    projection: z.number().int().min(0),
-  }).strict(),
-  training: z.object({
-    epochs: z.number().int().min(0),
-    batchSize: z.number().int().min(4),
-    /** Adam learning rate of every encoder (and the L1 head). */
-    lr: positive,
-    weightDecay: z.number().min(0),
-    /** τ of the contrastive losses. */
-    temperature: positive,
-    /** Loss formula variant of @fairgpu/losses ('released': the authors' code, which produced the published numbers). */
-    variant: z.enum(['paper', 'released']),
-    /**
-     * L^thr's variant on its own: 'released' adds log c_ji (up to log M) to logits of size 1/τ, which
-     * swamps them at τ = 1 (measured: internal MAE 10.0 vs 4.5 with 'paper'; docs/brain-age.md).
-     */
-    thrVariant: z.enum(['paper', 'released']),
-    /** Step events every n steps. */
-    logEvery: count,
-  }).strict(),
-  /** `l1` and/or `<y-aware|l-exp|l-thr>:<rbf|cauchy|gaussian>:<σ>`. */
-  methods: z.array(z.string().regex(METHOD_RE, "expected 'l1' or '<y-aware|l-exp|l-thr>:<rbf|cauchy|gaussian>:<σ>'")).min(1)
-    .refine((m) => new Set(m).size === m.length, 'methods must be distinct'),
-  probes: z.object({
-    /** Ridge penalty α on the standardised embeddings (scikit-learn's Ridge(alpha)). */
-    ridgeAlpha: z.number().min(0),
-    /** Inverse L2 strength of the logistic site probe (scikit-learn's C). */
-    logisticC: positive,
-    logisticMaxIterations: count,
-  }).strict(),
-  figure: z.object({
-    /** Test embeddings drawn per panel (a seeded subset when there are more). */
-    points: count,
-  }).strict(),
-}).strict();
+export const brainAgeConfigSchema = z
+  .object({
+    seed: z.number().int().min(0),
+    data: z.discriminatedUnion('source', [syntheticSchema, openBhbSchema]),
+    encoder: z
+      .object({
+        /** Hidden widths of the MLP (Linear → ReLU per entry). */
+        hidden: z.array(count),
+        /** Embedding (representation) dimension: the encoder's output, what the probes read. */
+        embedding: count,
+        /** Output width of the contrastive losses' projection head on the embedding (0: the loss reads the embedding itself). */
+        projection: z.number().int().min(0),
+      })
+      .strict(),
+    training: z
+      .object({
+        epochs: z.number().int().min(0),
+        batchSize: z.number().int().min(4),
+        /** Adam learning rate of every encoder (and the L1 head). */
+        lr: positive,
+        weightDecay: z.number().min(0),
+        /** τ of the contrastive losses. */
+        temperature: positive,
+        /** Loss formula variant of @fairgpu/losses ('released': the authors' code, which produced the published numbers). */
+        variant: z.enum(['paper', 'released']),
+        /**
+         * L^thr's variant on its own: 'released' adds log c_ji (up to log M) to logits of size 1/τ, which
+         * swamps them at τ = 1 (measured: internal MAE 10.0 vs 4.5 with 'paper'; docs/brain-age.md).
+         */
+        thrVariant: z.enum(['paper', 'released']),
+        /** Step events every n steps. */
+        logEvery: count,
+      })
+      .strict(),
+    /** `l1` and/or `<y-aware|l-exp|l-thr>:<rbf|cauchy|gaussian>:<σ>`. */
+    methods: z
+      .array(z.string().regex(METHOD_RE, "expected 'l1' or '<y-aware|l-exp|l-thr>:<rbf|cauchy|gaussian>:<σ>'"))
+      .min(1)
+      .refine((m) => new Set(m).size === m.length, 'methods must be distinct'),
+    probes: z
+      .object({
+        /** Ridge penalty α on the standardised embeddings (scikit-learn's Ridge(alpha)). */
+        ridgeAlpha: z.number().min(0),
+        /** Inverse L2 strength of the logistic site probe (scikit-learn's C). */
+        logisticC: positive,
+        logisticMaxIterations: count,
+      })
+      .strict(),
+    figure: z
+      .object({
+        /** Test embeddings drawn per panel (a seeded subset when there are more). */
+        points: count,
+      })
+      .strict(),
+  })
+  .strict();
 
 export type BrainAgeConfig = z.infer<typeof brainAgeConfigSchema>;
 
 /** The synthetic data of every protocol (docs/brain-age.md, "The generator"). */
 export const GENERATOR: GeneratorConfig = {
-  internalSites: 12, externalSites: 8, subjectsPerSite: 300, features: 64, latentDim: 4, nuisanceFeatures: 8, bioNoise: 3,
-  siteAgeCorrelation: 0.8, ageSpread: 10, siteShift: 2, scannerRank: 3, idiosyncratic: 0.05, siteScale: 0.3, siteNuisance: 2, noise: 0.5,
+  internalSites: 12,
+  externalSites: 8,
+  subjectsPerSite: 300,
+  features: 64,
+  latentDim: 4,
+  nuisanceFeatures: 8,
+  bioNoise: 3,
+  siteAgeCorrelation: 0.8,
+  ageSpread: 10,
+  siteShift: 2,
+  scannerRank: 3,
+  idiosyncratic: 0.05,
+  siteScale: 0.3,
+  siteNuisance: 2,
+  noise: 0.5,
   internalTestFraction: 0.2,
 };
 
@@ -173,8 +204,8 @@ export interface PublishedRow {
 
 export const PUBLISHED: readonly PublishedRow[] = [
   { method: 'l1', label: 'L1 (organisers’ ResNet baseline)', internalMae: 2.67, siteBAcc: 0.067, externalMae: 4.18, score: 1.86 },
-  { method: 'y-aware:rbf:2', label: 'y-aware (rbf, σ = 2)', internalMae: 2.66, siteBAcc: 0.066, externalMae: 4.10, score: 1.82 },
-  { method: 'l-thr:rbf:2', label: 'L^thr (rbf, σ = 2)', internalMae: 2.95, siteBAcc: 0.0573, externalMae: 4.10, score: 1.74 },
+  { method: 'y-aware:rbf:2', label: 'y-aware (rbf, σ = 2)', internalMae: 2.66, siteBAcc: 0.066, externalMae: 4.1, score: 1.82 },
+  { method: 'l-thr:rbf:2', label: 'L^thr (rbf, σ = 2)', internalMae: 2.95, siteBAcc: 0.0573, externalMae: 4.1, score: 1.74 },
   { method: 'l-exp:rbf:2', label: 'L^exp (rbf, σ = 2)', internalMae: 2.55, siteBAcc: 0.051, externalMae: 3.76, score: 1.54 },
 ];
 /** OpenBHB: 64 site classes (chance balanced accuracy 1/64). */

@@ -39,10 +39,16 @@ export function loadBrainAgeData(config: BrainAgeConfig): BrainAgeData {
     const total = g.internalSites + g.externalSites;
     const { seed, ...generator } = g.model;
     void seed;
-    return finish('synthetic', g.model.featureCount, split(raw.train), split(raw.internal), split(raw.external),
+    return finish(
+      'synthetic',
+      g.model.featureCount,
+      split(raw.train),
+      split(raw.internal),
+      split(raw.external),
       Array.from({ length: total }, (_, i) => `site ${i}`),
       `synthetic: ${g.internalSites} internal + ${g.externalSites} external sites, ${g.model.featureCount} features (${g.model.features} ROI + ${g.model.nuisanceFeatures} nuisance)`,
-      generator as unknown as Record<string, number>);
+      generator as unknown as Record<string, number>,
+    );
   }
   const train = loadOpenBhbSplit(d.dir, d.splits.train, d.modalities);
   const internal = loadOpenBhbSplit(d.dir, d.splits.internal, d.modalities, train.sites);
@@ -53,12 +59,15 @@ export function loadBrainAgeData(config: BrainAgeConfig): BrainAgeData {
   if (b.featureCount !== a.featureCount || c.featureCount !== a.featureCount) {
     throw new Error(`OpenBHB splits have ${a.featureCount}, ${b.featureCount} and ${c.featureCount} features per subject; they must agree`);
   }
-  return finish('openbhb', a.featureCount,
+  return finish(
+    'openbhb',
+    a.featureCount,
     { n: train.length, x: a.x, age: train.age, site: train.site },
     { n: internal.length, x: b.x, age: internal.age, site: internal.site },
     { n: external.length, x: c.x, age: external.age, site: external.site },
     external.sites,
-    `OpenBHB ${d.modalities.join(' + ')} from ${d.dir}: ${a.featureCount} features`);
+    `OpenBHB ${d.modalities.join(' + ')} from ${d.dir}: ${a.featureCount} features`,
+  );
 }
 
 /** Each subject's modality arrays flattened and concatenated (in the configured order), as float32. */
@@ -81,7 +90,16 @@ function flatten(split: OpenBhbSplit, modalities: readonly string[]): { x: Float
   return { x, featureCount };
 }
 
-function finish(source: BrainAgeData['source'], featureCount: number, train: Split, internalTest: Split, externalTest: Split, siteNames: string[], summary: string, generator?: Record<string, number>): BrainAgeData {
+function finish(
+  source: BrainAgeData['source'],
+  featureCount: number,
+  train: Split,
+  internalTest: Split,
+  externalTest: Split,
+  siteNames: string[],
+  summary: string,
+  generator?: Record<string, number>,
+): BrainAgeData {
   if (train.n < 2) throw new Error(`the training split has ${train.n} subjects; at least 2 are needed`);
   // Per-feature mean and std (ddof 0) of the training split; a constant feature keeps scale 1.
   const mean = new Float64Array(featureCount);
@@ -97,7 +115,13 @@ function finish(source: BrainAgeData['source'], featureCount: number, train: Spl
   const trainSites = [...new Set(train.site)].sort((p, q) => p - q);
   const internalSiteCount = new Set(internalTest.site).size;
   return {
-    source, featureCount, train: standardise(train), internalTest: standardise(internalTest), externalTest: standardise(externalTest), siteNames, trainSites,
+    source,
+    featureCount,
+    train: standardise(train),
+    internalTest: standardise(internalTest),
+    externalTest: standardise(externalTest),
+    siteNames,
+    trainSites,
     summary: `${summary}; train ${train.n}, internal test ${internalTest.n} (${internalSiteCount} sites), external test ${externalTest.n} (${new Set(externalTest.site).size} sites)`,
     ...(generator ? { generator } : {}),
   };

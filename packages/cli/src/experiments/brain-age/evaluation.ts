@@ -54,7 +54,10 @@ export function fitRidge(x: ArrayLike<number>, y: ArrayLike<number>, n: number, 
   if (!coef) coef = choleskySolve(a, b, d, alpha + 1e-10 * Math.max(trace, 1))!;
   const w = coef;
   return {
-    coef: w, intercept: yMean, mean, scale,
+    coef: w,
+    intercept: yMean,
+    mean,
+    scale,
     predict(q, m) {
       const out = new Float64Array(m);
       for (let i = 0; i < m; i++) {
@@ -127,11 +130,15 @@ export interface Evaluation {
 }
 
 /** Ridge age probe + logistic site probe on frozen embeddings, and the challenge score. */
-export async function evaluateEmbeddings(e: Embeddings, splits: { train: Split; internalTest: Split; externalTest: Split }, options: {
-  ridgeAlpha: number;
-  logisticC: number;
-  logisticMaxIterations: number;
-}): Promise<Evaluation> {
+export async function evaluateEmbeddings(
+  e: Embeddings,
+  splits: { train: Split; internalTest: Split; externalTest: Split },
+  options: {
+    ridgeAlpha: number;
+    logisticC: number;
+    logisticMaxIterations: number;
+  },
+): Promise<Evaluation> {
   const { d } = e;
   const { train, internalTest, externalTest } = splits;
   const ridge = fitRidge(e.train, train.age, train.n, d, options.ridgeAlpha);
@@ -149,14 +156,29 @@ export async function evaluateEmbeddings(e: Embeddings, splits: { train: Split; 
   const testT = tensor(testX, [keep.length, d]);
   try {
     const probe = await attributeProbe({
-      trainEmbeddings: trainT, trainAttribute: train.site, testEmbeddings: testT, testAttribute: Int32Array.from(keep, (i) => internalTest.site[i]),
-      probe: 'linear', C: options.logisticC, maxIterations: options.logisticMaxIterations,
+      trainEmbeddings: trainT,
+      trainAttribute: train.site,
+      testEmbeddings: testT,
+      testAttribute: Int32Array.from(keep, (i) => internalTest.site[i]),
+      probe: 'linear',
+      C: options.logisticC,
+      maxIterations: options.logisticMaxIterations,
     });
     return {
-      internalMae: internal.mae, externalMae: external.mae, trainMae: trainFit.mae,
-      internalRmse: internal.rmse, externalRmse: external.rmse, internalPearson: internal.pearson, externalPearson: external.pearson,
-      siteBAcc: probe.balancedAccuracy, siteAccuracy: probe.accuracy, siteChance: 1 / probe.classes.length, siteTrainAccuracy: probe.trainAccuracy,
-      siteProbeConverged: probe.linear?.converged ?? false, siteProbeIterations: probe.linear?.iterations ?? 0, siteTestCount: keep.length,
+      internalMae: internal.mae,
+      externalMae: external.mae,
+      trainMae: trainFit.mae,
+      internalRmse: internal.rmse,
+      externalRmse: external.rmse,
+      internalPearson: internal.pearson,
+      externalPearson: external.pearson,
+      siteBAcc: probe.balancedAccuracy,
+      siteAccuracy: probe.accuracy,
+      siteChance: 1 / probe.classes.length,
+      siteTrainAccuracy: probe.trainAccuracy,
+      siteProbeConverged: probe.linear?.converged ?? false,
+      siteProbeIterations: probe.linear?.iterations ?? 0,
+      siteTestCount: keep.length,
       score: challengeScore(probe.balancedAccuracy, external.mae),
     };
   } finally {

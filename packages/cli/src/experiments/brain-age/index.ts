@@ -34,13 +34,16 @@ export interface MethodResult extends Evaluation {
 
 export function describeProtocol(config: BrainAgeConfig, protocol: ProtocolName): string {
   const d = config.data;
-  const data = d.source === 'synthetic'
-    ? `synthetic ROI features (${d.generator.features} ROI + ${d.generator.nuisanceFeatures} nuisance, ${d.generator.internalSites} internal + ${d.generator.externalSites} external sites, ≈${d.generator.subjectsPerSite} subjects per site)`
-    : `OpenBHB ${d.modalities.join(' + ')} ROI features from ${d.dir}`;
+  const data =
+    d.source === 'synthetic'
+      ? `synthetic ROI features (${d.generator.features} ROI + ${d.generator.nuisanceFeatures} nuisance, ${d.generator.internalSites} internal + ${d.generator.externalSites} external sites, ≈${d.generator.subjectsPerSite} subjects per site)`
+      : `OpenBHB ${d.modalities.join(' + ')} ROI features from ${d.dir}`;
   const t = config.training;
-  return `Protocol '${protocol}': an MLP (hidden ${config.encoder.hidden.join('×') || 'none'} → ${config.encoder.embedding}-d embedding) on ${data}, `
-    + `${t.epochs} epochs, batch ${t.batchSize}, τ = ${t.temperature}, ${config.methods.length} methods; `
-    + `the published protocol trains a ResNet-18 3-D on the OpenBHB T1 volumes (3,227 training scans, 64 sites), τ = 0.1, batch 32, so the numbers are comparable in their ranking, not in value.`;
+  return (
+    `Protocol '${protocol}': an MLP (hidden ${config.encoder.hidden.join('×') || 'none'} → ${config.encoder.embedding}-d embedding) on ${data}, ` +
+    `${t.epochs} epochs, batch ${t.batchSize}, τ = ${t.temperature}, ${config.methods.length} methods; ` +
+    `the published protocol trains a ResNet-18 3-D on the OpenBHB T1 volumes (3,227 training scans, 64 sites), τ = 0.1, batch 32, so the numbers are comparable in their ranking, not in value.`
+  );
 }
 
 async function run(ctx: RunContext<BrainAgeConfig>): Promise<ExperimentOutput> {
@@ -56,7 +59,10 @@ async function run(ctx: RunContext<BrainAgeConfig>): Promise<ExperimentOutput> {
     const model = new BrainAgeModel(method, config, data.featureCount, data.train.age);
     try {
       const outcome: TrainOutcome = await trainModel(model, data.train, data.featureCount, {
-        runDir: ctx.runDir, resume: ctx.resume, log: ctx.log, progress: (e) => ctx.progress(method.id, e),
+        runDir: ctx.runDir,
+        resume: ctx.resume,
+        log: ctx.log,
+        progress: (e) => ctx.progress(method.id, e),
       });
       const d = config.encoder.embedding;
       const embeddings = {
@@ -68,13 +74,23 @@ async function run(ctx: RunContext<BrainAgeConfig>): Promise<ExperimentOutput> {
       const evaluation = await evaluateEmbeddings(embeddings, data, config.probes);
       panels.push(await projectPanel(method.label, embeddings.internalTest, embeddings.externalTest, d, rows));
       const r: MethodResult = {
-        method: method.id, key: method.key, label: method.label, loss: method.loss, kernel: method.kernel ?? null, sigma: method.sigma ?? null,
-        ...evaluation, trainSeconds: outcome.trainSeconds, stepsThisRun: outcome.stepsThisRun, finalEpochLoss: outcome.finalEpochLoss,
+        method: method.id,
+        key: method.key,
+        label: method.label,
+        loss: method.loss,
+        kernel: method.kernel ?? null,
+        sigma: method.sigma ?? null,
+        ...evaluation,
+        trainSeconds: outcome.trainSeconds,
+        stepsThisRun: outcome.stepsThisRun,
+        finalEpochLoss: outcome.finalEpochLoss,
         checkpoint: `${method.key}.ckpt.safetensors`,
       };
       results.push(r);
       ctx.event('evaluation', { ...r });
-      ctx.log(`${method.label}: internal MAE ${num(r.internalMae)}, external MAE ${num(r.externalMae)}, site BAcc ${pct(r.siteBAcc)} % (chance ${pct(r.siteChance)} %), Lc ${num(r.score)}`);
+      ctx.log(
+        `${method.label}: internal MAE ${num(r.internalMae)}, external MAE ${num(r.externalMae)}, site BAcc ${pct(r.siteBAcc)} % (chance ${pct(r.siteChance)} %), Lc ${num(r.score)}`,
+      );
     } finally {
       model.dispose();
     }
@@ -87,8 +103,14 @@ async function run(ctx: RunContext<BrainAgeConfig>): Promise<ExperimentOutput> {
     siteNames: data.siteNames,
   };
   const figureDir = join(ctx.runDir, 'figures');
-  const byAge = embeddingFigure(panels, set, 'age', { name: 'brain-age-embeddings-age', title: 'Test embeddings, first two principal components, coloured by age' });
-  const bySite = embeddingFigure(panels, set, 'site', { name: 'brain-age-embeddings-site', title: 'Test embeddings, first two principal components, coloured by site' });
+  const byAge = embeddingFigure(panels, set, 'age', {
+    name: 'brain-age-embeddings-age',
+    title: 'Test embeddings, first two principal components, coloured by age',
+  });
+  const bySite = embeddingFigure(panels, set, 'site', {
+    name: 'brain-age-embeddings-site',
+    title: 'Test embeddings, first two principal components, coloured by site',
+  });
   await writeFigure(byAge, figureDir, { formats: ['png', 'json'] });
   await writeFigure(bySite, figureDir, { formats: ['png', 'json'] });
   const figures = { age: `figures/${byAge.name}.png`, site: `figures/${bySite.name}.png` };
@@ -96,7 +118,15 @@ async function run(ctx: RunContext<BrainAgeConfig>): Promise<ExperimentOutput> {
   const comparison = compare(results);
   return {
     results: {
-      data: { source: data.source, summary: data.summary, featureCount: data.featureCount, train: data.train.n, internalTest: data.internalTest.n, externalTest: data.externalTest.n, generator: data.generator ?? null },
+      data: {
+        source: data.source,
+        summary: data.summary,
+        featureCount: data.featureCount,
+        train: data.train.n,
+        internalTest: data.internalTest.n,
+        externalTest: data.externalTest.n,
+        generator: data.generator ?? null,
+      },
       methods: results,
       comparison,
       published: PUBLISHED,
@@ -121,7 +151,12 @@ export function compare(results: readonly MethodResult[]): Comparison {
   const exps = results.filter((r) => r.loss === 'l-exp').sort((a, b) => a.score - b.score);
   if (!l1 || exps.length === 0) return { lExp: null, siteBAccLower: null, scoreLower: null, internalMaeRelativeGap: null };
   const e = exps[0];
-  return { lExp: e.method, siteBAccLower: e.siteBAcc < l1.siteBAcc, scoreLower: e.score < l1.score, internalMaeRelativeGap: (e.internalMae - l1.internalMae) / l1.internalMae };
+  return {
+    lExp: e.method,
+    siteBAccLower: e.siteBAcc < l1.siteBAcc,
+    scoreLower: e.score < l1.score,
+    internalMaeRelativeGap: (e.internalMae - l1.internalMae) / l1.internalMae,
+  };
 }
 
 function headline(results: readonly MethodResult[]): string {
@@ -131,31 +166,54 @@ function headline(results: readonly MethodResult[]): string {
   return l1 && best !== l1 ? `${part(best)} vs ${part(l1)}` : part(best);
 }
 
-function sections(config: BrainAgeConfig, protocol: ProtocolName, data: BrainAgeData, results: readonly MethodResult[], c: Comparison, figures: { age: string; site: string }): ReportSection[] {
+function sections(
+  config: BrainAgeConfig,
+  protocol: ProtocolName,
+  data: BrainAgeData,
+  results: readonly MethodResult[],
+  c: Comparison,
+  figures: { age: string; site: string },
+): ReportSection[] {
   const published = new Map(PUBLISHED.map((p) => [p.method, p]));
   const header = ['Method', 'MAE int', 'site BAcc %', 'MAE ext', 'Lc', 'published MAE int', 'BAcc %', 'MAE ext', 'Lc', 'train s'];
   const rows = results.map((r) => {
     const p = published.get(r.method);
-    return [r.label, num(r.internalMae), pct(r.siteBAcc), num(r.externalMae), num(r.score),
-      p ? num(p.internalMae) : '—', p ? pct(p.siteBAcc) : '—', p ? num(p.externalMae) : '—', p ? num(p.score) : '—', num(r.trainSeconds, 1)];
+    return [
+      r.label,
+      num(r.internalMae),
+      pct(r.siteBAcc),
+      num(r.externalMae),
+      num(r.score),
+      p ? num(p.internalMae) : '—',
+      p ? pct(p.siteBAcc) : '—',
+      p ? num(p.externalMae) : '—',
+      p ? num(p.score) : '—',
+      num(r.trainSeconds, 1),
+    ];
   });
   const chance = results[0] ? pct(results[0].siteChance) : 'n/a';
-  const verdict = c.lExp === null ? 'The run has no L1 and L^exp pair to compare.'
-    : `${parseMethod(c.lExp).label} versus L1: site balanced accuracy ${c.siteBAccLower ? 'lower' : '**not** lower'}, Lc ${c.scoreLower ? 'lower (better)' : '**not** lower'}, internal MAE ${c.internalMaeRelativeGap! >= 0 ? '+' : ''}${pct(c.internalMaeRelativeGap!)} % relative to L1.`;
-  return [{
-    title: 'Multi-site brain age (OpenBHB challenge evaluation)',
-    blocks: [
-      paragraph(describeProtocol(config, protocol)),
-      paragraph(`Data: ${data.summary}. Every representation is frozen and probed the same way: a ridge regression (α = ${config.probes.ridgeAlpha}, standardised embeddings) fitted on the training embeddings predicts age on the internal test set (held-out subjects of the training sites) and the external test set (sites never seen); a logistic regression (C = ${config.probes.logisticC}) fitted on the training embeddings predicts the site of internal-test subjects (balanced accuracy; chance ${chance} %, ${PUBLISHED_SITE_CLASSES} sites in OpenBHB: 1.6 %). Lc = BAcc^0.3 · MAE_ext, lower is better.`),
-      table(header, rows, {
-        caption: `Measured here (protocol '${protocol}') next to the published OpenBHB numbers (ResNet-18 3-D, Barbano et al. 2023)`,
-        notes: ['MAE in years. Published rows exist for L1 (the organisers’ ResNet baseline) and the rbf σ = 2 kernels; "—" where the paper reports none.'],
-      }),
-      paragraph(verdict),
-      figure(figures.age, 'First two principal components of the test embeddings (internal + external), coloured by age; one panel per method.'),
-      figure(figures.site, 'The same projections coloured by site (external sites ringed): an encoder that ignores the scanner mixes the sites.'),
-    ],
-  }];
+  const verdict =
+    c.lExp === null
+      ? 'The run has no L1 and L^exp pair to compare.'
+      : `${parseMethod(c.lExp).label} versus L1: site balanced accuracy ${c.siteBAccLower ? 'lower' : '**not** lower'}, Lc ${c.scoreLower ? 'lower (better)' : '**not** lower'}, internal MAE ${c.internalMaeRelativeGap! >= 0 ? '+' : ''}${pct(c.internalMaeRelativeGap!)} % relative to L1.`;
+  return [
+    {
+      title: 'Multi-site brain age (OpenBHB challenge evaluation)',
+      blocks: [
+        paragraph(describeProtocol(config, protocol)),
+        paragraph(
+          `Data: ${data.summary}. Every representation is frozen and probed the same way: a ridge regression (α = ${config.probes.ridgeAlpha}, standardised embeddings) fitted on the training embeddings predicts age on the internal test set (held-out subjects of the training sites) and the external test set (sites never seen); a logistic regression (C = ${config.probes.logisticC}) fitted on the training embeddings predicts the site of internal-test subjects (balanced accuracy; chance ${chance} %, ${PUBLISHED_SITE_CLASSES} sites in OpenBHB: 1.6 %). Lc = BAcc^0.3 · MAE_ext, lower is better.`,
+        ),
+        table(header, rows, {
+          caption: `Measured here (protocol '${protocol}') next to the published OpenBHB numbers (ResNet-18 3-D, Barbano et al. 2023)`,
+          notes: ['MAE in years. Published rows exist for L1 (the organisers’ ResNet baseline) and the rbf σ = 2 kernels; "—" where the paper reports none.'],
+        }),
+        paragraph(verdict),
+        figure(figures.age, 'First two principal components of the test embeddings (internal + external), coloured by age; one panel per method.'),
+        figure(figures.site, 'The same projections coloured by site (external sites ringed): an encoder that ignores the scanner mixes the sites.'),
+      ],
+    },
+  ];
 }
 
 export const brainAge: Experiment<BrainAgeConfig> = {

@@ -7,7 +7,20 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRng, permutation } from '@fairgpu/datasets';
 import { lExp, lThr, yAware } from '@fairgpu/losses';
-import { Adam, Linear, loadCheckpoint, manualSeed, MLP, ReLU, Sequential, saveCheckpoint, trainLoop, type LoopPosition, type Module, type ProgressEvent } from '@fairgpu/nn/node';
+import {
+  Adam,
+  Linear,
+  loadCheckpoint,
+  manualSeed,
+  MLP,
+  ReLU,
+  Sequential,
+  saveCheckpoint,
+  trainLoop,
+  type LoopPosition,
+  type Module,
+  type ProgressEvent,
+} from '@fairgpu/nn/node';
 import { noGrad, tensor, tidy, type Tensor } from '@fairgpu/tensor';
 import type { BrainAgeConfig, MethodSpec } from './config.ts';
 import type { Split } from './data.ts';
@@ -28,12 +41,20 @@ export class BrainAgeModel {
   private readonly ageMean: number;
   private readonly ageStd: number;
 
-  constructor(readonly method: MethodSpec, readonly config: BrainAgeConfig, featureCount: number, trainAge: Float32Array) {
+  constructor(
+    readonly method: MethodSpec,
+    readonly config: BrainAgeConfig,
+    featureCount: number,
+    trainAge: Float32Array,
+  ) {
     manualSeed(config.seed);
     const e = config.encoder;
     this.encoder = new MLP(featureCount, e.hidden, e.embedding);
     this.head = method.loss === 'l1' ? new Linear(e.embedding, 1) : null;
-    this.projection = method.loss !== 'l1' && e.projection > 0 ? new Sequential(new ReLU(), new Linear(e.embedding, e.embedding), new ReLU(), new Linear(e.embedding, e.projection)) : null;
+    this.projection =
+      method.loss !== 'l1' && e.projection > 0
+        ? new Sequential(new ReLU(), new Linear(e.embedding, e.embedding), new ReLU(), new Linear(e.embedding, e.projection))
+        : null;
     const params = [...this.encoder.parameters(), ...(this.head ? this.head.parameters() : []), ...(this.projection ? this.projection.parameters() : [])];
     this.opt = new Adam(params, { lr: config.training.lr, weightDecay: config.training.weightDecay });
     let mean = 0;
@@ -56,10 +77,18 @@ export class BrainAgeModel {
     const t = this.config.training;
     let loss: Tensor;
     if (this.head) {
-      const y = tensor(Float32Array.from(b.age, (a) => (a - this.ageMean) / this.ageStd), [b.n, 1]);
+      const y = tensor(
+        Float32Array.from(b.age, (a) => (a - this.ageMean) / this.ageStd),
+        [b.n, 1],
+      );
       loss = this.head.forward(f).sub(y).abs().mean().mul(this.ageStd);
     } else {
-      const options = { kernel: this.method.kernel!, sigma: this.method.sigma!, temperature: t.temperature, variant: this.method.loss === 'l-thr' ? t.thrVariant : t.variant };
+      const options = {
+        kernel: this.method.kernel!,
+        sigma: this.method.sigma!,
+        temperature: t.temperature,
+        variant: this.method.loss === 'l-thr' ? t.thrVariant : t.variant,
+      };
       const batch = { targets: b.age };
       const z = this.projection ? this.projection.forward(f) : f;
       loss = this.method.loss === 'y-aware' ? yAware(z, batch, options) : this.method.loss === 'l-exp' ? lExp(z, batch, options) : lThr(z, batch, options);
@@ -78,7 +107,9 @@ export class BrainAgeModel {
     try {
       for (let start = 0; start < split.n; start += chunk) {
         const end = Math.min(split.n, start + chunk);
-        const f = tidy(() => noGrad(() => this.encoder.forward(tensor(split.x.subarray(start * featureCount, end * featureCount), [end - start, featureCount]))));
+        const f = tidy(() =>
+          noGrad(() => this.encoder.forward(tensor(split.x.subarray(start * featureCount, end * featureCount), [end - start, featureCount]))),
+        );
         out.set(await f.toArray(), start * d);
         f.dispose();
       }
@@ -130,12 +161,17 @@ export interface TrainOutcome {
  * after every epoch; with `resume` an existing checkpoint is loaded first and training continues
  * from its position (a finished model trains zero steps).
  */
-export async function trainModel(model: BrainAgeModel, train: Split, featureCount: number, options: {
-  runDir: string;
-  resume: boolean;
-  progress(event: ProgressEvent): void;
-  log(line: string): void;
-}): Promise<TrainOutcome> {
+export async function trainModel(
+  model: BrainAgeModel,
+  train: Split,
+  featureCount: number,
+  options: {
+    runDir: string;
+    resume: boolean;
+    progress(event: ProgressEvent): void;
+    log(line: string): void;
+  },
+): Promise<TrainOutcome> {
   const { config } = model;
   const ckpt = join(options.runDir, `${model.method.key}.ckpt.safetensors`);
   const sampler = batchSampler(train, featureCount, config.training.batchSize, config.seed);
@@ -170,7 +206,12 @@ export async function trainModel(model: BrainAgeModel, train: Split, featureCoun
     checkpoint: async (position) => {
       trainSeconds += (performance.now() - t0) / 1000;
       t0 = performance.now();
-      await saveCheckpoint(ckpt, { models: model.modules, optimizers: { opt: model.opt }, position, extra: { method: model.method.id, trainSeconds, finalEpochLoss } });
+      await saveCheckpoint(ckpt, {
+        models: model.modules,
+        optimizers: { opt: model.opt },
+        position,
+        extra: { method: model.method.id, trainSeconds, finalEpochLoss },
+      });
     },
   });
   const begin = start ?? { epoch: 0, index: 0, globalStep: 0 };
