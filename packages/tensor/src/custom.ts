@@ -1,7 +1,7 @@
 import type { Operand, OutputSpec } from './backend.ts';
 import type { DType } from './dtype.ts';
 import { dispatch } from './dispatch.ts';
-import type { Recorder } from './gpu/kernels.ts';
+import type { Recorder } from './gpu/kernels/index.ts';
 import type { Shape } from './shape.ts';
 import type { Tensor, TensorLike } from './tensor.ts';
 

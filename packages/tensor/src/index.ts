@@ -41,8 +41,8 @@ export { dispatch, resolveBackend } from './dispatch.ts';
 // Kernel authoring: fused ops defined in other packages (see docs/architecture.md).
 export { customOp } from './custom.ts';
 export type { CustomOpDefinition, CustomVjpContext, CpuOperand } from './custom.ts';
-export { ParamWriter, bufferOf, grid1d, WORKGROUP } from './gpu/kernels.ts';
-export type { Recorder } from './gpu/kernels.ts';
+export { ParamWriter, bufferOf, grid1d, WORKGROUP } from './gpu/kernels/index.ts';
+export type { Recorder } from './gpu/kernels/index.ts';
 export { tidy, scope, keep, Scope } from './scope.ts';
 export { cpuBackend, setDefaultDevice, getDefaultDevice, resolveDevice } from './device.ts';
 export type { Device } from './device.ts';

@@ -4,7 +4,7 @@ import type { DType } from '../dtype.ts';
 import { DeviceLostError, GpuValidationError, InvalidArgumentError } from '../errors.ts';
 import type { IndexCheck, Params, Primitive } from '../primitives.ts';
 import { sizeOf } from '../shape.ts';
-import { encodePrimitive, type Recorder } from './kernels.ts';
+import { encodePrimitive, type Recorder } from './kernels/index.ts';
 import { PipelineCache } from './pipelines.ts';
 import { BufferPool, type PooledBuffer } from './pool.ts';
 import { BufferUsage, MapMode } from './constants.ts';

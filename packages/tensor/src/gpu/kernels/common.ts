@@ -1,0 +1,81 @@
+/**
+ * What every kernel family shares: the Recorder a kernel encodes its dispatches through, the
+ * uniform-block writer, the 1-D grid, and the small type and shape helpers. Kernels never see
+ * strides of their output: every tensor is contiguous.
+ */
+import type { StorageView } from '../../backend.ts';
+import type { DType } from '../../dtype.ts';
+import type { IndexCheck } from '../../primitives.ts';
+import { MAX_RANK } from '../../shape.ts';
+import type { PooledBuffer } from '../pool.ts';
+
+/** The GPU buffer behind a tensor operand, for kernel bindings. */
+export function bufferOf(view: StorageView): GPUBuffer {
+  return (view.storage.handle as PooledBuffer).buffer;
+}
+
+export interface Recorder {
+  /** Encodes one dispatch. `params` fills the 256-byte uniform slot; `buffers` bind from 1 up. */
+  dispatch(label: string, source: string, params: ArrayBuffer, buffers: readonly (GPUBuffer | null)[], grid: readonly [number, number, number]): void;
+  /** A scratch buffer for multi-pass kernels, released after the primitive is encoded. */
+  scratch(bytes: number): PooledBuffer;
+  readonly matmulKernel: 'blocked' | 'tiled';
+  /** The device's limits (compatibility adapters: 128 invocations, 16 KiB workgroup memory). */
+  readonly limits: GPUSupportedLimits;
+  /** True on software adapters (llvmpipe, lavapipe, SwiftShader): favour register blocking. */
+  readonly isSoftware: boolean;
+  /**
+   * The device check flag (one atomic u32 word, bind it read_write) and the code a kernel raises
+   * it to (atomicMax) on invalid input; the next readback throws `InvalidArgumentError(op,
+   * argument, rule)` for the largest code raised (the earliest-registered check). Codes are stable per (op, argument, rule).
+   */
+  checkFlag(check: IndexCheck): { buffer: GPUBuffer; code: number };
+}
+
+export const WORKGROUP = 64;
+const MAX_GROUPS = 65535;
+
+/** A 1-D grid of 64-wide workgroups for n invocations, folded into y past 65,535 groups. */
+export function grid1d(n: number): [number, number, number] {
+  const groups = Math.ceil(n / WORKGROUP);
+  if (groups <= MAX_GROUPS) return [Math.max(groups, 1), 1, 1];
+  return [MAX_GROUPS, Math.ceil(groups / MAX_GROUPS), 1];
+}
+
+export const wgslType = (d: DType) => (d === 'i32' ? 'i32' : 'f32');
+
+/** Writes little-endian u32/i32/f32 words into a 256-byte params block (the uniform slot). */
+export class ParamWriter {
+  readonly buffer = new ArrayBuffer(256);
+  private readonly u32 = new Uint32Array(this.buffer);
+  private readonly i32 = new Int32Array(this.buffer);
+  private readonly f32 = new Float32Array(this.buffer);
+  u(word: number, value: number): this {
+    this.u32[word] = value;
+    return this;
+  }
+  i(word: number, value: number): this {
+    this.i32[word] = value;
+    return this;
+  }
+  f(word: number, value: number): this {
+    this.f32[word] = value;
+    return this;
+  }
+  /** An array<vec4<u32|i32>, 2> (8 words) starting at `word`. */
+  dims(word: number, values: readonly number[], signed = false): this {
+    for (let d = 0; d < MAX_RANK; d++) (signed ? this.i32 : this.u32)[word + d] = values[d] ?? 0;
+    return this;
+  }
+}
+
+export function scalarBits(value: number, dtype: DType): number {
+  const w = new ParamWriter();
+  if (dtype === 'i32') w.i(0, value);
+  else w.f(0, value);
+  return new Uint32Array(w.buffer)[0];
+}
+
+/** Index vectors of ones and zeros (unit steps, zero starts) for strided copies. */
+export const ones = (n: number) => new Array<number>(n).fill(1);
+export const zerosOf = (n: number) => new Array<number>(n).fill(0);

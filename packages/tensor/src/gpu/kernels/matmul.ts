@@ -1,0 +1,125 @@
+/**
+ * Batched matmul kernels: the workgroup-tiled kernel (shaders/tensor/matmul-tiled.wgsl) for
+ * hardware adapters and the register-blocked one (matmul-blocked.wgsl) for software adapters, with
+ * the block-size choice, split K and the unrolled blocked source.
+ */
+import type { OutputSpec, StorageView } from '../../backend.ts';
+import { matmulBlockedWgsl, matmulParamsWgsl, matmulTiledWgsl } from '../../generated/wgsl.ts';
+import type { Params } from '../../primitives.ts';
+import { broadcastStrides, sizeOf, type Shape } from '../../shape.ts';
+import type { PooledBuffer } from '../pool.ts';
+import { grid1d, ones, ParamWriter, type Recorder, zerosOf } from './common.ts';
+import { stridedCopy } from './movement.ts';
+import { reduceSource } from './reduce.ts';
+
+/** Batch strides of an operand against the output batch: equal → dense, absent/all ones → 0. */
+function batchStride(shape: Shape, batchShape: Shape, matrixSize: number): number | null {
+  const own = shape.slice(0, -2);
+  if (sizeOf(own) === 1) return 0;
+  const padded = [...new Array<number>(batchShape.length - own.length).fill(1), ...own];
+  if (padded.every((d, i) => d === batchShape[i])) return matrixSize;
+  return null;
+}
+
+export function matmul(rec: Recorder, a: StorageView, b: StorageView, params: Params<'matmul'>, out: OutputSpec, dst: GPUBuffer): void {
+  const r = out.shape.length;
+  const [m, n] = [out.shape[r - 2], out.shape[r - 1]];
+  const k = params.transA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+  const batchShape = out.shape.slice(0, -2);
+  const batch = sizeOf(batchShape);
+  if (m * n * batch === 0) return;
+  // Partially broadcast batches (e.g. [2, 1] against [1, 3]) are expanded first; the common
+  // cases (equal batches, or one operand without a batch) read in place.
+  const operand = (v: StorageView, rows: number, cols: number): [GPUBuffer, number] => {
+    const stride = batchStride(v.shape, batchShape, rows * cols);
+    const buffer = (v.storage.handle as PooledBuffer).buffer;
+    if (stride !== null) return [buffer, stride];
+    const full = [...batchShape, rows, cols];
+    const tmp = rec.scratch(sizeOf(full) * 4).buffer;
+    stridedCopy(
+      rec,
+      'matmul-expand',
+      'f32',
+      {
+        shape: full,
+        start: zerosOf(full.length),
+        step: ones(full.length),
+        srcExtent: full,
+        srcStride: broadcastStrides(v.shape, full),
+      },
+      buffer,
+      tmp,
+    );
+    return [tmp, rows * cols];
+  };
+  const [aBuf, aBatch] = operand(a, a.shape[a.shape.length - 2], a.shape[a.shape.length - 1]);
+  const [bBuf, bBatch] = operand(b, b.shape[b.shape.length - 2], b.shape[b.shape.length - 1]);
+  // A is stored [M, K] (or [K, M] when transposed); B is [K, N] (or [N, K]).
+  const [aRow, aCol] = params.transA ? [1, m] : [k, 1];
+  const [bRow, bCol] = params.transB ? [1, k] : [n, 1];
+  const w = new ParamWriter().u(0, m).u(1, n).u(2, k).u(3, batch).u(4, aBatch).u(5, aRow).u(6, aCol).u(7, 1).u(8, bBatch).u(9, bRow).u(10, bCol).u(11, k);
+  if (rec.matmulKernel === 'tiled') {
+    rec.dispatch('matmul-tiled', matmulParamsWgsl + matmulTiledWgsl, w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / 64), Math.ceil(m / 64), batch]);
+    return;
+  }
+  const [rows, cols] = [matmulBlock(m), matmulBlock(n)];
+  const grid: [number, number, number] = [Math.ceil(n / (64 * cols)), Math.ceil(m / rows), batch];
+  const splits = matmulSplits(grid[0] * grid[1] * batch, k);
+  if (splits === 1) {
+    rec.dispatch(`matmul-blocked-${rows}x${cols}`, matmulBlockedSource(rows, cols), w.buffer, [aBuf, bBuf, dst], grid);
+    return;
+  }
+  const chunk = Math.ceil(k / splits);
+  const used = Math.ceil(k / chunk);
+  w.u(7, used).u(11, chunk);
+  const partial = rec.scratch(used * batch * m * n * 4).buffer;
+  rec.dispatch(`matmul-blocked-${rows}x${cols}`, matmulBlockedSource(rows, cols), w.buffer, [aBuf, bBuf, partial], [grid[0], grid[1], batch * used]);
+  const inner = batch * m * n;
+  const rp = new ParamWriter().u(0, 1).u(1, used).u(2, inner).u(3, 1).u(4, used).u(5, inner);
+  rec.dispatch('sum-reduce', reduceSource('sum', 'f32'), rp.buffer, [partial, dst], grid1d(inner));
+}
+
+/** Workgroups a matmul should have at least, so every thread of a software adapter has work. */
+const MIN_MATMUL_WORKGROUPS = 16;
+/** Shortest K chunk worth a split. */
+const MIN_SPLIT_K = 256;
+
+/** How many chunks to split K into (1: no split) for a product with `workgroups` output blocks. */
+export function matmulSplits(workgroups: number, k: number): number {
+  if (workgroups >= MIN_MATMUL_WORKGROUPS || k < 2 * MIN_SPLIT_K) return 1;
+  return Math.max(1, Math.min(Math.ceil(MIN_MATMUL_WORKGROUPS / workgroups), Math.floor(k / MIN_SPLIT_K)));
+}
+
+/** Register block edge for a matrix extent: 4, 8 or 16 (thin matrices waste less with small blocks). */
+export const matmulBlock = (extent: number): 4 | 8 | 16 => (extent <= 4 ? 4 : extent <= 8 ? 8 : 16);
+
+const matmulBlockedSources = new Map<string, string>();
+
+/** shaders/tensor/matmul-blocked.wgsl unrolled for an R×C register block. */
+export function matmulBlockedSource(rows: number, cols: number): string {
+  const key = `${rows}x${cols}`;
+  let source = matmulBlockedSources.get(key);
+  if (source) return source;
+  const R = Array.from({ length: rows }, (_, i) => i);
+  const C = Array.from({ length: cols }, (_, j) => j);
+  const setup = [
+    ...R.map((i) => `let ar${i} = a_base + min(row0 + ${i}u, p.m - 1u) * p.a_row;`),
+    ...C.map((j) => `let bc${j} = b_base + min(col0 + ${j}u, p.n - 1u) * p.b_col;`),
+    ...R.flatMap((i) => C.map((j) => `var acc${i}_${j} = 0.0;`)),
+  ];
+  const body = [
+    ...C.map((j) => `let b${j} = b[bc${j} + kb];`),
+    ...R.map((i) => `let a${i} = a[ar${i} + ka];`),
+    ...R.flatMap((i) => C.map((j) => `acc${i}_${j} = fma(a${i}, b${j}, acc${i}_${j});`)),
+  ];
+  const stores = R.flatMap((i) =>
+    C.map((j) => `if (row0 + ${i}u < p.m && col0 + ${j}u < p.n) { c[c_base + (row0 + ${i}u) * p.n + col0 + ${j}u] = acc${i}_${j}; }`),
+  );
+  const fill = (text: string, marker: string, lines: string[], indent: string) =>
+    text.replace(new RegExp(`^.*\\{\\{${marker}\\}\\}.*$`, 'm'), lines.map((l) => indent + l).join('\n'));
+  source =
+    `const R: u32 = ${rows}u;\nconst C: u32 = ${cols}u;\n${matmulParamsWgsl}\n` +
+    fill(fill(fill(matmulBlockedWgsl, 'SETUP', setup, '  '), 'BODY', body, '    '), 'STORES', stores, '  ');
+  matmulBlockedSources.set(key, source);
+  return source;
+}
