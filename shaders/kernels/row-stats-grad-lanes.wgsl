@@ -33,8 +33,8 @@ struct RowG { m: f32, lse_all: f32, lse_pos: f32, lse_neg: f32, lse_w: f32, log_
 
 fn load_rowg(a: u32) -> RowG {
   let b = a * NCOL;
-  return RowG(stats[b], stats[b + 1u], stats[b + 2u], stats[b + 3u], stats[b + 9u], stats[b + 10u],
-    grad[b + 1u], grad[b + 2u], grad[b + 3u], grad[b + 4u], grad[b + 6u], grad[b + 8u], grad[b + 9u]);
+  return RowG(stats[b + COL_ROW_MAX], stats[b + COL_LSE_ALL], stats[b + COL_LSE_POS], stats[b + COL_LSE_NEG], stats[b + COL_LSE_EXP_W], stats[b + COL_LOG_R],
+    grad[b + COL_LSE_ALL], grad[b + COL_LSE_POS], grad[b + COL_LSE_NEG], grad[b + COL_SUM_POS_LOGIT], grad[b + COL_EPS_OUT], grad[b + COL_SUM_W_LOGIT], grad[b + COL_LSE_EXP_W]);
 }
 
 // dL/dS for an anchor with statistics r and logit v = S/τ (pos: same label; w: kernel weight);
@@ -43,23 +43,23 @@ fn gcoef(r: RowG, v: f32, pos: bool, w: f32) -> f32 {
   let l = v - r.m;
   var c = 0.0;
   // need(k): unrequested columns carry no gradient, so their terms are skipped (a uniform branch).
-  if (need(1u) && r.g1 != 0.0) { c += r.g1 * exp(l - r.lse_all); }
+  if (need(COL_LSE_ALL) && r.g1 != 0.0) { c += r.g1 * exp(l - r.lse_all); }
   if (HAS_LABELS) {
     if (pos) {
-      if (need(2u) && r.g2 != 0.0) { c += r.g2 * exp(l - r.lse_pos); }
-      if (need(4u)) { c += r.g4; }
-      if (need(6u) && r.g6 != 0.0) {
+      if (need(COL_LSE_POS) && r.g2 != 0.0) { c += r.g2 * exp(l - r.lse_pos); }
+      if (need(COL_SUM_POS_LOGIT)) { c += r.g4; }
+      if (need(COL_EPS_OUT) && r.g6 != 0.0) {
         let le = l - p.eps;
         c += r.g6 * exp(le - log_den(le, r.lse_neg));
       }
     } else {
-      if (need(3u) && r.g3 != 0.0) { c += r.g3 * exp(l - r.lse_neg); }
-      if (need(6u) && r.g6 != 0.0) { c += r.g6 * exp(l + r.log_r); }
+      if (need(COL_LSE_NEG) && r.g3 != 0.0) { c += r.g3 * exp(l - r.lse_neg); }
+      if (need(COL_EPS_OUT) && r.g6 != 0.0) { c += r.g6 * exp(l + r.log_r); }
     }
   }
   if (HAS_KERNEL) {
-    if (need(8u)) { c += r.g8 * w; }
-    if (need(9u) && r.g9 != 0.0) {
+    if (need(COL_SUM_W_LOGIT)) { c += r.g8 * w; }
+    if (need(COL_LSE_EXP_W) && r.g9 != 0.0) {
       let e = select(l - v * w - r.lse_w, l * (1.0 - w) - r.lse_w, EXP_RELEASED);
       c += r.g9 * (1.0 - w) * exp(e);
     }

@@ -19,44 +19,44 @@ fn gcoef(a: u32, v: f32, pos: bool, w: f32) -> f32 {
   // Terms whose upstream gradient is exactly 0 (columns a loss does not use: the slice VJP pads
   // them with zeros) skip their exps; every row shares the pattern, so SIMD lanes agree.
   let b = a * NCOL;
-  let l = v - stats[b];
+  let l = v - stats[b + COL_ROW_MAX];
   var r = 0.0;
   // need(k): unrequested columns carry no gradient, so their terms are skipped (a uniform branch).
-  if (need(1u)) {
-    let g1 = grad[b + 1u];
-    if (g1 != 0.0) { r += g1 * exp(l - stats[b + 1u]); }
+  if (need(COL_LSE_ALL)) {
+    let g1 = grad[b + COL_LSE_ALL];
+    if (g1 != 0.0) { r += g1 * exp(l - stats[b + COL_LSE_ALL]); }
   }
   if (HAS_LABELS) {
     if (pos) {
-      if (need(2u)) {
-        let g2 = grad[b + 2u];
-        if (g2 != 0.0) { r += g2 * exp(l - stats[b + 2u]); }
+      if (need(COL_LSE_POS)) {
+        let g2 = grad[b + COL_LSE_POS];
+        if (g2 != 0.0) { r += g2 * exp(l - stats[b + COL_LSE_POS]); }
       }
-      if (need(4u)) { r += grad[b + 4u]; }
-      if (need(6u)) {
-        let g6 = grad[b + 6u];
+      if (need(COL_SUM_POS_LOGIT)) { r += grad[b + COL_SUM_POS_LOGIT]; }
+      if (need(COL_EPS_OUT)) {
+        let g6 = grad[b + COL_EPS_OUT];
         if (g6 != 0.0) {
           let le = l - p.eps;
-          r += g6 * exp(le - log_den(le, stats[b + 3u]));
+          r += g6 * exp(le - log_den(le, stats[b + COL_LSE_NEG]));
         }
       }
     } else {
-      if (need(3u)) {
-        let g3 = grad[b + 3u];
-        if (g3 != 0.0) { r += g3 * exp(l - stats[b + 3u]); }
+      if (need(COL_LSE_NEG)) {
+        let g3 = grad[b + COL_LSE_NEG];
+        if (g3 != 0.0) { r += g3 * exp(l - stats[b + COL_LSE_NEG]); }
       }
-      if (need(6u)) {
-        let g6 = grad[b + 6u];
-        if (g6 != 0.0) { r += g6 * exp(l + stats[b + 10u]); }
+      if (need(COL_EPS_OUT)) {
+        let g6 = grad[b + COL_EPS_OUT];
+        if (g6 != 0.0) { r += g6 * exp(l + stats[b + COL_LOG_R]); }
       }
     }
   }
   if (HAS_KERNEL) {
-    if (need(8u)) { r += grad[b + 8u] * w; }
-    let g9 = grad[b + 9u];
-    if (need(9u) && g9 != 0.0) {
+    if (need(COL_SUM_W_LOGIT)) { r += grad[b + COL_SUM_W_LOGIT] * w; }
+    let g9 = grad[b + COL_LSE_EXP_W];
+    if (need(COL_LSE_EXP_W) && g9 != 0.0) {
       // paper: S(1−w)/τ − (lseExpW + m) = l − v·w − lseExpW; released: l(1−w) − lseExpW.
-      let e = select(l - v * w - stats[b + 9u], l * (1.0 - w) - stats[b + 9u], EXP_RELEASED);
+      let e = select(l - v * w - stats[b + COL_LSE_EXP_W], l * (1.0 - w) - stats[b + COL_LSE_EXP_W], EXP_RELEASED);
       r += g9 * (1.0 - w) * exp(e);
     }
   }

@@ -20,9 +20,9 @@ struct Params { m: u32, n: u32, d: u32, meta_w: u32, inv_t: f32, eps: f32, log_e
 @group(0) @binding(4) var<storage, read> col_meta: array<f32>;
 @group(0) @binding(5) var<storage, read_write> stats: array<f32>;    // [M, NCOL]
 
-fn need_exp_paper() -> bool { return HAS_KERNEL && !EXP_RELEASED && need(9u); }
-fn need_exp_released() -> bool { return HAS_KERNEL && EXP_RELEASED && need(9u); }
-fn need_eps() -> bool { return HAS_LABELS && need(6u); }
+fn need_exp_paper() -> bool { return HAS_KERNEL && !EXP_RELEASED && need(COL_LSE_EXP_W); }
+fn need_exp_released() -> bool { return HAS_KERNEL && EXP_RELEASED && need(COL_LSE_EXP_W); }
+fn need_eps() -> bool { return HAS_LABELS && need(COL_EPS_OUT); }
 
 // An online log-sum-exp over the 4 anchors of a quad: running max and Σ e^{x − max}.
 struct Acc { mx: vec4<f32>, sm: vec4<f32> }
@@ -192,31 +192,31 @@ fn finish1(h: u32) {
   var c7 = zero;
   var c8 = zero;
   var c9 = zero;
-  if (need(1u)) { c1 = rel4(merge4(acc_p[h], acc_n[h]), m); }
+  if (need(COL_LSE_ALL)) { c1 = rel4(merge4(acc_p[h], acc_n[h]), m); }
   if (HAS_LABELS) {
-    if (need(2u)) { c2 = rel4(acc_p[h], m); }
-    if (need(3u)) { c3 = lneg; }
-    if (need(4u)) { c4 = sum_p[h] + cnt[h] * (own_c[h] - m); }
-    if (need(5u)) { c5 = cnt[h]; }
+    if (need(COL_LSE_POS)) { c2 = rel4(acc_p[h], m); }
+    if (need(COL_LSE_NEG)) { c3 = lneg; }
+    if (need(COL_SUM_POS_LOGIT)) { c4 = sum_p[h] + cnt[h] * (own_c[h] - m); }
+    if (need(COL_COUNT_POS)) { c5 = cnt[h]; }
   }
   if (HAS_KERNEL) {
-    if (need(7u)) { c7 = sum_w[h]; }
-    if (need(8u)) { c8 = sum_ws[h] + sum_w[h] * (own_c[h] - m); }
+    if (need(COL_SUM_W)) { c7 = sum_w[h]; }
+    if (need(COL_SUM_W_LOGIT)) { c8 = sum_ws[h] + sum_w[h] * (own_c[h] - m); }
     if (need_exp_paper()) { c9 = rel4(acc_e[h], m); }
   }
   for (var q = 0u; q < 4u; q++) {
     let i = own_idx[h][q];
-    put(i, 0u, m[q]);
-    put(i, 1u, c1[q]);
-    put(i, 2u, c2[q]);
-    put(i, 3u, c3[q]);
-    put(i, 4u, c4[q]);
-    put(i, 5u, c5[q]);
-    put(i, 6u, 0.0);
-    put(i, 7u, c7[q]);
-    put(i, 8u, c8[q]);
-    put(i, 9u, c9[q]);
-    put(i, 10u, NEG);
+    put(i, COL_ROW_MAX, m[q]);
+    put(i, COL_LSE_ALL, c1[q]);
+    put(i, COL_LSE_POS, c2[q]);
+    put(i, COL_LSE_NEG, c3[q]);
+    put(i, COL_SUM_POS_LOGIT, c4[q]);
+    put(i, COL_COUNT_POS, c5[q]);
+    put(i, COL_EPS_OUT, 0.0);
+    put(i, COL_SUM_W, c7[q]);
+    put(i, COL_SUM_W_LOGIT, c8[q]);
+    put(i, COL_LSE_EXP_W, c9[q]);
+    put(i, COL_LOG_R, NEG);
   }
 }
 
@@ -226,10 +226,10 @@ fn finish2(h: u32) {
   for (var q = 0u; q < 4u; q++) {
     let i = own_idx[h][q];
     if (need_eps()) {
-      put(i, 6u, eps_out[h][q]);
-      put(i, 10u, lr[q]);
+      put(i, COL_EPS_OUT, eps_out[h][q]);
+      put(i, COL_LOG_R, lr[q]);
     }
-    if (need_exp_released()) { put(i, 9u, lx[q]); }
+    if (need_exp_released()) { put(i, COL_LSE_EXP_W, lx[q]); }
   }
 }
 

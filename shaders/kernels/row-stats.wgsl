@@ -7,9 +7,9 @@
 // packages/kernels/src/fused.ts. Unrequested columns are written as 0; pass 2 runs only when
 // epsOut (or the released lseExpW) is requested.
 
-fn need_exp_paper() -> bool { return HAS_KERNEL && !EXP_RELEASED && need(9u); }
-fn need_exp_released() -> bool { return HAS_KERNEL && EXP_RELEASED && need(9u); }
-fn need_eps() -> bool { return HAS_LABELS && need(6u); }
+fn need_exp_paper() -> bool { return HAS_KERNEL && !EXP_RELEASED && need(COL_LSE_EXP_W); }
+fn need_exp_released() -> bool { return HAS_KERNEL && EXP_RELEASED && need(COL_LSE_EXP_W); }
+fn need_eps() -> bool { return HAS_LABELS && need(COL_EPS_OUT); }
 
 struct Params { m: u32, n: u32, d: u32, meta_w: u32, inv_t: f32, eps: f32, log_eps: f32, sigma: f32, nq: u32, columns: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -106,20 +106,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
   }
   let m = rowmax;
   var o: array<f32, NCOL>; // zero-initialised: unrequested columns stay 0
-  o[0] = m;
-  if (need(1u)) { o[1] = lse_rel(lse_merge(acc_p, acc_n), m); }
-  o[10] = NEG;
+  o[COL_ROW_MAX] = m;
+  if (need(COL_LSE_ALL)) { o[COL_LSE_ALL] = lse_rel(lse_merge(acc_p, acc_n), m); }
+  o[COL_LOG_R] = NEG;
   let lneg = lse_rel(acc_n, m);
   if (HAS_LABELS) {
-    if (need(2u)) { o[2] = lse_rel(acc_p, m); }
-    if (need(3u)) { o[3] = lneg; }
-    if (need(4u)) { o[4] = sum_p + cnt * (r_c - m); }
-    if (need(5u)) { o[5] = cnt; }
+    if (need(COL_LSE_POS)) { o[COL_LSE_POS] = lse_rel(acc_p, m); }
+    if (need(COL_LSE_NEG)) { o[COL_LSE_NEG] = lneg; }
+    if (need(COL_SUM_POS_LOGIT)) { o[COL_SUM_POS_LOGIT] = sum_p + cnt * (r_c - m); }
+    if (need(COL_COUNT_POS)) { o[COL_COUNT_POS] = cnt; }
   }
   if (HAS_KERNEL) {
-    if (need(7u)) { o[7] = sum_w; }
-    if (need(8u)) { o[8] = sum_ws + sum_w * (r_c - m); }
-    if (need_exp_paper()) { o[9] = lse_rel(acc_e, m); }
+    if (need(COL_SUM_W)) { o[COL_SUM_W] = sum_w; }
+    if (need(COL_SUM_W_LOGIT)) { o[COL_SUM_W_LOGIT] = sum_ws + sum_w * (r_c - m); }
+    if (need_exp_paper()) { o[COL_LSE_EXP_W] = lse_rel(acc_e, m); }
   }
   if (need_eps() || need_exp_released()) {
     r_m = m;
@@ -132,10 +132,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
       visit2_tile(c0, tile_dots(i, c0, lid));
     }
     if (need_eps()) {
-      o[6] = eps_out;
-      o[10] = lse_rel(acc_r, 0.0);
+      o[COL_EPS_OUT] = eps_out;
+      o[COL_LOG_R] = lse_rel(acc_r, 0.0);
     }
-    if (need_exp_released()) { o[9] = lse_rel(acc_x, 0.0); }
+    if (need_exp_released()) { o[COL_LSE_EXP_W] = lse_rel(acc_x, 0.0); }
   }
   if (valid) {
     for (var k = 0u; k < NCOL; k++) { stats[i * NCOL + k] = o[k]; }

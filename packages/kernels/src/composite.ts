@@ -4,6 +4,7 @@ import {
   crossEntropy,
   DtypeMismatchError,
   matmulTransposed,
+  maximum,
   normalize,
   ShapeMismatchError,
   tidy,
@@ -80,12 +81,30 @@ function maskedLse(a: Tensor, keep: Tensor): Tensor {
   return where(has, mm.add(where(has, s, 1).log()), EMPTY_LSE);
 }
 
-/** Kernel weights w_ij = K(t_i − tr_j) as an [M, N] tensor (no gradient: targets are data). */
-function kernelWeights(t: Tensor, tr: Tensor, type: KernelType, sigma: number): Tensor {
-  const delta = t
-    .detach()
-    .reshape([-1, 1])
-    .sub(tr.detach().reshape([1, -1]));
+/**
+ * log(Σ_k e^{a_k}) elementwise over tensors of one shape, with optional constant terms c ≥ 0
+ * entering as e^{log c}: stable for any magnitudes (the max is a detached shift), finite when an
+ * input is the empty-sum sentinel EMPTY_LSE (−3e38).
+ */
+export function logAddExp(terms: readonly Tensor[], constants: readonly number[] = []): Tensor {
+  const logs = constants.filter((c) => c > 0).map((c) => Math.log(c));
+  let mx = terms[0];
+  for (const t of terms.slice(1)) mx = maximum(mx, t);
+  for (const l of logs) mx = mx.maximum(l);
+  const shift = mx.detach();
+  let s = terms[0].sub(shift).exp();
+  for (const t of terms.slice(1)) s = s.add(t.sub(shift).exp());
+  for (const l of logs) s = s.add(shift.neg().add(l).exp());
+  return s.log().add(shift);
+}
+
+/**
+ * Kernel weights w_ij = K(t_i − tr_j) as an [M, N] tensor (t [M], tr [N]): the tensor twin of
+ * `kernelWeight` (options.ts), which the WGSL `kweight` mirrors. Differentiable in t and tr as
+ * written; contrastiveRowStats passes detached targets (they are data).
+ */
+export function kernelWeights(t: Tensor, tr: Tensor, type: KernelType, sigma: number): Tensor {
+  const delta = t.reshape([-1, 1]).sub(tr.reshape([1, -1]));
   const d2 = delta.mul(delta);
   if (type === 'gaussian')
     return d2
@@ -142,7 +161,7 @@ export function contrastiveRowStatsComposite(r: ResolvedStatsOptions): Tensor {
     cols.push(zero, zero, zero, zero, zero);
   }
   if (r.targets && r.refTargets && r.kernel) {
-    const w = kernelWeights(r.targets, r.refTargets, r.kernel.type, r.kernel.sigma).mul(notSelf);
+    const w = kernelWeights(r.targets.detach(), r.refTargets.detach(), r.kernel.type, r.kernel.sigma).mul(notSelf);
     cols.push(want('sumW') ? w.sum(1, true) : zero, want('sumWLogit') ? w.mul(l).sum(1, true) : zero);
     if (want('lseExpW')) {
       const oneMinusW = w.neg().add(1);

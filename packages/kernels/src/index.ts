@@ -23,6 +23,9 @@ export { PAIR, MOMENT } from './pairs.ts';
 export type { PairMomentsOptions } from './pairs.ts';
 export type { Impl, KernelType } from './options.ts';
 export { l2Normalize, cosineSimilarity, maskedLogSumExp, softmaxCrossEntropy } from './composite.ts';
+// Numerics and validators shared with @fairgpu/losses (one implementation each).
+export { kernelWeight, checkImpl, checkPositive, checkNonNegative } from './options.ts';
+export { kernelWeights, logAddExp } from './composite.ts';
 
 /**
  * Per-anchor contrastive statistics [M, STATS_COLUMNS] (columns: `STAT`), differentiable with

@@ -1,5 +1,5 @@
 import { kernelWeight, type KernelType } from './options.ts';
-import { EMPTY_LSE } from './stats.ts';
+import { EMPTY_LSE, FUSED_COLUMNS, HIDDEN } from './stats.ts';
 
 /**
  * Float64 loops over (i, j) — the CPU side of the fused custom ops, and an independent check of
@@ -7,9 +7,8 @@ import { EMPTY_LSE } from './stats.ts';
  * one anchor row at a time, so nothing M×N is stored here either.
  */
 
-/** Columns the fused forward emits: the public ten, then hidden values its backward needs. */
-export const HIDDEN = Object.freeze({ logR: 10 } as const);
-export const FUSED_COLUMNS = 11;
+// The fused layout (the public ten, then hidden columns) lives with STAT in stats.ts.
+export { FUSED_COLUMNS, HIDDEN };
 
 export interface StatsProblem {
   m: number;

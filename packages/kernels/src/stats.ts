@@ -23,6 +23,30 @@ export const STAT = Object.freeze({
 
 export const STATS_COLUMNS = 10;
 
+/** Columns the fused forward emits: the public ten, then hidden values its backward needs. */
+export const HIDDEN = Object.freeze({ logR: 10 } as const);
+export const FUSED_COLUMNS = 11;
+
+/** `sumWLogit` → `COL_SUM_W_LOGIT`: the WGSL name of a column. */
+export function wgslColumnName(key: string): string {
+  return `COL_${key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z])([A-Z][a-z])/g, '$1_$2')
+    .toUpperCase()}`;
+}
+
+/**
+ * The WGSL declarations of the statistics-column contract, generated from STAT and HIDDEN:
+ * `NCOL` (= FUSED_COLUMNS, the row stride of the fused kernels' buffers) and one `COL_*` index
+ * per column. The shaders that read or write columns use these names, never bare indices.
+ */
+export const STATS_WGSL_PRELUDE: string = [
+  '// Statistics columns: generated from STAT and HIDDEN (packages/kernels/src/stats.ts). Do not edit.',
+  `const NCOL: u32 = ${FUSED_COLUMNS}u;`,
+  ...Object.entries({ ...STAT, ...HIDDEN }).map(([key, k]) => `const ${wgslColumnName(key)}: u32 = ${k}u;`),
+  '',
+].join('\n');
+
 /** A column of `contrastiveRowStats`'s output, by name. */
 export type StatName = keyof typeof STAT;
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, maximum, type Tensor } from '@fairgpu/tensor';
+import { InvalidArgumentError, type Tensor } from '@fairgpu/tensor';
 import { l2Normalize } from '@fairgpu/kernels';
 import { resolveField, type LossBatch, type ResolvedBatch, type RowField } from './batch.ts';
 import type { ReferenceOptions } from './options.ts';
@@ -7,23 +7,6 @@ import type { ReferenceOptions } from './options.ts';
 export function column(stats: Tensor, c: number): Tensor {
   const [m] = stats.shape;
   return stats.slice([0, c], [m, c + 1]).reshape([m]);
-}
-
-/**
- * log(Σ_k e^{a_k}) elementwise over tensors of one shape, with optional constant terms c ≥ 0
- * entering as e^{log c}: stable for any magnitudes (the max is a detached shift), finite when an
- * input is the kernels' empty-sum sentinel (−3e38).
- */
-export function logAddExp(terms: readonly Tensor[], constants: readonly number[] = []): Tensor {
-  const logs = constants.filter((c) => c > 0).map((c) => Math.log(c));
-  let mx = terms[0];
-  for (const t of terms.slice(1)) mx = maximum(mx, t);
-  for (const l of logs) mx = mx.maximum(l);
-  const shift = mx.detach();
-  let s = terms[0].sub(shift).exp();
-  for (const t of terms.slice(1)) s = s.add(t.sub(shift).exp());
-  for (const l of logs) s = s.add(shift.neg().add(l).exp());
-  return s.log().add(shift);
 }
 
 /** The reference set of a supervised contrastive loss: normalised rows and their tiled labels. */

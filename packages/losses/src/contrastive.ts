@@ -1,7 +1,7 @@
 import { concat, InvalidArgumentError, tidy, type Tensor } from '@fairgpu/tensor';
-import { contrastiveRowStats, l2Normalize, STAT, type StatName } from '@fairgpu/kernels';
+import { contrastiveRowStats, l2Normalize, logAddExp, STAT, type StatName } from '@fairgpu/kernels';
 import { resolveField, resolveShape, type LossBatch } from './batch.ts';
-import { column, logAddExp, rejectLonelyAnchors, resolveReference } from './common.ts';
+import { column, rejectLonelyAnchors, resolveReference } from './common.ts';
 import {
   checkObject,
   implOf,

@@ -1,4 +1,5 @@
 import { assertKnownOptions, InvalidArgumentError } from '@fairgpu/tensor';
+import { checkImpl, checkNonNegative, checkPositive, type Impl } from '@fairgpu/kernels';
 
 /**
  * Option types shared by the losses, and their validation. Every option has a documented default;
@@ -8,7 +9,7 @@ import { assertKnownOptions, InvalidArgumentError } from '@fairgpu/tensor';
 /** `paper`: the formula as published (sane edges). `released`: the authors' code, quirks included. */
 export type Variant = 'paper' | 'released';
 /** `fused`: O(M·d) kernels of @fairgpu/kernels (default). `composite`: M×M tensor ops (the reference). */
-export type Impl = 'fused' | 'composite';
+export type { Impl };
 
 export interface CommonOptions {
   /** Default `'paper'`. */
@@ -66,22 +67,17 @@ export function variantOf(op: string, value: unknown): Variant {
   return value;
 }
 
-export function implOf(op: string, value: unknown): Impl {
-  if (value === undefined) return 'fused';
-  if (value !== 'fused' && value !== 'composite') throw new InvalidArgumentError(op, 'impl', `must be 'fused' or 'composite', got ${String(value)}`);
-  return value;
-}
+/** `impl` (default 'fused'): the kernels' own check, so both packages word the error alike. */
+export const implOf: (op: string, value: unknown) => Impl = checkImpl;
 
+/** A finite number > 0 (the kernels' checkPositive), `fallback` when undefined. */
 export function positive(op: string, name: string, value: unknown, fallback: number): number {
-  const v = value === undefined ? fallback : value;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(op, name, `must be a finite number > 0, got ${String(v)}`);
-  return v;
+  return checkPositive(op, name, value === undefined ? fallback : value);
 }
 
+/** A finite number ≥ 0 (the kernels' checkNonNegative), `fallback` when undefined. */
 export function nonNegative(op: string, name: string, value: unknown, fallback: number): number {
-  const v = value === undefined ? fallback : value;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new InvalidArgumentError(op, name, `must be a finite number ≥ 0, got ${String(v)}`);
-  return v;
+  return checkNonNegative(op, name, value, fallback);
 }
 
 export function finite(op: string, name: string, value: unknown, fallback: number): number {

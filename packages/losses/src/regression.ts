@@ -1,5 +1,5 @@
-import { arange, InvalidArgumentError, maximum, tensor, tidy, where, type Tensor } from '@fairgpu/tensor';
-import { contrastiveRowStats, l2Normalize, STAT } from '@fairgpu/kernels';
+import { arange, InvalidArgumentError, tensor, tidy, where, type Tensor } from '@fairgpu/tensor';
+import { contrastiveRowStats, EMPTY_LSE, kernelWeight, kernelWeights, l2Normalize, logAddExp, STAT, type KernelType } from '@fairgpu/kernels';
 import { resolveField, resolveShape, type LossBatch, type ResolvedBatch } from './batch.ts';
 import { column, resolveReference } from './common.ts';
 import { DEFAULT_TEMPERATURE } from './contrastive.ts';
@@ -15,7 +15,8 @@ import { reduce } from './reducer.ts';
  * sum over the sorted columns on the device (never an M×M×M tensor).
  */
 
-export type KernelName = 'gaussian' | 'rbf' | 'cauchy';
+/** The kernels of @fairgpu/kernels (w(Δ): `kernelWeight` on the host, `kernelWeights` on the device). */
+export type KernelName = KernelType;
 
 export interface KernelOptions extends CommonOptions, TemperatureOptions {
   /** Default 'gaussian'. */
@@ -38,17 +39,6 @@ export interface LThrOptions extends KernelOptions {
 }
 
 const KERNELS = ['gaussian', 'rbf', 'cauchy'] as const;
-
-/** Finite stand-in for log 0 (the same sentinel as @fairgpu/kernels' EMPTY_LSE). */
-const EMPTY = -3.0e38;
-
-/** w(Δ) in float64, for the host-side sort (mirrors the device formula below). */
-export function kernelWeight(kernel: KernelName, sigma: number, delta: number): number {
-  const d2 = delta * delta;
-  if (kernel === 'gaussian') return Math.exp(-d2 / (2 * sigma * sigma)) / (Math.sqrt(2 * Math.PI) * sigma);
-  if (kernel === 'rbf') return Math.exp(-d2 / (2 * sigma * sigma));
-  return 1 / (sigma * d2 + 1);
-}
 
 function front(op: 'y-aware' | 'l-exp' | 'l-thr', x: Tensor, batch: LossBatch, options: unknown) {
   const o = checkObject(op, options);
@@ -134,12 +124,6 @@ function rowOrder(t: Float64Array, kernel: KernelName, sigma: number): { order: 
   return { order, below };
 }
 
-/** Elementwise log(e^a + e^b), stable and finite at the EMPTY sentinel. */
-function logAddExp2(a: Tensor, b: Tensor): Tensor {
-  const mx = maximum(a, b).detach();
-  return a.sub(mx).exp().add(b.sub(mx).exp()).log().add(mx);
-}
-
 /**
  * L^thr (Barbano et al., ISBI 2023). `paper` (each positive k repels only the samples farther in
  * label space than itself): the term for (i, k) is l_ik − log(e^{l_ik} + Σ_{j≠i, w_ij<w_ik} e^{l_ij}),
@@ -169,8 +153,8 @@ export function lThr(x: Tensor, batch: LossBatch, options?: LThrOptions): Tensor
     const logits = z.matmul(z.transpose()).div(f.tau);
     const l = logits.sub(logits.max(1, true).detach());
     const offDiag = offDiagonal(M, device);
-    const lOff = where(offDiag, l, EMPTY);
-    const w = kernelMatrix(f.targets.tensor, f.kernel, f.sigma);
+    const lOff = where(offDiag, l, EMPTY_LSE);
+    const w = kernelWeights(f.targets.tensor, f.targets.tensor, f.kernel, f.sigma); // [M, M]
     const wOff = where(offDiag, w, 0);
     const sumW = wOff.sum(1);
     const belowT = tensor(below, [M, M], { device, dtype: 'i32' });
@@ -180,8 +164,8 @@ export function lThr(x: Tensor, batch: LossBatch, options?: LThrOptions): Tensor
       // c_ji = below[j][i]; the denominator of row i uses column i of `below`, i.e. belowᵀ.
       let c = belowT.cast('f32').transpose();
       if (deltaReduction === 'mean') c = c.div(M);
-      const logC = where(c.gt(0), c.maximum(1e-30).log(), EMPTY);
-      const u = where(c.gt(0), lOff.add(logC), EMPTY).logsumexp(1);
+      const logC = where(c.gt(0), c.maximum(1e-30).log(), EMPTY_LSE);
+      const u = where(c.gt(0), lOff.add(logC), EMPTY_LSE).logsumexp(1);
       terms = weightedTerms(sumW, wOff.mul(l).sum(1), u, f.scale);
     } else {
       // Inclusive log-space prefix sums over each row's columns sorted by ascending w
@@ -194,9 +178,9 @@ export function lThr(x: Tensor, batch: LossBatch, options?: LThrOptions): Tensor
             [0, 0],
             [s, 0],
           ],
-          EMPTY,
+          EMPTY_LSE,
         );
-        cum = logAddExp2(cum, shifted);
+        cum = logAddExp([cum, shifted]);
       }
       // Σ over the columns strictly below w_ik: the prefix ending just before k's tie group.
       const logBelow = cum
@@ -205,10 +189,10 @@ export function lThr(x: Tensor, batch: LossBatch, options?: LThrOptions): Tensor
             [0, 0],
             [1, 0],
           ],
-          EMPTY,
+          EMPTY_LSE,
         )
         .gather(1, belowT);
-      const t = where(offDiag, l.sub(logAddExp2(l, logBelow)), 0);
+      const t = where(offDiag, l.sub(logAddExp([l, logBelow])), 0);
       const sumWT = wOff.mul(t).sum(1);
       const has = sumW.gt(0);
       terms = where(has, sumWT.div(where(has, sumW, 1)), 0).mul(-f.scale);
@@ -221,18 +205,4 @@ export function lThr(x: Tensor, batch: LossBatch, options?: LThrOptions): Tensor
 export function offDiagonal(m: number, device: ResolvedBatch['device']): Tensor {
   const r = arange(m, undefined, 1, { device, dtype: 'i32' });
   return r.reshape([m, 1]).ne(r.reshape([1, m]));
-}
-
-/** w_ij = K(t_i − t_j) on the device, [M, M]. */
-export function kernelMatrix(t: Tensor, kernel: KernelName, sigma: number): Tensor {
-  const m = t.shape[0];
-  const delta = t.reshape([m, 1]).sub(t.reshape([1, m]));
-  const d2 = delta.mul(delta);
-  if (kernel === 'gaussian')
-    return d2
-      .mul(-1 / (2 * sigma * sigma))
-      .exp()
-      .mul(1 / (Math.sqrt(2 * Math.PI) * sigma));
-  if (kernel === 'rbf') return d2.mul(-1 / (2 * sigma * sigma)).exp();
-  return d2.mul(sigma).add(1).recip();
 }
