@@ -1,18 +1,5 @@
-import {
-  bufferOf,
-  cast,
-  concat,
-  customOp,
-  type TensorLike,
-  grid1d,
-  ParamWriter,
-  type CpuOperand,
-  type CustomOpDefinition,
-  type Operand,
-  type Recorder,
-  type StorageView,
-  type Tensor,
-} from '@fairgpu/tensor';
+import { cast, concat, type Backend, type Tensor } from '@fairgpu/tensor';
+import { bufferOf, bufferOr, customOp, grid1d, ParamWriter, pickForBackend, type CpuTensor, type CustomOpDefinition } from '@fairgpu/tensor/internal';
 import {
   commonWgsl,
   pairMomentsGradWgsl,
@@ -56,11 +43,12 @@ import { STATS_COLUMNS, type ResolvedStatsOptions } from './stats.ts';
 
 export type Variant = 'register' | 'workgroup' | 'lanes';
 
-/** The variant for a backend: GpuBackend exposes isSoftware; the CPU reference never dispatches. */
-export function defaultVariant(backend: unknown, d: number): Variant {
-  const software = (backend as { isSoftware?: boolean }).isSoftware;
-  if (software === undefined || !software) return 'workgroup';
-  return d % 4 === 0 ? 'lanes' : 'register';
+/**
+ * The variant for a backend. The CPU reference never dispatches: it takes 'workgroup', the layout
+ * that needs no transposed copies.
+ */
+export function defaultVariant(backend: Backend, d: number): Variant {
+  return pickForBackend(backend, { software: d % 4 === 0 ? 'lanes' : 'register', hardware: 'workgroup', reference: 'workgroup' });
 }
 
 /** x [n, d] → xᵀ [d, n8] with n padded to a multiple of 8 by zero rows (no gradient): an even number of quads. */
@@ -99,14 +87,50 @@ interface StatsAttrs {
   logEps: number;
   /** Bit k set: column k is requested (stats.ts hasColumn). */
   columns: number;
-  variant?: Variant;
-  mode?: 'anchor' | 'ref';
+  variant: Variant;
 }
 
-function variantOf(rec: Recorder, attrs: { variant?: Variant }): Variant {
-  if (attrs.variant) return attrs.variant;
-  // Workgroup tiles need 64 invocations and 4 KiB of workgroup memory: every adapter has both.
-  return rec.isSoftware ? 'register' : 'workgroup';
+/** The backward's attrs: which side's gradient it computes. */
+interface StatsGradAttrs extends StatsAttrs {
+  mode: 'anchor' | 'ref';
+}
+
+/** The lanes backward's attrs: also the owner row count (the transposed owners are padded). */
+interface StatsGradLanesAttrs extends StatsGradAttrs {
+  owners: number;
+}
+
+/**
+ * The forward's inputs: the anchors, the reference (absent: self-similarity), the packed per-row
+ * labels/targets of each side, and the lanes variant's transposed copies.
+ */
+interface StatsInputs {
+  anchors: Tensor;
+  reference?: Tensor;
+  rowMeta?: Tensor;
+  colMeta?: Tensor;
+  referenceT?: Tensor;
+  anchorsT?: Tensor;
+}
+
+/** The backward's inputs: upstream g, the forward's stats, output-side rows, other-side cols. */
+interface StatsGradInputs {
+  g: Tensor;
+  stats: Tensor;
+  rows: Tensor;
+  cols: Tensor;
+  rowMeta?: Tensor;
+  colMeta?: Tensor;
+}
+
+/** The lanes backward's inputs: the output rows ("owners") come transposed. */
+interface StatsGradLanesInputs {
+  g: Tensor;
+  stats: Tensor;
+  others: Tensor;
+  ownersT: Tensor;
+  ownerMeta?: Tensor;
+  otherMeta?: Tensor;
 }
 
 const sources = new Map<string, string>();
@@ -251,14 +275,6 @@ function params(
     .u(9, a.columns ?? 0).buffer;
 }
 
-const view = (x: Operand) => x as StorageView;
-/** A bound buffer for an absent input (never read: the kernel is specialised without it). */
-const orDummy = (x: Operand, dummy: GPUBuffer) => (typeof x === 'number' ? dummy : bufferOf(view(x)));
-
-function cpuValues(x: CpuOperand): Float64Array | undefined {
-  return typeof x === 'number' ? undefined : x.values;
-}
-
 function column(values: Float64Array | undefined, width: number, col: number): Float64Array | undefined {
   if (!values) return undefined;
   const out = new Float64Array(values.length / width);
@@ -278,13 +294,12 @@ function maskColumns(values: Float64Array, columns: number): Float64Array {
   return values;
 }
 
-/** Rebuilds the float64 problem from CPU operands [z, zr|0, rowMeta|0, colMeta|0]. */
-function statsProblem(z: CpuOperand, zr: CpuOperand, rowMeta: CpuOperand, colMeta: CpuOperand, a: StatsAttrs): StatsProblem {
-  const zv = z as Exclude<CpuOperand, number>;
-  const zrv = typeof zr === 'number' ? zv : zr;
+/** Rebuilds the float64 problem from the CPU inputs (absent reference: self-similarity). */
+function statsProblem(zv: CpuTensor, zr: CpuTensor | undefined, rowMeta: CpuTensor | undefined, colMeta: CpuTensor | undefined, a: StatsAttrs): StatsProblem {
+  const zrv = zr ?? zv;
   const tCol = a.hasLabels ? 1 : 0;
-  const rm = cpuValues(rowMeta);
-  const cm = cpuValues(colMeta) ?? rm;
+  const rm = rowMeta?.values;
+  const cm = colMeta?.values ?? rm;
   return {
     m: zv.shape[0],
     n: zrv.shape[0],
@@ -305,13 +320,10 @@ function statsProblem(z: CpuOperand, zr: CpuOperand, rowMeta: CpuOperand, colMet
 }
 
 /** The backward: dz (mode 'anchor') or dzr (mode 'ref') from g [M, FUSED_COLUMNS]. */
-const statsGradOp: CustomOpDefinition = {
+const statsGradOp: CustomOpDefinition<StatsGradAttrs, StatsGradInputs> = {
   name: 'contrastiveRowStatsGrad',
-  gpu(rec, [g, st, rows, cols, rowMeta, colMeta], out, dst, attrs) {
-    const a = attrs as unknown as StatsAttrs;
-    const variant = variantOf(rec, a);
-    const r = view(rows);
-    const c = view(cols);
+  gpu(rec, { g, stats, rows: r, cols: c, rowMeta, colMeta }, out, dst, a) {
+    const variant = a.variant;
     const mode = a.mode === 'ref' ? 1 : 0;
     const source = specialise('row-stats-grad', rowStatsGradWgsl, variant, r.shape[1], statsConsts(a, mode), true, true);
     const dummy = bufferOf(r);
@@ -319,20 +331,19 @@ const statsGradOp: CustomOpDefinition = {
       `row-stats-grad-${a.mode}-${variant}`,
       source,
       params(r.shape[0], c.shape[0], r.shape[1], a),
-      [bufferOf(r), bufferOf(c), orDummy(rowMeta, dummy), orDummy(colMeta, dummy), bufferOf(view(st)), bufferOf(view(g)), dst],
+      [bufferOf(r), bufferOf(c), bufferOr(rowMeta, dummy), bufferOr(colMeta, dummy), bufferOf(stats), bufferOf(g), dst],
       grid1d(r.shape[0]),
     );
   },
-  cpu([g, st, rows, cols, rowMeta, colMeta], _out, attrs) {
-    const a = attrs as unknown as StatsAttrs;
-    const gv = maskColumns(Float64Array.from((g as Exclude<CpuOperand, number>).values), a.columns);
-    const sv = (st as Exclude<CpuOperand, number>).values;
+  cpu({ g, stats, rows, cols, rowMeta, colMeta }, _out, a) {
+    const gv = maskColumns(Float64Array.from(g.values), a.columns);
+    const sv = stats.values;
     if (a.mode === 'ref') {
       // rows are the reference here: swap back to anchors/reference.
       const p = statsProblem(cols, rows, colMeta, rowMeta, a);
       return statsBackward(p, gv, FUSED_COLUMNS, sv).dzr;
     }
-    const p = statsProblem(rows, a.self ? 0 : cols, rowMeta, colMeta, a);
+    const p = statsProblem(rows, a.self ? undefined : cols, rowMeta, colMeta, a);
     const { dz, dzr } = statsBackward(p, gv, FUSED_COLUMNS, sv);
     if (a.self) for (let k = 0; k < dz.length; k++) dz[k] += dzr[k];
     return dz;
@@ -340,7 +351,7 @@ const statsGradOp: CustomOpDefinition = {
 };
 
 /** Rows of xᵀ [d, n4] back as a row-major [n, d] CPU operand. */
-function untranspose(t: Exclude<CpuOperand, number>, n: number): Exclude<CpuOperand, number> {
+function untranspose(t: CpuTensor, n: number): CpuTensor {
   const [d, n4] = t.shape;
   const values = new Float64Array(n * d);
   for (let j = 0; j < n; j++) for (let k = 0; k < d; k++) values[j * d + k] = t.values[k * n4 + j];
@@ -351,33 +362,29 @@ function untranspose(t: Exclude<CpuOperand, number>, n: number): Exclude<CpuOper
  * The 'lanes' backward: output rows ("owners", given transposed) accumulate over the other side.
  * mode 'anchor': owners are the anchors (dz); mode 'ref': owners are the reference rows (dzr).
  */
-const statsGradLanesOp: CustomOpDefinition = {
+const statsGradLanesOp: CustomOpDefinition<StatsGradLanesAttrs, StatsGradLanesInputs> = {
   name: 'contrastiveRowStatsGradLanes',
-  gpu(rec, [g, st, others, ownersT, ownerMeta, otherMeta], out, dst, attrs) {
-    const a = attrs as unknown as StatsAttrs;
-    const ov = view(others);
-    const ot = view(ownersT);
+  gpu(rec, { g, stats, others: ov, ownersT: ot, ownerMeta, otherMeta }, out, dst, a) {
     const nq = ot.shape[1] / 4;
     const source = specialise('row-stats-grad-lanes', rowStatsGradLanesWgsl, 'lanes', ov.shape[1], statsConsts(a, a.mode === 'ref' ? 1 : 0), false, true);
     const dummy = bufferOf(ov);
     rec.dispatch(
       `row-stats-grad-lanes-${a.mode}`,
       source,
-      params((a as StatsAttrs & { owners: number }).owners, ov.shape[0], ov.shape[1], a, nq),
-      [bufferOf(ov), bufferOf(ot), orDummy(ownerMeta, dummy), orDummy(otherMeta, dummy), bufferOf(view(st)), bufferOf(view(g)), dst],
+      params(a.owners, ov.shape[0], ov.shape[1], a, nq),
+      [bufferOf(ov), bufferOf(ot), bufferOr(ownerMeta, dummy), bufferOr(otherMeta, dummy), bufferOf(stats), bufferOf(g), dst],
       groupsGrid(Math.ceil(nq / 2 / 16)),
     );
   },
-  cpu([g, st, others, ownersT, ownerMeta, otherMeta], out, attrs) {
-    const a = attrs as unknown as StatsAttrs & { owners: number };
-    const owners = untranspose(ownersT as Exclude<CpuOperand, number>, a.owners);
-    const gv = maskColumns(Float64Array.from((g as Exclude<CpuOperand, number>).values), a.columns);
-    const sv = (st as Exclude<CpuOperand, number>).values;
+  cpu({ g, stats, others, ownersT, ownerMeta, otherMeta }, out, a) {
+    const owners = untranspose(ownersT, a.owners);
+    const gv = maskColumns(Float64Array.from(g.values), a.columns);
+    const sv = stats.values;
     let grad: Float64Array;
     if (a.mode === 'ref') {
       grad = statsBackward(statsProblem(others, owners, otherMeta, ownerMeta, a), gv, FUSED_COLUMNS, sv).dzr;
     } else {
-      const { dz, dzr } = statsBackward(statsProblem(owners, a.self ? 0 : others, ownerMeta, otherMeta, a), gv, FUSED_COLUMNS, sv);
+      const { dz, dzr } = statsBackward(statsProblem(owners, a.self ? undefined : others, ownerMeta, otherMeta, a), gv, FUSED_COLUMNS, sv);
       if (a.self) for (let k = 0; k < dz.length; k++) dz[k] += dzr[k];
       grad = dz;
     }
@@ -390,24 +397,22 @@ const statsGradLanesOp: CustomOpDefinition = {
 };
 
 /** Forward: [M, FUSED_COLUMNS] statistics (the public ten and log R). */
-const statsOp: CustomOpDefinition = {
+const statsOp: CustomOpDefinition<StatsAttrs, StatsInputs> = {
   name: 'contrastiveRowStats',
-  gpu(rec, [z, zr, rowMeta, colMeta, colsT, anchorsT], out, dst, attrs) {
-    const a = attrs as unknown as StatsAttrs;
-    const variant = variantOf(rec, a);
-    const zv = view(z);
+  gpu(rec, { anchors: zv, reference: zr, rowMeta, colMeta, referenceT, anchorsT }, out, dst, a) {
+    const variant = a.variant;
     const zb = bufferOf(zv);
-    const n = typeof zr === 'number' ? zv.shape[0] : view(zr).shape[0];
+    const n = (zr ?? zv).shape[0];
     if (variant === 'lanes') {
       // The anchors ("owners") are read transposed; the reference row-major.
-      const ownersT = view(typeof zr === 'number' ? colsT : anchorsT);
+      const ownersT = (zr ? anchorsT : referenceT)!;
       const nq = ownersT.shape[1] / 4;
       const source = specialise('row-stats-lanes', rowStatsLanesWgsl, variant, zv.shape[1], statsConsts(a, 0), false, true);
       rec.dispatch(
         'row-stats-lanes',
         source,
         params(zv.shape[0], n, zv.shape[1], a, nq),
-        [bufferOf(ownersT), orDummy(zr, zb), orDummy(rowMeta, zb), orDummy(colMeta === 0 ? rowMeta : colMeta, zb), dst],
+        [bufferOf(ownersT), bufferOr(zr, zb), bufferOr(rowMeta, zb), bufferOr(colMeta ?? rowMeta, zb), dst],
         groupsGrid(Math.ceil(nq / 2 / 16)),
       );
       return;
@@ -417,56 +422,46 @@ const statsOp: CustomOpDefinition = {
       `row-stats-${variant}`,
       source,
       params(zv.shape[0], n, zv.shape[1], a),
-      [zb, orDummy(zr, zb), orDummy(rowMeta, zb), orDummy(colMeta === 0 ? rowMeta : colMeta, zb), dst],
+      [zb, bufferOr(zr, zb), bufferOr(rowMeta, zb), bufferOr(colMeta ?? rowMeta, zb), dst],
       grid1d(zv.shape[0]),
     );
   },
-  cpu([z, zr, rowMeta, colMeta], _out, attrs) {
-    const a = attrs as unknown as StatsAttrs;
-    return maskColumns(statsForward(statsProblem(z, zr, rowMeta, colMeta, a)), a.columns);
+  cpu({ anchors, reference, rowMeta, colMeta }, _out, a) {
+    return maskColumns(statsForward(statsProblem(anchors, reference, rowMeta, colMeta, a)), a.columns);
   },
-  vjp(g, { inputs: [z, zr, rowMeta, colMeta, colsT, anchorsT], output, attrs }) {
-    const a = attrs as unknown as StatsAttrs;
-    const zt = z as Tensor;
-    const ref = typeof zr === 'number' ? zt : zr;
-    const cm = typeof colMeta === 'number' ? rowMeta : colMeta;
+  vjp(g, { inputs: { anchors: zt, reference: zr, rowMeta, colMeta, referenceT, anchorsT }, output, attrs: a }) {
+    const ref = zr ?? zt;
+    const cm = colMeta ?? rowMeta;
     if (a.variant === 'lanes') {
       // The kernel writes the gradient transposed (ownersᵀ's layout); transpose it back.
-      const lanesGrad = (ownersT: Tensor, others: Tensor, ownerMeta: TensorLike, otherMeta: TensorLike, rows: number, mode: 'anchor' | 'ref') =>
-        customOp(statsGradLanesOp, [g, output, others, ownersT, ownerMeta, otherMeta], { shape: ownersT.shape, dtype: 'f32' }, { ...a, mode, owners: rows }, [
-          'g',
-          'stats',
-          'others',
-          'ownersT',
-          'ownerMeta',
-          'otherMeta',
-        ])
+      const lanesGrad = (ownersT: Tensor, others: Tensor, ownerMeta: Tensor | undefined, otherMeta: Tensor | undefined, rows: number, mode: 'anchor' | 'ref') =>
+        customOp(
+          statsGradLanesOp,
+          { g, stats: output, others, ownersT, ownerMeta, otherMeta },
+          { shape: ownersT.shape, dtype: 'f32' },
+          { ...a, mode, owners: rows },
+        )
           .transpose()
           .slice([0, 0], [rows, zt.shape[1]]);
-      const self = typeof zr === 'number';
-      const dzL = lanesGrad((self ? colsT : anchorsT) as Tensor, ref, rowMeta, cm, zt.shape[0], 'anchor');
-      if (self) return [dzL, null, null, null, null, null];
-      const dzrL = lanesGrad(colsT as Tensor, zt, cm, rowMeta, (zr as Tensor).shape[0], 'ref');
-      return [dzL, dzrL, null, null, null, null];
+      const dzL = lanesGrad((zr ? anchorsT : referenceT)!, ref, rowMeta, cm, zt.shape[0], 'anchor');
+      if (!zr) return { anchors: dzL };
+      const dzrL = lanesGrad(referenceT!, zt, cm, rowMeta, zr.shape[0], 'ref');
+      return { anchors: dzL, reference: dzrL };
     }
-    const dz = customOp(statsGradOp, [g, output, zt, ref, rowMeta, cm], { shape: zt.shape, dtype: 'f32' }, { ...a, mode: 'anchor' }, [
-      'g',
-      'stats',
-      'anchors',
-      'reference',
-      'rowMeta',
-      'colMeta',
-    ]);
-    if (typeof zr === 'number') return [dz, null, null, null, null, null];
-    const dzr = customOp(statsGradOp, [g, output, zr, zt, cm, rowMeta], { shape: zr.shape, dtype: 'f32' }, { ...a, mode: 'ref' }, [
-      'g',
-      'stats',
-      'reference',
-      'anchors',
-      'colMeta',
-      'rowMeta',
-    ]);
-    return [dz, dzr, null, null, null, null];
+    const dz = customOp(
+      statsGradOp,
+      { g, stats: output, rows: zt, cols: ref, rowMeta, colMeta: cm },
+      { shape: zt.shape, dtype: 'f32' },
+      { ...a, mode: 'anchor' },
+    );
+    if (!zr) return { anchors: dz };
+    const dzr = customOp(
+      statsGradOp,
+      { g, stats: output, rows: zr, cols: zt, rowMeta: cm, colMeta: rowMeta },
+      { shape: zr.shape, dtype: 'f32' },
+      { ...a, mode: 'ref' },
+    );
+    return { anchors: dz, reference: dzr };
   },
 };
 
@@ -482,6 +477,9 @@ function packMeta(labels: Tensor | undefined, targets: Tensor | undefined): Tens
 export function contrastiveRowStatsFused(r: ResolvedStatsOptions, variant?: Variant): Tensor {
   const hasLabels = r.labels !== undefined;
   const hasKernel = r.kernel !== undefined;
+  const m = r.anchors.shape[0];
+  const d = r.anchors.shape[1];
+  const chosen = variant === 'lanes' && d % 4 !== 0 ? 'register' : (variant ?? defaultVariant(r.anchors.backend, d));
   const attrs: StatsAttrs = {
     self: r.reference === undefined,
     hasLabels,
@@ -494,23 +492,20 @@ export function contrastiveRowStatsFused(r: ResolvedStatsOptions, variant?: Vari
     epsilon: r.epsilon,
     logEps: r.logEps,
     columns: r.columns,
+    variant: chosen,
   };
   const rowMeta = packMeta(r.labels, hasKernel ? r.targets : undefined);
   const colMeta = r.reference ? packMeta(r.refLabels, hasKernel ? r.refTargets : undefined) : undefined;
-  const m = r.anchors.shape[0];
-  const d = r.anchors.shape[1];
-  const chosen = variant === 'lanes' && d % 4 !== 0 ? 'register' : (variant ?? defaultVariant(r.anchors.backend, d));
-  attrs.variant = chosen;
   // The lanes layout reads the column side transposed (and, for the anchors' backward against a
   // reference, the anchors too): O((M + N)·d) extra memory, never M×N.
-  const colsT = chosen === 'lanes' ? transposedQuads(r.reference ?? r.anchors) : 0;
-  const anchorsT = chosen === 'lanes' && r.reference ? transposedQuads(r.anchors) : 0;
+  const lanes = chosen === 'lanes';
+  const referenceT = lanes ? transposedQuads(r.reference ?? r.anchors) : undefined;
+  const anchorsT = lanes && r.reference ? transposedQuads(r.anchors) : undefined;
   const full = customOp(
     statsOp,
-    [r.anchors, r.reference ?? 0, rowMeta ?? 0, colMeta ?? 0, colsT, anchorsT],
+    { anchors: r.anchors, reference: r.reference, rowMeta, colMeta, referenceT, anchorsT },
     { shape: [m, FUSED_COLUMNS], dtype: 'f32' },
-    attrs as unknown as Record<string, unknown>,
-    ['anchors', 'reference', 'labels/targets', 'refLabels/refTargets', 'referenceT', 'anchorsT'],
+    attrs,
   );
   return full.slice([0, 0], [m, STATS_COLUMNS]);
 }
@@ -518,16 +513,25 @@ export function contrastiveRowStatsFused(r: ResolvedStatsOptions, variant?: Vari
 interface PairAttrs {
   upper: boolean;
   temperature: number;
-  variant?: Variant;
+  variant: Variant;
+}
+
+/** The pair ops' inputs: the anchors and their labels / bias labels packed as [M, 2]. */
+interface PairInputs {
+  anchors: Tensor;
+  meta: Tensor;
+}
+
+interface PairGradInputs extends PairInputs {
+  g: Tensor;
 }
 
 function pairConsts(a: PairAttrs) {
   return { UPPER: a.upper, FACTOR: a.upper ? '1.0' : '2.0' };
 }
 
-function pairProblem(z: CpuOperand, meta: CpuOperand, a: PairAttrs): PairProblem {
-  const zv = z as Exclude<CpuOperand, number>;
-  const mv = (meta as Exclude<CpuOperand, number>).values;
+function pairProblem(zv: CpuTensor, meta: CpuTensor, a: PairAttrs): PairProblem {
+  const mv = meta.values;
   return {
     m: zv.shape[0],
     d: zv.shape[1],
@@ -539,33 +543,29 @@ function pairProblem(z: CpuOperand, meta: CpuOperand, a: PairAttrs): PairProblem
   };
 }
 
-const pairGradOp: CustomOpDefinition = {
+const pairGradOp: CustomOpDefinition<PairAttrs, PairGradInputs> = {
   name: 'pairMomentsGrad',
-  gpu(rec, [g, z, meta], _out, dst, attrs) {
-    const a = attrs as unknown as PairAttrs;
-    const variant = variantOf(rec, a);
-    const zv = view(z);
+  gpu(rec, { g, anchors: zv, meta }, _out, dst, a) {
+    const variant = a.variant;
     const zb = bufferOf(zv);
     const source = specialise('pair-moments-grad', pairMomentsGradWgsl, variant, zv.shape[1], pairConsts(a), true, false);
     rec.dispatch(
       `pair-moments-grad-${variant}`,
       source,
       params(zv.shape[0], zv.shape[0], zv.shape[1], a),
-      [zb, zb, bufferOf(view(meta)), bufferOf(view(g)), dst],
+      [zb, zb, bufferOf(meta), bufferOf(g), dst],
       grid1d(zv.shape[0]),
     );
   },
-  cpu([g, z, meta], _out, attrs) {
-    return pairBackward(pairProblem(z, meta, attrs as unknown as PairAttrs), (g as Exclude<CpuOperand, number>).values);
+  cpu({ g, anchors, meta }, _out, a) {
+    return pairBackward(pairProblem(anchors, meta, a), g.values);
   },
 };
 
-const pairOp: CustomOpDefinition = {
+const pairOp: CustomOpDefinition<PairAttrs, PairInputs> = {
   name: 'pairMoments',
-  gpu(rec, [z, meta], _out, dst, attrs) {
-    const a = attrs as unknown as PairAttrs;
-    const variant = variantOf(rec, a);
-    const zv = view(z);
+  gpu(rec, { anchors: zv, meta }, _out, dst, a) {
+    const variant = a.variant;
     const zb = bufferOf(zv);
     const m = zv.shape[0];
     const partial = rec.scratch(m * 12 * 4).buffer;
@@ -574,22 +574,23 @@ const pairOp: CustomOpDefinition = {
       `pair-moments-${variant}`,
       specialise('pair-moments', pairMomentsWgsl, variant, zv.shape[1], pairConsts(a), false, false),
       p,
-      [zb, zb, bufferOf(view(meta)), partial],
+      [zb, zb, bufferOf(meta), partial],
       grid1d(m),
     );
     rec.dispatch('pair-reduce', pairReduceWgsl, p, [partial, dst], [1, 1, 1]);
   },
-  cpu([z, meta], _out, attrs) {
-    return pairForward(pairProblem(z, meta, attrs as unknown as PairAttrs));
+  cpu({ anchors, meta }, _out, a) {
+    return pairForward(pairProblem(anchors, meta, a));
   },
-  vjp(g, { inputs: [z, meta], attrs }) {
-    const zt = z as Tensor;
-    return [customOp(pairGradOp, [g, zt, meta], { shape: zt.shape, dtype: 'f32' }, attrs, ['g', 'anchors', 'labels/biasLabels']), null];
+  vjp(g, { inputs: { anchors, meta }, attrs }) {
+    return { anchors: customOp(pairGradOp, { g, anchors, meta }, { shape: anchors.shape, dtype: 'f32' }, attrs) };
   },
 };
 
 export function pairMomentsFused(r: ResolvedPairOptions, variant?: Variant): Tensor {
   const meta = concat([cast(r.labels, 'f32').reshape([-1, 1]), cast(r.biasLabels, 'f32').reshape([-1, 1])], 1);
-  const attrs: PairAttrs = { upper: r.pairs === 'upper', temperature: r.temperature, ...(variant ? { variant } : {}) };
-  return customOp(pairOp, [r.anchors, meta], { shape: [4, 3], dtype: 'f32' }, attrs as unknown as Record<string, unknown>, ['anchors', 'labels/biasLabels']);
+  // Workgroup tiles need 64 invocations and 4 KiB of workgroup memory: every adapter has both.
+  const chosen = variant ?? pickForBackend(r.anchors.backend, { software: 'register', hardware: 'workgroup', reference: 'workgroup' });
+  const attrs: PairAttrs = { upper: r.pairs === 'upper', temperature: r.temperature, variant: chosen };
+  return customOp(pairOp, { anchors: r.anchors, meta }, { shape: [4, 3], dtype: 'f32' }, attrs);
 }

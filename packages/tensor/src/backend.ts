@@ -34,6 +34,8 @@ export interface MemoryInfo {
 export interface Backend {
   readonly kind: 'gpu' | 'cpu';
   readonly name: string;
+  /** What kernels may assume about the hardware: read it through `pickForBackend`, never by casting. */
+  readonly capabilities: BackendCapabilities;
   run<P extends Primitive>(primitive: P, inputs: readonly Operand[], params: Params<P>, out: OutputSpec): Storage;
   upload(data: ArrayLike<number>, dtype: DType): Storage;
   read(view: StorageView): Promise<Float32Array | Int32Array>;
@@ -47,6 +49,37 @@ export interface Backend {
   /** Resolves when all submitted work has finished. */
   sync(): Promise<void>;
   tensorCount: number;
+}
+
+/** What a backend tells the ops that pick a kernel variant or an algorithm per backend. */
+export interface BackendCapabilities {
+  /**
+   * True when the work runs on CPU cores: a software WebGPU adapter (llvmpipe, lavapipe,
+   * SwiftShader) or the float64 CPU reference.
+   */
+  readonly isSoftware: boolean;
+  /** True when the backend encodes GPU dispatches; false for the CPU reference (it runs `cpu()`). */
+  readonly dispatchesKernels: boolean;
+}
+
+/** One choice per backend class, for `pickForBackend`. */
+export interface BackendChoices<T> {
+  /** Software adapters (llvmpipe, lavapipe, SwiftShader). */
+  readonly software: T;
+  /** Hardware GPUs. */
+  readonly hardware: T;
+  /** The float64 CPU reference (it never dispatches); defaults to `software`. */
+  readonly reference?: T;
+}
+
+/**
+ * The single picker of a per-backend kernel variant or algorithm: `reference` (else `software`)
+ * on the CPU reference, `software` on software adapters, `hardware` on hardware GPUs.
+ */
+export function pickForBackend<T>(backend: Backend, choices: BackendChoices<T>): T {
+  const { isSoftware, dispatchesKernels } = backend.capabilities;
+  if (!dispatchesKernels) return choices.reference ?? choices.software;
+  return isSoftware ? choices.software : choices.hardware;
 }
 
 /** Reference-counted device memory. `handle` is a GPU buffer or a Float64Array. */

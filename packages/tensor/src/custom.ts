@@ -1,17 +1,42 @@
-import type { Operand, OutputSpec } from './backend.ts';
+import type { Operand, OutputSpec, StorageView } from './backend.ts';
 import type { DType } from './dtype.ts';
 import { dispatch } from './dispatch.ts';
 import type { Recorder } from './gpu/kernels/index.ts';
 import type { Shape } from './shape.ts';
 import type { Tensor, TensorLike } from './tensor.ts';
 
-/** A CPU operand of a custom op: its float64 values (i32 tensors hold integers). */
-export type CpuOperand = { readonly values: Float64Array; readonly shape: Shape; readonly dtype: DType } | number;
+/** A tensor input of a custom op on the CPU reference: its float64 values (i32 tensors hold integers). */
+export interface CpuTensor {
+  readonly values: Float64Array;
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
 
-export interface CustomVjpContext {
-  readonly inputs: readonly (Tensor | number)[];
+/** A CPU operand of a positional custom op: a tensor's float64 values or a JS scalar. */
+export type CpuOperand = CpuTensor | number;
+
+/** The positional input list of the legacy form (`CustomOpDefinition` with no type arguments). */
+export type PositionalInputs = readonly TensorLike[];
+
+/**
+ * A custom op's inputs by name: every property is a Tensor, optional properties are inputs that
+ * may be absent (the op sees `undefined`, nothing is bound or recorded for them).
+ */
+export type NamedInputs<Inputs> = { readonly [K in keyof Inputs]?: Tensor };
+
+/** What `gpu()` receives for named inputs: each present input's storage view. */
+export type GpuInputs<Inputs> = Inputs extends PositionalInputs ? readonly Operand[] : { readonly [K in keyof Inputs]: StorageView };
+/** What `cpu()` receives for named inputs: each present input's float64 values. */
+export type CpuInputs<Inputs> = Inputs extends PositionalInputs ? readonly CpuOperand[] : { readonly [K in keyof Inputs]: CpuTensor };
+/** What `vjp()` sees of the inputs: the saved tensors (absent optional inputs stay absent). */
+export type VjpInputs<Inputs> = Inputs extends PositionalInputs ? readonly (Tensor | number)[] : { readonly [K in keyof Inputs]: Tensor };
+/** What `vjp()` returns: a gradient per input name; omitted or null means none (positional form: one per input). */
+export type InputGradients<Inputs> = Inputs extends PositionalInputs ? readonly (Tensor | null)[] : { readonly [K in keyof Inputs]?: Tensor | null };
+
+export interface CustomVjpContext<Attrs = Readonly<Record<string, unknown>>, Inputs = PositionalInputs> {
+  readonly inputs: VjpInputs<Inputs>;
   readonly output: Tensor;
-  readonly attrs: Readonly<Record<string, unknown>>;
+  readonly attrs: Readonly<Attrs>;
 }
 
 /**
@@ -20,25 +45,110 @@ export interface CustomVjpContext {
  * dispatches into the shared command encoder: no readback, no extra submit), a float64 CPU
  * reference, and optionally a VJP built from tensor ops (often another custom op). Define it once
  * at module level and call it with `customOp(def, inputs, out, attrs)`.
+ *
+ * Typed form, `CustomOpDefinition<Attrs, Inputs>`: `Attrs` is the op's attribute object and
+ * `Inputs` an object type naming its tensor inputs, optional properties for inputs that may be
+ * absent, e.g. `{ x: Tensor; bias?: Tensor }`. `gpu`, `cpu` and `vjp` get the inputs by name and
+ * `vjp` returns gradients by name.
+ *
+ * Legacy form, `CustomOpDefinition` with no type arguments: positional inputs (`customOp(def,
+ * [a, b], out, attrs, names)`) and `Record<string, unknown>` attrs. The 'custom' primitive carries
+ * this form; a typed definition is lowered to it by `customOp`.
  */
-export interface CustomOpDefinition {
+export interface CustomOpDefinition<
+  Attrs extends object = Readonly<Record<string, unknown>>,
+  Inputs extends PositionalInputs | NamedInputs<Inputs> = PositionalInputs,
+> {
   readonly name: string;
-  gpu(rec: Recorder, inputs: readonly Operand[], out: OutputSpec, dst: GPUBuffer, attrs: Readonly<Record<string, unknown>>): void;
-  cpu(inputs: readonly CpuOperand[], out: OutputSpec, attrs: Readonly<Record<string, unknown>>): Float64Array;
+  gpu(rec: Recorder, inputs: GpuInputs<Inputs>, out: OutputSpec, dst: GPUBuffer, attrs: Readonly<Attrs>): void;
+  cpu(inputs: CpuInputs<Inputs>, out: OutputSpec, attrs: Readonly<Attrs>): Float64Array;
   /** Omit for ops that are not differentiable (nothing is recorded for them). */
-  vjp?(g: Tensor, ctx: CustomVjpContext): readonly (Tensor | null)[];
+  vjp?(g: Tensor, ctx: CustomVjpContext<Attrs, Inputs>): InputGradients<Inputs>;
+}
+
+/** The attrs a lowered typed op carries through the primitive: the present inputs' names and the op's attrs. */
+interface LoweredAttrs {
+  readonly names: readonly string[];
+  readonly attrs: object;
+}
+
+type AnyTyped = CustomOpDefinition<object, Record<string, Tensor | undefined>>;
+
+const lowered = new WeakMap<AnyTyped, CustomOpDefinition>();
+
+function byName<T>(names: readonly string[], values: readonly T[]): Record<string, T> {
+  const out: Record<string, T> = {};
+  names.forEach((n, i) => (out[n] = values[i]));
+  return out;
+}
+
+/** The positional form of a typed definition (cached: one per definition). */
+function lower(def: AnyTyped): CustomOpDefinition {
+  let op = lowered.get(def);
+  if (op) return op;
+  const split = (attrs: Readonly<Record<string, unknown>>) => attrs as unknown as LoweredAttrs;
+  op = {
+    name: def.name,
+    gpu(rec, inputs, out, dst, attrs) {
+      const { names, attrs: a } = split(attrs);
+      def.gpu(rec, byName(names, inputs as readonly StorageView[]), out, dst, a);
+    },
+    cpu(inputs, out, attrs) {
+      const { names, attrs: a } = split(attrs);
+      return def.cpu(byName(names, inputs as readonly CpuTensor[]), out, a);
+    },
+  };
+  if (def.vjp) {
+    const vjp = def.vjp.bind(def);
+    op.vjp = (g, { inputs, output, attrs }) => {
+      const { names, attrs: a } = split(attrs);
+      const grads = vjp(g, { inputs: byName(names, inputs as readonly Tensor[]), output, attrs: a });
+      return names.map((n) => grads[n] ?? null);
+    };
+  }
+  lowered.set(def, op);
+  return op;
 }
 
 /**
  * Runs a custom op through the single dispatch path (validation of the operands' backend,
- * autograd recording, scopes). `names` name the inputs in error messages.
+ * autograd recording, scopes). Typed form: `inputs` by name (the names appear in error
+ * messages; absent optional inputs are left out). Legacy form: positional `inputs`, with
+ * `names` naming them in error messages.
  */
+export function customOp<Attrs extends object, Inputs extends NamedInputs<Inputs>>(
+  op: CustomOpDefinition<Attrs, Inputs>,
+  inputs: Inputs,
+  out: OutputSpec,
+  attrs: NoInfer<Attrs>,
+): Tensor;
 export function customOp(
   op: CustomOpDefinition,
-  inputs: readonly TensorLike[],
+  inputs: PositionalInputs,
   out: OutputSpec,
-  attrs: Readonly<Record<string, unknown>> = {},
-  names: readonly string[] = inputs.map((_, i) => `input ${i}`),
+  attrs?: Readonly<Record<string, unknown>>,
+  names?: readonly string[],
+): Tensor;
+export function customOp(
+  op: { readonly name: string },
+  inputs: PositionalInputs | Readonly<Record<string, Tensor | undefined>>,
+  out: OutputSpec,
+  attrs: object = {},
+  names?: readonly string[],
 ): Tensor {
-  return dispatch('custom', inputs, { op, attrs }, out, names.length ? names : [op.name]);
+  if (Array.isArray(inputs)) {
+    const list = inputs as PositionalInputs;
+    const labels = names ?? list.map((_, i) => `input ${i}`);
+    return dispatch(
+      'custom',
+      list,
+      { op: op as unknown as CustomOpDefinition, attrs: attrs as Readonly<Record<string, unknown>> },
+      out,
+      labels.length ? labels : [op.name],
+    );
+  }
+  const present = Object.keys(inputs).filter((k) => (inputs as Record<string, Tensor | undefined>)[k] !== undefined);
+  const tensors = present.map((k) => (inputs as Record<string, Tensor>)[k]);
+  const params = { op: lower(op as unknown as AnyTyped), attrs: { names: present, attrs } satisfies LoweredAttrs };
+  return dispatch('custom', tensors, params, out, present.length ? present : [op.name]);
 }

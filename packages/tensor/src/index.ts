@@ -40,15 +40,26 @@ export type { VjpRule, VjpContext } from './autograd/vjp.ts';
 export { dispatch, resolveBackend } from './dispatch.ts';
 // Kernel authoring: fused ops defined in other packages (see docs/architecture.md).
 export { customOp } from './custom.ts';
-export type { CustomOpDefinition, CustomVjpContext, CpuOperand } from './custom.ts';
+export type {
+  CustomOpDefinition,
+  CustomVjpContext,
+  CpuOperand,
+  CpuTensor,
+  CpuInputs,
+  GpuInputs,
+  VjpInputs,
+  InputGradients,
+  NamedInputs,
+  PositionalInputs,
+} from './custom.ts';
 export { ParamWriter, bufferOf, grid1d, WORKGROUP } from './gpu/kernels/index.ts';
 export type { Recorder } from './gpu/kernels/index.ts';
 export { tidy, scope, keep, Scope } from './scope.ts';
 export { cpuBackend, setDefaultDevice, getDefaultDevice, resolveDevice } from './device.ts';
 export type { Device } from './device.ts';
 export { memory } from './memory.ts';
-export type { Backend, MemoryInfo, Operand, OutputSpec, StorageView } from './backend.ts';
-export { Storage } from './backend.ts';
+export type { Backend, BackendCapabilities, BackendChoices, MemoryInfo, Operand, OutputSpec, StorageView } from './backend.ts';
+export { Storage, pickForBackend } from './backend.ts';
 export { CpuBackend } from './cpu/backend.ts';
 export { gradcheck } from './gradcheck.ts';
 export type { GradcheckInput, GradcheckOptions, GradcheckResult } from './gradcheck.ts';

@@ -11,49 +11,41 @@
  * ~50 small tensor ops (each ~0.2 ms on llvmpipe). The statistics enter the normalisation as an
  * input computed without gradient: the closed form already accounts for their dependence on x.
  */
-import {
-  bufferOf,
-  concat,
-  customOp,
-  grid1d,
-  noGrad,
-  ParamWriter,
-  type CpuOperand,
-  type CustomOpDefinition,
-  type StorageView,
-  type Tensor,
-} from '@fairgpu/tensor';
+import { concat, noGrad, type Tensor } from '@fairgpu/tensor';
+import { bufferOf, customOp, grid1d, packU32, ParamWriter, type CustomOpDefinition } from '@fairgpu/tensor/internal';
 import { batchnormGradSumsWgsl, batchnormInputGradWgsl, batchnormStatsWgsl, channelLinearWgsl } from '../generated/wgsl.ts';
 import { f32Literal, specialize } from './specialize.ts';
 
-const vals = (x: CpuOperand) => (x as { values: Float64Array }).values;
-const buf = (x: unknown) => bufferOf(x as StorageView);
+/** The ops of this file without attributes. */
+type NoAttrs = Record<string, never>;
 
 function layout(shape: readonly number[]): { outer: number; channels: number; inner: number; total: number } {
   const total = shape.reduce((p, d) => p * d, 1);
   return { outer: shape[0], channels: shape[1], inner: shape.slice(2).reduce((p, d) => p * d, 1), total };
 }
 
-/** out = a[c]·u + b[c]·v + d[c]; inputs [u, coef] or [u, v, coef], coef starting with rows a, b, d. */
-const channelLinearOp: CustomOpDefinition = {
+/** out = a[c]·u + b[c]·v + d[c] (v optional), coef starting with rows a, b, d. */
+interface ChannelLinearInputs {
+  u: Tensor;
+  v?: Tensor;
+  coef: Tensor;
+}
+
+const channelLinearOp: CustomOpDefinition<NoAttrs, ChannelLinearInputs> = {
   name: 'channelLinear',
   gpu(rec, inputs, out, dst) {
     const { channels, inner, total } = layout(out.shape);
     if (!total) return;
-    const hasV = inputs.length === 3;
-    const u = bufferOf(inputs[0] as StorageView);
-    const v = hasV ? bufferOf(inputs[1] as StorageView) : u;
-    const coef = bufferOf(inputs[inputs.length - 1] as StorageView);
-    const values = [total, inner, channels, hasV ? 1 : 0];
-    const params = new ParamWriter();
-    values.forEach((v, i) => params.u(i, v));
-    rec.dispatch('channel-linear', specialize(channelLinearWgsl, 'Params', values), params.buffer, [u, v, coef, dst], grid1d(total / inner));
+    const u = bufferOf(inputs.u);
+    const v = inputs.v ? bufferOf(inputs.v) : u;
+    const values = [total, inner, channels, inputs.v ? 1 : 0];
+    rec.dispatch('channel-linear', specialize(channelLinearWgsl, 'Params', values), packU32(values), [u, v, bufferOf(inputs.coef), dst], grid1d(total / inner));
   },
   cpu(inputs, out) {
     const { channels, inner, total } = layout(out.shape);
-    const u = vals(inputs[0]);
-    const v = inputs.length === 3 ? vals(inputs[1]) : null;
-    const coef = vals(inputs[inputs.length - 1]);
+    const u = inputs.u.values;
+    const v = inputs.v ? inputs.v.values : null;
+    const coef = inputs.coef.values;
     const y = new Float64Array(total);
     for (let i = 0; i < total; i++) {
       const c = Math.floor(i / inner) % channels;
@@ -66,7 +58,7 @@ const channelLinearOp: CustomOpDefinition = {
 /** a[c]·u + b[c]·v + d[c] over axis 1 (v may be null). Not differentiable itself. */
 export function channelLinear(u: Tensor, v: Tensor | null, a: Tensor, b: Tensor, d: Tensor): Tensor {
   const coef = concat([a, b, d], 0);
-  return customOp(channelLinearOp, v ? [u, v, coef] : [u, coef], { shape: u.shape, dtype: 'f32' }, {}, v ? ['u', 'v', 'coef'] : ['u', 'coef']);
+  return customOp(channelLinearOp, { u, v: v ?? undefined, coef }, { shape: u.shape, dtype: 'f32' }, {});
 }
 
 /** Rows of the statistics tensor [6, C] written by batchnorm-stats.wgsl. */
@@ -83,17 +75,24 @@ function shapeParams(shape: readonly number[]): number[] {
   return [outer, channels, inner, outer * inner];
 }
 
+interface StatsInputs {
+  x: Tensor;
+  weight: Tensor;
+  bias: Tensor;
+  runningMean: Tensor;
+  runningVar: Tensor;
+  numBatchesTracked: Tensor;
+}
+
 /**
- * Inputs [x, w, b, runningMean, runningVar, numBatchesTracked] → [6, C] statistics; with `track`
- * the three running tensors are updated in place (as `assign` would).
+ * → [6, C] statistics; with `track` the three running tensors are updated in place (as `assign`
+ * would).
  */
-const batchNormStatsOp: CustomOpDefinition = {
+const batchNormStatsOp: CustomOpDefinition<StatsAttrs, StatsInputs> = {
   name: 'batchNormStats',
-  gpu(rec, inputs, out, dst, attrs) {
-    const x = inputs[0] as StorageView;
-    const [outer, channels, inner, count] = shapeParams(x.shape);
+  gpu(rec, inputs, out, dst, { eps, momentum, track }) {
+    const [outer, channels, inner, count] = shapeParams(inputs.x.shape);
     if (!channels) return;
-    const { eps, momentum, track } = attrs as unknown as StatsAttrs;
     const floats = [eps, momentum, 1 - momentum, (momentum * count) / Math.max(count - 1, 1)];
     const params = new ParamWriter()
       .u(0, outer)
@@ -103,12 +102,13 @@ const batchNormStatsOp: CustomOpDefinition = {
       .u(4, track ? 1 : 0);
     floats.forEach((v, i) => params.f(5 + i, v));
     const source = specialize(batchnormStatsWgsl, 'Params', [outer, channels, inner, count, track ? 1 : 0, ...floats.map(f32Literal)]);
-    rec.dispatch('batchnorm-stats', source, params.buffer, [...inputs.map(buf), dst], [channels, 1, 1]);
+    const { x, weight, bias, runningMean, runningVar, numBatchesTracked } = inputs;
+    const buffers = [x, weight, bias, runningMean, runningVar, numBatchesTracked].map(bufferOf);
+    rec.dispatch('batchnorm-stats', source, params.buffer, [...buffers, dst], [channels, 1, 1]);
   },
-  cpu(inputs, _out, attrs) {
-    const [x, w, b, rm, rv, nbt] = inputs.map(vals);
-    const [outer, channels, inner, count] = shapeParams((inputs[0] as { shape: readonly number[] }).shape);
-    const { eps, momentum, track } = attrs as unknown as StatsAttrs;
+  cpu(inputs, _out, { eps, momentum, track }) {
+    const { x, weight: w, bias: b, runningMean: rm, runningVar: rv, numBatchesTracked: nbt } = mapValues(inputs);
+    const [outer, channels, inner, count] = shapeParams(inputs.x.shape);
     const stats = new Float64Array(6 * channels);
     for (let c = 0; c < channels; c++) {
       let s = 0;
@@ -130,20 +130,31 @@ const batchNormStatsOp: CustomOpDefinition = {
   },
 };
 
-/** Inputs [g, x, stats] → [2, C]: Σ g·x̂ (dw), Σ g (db). */
-const batchNormGradSumsOp: CustomOpDefinition = {
+/** Each input's float64 values, by name. */
+function mapValues<K extends string>(inputs: { readonly [k in K]: { readonly values: Float64Array } }): Record<K, Float64Array> {
+  const out = {} as Record<K, Float64Array>;
+  for (const k of Object.keys(inputs) as K[]) out[k] = inputs[k].values;
+  return out;
+}
+
+/** [g, x, stats] → [2, C]: Σ g·x̂ (dw), Σ g (db). */
+const batchNormGradSumsOp: CustomOpDefinition<NoAttrs, { g: Tensor; x: Tensor; stats: Tensor }> = {
   name: 'batchNormGradSums',
-  gpu(rec, inputs, _out, dst) {
-    const shape = shapeParams((inputs[0] as StorageView).shape);
+  gpu(rec, { g, x, stats }, _out, dst) {
+    const shape = shapeParams(g.shape);
     const channels = shape[1];
     if (!channels) return;
-    const params = new ParamWriter();
-    shape.forEach((v, i) => params.u(i, v));
-    rec.dispatch('batchnorm-grad-sums', specialize(batchnormGradSumsWgsl, 'Params', shape), params.buffer, [...inputs.map(buf), dst], [channels, 1, 1]);
+    rec.dispatch(
+      'batchnorm-grad-sums',
+      specialize(batchnormGradSumsWgsl, 'Params', shape),
+      packU32(shape),
+      [bufferOf(g), bufferOf(x), bufferOf(stats), dst],
+      [channels, 1, 1],
+    );
   },
   cpu(inputs) {
-    const [g, x, stats] = inputs.map(vals);
-    const [outer, channels, inner] = shapeParams((inputs[0] as { shape: readonly number[] }).shape);
+    const { g, x, stats } = mapValues(inputs);
+    const [outer, channels, inner] = shapeParams(inputs.g.shape);
     const out = new Float64Array(2 * channels);
     for (let c = 0; c < channels; c++) {
       const mean = stats[STATS.mean * channels + c];
@@ -159,25 +170,23 @@ const batchNormGradSumsOp: CustomOpDefinition = {
   },
 };
 
-/** Inputs [g, x, w, stats, sums] → dx. */
-const batchNormInputGradOp: CustomOpDefinition = {
+/** [g, x, w, stats, sums] → dx. */
+const batchNormInputGradOp: CustomOpDefinition<NoAttrs, { g: Tensor; x: Tensor; weight: Tensor; stats: Tensor; sums: Tensor }> = {
   name: 'batchNormInputGrad',
-  gpu(rec, inputs, out, dst) {
+  gpu(rec, { g, x, weight, stats, sums }, out, dst) {
     const shape = shapeParams(out.shape);
     const [outer, channels] = shape;
     if (!(outer * channels)) return;
-    const params = new ParamWriter();
-    shape.forEach((v, i) => params.u(i, v));
     rec.dispatch(
       'batchnorm-input-grad',
       specialize(batchnormInputGradWgsl, 'Params', shape),
-      params.buffer,
-      [...inputs.map(buf), dst],
+      packU32(shape),
+      [g, x, weight, stats, sums].map(bufferOf).concat(dst),
       grid1d(outer * channels),
     );
   },
   cpu(inputs, out) {
-    const [g, x, w, stats, sums] = inputs.map(vals);
+    const { g, x, weight: w, stats, sums } = mapValues(inputs);
     const [outer, channels, inner, count] = shapeParams(out.shape);
     const dx = new Float64Array(g.length);
     for (let c = 0; c < channels; c++) {
@@ -197,25 +206,23 @@ const batchNormInputGradOp: CustomOpDefinition = {
 };
 
 /**
- * y = a[c]·x + d[c] from the statistics (rows a, 0, d drive the channel-linear kernel). Inputs
- * [x, stats, w, b]: w and b are there for the VJP, so autograd routes dw and db to the affine
- * parameters.
+ * y = a[c]·x + d[c] from the statistics (rows a, 0, d drive the channel-linear kernel). weight
+ * and bias are inputs for the VJP, so autograd routes dw and db to the affine parameters.
  */
-const batchNormTrainOp: CustomOpDefinition = {
+const batchNormTrainOp: CustomOpDefinition<NoAttrs, { x: Tensor; stats: Tensor; weight: Tensor; bias: Tensor }> = {
   name: 'batchNormTrain',
-  gpu(rec, inputs, out, dst, attrs) {
-    channelLinearOp.gpu(rec, [inputs[0], inputs[1]], out, dst, attrs);
+  gpu(rec, { x, stats }, out, dst, attrs) {
+    channelLinearOp.gpu(rec, { u: x, coef: stats }, out, dst, attrs);
   },
-  cpu(inputs, out, attrs) {
-    return channelLinearOp.cpu([inputs[0], inputs[1]], out, attrs);
+  cpu({ x, stats }, out, attrs) {
+    return channelLinearOp.cpu({ u: x, coef: stats }, out, attrs);
   },
-  vjp(g, { inputs }) {
-    const [x, stats, w] = inputs as Tensor[];
+  vjp(g, { inputs: { x, stats, weight } }) {
     const channels = x.shape[1];
-    const sums = customOp(batchNormGradSumsOp, [g, x, stats], { shape: [2, channels], dtype: 'f32' }, {}, ['g', 'x', 'stats']);
-    const dx = customOp(batchNormInputGradOp, [g, x, w, stats, sums], { shape: x.shape, dtype: 'f32' }, {}, ['g', 'x', 'weight', 'stats', 'sums']);
+    const sums = customOp(batchNormGradSumsOp, { g, x, stats }, { shape: [2, channels], dtype: 'f32' }, {});
+    const dx = customOp(batchNormInputGradOp, { g, x, weight, stats, sums }, { shape: x.shape, dtype: 'f32' }, {});
     const row = (r: number) => sums.slice([r, 0], [r + 1, channels]).reshape([channels]);
-    return [dx, null, row(0), row(1)];
+    return { x: dx, weight: row(0), bias: row(1) };
   },
 };
 
@@ -236,12 +243,11 @@ export function batchNormTrain(x: Tensor, w: Tensor, b: Tensor, eps: number, run
   const stats = noGrad(() =>
     customOp(
       batchNormStatsOp,
-      [x, w, b, running.mean, running.variance, running.batchesTracked],
+      { x, weight: w, bias: b, runningMean: running.mean, runningVar: running.variance, numBatchesTracked: running.batchesTracked },
       { shape: [6, x.shape[1]], dtype: 'f32' },
       { eps, momentum: running.momentum, track: true },
-      ['x', 'weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'],
     ),
   );
-  const y = customOp(batchNormTrainOp, [x, stats, w, b], { shape: x.shape, dtype: 'f32' }, {}, ['x', 'stats', 'weight', 'bias']);
+  const y = customOp(batchNormTrainOp, { x, stats, weight: w, bias: b }, { shape: x.shape, dtype: 'f32' }, {});
   return { y, stats };
 }

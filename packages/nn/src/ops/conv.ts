@@ -7,23 +7,8 @@
  *    its own input-gradient and weight-gradient kernels.
  * `conv2d` picks per adapter class (`convAlgorithm`), from `npm run bench -- train` measurements.
  */
-import {
-  assertKnownOptions,
-  bufferOf,
-  concat,
-  customOp,
-  grid1d,
-  InvalidArgumentError,
-  noGrad,
-  ones,
-  ParamWriter,
-  ShapeMismatchError,
-  zeros,
-  type CpuOperand,
-  type CustomOpDefinition,
-  type StorageView,
-  type Tensor,
-} from '@fairgpu/tensor';
+import { assertKnownOptions, concat, InvalidArgumentError, noGrad, ones, ShapeMismatchError, zeros, type Tensor } from '@fairgpu/tensor';
+import { bufferOf, customOp, grid1d, packU32, pickForBackend, type CustomOpDefinition } from '@fairgpu/tensor/internal';
 import { channelTransposeWgsl, col2imWgsl, convDirectInputGradWgsl, convDirectWeightGradWgsl, convDirectWgsl, im2colWgsl } from '../generated/wgsl.ts';
 import { specialize } from './specialize.ts';
 import { geometry, geometryKernel, withGeometry, type Geometry, type Pair } from './geometry.ts';
@@ -34,17 +19,20 @@ const DIRECT = withGeometry(convDirectWgsl);
 const DIRECT_DX = withGeometry(convDirectInputGradWgsl);
 const DIRECT_DW = withGeometry(convDirectWeightGradWgsl);
 
-const geo = (attrs: Readonly<Record<string, unknown>>) => attrs.geometry as Geometry;
-const vals = (x: CpuOperand) => (x as { values: Float64Array }).values;
-const buf = (x: unknown) => bufferOf(x as StorageView);
-
 /**
  * Column layouts: 'batch' is [B, C·kh·kw, Ho·Wo] (F.unfold's), 'wide' is [C·kh·kw, B·Ho·Wo], one
  * matrix for the whole batch, so the convolution is a single large matmul (better tile use when
  * Ho·Wo is small).
  */
 export type ColumnLayout = 'batch' | 'wide';
-const layoutOf = (attrs: Readonly<Record<string, unknown>>) => (attrs.layout === 'wide' ? 1 : 0);
+
+/** The window ops' attrs: the geometry and, for im2col / col2im, the column layout. */
+interface GeometryAttrs {
+  geometry: Geometry;
+  layout?: ColumnLayout;
+}
+
+const layoutOf = (attrs: GeometryAttrs) => (attrs.layout === 'wide' ? 1 : 0);
 
 /** cols index of (b, c, ky, kx, q = oy·Wo + ox). */
 function colIndex(g: Geometry, b: number, c: number, ky: number, kx: number, q: number, layout: number): number {
@@ -58,16 +46,16 @@ function colShape(g: Geometry, layout: ColumnLayout): number[] {
   return layout === 'wide' ? [k, g.batch * g.ho * g.wo] : [g.batch, k, g.ho * g.wo];
 }
 
-export const im2colOp: CustomOpDefinition = {
+export const im2colOp: CustomOpDefinition<GeometryAttrs, { x: Tensor }> = {
   name: 'im2col',
-  gpu(rec, [x], out, dst, attrs) {
-    const g = geo(attrs);
+  gpu(rec, { x }, out, dst, attrs) {
+    const g = attrs.geometry;
     const total = g.batch * g.c * g.kh * g.kw * g.ho * g.wo;
-    if (total) rec.dispatch('im2col', ...geometryKernel(IM2COL, g, total, 0, layoutOf(attrs)), [buf(x), dst], grid1d(total));
+    if (total) rec.dispatch('im2col', ...geometryKernel(IM2COL, g, total, 0, layoutOf(attrs)), [bufferOf(x), dst], grid1d(total));
   },
-  cpu([x], _out, attrs) {
-    const g = geo(attrs);
-    const xs = vals(x);
+  cpu({ x }, _out, attrs) {
+    const g = attrs.geometry;
+    const xs = x.values;
     const cols = new Float64Array(g.batch * g.c * g.kh * g.kw * g.ho * g.wo);
     for (let b = 0; b < g.batch; b++)
       for (let c = 0; c < g.c; c++)
@@ -84,20 +72,20 @@ export const im2colOp: CustomOpDefinition = {
     return cols;
   },
   vjp(grad, { attrs }) {
-    return [col2im(grad, geo(attrs), attrs.layout as ColumnLayout)];
+    return { x: col2im(grad, attrs.geometry, attrs.layout) };
   },
 };
 
-export const col2imOp: CustomOpDefinition = {
+export const col2imOp: CustomOpDefinition<GeometryAttrs, { cols: Tensor }> = {
   name: 'col2im',
-  gpu(rec, [cols], out, dst, attrs) {
-    const g = geo(attrs);
+  gpu(rec, { cols }, out, dst, attrs) {
+    const g = attrs.geometry;
     const total = g.batch * g.c * g.h * g.w;
-    if (total) rec.dispatch('col2im', ...geometryKernel(COL2IM, g, total, 0, layoutOf(attrs)), [buf(cols), dst], grid1d(total));
+    if (total) rec.dispatch('col2im', ...geometryKernel(COL2IM, g, total, 0, layoutOf(attrs)), [bufferOf(cols), dst], grid1d(total));
   },
-  cpu([cols], _out, attrs) {
-    const g = geo(attrs);
-    const cs = vals(cols);
+  cpu({ cols }, _out, attrs) {
+    const g = attrs.geometry;
+    const cs = cols.values;
     const x = new Float64Array(g.batch * g.c * g.h * g.w);
     for (let b = 0; b < g.batch; b++)
       for (let c = 0; c < g.c; c++)
@@ -114,18 +102,18 @@ export const col2imOp: CustomOpDefinition = {
     return x;
   },
   vjp(grad, { attrs }) {
-    return [im2col(grad, geo(attrs), attrs.layout as ColumnLayout)];
+    return { cols: im2col(grad, attrs.geometry, attrs.layout) };
   },
 };
 
 /** [B, C, H, W] → [B, C·kh·kw, Ho·Wo] (PyTorch's `F.unfold`), or [C·kh·kw, B·Ho·Wo] ('wide'). */
 export function im2col(x: Tensor, g: Geometry, layout: ColumnLayout = 'batch'): Tensor {
-  return customOp(im2colOp, [x], { shape: colShape(g, layout), dtype: 'f32' }, { geometry: g, layout }, ['x']);
+  return customOp(im2colOp, { x }, { shape: colShape(g, layout), dtype: 'f32' }, { geometry: g, layout });
 }
 
 /** The adjoint of im2col (PyTorch's `F.fold` for the 'batch' layout) → [B, C, H, W]. */
 export function col2im(cols: Tensor, g: Geometry, layout: ColumnLayout = 'batch'): Tensor {
-  return customOp(col2imOp, [cols], { shape: [g.batch, g.c, g.h, g.w], dtype: 'f32' }, { geometry: g, layout }, ['cols']);
+  return customOp(col2imOp, { cols }, { shape: [g.batch, g.c, g.h, g.w], dtype: 'f32' }, { geometry: g, layout });
 }
 
 function directCpu(g: Geometry, xs: Float64Array, ws: Float64Array, kind: 'y' | 'dx' | 'dw', gs?: Float64Array): Float64Array {
@@ -151,16 +139,15 @@ function directCpu(g: Geometry, xs: Float64Array, ws: Float64Array, kind: 'y' | 
   return out;
 }
 
-const directInputGradOp: CustomOpDefinition = {
+const directInputGradOp: CustomOpDefinition<GeometryAttrs, { g: Tensor; weight: Tensor }> = {
   name: 'conv2dDirectInputGrad',
-  gpu(rec, [grad, w], out, dst, attrs) {
-    const g = geo(attrs);
+  gpu(rec, { g: grad, weight }, out, dst, attrs) {
+    const g = attrs.geometry;
     const total = g.batch * g.c * g.h * g.w;
-    if (total) rec.dispatch('conv2d-direct-dx', ...geometryKernel(DIRECT_DX, g, total), [buf(grad), buf(w), dst], grid1d(total));
+    if (total) rec.dispatch('conv2d-direct-dx', ...geometryKernel(DIRECT_DX, g, total), [bufferOf(grad), bufferOf(weight), dst], grid1d(total));
   },
-  cpu([grad, w], _out, attrs) {
-    const g = geo(attrs);
-    return directCpu(g, new Float64Array(0), vals(w), 'dx', vals(grad));
+  cpu({ g: grad, weight }, _out, attrs) {
+    return directCpu(attrs.geometry, new Float64Array(0), weight.values, 'dx', grad.values);
   },
 };
 
@@ -171,41 +158,38 @@ function weightGradChunks(g: Geometry): number {
   return Math.max(1, Math.min(Math.ceil(8192 / weights), Math.ceil(n / 64)));
 }
 
-const directWeightGradOp: CustomOpDefinition = {
+const directWeightGradOp: CustomOpDefinition<GeometryAttrs & { chunks: number }, { g: Tensor; x: Tensor }> = {
   name: 'conv2dDirectWeightGrad',
-  gpu(rec, [grad, x], out, dst, attrs) {
-    const g = geo(attrs);
-    const chunks = attrs.chunks as number;
+  gpu(rec, { g: grad, x }, out, dst, attrs) {
+    const g = attrs.geometry;
+    const chunks = attrs.chunks;
     const total = g.co * g.c * g.kh * g.kw * chunks;
-    if (total) rec.dispatch('conv2d-direct-dw', ...geometryKernel(DIRECT_DW, g, total, chunks), [buf(grad), buf(x), dst], grid1d(total));
+    if (total) rec.dispatch('conv2d-direct-dw', ...geometryKernel(DIRECT_DW, g, total, chunks), [bufferOf(grad), bufferOf(x), dst], grid1d(total));
   },
-  cpu([grad, x], _out, attrs) {
+  cpu({ g: grad, x }, _out, attrs) {
     // One chunk holds the whole sum; the others are zero (same total as the GPU's split).
-    const g = geo(attrs);
-    const dw = directCpu(g, vals(x), new Float64Array(0), 'dw', vals(grad));
-    const out = new Float64Array(dw.length * (attrs.chunks as number));
+    const dw = directCpu(attrs.geometry, x.values, new Float64Array(0), 'dw', grad.values);
+    const out = new Float64Array(dw.length * attrs.chunks);
     out.set(dw);
     return out;
   },
 };
 
-export const conv2dDirectOp: CustomOpDefinition = {
+export const conv2dDirectOp: CustomOpDefinition<GeometryAttrs, { x: Tensor; weight: Tensor }> = {
   name: 'conv2dDirect',
-  gpu(rec, [x, w], out, dst, attrs) {
-    const g = geo(attrs);
+  gpu(rec, { x, weight }, out, dst, attrs) {
+    const g = attrs.geometry;
     const total = g.batch * Math.ceil(g.co / 4) * g.ho * g.wo;
-    if (total) rec.dispatch('conv2d-direct', ...geometryKernel(DIRECT, g, total), [buf(x), buf(w), dst], grid1d(total));
+    if (total) rec.dispatch('conv2d-direct', ...geometryKernel(DIRECT, g, total), [bufferOf(x), bufferOf(weight), dst], grid1d(total));
   },
-  cpu([x, w], _out, attrs) {
-    return directCpu(geo(attrs), vals(x), vals(w), 'y');
+  cpu({ x, weight }, _out, attrs) {
+    return directCpu(attrs.geometry, x.values, weight.values, 'y');
   },
-  vjp(grad, { inputs, attrs }) {
-    const [x, w] = inputs as [Tensor, Tensor];
-    const g = geo(attrs);
-    const dx = customOp(directInputGradOp, [grad, w], { shape: x.shape, dtype: 'f32' }, attrs, ['g', 'weight']);
-    const chunks = weightGradChunks(g);
-    const partial = customOp(directWeightGradOp, [grad, x], { shape: [chunks, ...w.shape], dtype: 'f32' }, { ...attrs, chunks }, ['g', 'x']);
-    return [dx, partial.sum(0)];
+  vjp(grad, { inputs: { x, weight }, attrs }) {
+    const dx = customOp(directInputGradOp, { g: grad, weight }, { shape: x.shape, dtype: 'f32' }, attrs);
+    const chunks = weightGradChunks(attrs.geometry);
+    const partial = customOp(directWeightGradOp, { g: grad, x }, { shape: [chunks, ...weight.shape], dtype: 'f32' }, { ...attrs, chunks });
+    return { x: dx, weight: partial.sum(0) };
   },
 };
 
@@ -214,27 +198,30 @@ export const conv2dDirectOp: CustomOpDefinition = {
  * Inputs [y, coef, bias?] with coef = concat(1, bias) built without gradient; the VJP transposes g
  * back with the same kernel and sums it for the bias.
  */
-const channelTransposeOp: CustomOpDefinition = {
+interface TransposeAttrs {
+  dims: readonly [number, number, number];
+  dir: 0 | 1;
+}
+
+const channelTransposeOp: CustomOpDefinition<TransposeAttrs, { y: Tensor; coef: Tensor; bias?: Tensor }> = {
   name: 'convOutputTranspose',
   gpu(rec, inputs, out, dst, attrs) {
-    const [batch, channels, inner] = attrs.dims as [number, number, number];
+    const [batch, channels, inner] = attrs.dims;
     const total = batch * channels * inner;
     if (!total) return;
-    const values = [total, inner, channels, batch, attrs.dir as number];
-    const w = new ParamWriter();
-    values.forEach((v, i) => w.u(i, v));
+    const values = [total, inner, channels, batch, attrs.dir];
     rec.dispatch(
       'conv-output-transpose',
       specialize(channelTransposeWgsl, 'Params', values),
-      w.buffer,
-      [buf(inputs[0]), buf(inputs[1]), dst],
+      packU32(values),
+      [bufferOf(inputs.y), bufferOf(inputs.coef), dst],
       grid1d(batch * channels),
     );
   },
   cpu(inputs, out, attrs) {
-    const [batch, channels, inner] = attrs.dims as [number, number, number];
-    const src = vals(inputs[0]);
-    const coef = vals(inputs[1]);
+    const [batch, channels, inner] = attrs.dims;
+    const src = inputs.y.values;
+    const coef = inputs.coef.values;
     const y = new Float64Array(batch * channels * inner);
     for (let b = 0; b < batch; b++)
       for (let c = 0; c < channels; c++)
@@ -247,26 +234,23 @@ const channelTransposeOp: CustomOpDefinition = {
     return y;
   },
   vjp(g, { inputs, attrs }) {
-    const [batch, channels, inner] = attrs.dims as [number, number, number];
+    const [batch, channels, inner] = attrs.dims;
     const coef = noGrad(() => concat([ones([channels], { device: g.backend }), zeros([channels], { device: g.backend })], 0));
-    const back = customOp(channelTransposeOp, [g, coef], { shape: [channels, batch, inner], dtype: 'f32' }, { dims: attrs.dims, dir: 1 }, [
-      'g',
-      'coef',
-    ]).reshape((inputs[0] as Tensor).shape);
-    return inputs.length === 3 ? [back, null, g.sum([0, 2])] : [back, null];
+    const back = customOp(channelTransposeOp, { y: g, coef }, { shape: [channels, batch, inner], dtype: 'f32' }, { dims: attrs.dims, dir: 1 }).reshape(
+      inputs.y.shape,
+    );
+    return inputs.bias ? { y: back, bias: g.sum([0, 2]) } : { y: back };
   },
 };
 
 /** [Co, B·P] (wide matmul output) → [B, Co, P], adding bias per channel when given. */
 function toBatchMajor(y: Tensor, batch: number, channels: number, inner: number, bias: Tensor | null): Tensor {
   const coef = noGrad(() => concat([ones([channels], { device: y.backend }), bias ? bias.detach() : zeros([channels], { device: y.backend })], 0));
-  const inputs = bias ? [y, coef, bias] : [y, coef];
   return customOp(
     channelTransposeOp,
-    inputs,
+    { y, coef, bias: bias ?? undefined },
     { shape: [batch, channels, inner], dtype: 'f32' },
     { dims: [batch, channels, inner], dir: 0 },
-    bias ? ['y', 'coef', 'bias'] : ['y', 'coef'],
   );
 }
 
@@ -289,8 +273,8 @@ export function setConvAlgorithm(adapterClass: 'software' | 'hardware', algorith
 }
 
 export function convAlgorithmFor(x: Tensor): ConvAlgorithm {
-  const software = (x.backend as { isSoftware?: boolean }).isSoftware ?? true;
-  return defaultAlgorithm[software ? 'software' : 'hardware'];
+  // The CPU reference takes the software choice (pickForBackend's default).
+  return pickForBackend(x.backend, defaultAlgorithm);
 }
 
 export interface Conv2dOptions {
@@ -320,7 +304,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     throw new InvalidArgumentError('conv2d', 'options.algorithm', `must be 'direct' or 'im2col', got ${String(algorithm)}`);
   let y: Tensor;
   if (algorithm === 'direct') {
-    y = customOp(conv2dDirectOp, [x, weight], { shape: [g.batch, co, g.ho, g.wo], dtype: 'f32' }, { geometry: g }, ['x', 'weight']);
+    y = customOp(conv2dDirectOp, { x, weight }, { shape: [g.batch, co, g.ho, g.wo], dtype: 'f32' }, { geometry: g });
   } else {
     const perImage = ci * kh * kw * g.ho * g.wo * 4;
     const chunk = Math.max(1, Math.floor(MAX_COLS_BYTES / perImage));

@@ -1,4 +1,5 @@
-import { InvalidArgumentError, ParamWriter, ShapeMismatchError, type Tensor } from '@fairgpu/tensor';
+import { InvalidArgumentError, ShapeMismatchError, type Tensor } from '@fairgpu/tensor';
+import { packU32 } from '@fairgpu/tensor/internal';
 import { convGeometryWgsl } from '../generated/wgsl.ts';
 import { specialize } from './specialize.ts';
 
@@ -70,9 +71,7 @@ const geometryValues = (g: Geometry, total: number, extra: number, layout: numbe
 
 /** The uniform block of shaders/nn/conv-geometry.wgsl. */
 export function geometryParams(g: Geometry, total: number, extra = 0, layout = 0): ArrayBuffer {
-  const w = new ParamWriter();
-  geometryValues(g, total, extra, layout).forEach((v, i) => w.u(i, v));
-  return w.buffer;
+  return packU32(geometryValues(g, total, extra, layout));
 }
 
 /**

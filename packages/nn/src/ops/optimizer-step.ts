@@ -6,7 +6,8 @@
  * the real outputs are the in-place writes. The float64 path does the same
  * arithmetic on the CPU backend's storage, in place.
  */
-import { bufferOf, customOp, grid1d, ParamWriter, type CpuOperand, type CustomOpDefinition, type StorageView, type Tensor } from '@fairgpu/tensor';
+import type { Tensor } from '@fairgpu/tensor';
+import { bufferOf, customOp, elementCount, grid1d, ParamWriter, type CustomOpDefinition } from '@fairgpu/tensor/internal';
 import { optimizerStepWgsl } from '../generated/wgsl.ts';
 
 export interface FusedStep {
@@ -27,7 +28,13 @@ export interface FusedStep {
   eps?: number;
 }
 
-const vals = (x: CpuOperand) => (x as { values: Float64Array }).values;
+/** The parameter, its gradient, and the state tensors the update uses (SGD: state0 = momentum buffer if any; Adam: both). */
+interface StepInputs {
+  param: Tensor;
+  grad: Tensor;
+  state0?: Tensor;
+  state1?: Tensor;
+}
 
 function constants(s: FusedStep) {
   const t = s.t ?? 1;
@@ -42,12 +49,13 @@ function constants(s: FusedStep) {
   };
 }
 
-const optimizerStepOp: CustomOpDefinition = {
+const optimizerStepOp: CustomOpDefinition<{ step: FusedStep }, StepInputs> = {
   name: 'optimizerStep',
-  gpu(rec, inputs, _out, _dst, attrs) {
-    const s = attrs.step as FusedStep;
-    const [param, grad, s0, s1] = inputs.map((x) => bufferOf(x as StorageView));
-    const n = (inputs[0] as StorageView).shape.reduce((a, d) => a * d, 1);
+  gpu(rec, inputs, _out, _dst, { step: s }) {
+    const [param, grad] = [bufferOf(inputs.param), bufferOf(inputs.grad)];
+    const s0 = inputs.state0 && bufferOf(inputs.state0);
+    const s1 = inputs.state1 && bufferOf(inputs.state1);
+    const n = elementCount(inputs.param);
     if (!n) return;
     const c = constants(s);
     const flags = (s.fresh ? 1 : 0) | (s.nesterov ? 2 : 0) | (s.decoupled ? 4 : 0);
@@ -69,11 +77,10 @@ const optimizerStepOp: CustomOpDefinition = {
     // Bindings must be distinct buffers: SGD without momentum binds 4-byte scratch buffers it never reads.
     rec.dispatch(`optimizer-step-${s.kind}`, optimizerStepWgsl, w.buffer, [param, grad, s0 ?? rec.scratch(4).buffer, s1 ?? rec.scratch(4).buffer], grid1d(n));
   },
-  cpu(inputs, _out, attrs) {
-    const s = attrs.step as FusedStep;
-    const [param, grad] = [vals(inputs[0]), vals(inputs[1])];
-    const s0 = inputs[2] === undefined ? null : vals(inputs[2]);
-    const s1 = inputs[3] === undefined ? null : vals(inputs[3]);
+  cpu(inputs, _out, { step: s }) {
+    const [param, grad] = [inputs.param.values, inputs.grad.values];
+    const s0 = inputs.state0?.values ?? null;
+    const s1 = inputs.state1?.values ?? null;
     const c = constants(s);
     for (let i = 0; i < param.length; i++) {
       const w = param[i];
@@ -105,5 +112,5 @@ const optimizerStepOp: CustomOpDefinition = {
  * for Adam) in place from `grad`. Call under `noGrad`.
  */
 export function fusedOptimizerStep(param: Tensor, grad: Tensor, state: readonly Tensor[], step: FusedStep): void {
-  customOp(optimizerStepOp, [param, grad, ...state], { shape: [1], dtype: 'f32' }, { step }, ['param', 'grad', ...state.map((_, i) => `state${i}`)]).dispose();
+  customOp(optimizerStepOp, { param, grad, state0: state[0], state1: state[1] }, { shape: [1], dtype: 'f32' }, { step }).dispose();
 }

@@ -3,18 +3,8 @@
  * as PyTorch); average pooling is im2col + a mean over the window (zero padding counted, PyTorch's
  * `count_include_pad=True` default), so its gradient is col2im; global average pooling is a mean.
  */
-import {
-  assertKnownOptions,
-  bufferOf,
-  customOp,
-  grid1d,
-  InvalidArgumentError,
-  ParamWriter,
-  type CpuOperand,
-  type CustomOpDefinition,
-  type StorageView,
-  type Tensor,
-} from '@fairgpu/tensor';
+import { assertKnownOptions, InvalidArgumentError, type Tensor } from '@fairgpu/tensor';
+import { bufferOf, customOp, grid1d, packU32, type CustomOpDefinition } from '@fairgpu/tensor/internal';
 import { globalAvgPoolWgsl, maxpoolGradWgsl, maxpoolWgsl } from '../generated/wgsl.ts';
 import { specialize } from './specialize.ts';
 import { geometry, geometryKernel, withGeometry, type Geometry, type Pair } from './geometry.ts';
@@ -22,9 +12,10 @@ import { im2col } from './conv.ts';
 
 const MAXPOOL = withGeometry(maxpoolWgsl);
 const MAXPOOL_GRAD = withGeometry(maxpoolGradWgsl);
-const geo = (attrs: Readonly<Record<string, unknown>>) => attrs.geometry as Geometry;
-const vals = (x: CpuOperand) => (x as { values: Float64Array }).values;
-const buf = (x: unknown) => bufferOf(x as StorageView);
+
+interface PoolAttrs {
+  geometry: Geometry;
+}
 
 /** Index (within its plane) of the first maximum of window (oy, ox) of plane bc, or -1. */
 function argmaxCpu(g: Geometry, xs: Float64Array, bc: number, oy: number, ox: number): number {
@@ -44,17 +35,15 @@ function argmaxCpu(g: Geometry, xs: Float64Array, bc: number, oy: number, ox: nu
   return at;
 }
 
-const maxPoolGradOp: CustomOpDefinition = {
+const maxPoolGradOp: CustomOpDefinition<PoolAttrs, { x: Tensor; g: Tensor }> = {
   name: 'maxPool2dGrad',
-  gpu(rec, [x, grad], out, dst, attrs) {
-    const g = geo(attrs);
+  gpu(rec, { x, g: grad }, out, dst, { geometry: g }) {
     const total = g.batch * g.c * g.h * g.w;
-    if (total) rec.dispatch('maxpool2d-grad', ...geometryKernel(MAXPOOL_GRAD, g, total), [buf(x), buf(grad), dst], grid1d(total));
+    if (total) rec.dispatch('maxpool2d-grad', ...geometryKernel(MAXPOOL_GRAD, g, total), [bufferOf(x), bufferOf(grad), dst], grid1d(total));
   },
-  cpu([x, grad], _out, attrs) {
-    const g = geo(attrs);
-    const xs = vals(x);
-    const gs = vals(grad);
+  cpu({ x, g: grad }, _out, { geometry: g }) {
+    const xs = x.values;
+    const gs = grad.values;
     const dx = new Float64Array(g.batch * g.c * g.h * g.w);
     for (let bc = 0; bc < g.batch * g.c; bc++)
       for (let oy = 0; oy < g.ho; oy++)
@@ -66,16 +55,14 @@ const maxPoolGradOp: CustomOpDefinition = {
   },
 };
 
-const maxPoolOp: CustomOpDefinition = {
+const maxPoolOp: CustomOpDefinition<PoolAttrs, { x: Tensor }> = {
   name: 'maxPool2d',
-  gpu(rec, [x], out, dst, attrs) {
-    const g = geo(attrs);
+  gpu(rec, { x }, out, dst, { geometry: g }) {
     const total = g.batch * g.c * g.ho * g.wo;
-    if (total) rec.dispatch('maxpool2d', ...geometryKernel(MAXPOOL, g, total), [buf(x), dst], grid1d(total));
+    if (total) rec.dispatch('maxpool2d', ...geometryKernel(MAXPOOL, g, total), [bufferOf(x), dst], grid1d(total));
   },
-  cpu([x], _out, attrs) {
-    const g = geo(attrs);
-    const xs = vals(x);
+  cpu({ x }, _out, { geometry: g }) {
+    const xs = x.values;
     const y = new Float64Array(g.batch * g.c * g.ho * g.wo);
     for (let bc = 0; bc < g.batch * g.c; bc++)
       for (let oy = 0; oy < g.ho; oy++)
@@ -84,8 +71,8 @@ const maxPoolOp: CustomOpDefinition = {
         }
     return y;
   },
-  vjp(grad, { inputs: [x], attrs }) {
-    return [customOp(maxPoolGradOp, [x as Tensor, grad], { shape: (x as Tensor).shape, dtype: 'f32' }, attrs, ['x', 'g'])];
+  vjp(grad, { inputs: { x }, attrs }) {
+    return { x: customOp(maxPoolGradOp, { x, g: grad }, { shape: x.shape, dtype: 'f32' }, attrs) };
   },
 };
 
@@ -108,7 +95,7 @@ function poolGeometry(op: string, x: Tensor, kernelSize: Pair, options: PoolOpti
 /** PyTorch's `F.max_pool2d(x, kernelSize, stride = kernelSize, padding)` on NCHW. */
 export function maxPool2d(x: Tensor, kernelSize: Pair, options: PoolOptions = {}): Tensor {
   const g = poolGeometry('maxPool2d', x, kernelSize, options);
-  return customOp(maxPoolOp, [x], { shape: [g.batch, g.c, g.ho, g.wo], dtype: 'f32' }, { geometry: g }, ['x']);
+  return customOp(maxPoolOp, { x }, { shape: [g.batch, g.c, g.ho, g.wo], dtype: 'f32' }, { geometry: g });
 }
 
 /** PyTorch's `F.avg_pool2d` (count_include_pad = true). */
@@ -119,19 +106,17 @@ export function avgPool2d(x: Tensor, kernelSize: Pair, options: PoolOptions = {}
 }
 
 /** Plane means [B, C, H, W] → [B, C] (dir 0) or their gradient [B, C] → [B, C, H, W] (dir 1). */
-const globalAvgPoolOp: CustomOpDefinition = {
+const globalAvgPoolOp: CustomOpDefinition<{ dims: readonly [number, number, 0 | 1] }, { x: Tensor }> = {
   name: 'globalAvgPool2d',
-  gpu(rec, [x], out, dst, attrs) {
-    const [planes, inner, dir] = attrs.dims as [number, number, number];
+  gpu(rec, { x }, out, dst, attrs) {
+    const [planes, inner, dir] = attrs.dims;
     if (!planes || !inner) return;
     const values = [planes, inner, dir, 0];
-    const w = new ParamWriter();
-    values.forEach((v, i) => w.u(i, v));
-    rec.dispatch('global-avg-pool', specialize(globalAvgPoolWgsl, 'Params', values), w.buffer, [buf(x), dst], grid1d(planes));
+    rec.dispatch('global-avg-pool', specialize(globalAvgPoolWgsl, 'Params', values), packU32(values), [bufferOf(x), dst], grid1d(planes));
   },
-  cpu([x], out, attrs) {
-    const [planes, inner, dir] = attrs.dims as [number, number, number];
-    const xs = vals(x);
+  cpu({ x }, out, attrs) {
+    const [planes, inner, dir] = attrs.dims;
+    const xs = x.values;
     const y = new Float64Array(dir === 0 ? planes : planes * inner);
     for (let pl = 0; pl < planes; pl++) {
       if (dir === 0) {
@@ -144,9 +129,9 @@ const globalAvgPoolOp: CustomOpDefinition = {
     }
     return y;
   },
-  vjp(g, { inputs: [x], attrs }) {
-    const [planes, inner] = attrs.dims as [number, number, number];
-    return [customOp(globalAvgPoolOp, [g], { shape: (x as Tensor).shape, dtype: 'f32' }, { dims: [planes, inner, 1] }, ['g'])];
+  vjp(g, { inputs: { x }, attrs }) {
+    const [planes, inner] = attrs.dims;
+    return { x: customOp(globalAvgPoolOp, { x: g }, { shape: x.shape, dtype: 'f32' }, { dims: [planes, inner, 1] }) };
   },
 };
 
@@ -154,5 +139,5 @@ const globalAvgPoolOp: CustomOpDefinition = {
 export function globalAvgPool2d(x: Tensor): Tensor {
   const g = geometry('globalAvgPool2d', x, 1);
   if (g.h * g.w === 0) throw new InvalidArgumentError('globalAvgPool2d', 'x', 'has no elements to average over');
-  return customOp(globalAvgPoolOp, [x], { shape: [g.batch, g.c], dtype: 'f32' }, { dims: [g.batch * g.c, g.h * g.w, 0] }, ['x']);
+  return customOp(globalAvgPoolOp, { x }, { shape: [g.batch, g.c], dtype: 'f32' }, { dims: [g.batch * g.c, g.h * g.w, 0] });
 }

@@ -1,5 +1,5 @@
 import { Storage } from '../backend.ts';
-import type { Backend, MemoryInfo, Operand, OutputSpec, StorageView } from '../backend.ts';
+import type { Backend, BackendCapabilities, MemoryInfo, Operand, OutputSpec, StorageView } from '../backend.ts';
 import { coerce, type DType } from '../dtype.ts';
 import { isBinaryOp, isUnaryOp, type BinaryOp, type Params, type Primitive, type UnaryOp } from '../primitives.ts';
 import { broadcastStrides, contiguousStrides, sizeOf, type Shape } from '../shape.ts';
@@ -12,6 +12,8 @@ import { broadcastStrides, contiguousStrides, sizeOf, type Shape } from '../shap
 export class CpuBackend implements Backend {
   readonly kind = 'cpu' as const;
   readonly name = 'cpu-float64-reference';
+  /** Runs on CPU cores and never dispatches: ops pick their `reference` choice (see pickForBackend). */
+  readonly capabilities: BackendCapabilities = { isSoftware: true, dispatchesKernels: false };
   tensorCount = 0;
   private bytes = 0;
   private peak = 0;

@@ -1,5 +1,5 @@
 import { Storage } from '../backend.ts';
-import type { Backend, MemoryInfo, Operand, OutputSpec, StorageView } from '../backend.ts';
+import type { Backend, BackendCapabilities, MemoryInfo, Operand, OutputSpec, StorageView } from '../backend.ts';
 import type { DType } from '../dtype.ts';
 import { DeviceLostError, GpuValidationError, InvalidArgumentError } from '../errors.ts';
 import type { IndexCheck, Params, Primitive } from '../primitives.ts';
@@ -42,6 +42,7 @@ export class GpuBackend implements Backend, Recorder {
   readonly name: string;
   readonly matmulKernel: 'blocked' | 'tiled';
   readonly isSoftware: boolean;
+  readonly capabilities: BackendCapabilities;
   readonly limits: GPUSupportedLimits;
   tensorCount = 0;
   readonly pipelines: PipelineCache;
@@ -76,6 +77,7 @@ export class GpuBackend implements Backend, Recorder {
     this.retained = options.retain ?? [];
     this.matmulKernel = options.matmulKernel;
     this.isSoftware = options.isSoftware;
+    this.capabilities = { isSoftware: options.isSoftware, dispatchesKernels: true };
     this.limits = device.limits;
     this.pipelines = new PipelineCache(device);
     this.pool = new BufferPool(device, options.maxPooledBytes, (b) => {
