@@ -2,24 +2,8 @@
 // weights. Expects module-scope `p` with .sigma, .log_eps and .columns, and header constant KERNEL_TYPE.
 
 const NEG: f32 = -3.0e38; // finite stand-in for log 0 (WGSL has no reliable -Inf)
-// NCOL (the row stride of the statistics buffers, hidden log R for epsOut's backward last) and the
-// COL_* column indices: a copy of STATS_WGSL_PRELUDE (packages/kernels/src/stats.ts), checked by
-// packages/kernels/test/stats-prelude.test.ts. Once fused.ts prepends the prelude itself, delete it here.
-// BEGIN STATS_WGSL_PRELUDE
-// Statistics columns: generated from STAT and HIDDEN (packages/kernels/src/stats.ts). Do not edit.
-const NCOL: u32 = 11u;
-const COL_ROW_MAX: u32 = 0u;
-const COL_LSE_ALL: u32 = 1u;
-const COL_LSE_POS: u32 = 2u;
-const COL_LSE_NEG: u32 = 3u;
-const COL_SUM_POS_LOGIT: u32 = 4u;
-const COL_COUNT_POS: u32 = 5u;
-const COL_EPS_OUT: u32 = 6u;
-const COL_SUM_W: u32 = 7u;
-const COL_SUM_W_LOGIT: u32 = 8u;
-const COL_LSE_EXP_W: u32 = 9u;
-const COL_LOG_R: u32 = 10u;
-// END STATS_WGSL_PRELUDE
+// NCOL and the COL_* column indices come from STATS_WGSL_PRELUDE (packages/kernels/src/stats.ts,
+// generated from STAT), which fused.ts prepends to this file.
 
 // An online log-sum-exp accumulator is (running max, Σ e^{x - max}). One exp per value:
 // e^{-|s - max|} is the new term when s ≤ max and the rescale factor when s > max.

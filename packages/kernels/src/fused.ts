@@ -16,6 +16,10 @@ import {
   tileWorkgroupAccWgsl,
   tileWorkgroupWgsl,
 } from './generated/wgsl.ts';
+import { STATS_WGSL_PRELUDE } from './stats.ts';
+
+/** The shared statistics helpers, after the column constants generated from STAT. */
+const COMMON = `${STATS_WGSL_PRELUDE}\n${commonWgsl}`;
 import type { KernelType } from './options.ts';
 import type { ResolvedPairOptions } from './pairs.ts';
 import { FUSED_COLUMNS, pairBackward, pairForward, statsBackward, statsForward, type PairProblem, type StatsProblem } from './reference.ts';
@@ -171,7 +175,7 @@ function specialise(
     let lanes = sources.get(key);
     if (!lanes) {
       const all = { D4: d / 4, WG: 16, OB: LANES_BLOCK, ...consts };
-      lanes = [headerOf(all), withCommon ? commonWgsl : '', lanesDots(LANES_BLOCK), body].join('\n');
+      lanes = [headerOf(all), withCommon ? COMMON : '', lanesDots(LANES_BLOCK), body].join('\n');
       sources.set(key, lanes);
     }
     return lanes;
@@ -183,7 +187,7 @@ function specialise(
   const all = { TJ: tiles.tj, VW: tiles.vw, D4: Math.max(1, Math.floor(d / 4)), WG: 64, DC: 64, ...consts };
   const header = headerOf(all);
   const alias = `alias RowT = ${tiles.vw === 4 ? 'vec4<f32>' : 'f32'};`;
-  src = [header, alias, withCommon ? commonWgsl : '', tiles.dots, withAcc ? tiles.acc : '', unrolled(body, tiles.tj), body].join('\n');
+  src = [header, alias, withCommon ? COMMON : '', tiles.dots, withAcc ? tiles.acc : '', unrolled(body, tiles.tj), body].join('\n');
   sources.set(key, src);
   return src;
 }

@@ -3,19 +3,15 @@ import { commonWgsl, rowStatsGradLanesWgsl, rowStatsGradWgsl, rowStatsLanesWgsl,
 import { FUSED_COLUMNS, HIDDEN, STAT, STATS_COLUMNS, STATS_WGSL_PRELUDE, wgslColumnName } from '../src/stats.ts';
 
 // The statistics-column contract: STAT (and the hidden columns) on the host, NCOL / COL_* in WGSL.
-const BEGIN = '// BEGIN STATS_WGSL_PRELUDE\n';
-const END = '// END STATS_WGSL_PRELUDE\n';
 
 /** `const NAME: u32 = Ku;` declarations of a WGSL source, as a name → value map. */
 function u32Consts(src: string): Map<string, number> {
   return new Map([...src.matchAll(/^const (\w+): u32 = (\d+)u;/gm)].map((m) => [m[1], Number(m[2])]));
 }
 
-/** A source without the prelude copy and without comments. */
+/** A source without its comments. */
 function code(src: string): string {
-  const b = src.indexOf(BEGIN);
-  const body = b < 0 ? src : src.slice(0, b) + src.slice(src.indexOf(END) + END.length);
-  return body.replace(/\/\/.*$/gm, '');
+  return src.replace(/\/\/.*$/gm, '');
 }
 
 const SHADERS = { rowStatsWgsl, rowStatsGradWgsl, rowStatsLanesWgsl, rowStatsGradLanesWgsl };
@@ -47,12 +43,7 @@ describe('STATS_WGSL_PRELUDE', () => {
     expect(wgslColumnName('logR')).toBe('COL_LOG_R');
   });
 
-  it('is what common.wgsl carries (until fused.ts prepends it), byte for byte', () => {
-    const b = commonWgsl.indexOf(BEGIN);
-    const e = commonWgsl.indexOf(END);
-    expect(b, 'common.wgsl has the BEGIN/END STATS_WGSL_PRELUDE block').toBeGreaterThanOrEqual(0);
-    expect(commonWgsl.slice(b + BEGIN.length, e), 'regenerate the block from STATS_WGSL_PRELUDE').toBe(STATS_WGSL_PRELUDE);
-    // Declared nowhere else.
+  it('is the only declaration of the columns: no shader declares NCOL or COL_* itself', () => {
     for (const [name, src] of Object.entries({ commonWgsl, ...SHADERS })) {
       expect(code(src), name).not.toMatch(/\bconst\s+(NCOL|COL_\w+)\b/);
     }
