@@ -8,7 +8,7 @@
  * numbers per image) are then read back once, upsampled and min-max scaled in float64 on the host,
  * and uploaded as the [B, H, W] result: one readback instead of a dozen tiny dispatches.
  */
-import { InvalidArgumentError, isTensor, scope, tensor, type Tensor } from '@fairgpu/tensor';
+import { InvalidArgumentError, isTensor, keep, scope, tensor, type Tensor } from '@fairgpu/tensor';
 import type { Module } from '@fairgpu/nn';
 import { argmaxRows } from './group.ts';
 
@@ -55,7 +55,9 @@ export async function gradCam(model: Module, input: Tensor, options: GradCamOpti
     if (activation) throw new InvalidArgumentError(op, 'options.layer', `module '${options.layer}' ran twice in one forward pass: its activation is ambiguous`);
     if (output.rank !== 4)
       throw new InvalidArgumentError(op, 'options.layer', `module '${options.layer}' must output [B, K, h, w], got [${output.shape.join(', ')}]`);
-    activation = output.detach().requiresGrad_();
+    // keep(): the hooked module may run inside its parent's tidy (Sequential, SimpleConvNet), which
+    // would free the activation when the parent returns; it is disposed below instead.
+    activation = keep(output.detach().requiresGrad_());
     return activation;
   });
   try {

@@ -94,8 +94,11 @@ export class Linear extends Module {
     }
     if (x.shape[x.rank - 1] !== this.inFeatures)
       throw new ShapeMismatchError('Linear', 'x', `last axis must be ${this.inFeatures}, got shape [${x.shape.join(', ')}]`);
-    const y = matmulTransposed(x, this.weight, false, true);
-    return this.bias ? y.add(this.bias) : y;
+    // tidy: the product is an intermediate when there is a bias (memory rule 3).
+    return tidy(() => {
+      const y = matmulTransposed(x, this.weight, false, true);
+      return this.bias ? y.add(this.bias) : y;
+    });
   }
 }
 
@@ -257,7 +260,7 @@ export class LeakyReLU extends Module {
   }
   forward(x: Tensor): Tensor {
     checkInput('LeakyReLU', x);
-    return x.maximum(0).add(x.minimum(0).mul(this.negativeSlope));
+    return tidy(() => x.maximum(0).add(x.minimum(0).mul(this.negativeSlope)));
   }
 }
 
@@ -348,8 +351,7 @@ export class Dropout extends Module {
     checkInput('Dropout', x);
     if (!this.training || this.p === 0) return x.reshape(x.shape);
     const seed = ((this.options.seed ?? 0) * 1000003 + this.calls++) >>> 0;
-    const keep = rand(x.shape, { device: x.backend, seed }).ge(this.p);
-    return x.mul(keep).mul(1 / (1 - this.p));
+    return tidy(() => x.mul(rand(x.shape, { device: x.backend, seed }).ge(this.p)).mul(1 / (1 - this.p)));
   }
 }
 
@@ -365,7 +367,10 @@ export class Sequential extends Module {
     this.layers = layers;
   }
   forward(x: Tensor): Tensor {
-    return this.layers.reduce((h, l) => l.forward(h), x);
+    // Each child's output but the last is an intermediate: tidy frees them (the graph keeps what
+    // backward needs), so disposing the result frees the pass. A forward hook that keeps an
+    // activation past the call must keep() it.
+    return tidy(() => this.layers.reduce((h, l) => l.forward(h), x));
   }
 }
 

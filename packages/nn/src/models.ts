@@ -2,7 +2,7 @@
  * Models of the experiments: SimpleConvNet (Biased-MNIST, the EnD/FairKL reference code's layout and
  * names), an MLP, ResNet-18 with the CIFAR stem (torchvision names), and a projection head.
  */
-import { assertKnownOptions, InvalidArgumentError, type Tensor } from '@fairgpu/tensor';
+import { assertKnownOptions, InvalidArgumentError, tidy, type Tensor } from '@fairgpu/tensor';
 import { Module } from './module.ts';
 import { BatchNorm1d, BatchNorm2d, Conv2d, GlobalAvgPool2d, Linear, ReLU, Sequential, Tanh, type LayerOptions } from './layers.ts';
 import type { ConvAlgorithm } from './ops/conv.ts';
@@ -74,12 +74,11 @@ export class SimpleConvNet extends Module implements FeatureModel {
     this.fc = classes > 0 ? this.registerModule('fc', new Linear(cin, classes, { device: options.device, rng: options.rng })) : null;
   }
   features(x: Tensor): Tensor {
-    return this.pool.forward(this.extracter.forward(x));
+    return tidy(() => this.pool.forward(this.extracter.forward(x)));
   }
   forward(x: Tensor): Tensor {
-    const f = this.features(x);
-    if (!this.fc) return f;
-    return this.fc.forward(f);
+    if (!this.fc) return this.features(x);
+    return tidy(() => this.fc!.forward(this.features(x)));
   }
 }
 
@@ -148,9 +147,11 @@ export class BasicBlock extends Module {
         : null;
   }
   forward(x: Tensor): Tensor {
-    const out = this.bn2.forward(this.conv2.forward(this.bn1.forward(this.conv1.forward(x)).relu()));
-    const identity = this.downsample ? this.downsample.forward(x) : x;
-    return out.add(identity).relu();
+    return tidy(() => {
+      const out = this.bn2.forward(this.conv2.forward(this.bn1.forward(this.conv1.forward(x)).relu()));
+      const identity = this.downsample ? this.downsample.forward(x) : x;
+      return out.add(identity).relu();
+    });
   }
 }
 
@@ -197,12 +198,10 @@ export class ResNet18 extends Module implements FeatureModel {
     this.fc = classes > 0 ? this.registerModule('fc', new Linear(inPlanes, classes, { device: options.device, rng: options.rng })) : null;
   }
   features(x: Tensor): Tensor {
-    const h = this.layers.reduce((t, l) => l.forward(t), this.bn1.forward(this.conv1.forward(x)).relu());
-    return h.mean([2, 3]);
+    return tidy(() => this.layers.reduce((t, l) => l.forward(t), this.bn1.forward(this.conv1.forward(x)).relu()).mean([2, 3]));
   }
   forward(x: Tensor): Tensor {
-    const f = this.features(x);
-    return this.fc ? this.fc.forward(f) : f;
+    return this.fc ? tidy(() => this.fc!.forward(this.features(x))) : this.features(x);
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, ShapeMismatchError, tensor } from '@fairgpu/tensor';
+import { InvalidArgumentError, keep, ShapeMismatchError, tensor } from '@fairgpu/tensor';
 import { BatchNorm2d, Conv2d, Dropout, LeakyReLU, Linear, manualSeed, MLP, ProjectionHead, ReLU, ResNet18, Sequential, SimpleConvNet } from '../src/index.ts';
 import { expectClose } from './helpers.ts';
 
@@ -123,7 +123,8 @@ describe('forward hooks', () => {
     manualSeed(4);
     const net = new Sequential(new Linear(3, 3, { device }), new ReLU(), new Linear(3, 1, { device }));
     let captured: import('@fairgpu/tensor').Tensor | undefined;
-    const handle = net.getSubmodule('1').registerForwardHook((_m, _i, out) => (captured = out.detach().requiresGrad_()));
+    const handle = net.getSubmodule('1').registerForwardHook((_m, _i, out) => (captured = keep(out.detach().requiresGrad_())));
+    // keep(): Sequential runs its children in a tidy, which frees intermediates when it returns.
     const y = net.forward(tensor([[0.3, -0.1, 0.7]], [1, 3], { device }));
     await y.backward();
     handle.remove();
