@@ -66,7 +66,7 @@ export function createDisplay(options: DisplayOptions = {}): Display {
           stopOnComplete: false,
           barsize: 24,
           stream: stdout as NodeJS.WriteStream,
-          // cli-progress writes colour codes itself only through the format; keep them off with NO_COLOR.
+          // Pad the numbers so a bar's line does not shift while its values grow.
           autopadding: true,
         },
         cliProgress.Presets.shades_classic,
