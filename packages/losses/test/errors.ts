@@ -1,4 +1,5 @@
-import { CpuBackend, InvalidArgumentError, Rng, tensor, type Device, type Tensor } from '@fairgpu/tensor';
+import { expect } from 'vitest';
+import { CpuBackend, InvalidArgumentError, isFairgpuError, memory, Rng, tensor, type Device, type Tensor } from '@fairgpu/tensor';
 import { lossRegistry, softmaxCrossEntropy, type LossBatch, type LossName } from '../src/index.ts';
 import { LOSS_OPTIONS } from '../src/options.ts';
 
@@ -13,6 +14,24 @@ export interface LossErrorCase {
   inputs: (device: Device) => Tensor[];
   run: (...inputs: Tensor[]) => unknown;
   message: RegExp;
+}
+
+/** Runs one case on `device`: a typed InvalidArgumentError matching `c.message`, memory() back at its baseline. */
+export function expectLossErrorCase(c: LossErrorCase, device: Device): void {
+  const inputs = c.inputs(device);
+  const before = memory(device);
+  let error: unknown;
+  try {
+    c.run(...inputs);
+  } catch (e) {
+    error = e;
+  }
+  expect(error, 'it must throw').toBeInstanceOf(InvalidArgumentError);
+  expect(isFairgpuError(error)).toBe(true);
+  expect((error as Error).message).toMatch(c.message);
+  const after = memory(device);
+  expect({ tensors: after.tensors, bytes: after.bytesInUse }).toEqual({ tensors: before.tensors, bytes: before.bytesInUse });
+  for (const t of inputs) t.dispose();
 }
 
 const feats = (device: Device, M: number, d: number, seed = 1) => {

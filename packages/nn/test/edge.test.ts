@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cpuBackend, InvalidArgumentError, memory, tensor } from '@fairgpu/tensor';
 import { Adam, decodeSafetensors, encodeSafetensors, Linear, Sequential, ReLU, StepLR, type HostArray } from '../src/index.ts';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../src/node.ts';
-import { errorCases, file } from './edge.ts';
+import { errorCases, expectErrorCase, file } from './edge.ts';
 
 const cpu = cpuBackend();
 
@@ -13,20 +13,8 @@ describe('bad input is a typed error that names the argument, with memory() at i
   for (const c of errorCases()) {
     it(c.name, async () => {
       const start = memory(cpu);
-      const fixture = c.setup?.(cpu) ?? { act: () => undefined };
-      const before = memory(cpu);
-      let error: unknown = null;
-      try {
-        await fixture.act();
-      } catch (e) {
-        error = e;
-      }
-      expect(error, 'no error was thrown').toBeInstanceOf(c.error);
-      expect((error as Error).message).toMatch(c.message);
-      const after = memory(cpu);
-      expect({ tensors: after.tensors, bytesInUse: after.bytesInUse }).toEqual({ tensors: before.tensors, bytesInUse: before.bytesInUse });
-      await fixture.unchanged?.();
-      fixture.dispose?.();
+      await expectErrorCase(c, cpu);
+      // setup's own tensors are freed by its dispose too.
       expect(memory(cpu).tensors).toBe(start.tensors);
     });
   }

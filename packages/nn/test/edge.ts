@@ -1,9 +1,11 @@
+import { expect } from 'vitest';
 import {
   CpuBackend,
   DeviceMismatchError,
   DisposedTensorError,
   DtypeMismatchError,
   InvalidArgumentError,
+  memory,
   NonFiniteError,
   ShapeMismatchError,
   tensor,
@@ -56,6 +58,28 @@ export interface Fixture {
   /** Throws (via expect) when the state the action was given changed. */
   unchanged?(): Promise<void> | void;
   dispose?(): void;
+}
+
+/**
+ * Runs one row on `device`: the action throws `c.error` matching `c.message`, memory() is back at
+ * the baseline taken after setup, and the fixture's state is unchanged (shared by the CPU and GPU
+ * suites).
+ */
+export async function expectErrorCase(c: ErrorCase, device: Backend): Promise<void> {
+  const fixture = c.setup?.(device) ?? { act: () => undefined };
+  const before = memory(device);
+  let error: unknown = null;
+  try {
+    await fixture.act();
+  } catch (e) {
+    error = e;
+  }
+  expect(error, 'no error was thrown').toBeInstanceOf(c.error);
+  expect((error as Error).message).toMatch(c.message);
+  const after = memory(device);
+  expect({ tensors: after.tensors, bytesInUse: after.bytesInUse }).toEqual({ tensors: before.tensors, bytesInUse: before.bytesInUse });
+  await fixture.unchanged?.();
+  fixture.dispose?.();
 }
 
 /** A second CPU backend: tensors on it are on "another device" for the unit tests. */

@@ -259,22 +259,27 @@ export function describe(config: BiasedMnistConfig, protocol: ProtocolName): str
   return `${base} The published protocol: ${FULL.kernelSize}×${FULL.kernelSize} kernels, channels [${FULL.channels.join(', ')}], ${FULL.epochs} epochs on all images, FairKL λ = ${FULL.fairkl.lambda}, batch ${FULL.batch}.`;
 }
 
-export const biasedMnist: Experiment<BiasedMnistConfig> = {
-  name: 'biased-mnist',
-  summary: 'Biased-MNIST: vanilla CE, EnD, ε-SupInfoNCE (+ FairKL) by ρ, with Grad-CAM, similarity histograms and the privacy probe',
-  schema: biasedMnistConfigSchema,
-  protocols: PROTOCOLS,
-  defaultProtocol: (software) => (software ? 'quick' : 'gpu'),
-  describe,
-  run: runBiasedMnist,
-};
+/** Both Biased-MNIST experiments run the same code; only their presets differ. */
+function biasedMnistExperiment(name: string, summary: string, protocols: Record<ProtocolName, BiasedMnistConfig>): Experiment<BiasedMnistConfig> {
+  return {
+    name,
+    summary,
+    schema: biasedMnistConfigSchema,
+    protocols,
+    defaultProtocol: (software) => (software ? 'quick' : 'gpu'),
+    describe,
+    run: runBiasedMnist,
+  };
+}
 
-export const privacy: Experiment<BiasedMnistConfig> = {
-  name: 'privacy',
-  summary: 'The debiasing–privacy link (ICCVW 2021): colour probes on the frozen encoders of vanilla CE, EnD and FairKL at ρ = 0.997',
-  schema: biasedMnistConfigSchema,
-  protocols: PRIVACY_PROTOCOLS,
-  defaultProtocol: (software) => (software ? 'quick' : 'gpu'),
-  describe,
-  run: runBiasedMnist,
-};
+export const biasedMnist = biasedMnistExperiment(
+  'biased-mnist',
+  'Biased-MNIST: vanilla CE, EnD, ε-SupInfoNCE (+ FairKL) by ρ, with Grad-CAM, similarity histograms and the privacy probe',
+  PROTOCOLS,
+);
+
+export const privacy = biasedMnistExperiment(
+  'privacy',
+  'The debiasing–privacy link (ICCVW 2021): colour probes on the frozen encoders of vanilla CE, EnD and FairKL at ρ = 0.997',
+  PRIVACY_PROTOCOLS,
+);

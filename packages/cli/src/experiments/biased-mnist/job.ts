@@ -12,7 +12,17 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { colourBiasMnist, createLoader, createRng, loadMnist, normalizeImages, permutation, type BiasedMnist, type HostBatch } from '@fairgpu/datasets/node';
+import {
+  colourBiasMnist,
+  createLoader,
+  createRng,
+  loadMnist,
+  normalizeImages,
+  permutation,
+  type BiasedMnist,
+  type HostBatch,
+  type MnistSource,
+} from '@fairgpu/datasets/node';
 import { end as endLoss, epsSupInfoNCE, fairKL } from '@fairgpu/losses';
 import { argmaxRows, groupAccuracy, type GroupAccuracy } from '@fairgpu/metrics';
 import {
@@ -51,9 +61,18 @@ export interface ModelResult {
   counts: { test: number; aligned: number; conflicting: number };
 }
 
+const mnistSplits = new Map<'train' | 'test', MnistSource>();
+
+/** MNIST, read once per process: a ρ sweep (and the privacy probes) colour the same images again. */
+function mnist(split: 'train' | 'test'): MnistSource {
+  let source = mnistSplits.get(split);
+  if (!source) mnistSplits.set(split, (source = loadMnist(split)));
+  return source;
+}
+
 /** A seeded random subset of MNIST training images (all of them with trainSize 0), coloured at ρ. */
 function trainingSet(config: JobConfig, rho = config.rho, size = config.trainSize): BiasedMnist {
-  const source = loadMnist('train');
+  const source = mnist('train');
   const subset = size > 0 && size < source.count ? permutation(source.count, createRng(config.seed, 7001)).slice(0, size).sort() : undefined;
   return colourBiasMnist(source, { rho, seed: config.seed, subset });
 }
@@ -67,7 +86,7 @@ export function probeTrainingSet(config: JobConfig, size: number): BiasedMnist {
 }
 
 export function testSet(config: JobConfig): BiasedMnist {
-  const source = loadMnist('test');
+  const source = mnist('test');
   const subset =
     config.testSize > 0 && config.testSize < source.count
       ? permutation(source.count, createRng(config.seed, 7002)).slice(0, config.testSize).sort()
@@ -159,70 +178,63 @@ function stepDecay(opt: Optimizer, milestones: number[]): LrScheduler {
   return milestones.length ? new MultiStepLR(opt, milestones, 0.1) : new StepLR(opt, 1_000_000, 1);
 }
 
-function vanilla(config: JobConfig): Trainable {
-  manualSeed(config.seed);
+/**
+ * A SimpleConvNet classifier trained with Adam on cross-entropy, plus `regularizer` on its pooled
+ * bottleneck when given: vanilla CE (none) and EnD (α·R⊥ + β·R∥).
+ */
+function convNetClassifier(
+  config: JobConfig,
+  key: 'ce' | 'end',
+  recipe: { lr: number; weightDecay: number; milestones: number[] },
+  regularizer?: (features: Tensor, b: HostBatch) => Tensor,
+): Trainable {
   const net = new SimpleConvNet({ kernelSize: config.kernelSize, channels: config.channels, strides: config.strides });
-  const opt = new Adam(net.parameters(), { lr: config.ce.lr, weightDecay: config.ce.weightDecay });
-  const sched = stepDecay(opt, config.ce.milestones);
+  const opt = new Adam(net.parameters(), { lr: recipe.lr, weightDecay: recipe.weightDecay });
+  const sched = stepDecay(opt, recipe.milestones);
+  const head = (features: Tensor) => net.fc!.forward(features);
   return {
-    name: MODEL_NAMES.ce,
+    name: MODEL_NAMES[key],
     modules: { net },
     optimizers: { opt },
     schedulers: { sched },
     async step(x, b) {
-      const y = tensor(b.labels, [b.size], { dtype: 'i32' });
-      const loss = crossEntropy(net.forward(x), y);
-      await loss.backward();
+      const features = net.features(x);
+      const ce = crossEntropy(head(features), tensor(b.labels, [b.size], { dtype: 'i32' }));
+      const total = regularizer ? ce.add(regularizer(features, b)) : ce;
+      await total.backward();
       opt.step();
       opt.zeroGrad();
-      return loss;
+      return total;
     },
-    head: (features) => net.fc!.forward(features),
+    head,
     lr: () => opt.lr,
     classifier: net,
     encoderPath: '',
     features: (x) => net.features(x),
   };
+}
+
+function vanilla(config: JobConfig): Trainable {
+  manualSeed(config.seed);
+  return convNetClassifier(config, 'ce', config.ce);
 }
 
 /** EnD: cross-entropy on the logits plus EnD's regularizer on the bottleneck the classifier reads. */
 function endModel(config: JobConfig): Trainable {
   manualSeed(config.seed + 2);
   const e = config.end;
-  const net = new SimpleConvNet({ kernelSize: config.kernelSize, channels: config.channels, strides: config.strides });
-  const opt = new Adam(net.parameters(), { lr: e.lr, weightDecay: e.weightDecay });
-  const sched = stepDecay(opt, e.milestones);
-  return {
-    name: MODEL_NAMES.end,
-    modules: { net },
-    optimizers: { opt },
-    schedulers: { sched },
-    async step(x, b) {
-      const features = net.features(x);
-      const y = tensor(b.labels, [b.size], { dtype: 'i32' });
-      const ce = crossEntropy(net.fc!.forward(features), y);
-      const reg = endLoss(features, { labels: b.labels, biasLabels: b.biasLabels }, { alpha: e.alpha, beta: e.beta });
-      const total = ce.add(reg);
-      await total.backward();
-      opt.step();
-      opt.zeroGrad();
-      return total;
-    },
-    head: (features) => net.fc!.forward(features),
-    lr: () => opt.lr,
-    classifier: net,
-    encoderPath: '',
-    features: (x) => net.features(x),
-  };
+  return convNetClassifier(config, 'end', e, (features, b) =>
+    endLoss(features, { labels: b.labels, biasLabels: b.biasLabels }, { alpha: e.alpha, beta: e.beta }),
+  );
 }
 
 /**
  * ε-SupInfoNCE (+ FairKL when `withFairKL`) on the encoder's features, with the online linear
- * classifier; ε-SupInfoNCE alone is the same model with λ = 0 (the ICLR 2023 ablation).
+ * classifier; ε-SupInfoNCE alone is the same model without the FairKL term (the ICLR 2023 ablation).
  */
 function contrastive(config: JobConfig, withFairKL: boolean): Trainable {
   manualSeed(config.seed + (withFairKL ? 1 : 3));
-  const f = withFairKL ? config.fairkl : { ...config.fairkl, lambda: 0 };
+  const f = config.fairkl;
   const encoder = new SimpleConvNet({ kernelSize: config.kernelSize, channels: config.channels, strides: config.strides, tanhLast: true, numClasses: 0 });
   const classifier = new Linear(encoder.featureDim, 10);
   const opt = new SGD(encoder.parameters(), { lr: f.lr, momentum: f.momentum, weightDecay: f.weightDecay });

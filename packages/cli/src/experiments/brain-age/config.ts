@@ -2,6 +2,7 @@
  * The brain-age experiment's configuration: a zod schema (strict objects, so a misspelt key is an
  * error), the four protocol presets, the method grammar and the published OpenBHB numbers.
  */
+import { BRAIN_AGE_SITES_DEFAULTS } from '@fairgpu/datasets';
 import { z } from 'zod';
 import type { ProtocolName } from '../../experiment.ts';
 
@@ -140,24 +141,7 @@ export const brainAgeConfigSchema = z
 export type BrainAgeConfig = z.infer<typeof brainAgeConfigSchema>;
 
 /** The synthetic data of every protocol (docs/brain-age.md, "The generator"). */
-export const GENERATOR: GeneratorConfig = {
-  internalSites: 12,
-  externalSites: 8,
-  subjectsPerSite: 300,
-  features: 64,
-  latentDim: 4,
-  nuisanceFeatures: 8,
-  bioNoise: 3,
-  siteAgeCorrelation: 0.8,
-  ageSpread: 10,
-  siteShift: 2,
-  scannerRank: 3,
-  idiosyncratic: 0.05,
-  siteScale: 0.3,
-  siteNuisance: 2,
-  noise: 0.5,
-  internalTestFraction: 0.2,
-};
+export const GENERATOR: GeneratorConfig = { ...BRAIN_AGE_SITES_DEFAULTS };
 
 const ALL_KERNEL_METHODS = ['y-aware', 'l-exp', 'l-thr'].flatMap((loss) => ['rbf', 'cauchy'].flatMap((k) => [1, 2].map((s) => `${loss}:${k}:${s}`)));
 
