@@ -27,6 +27,21 @@ export function resolveBackend(op: string, inputs: readonly TensorLike[], names:
   return backend;
 }
 
+/**
+ * Called with each op that ran: the primitive's name (a custom op as `custom:<its name>`) and its
+ * backend. Off (null) by default, so a dispatch costs one null check; the cross-runtime suites
+ * (tools/runtimes) set one to count which primitives and kernels each runtime dispatched.
+ */
+export type DispatchListener = (op: string, backend: Backend) => void;
+let dispatchListener: DispatchListener | null = null;
+
+/** Installs the one dispatch listener (null removes it) and returns the previous one. */
+export function setDispatchListener(listener: DispatchListener | null): DispatchListener | null {
+  const previous = dispatchListener;
+  dispatchListener = listener;
+  return previous;
+}
+
 function isDifferentiable<P extends Primitive>(primitive: P, params: Params<P>): boolean {
   return primitive !== 'custom' || (params as Params<'custom'>).op.vjp !== undefined;
 }
@@ -48,6 +63,7 @@ export function dispatch<P extends Primitive>(
   // reshape (and a same-dtype cast) is a view: it shares the input's storage instead of copying.
   const storage = primitive === 'reshape' ? (views[0] as StorageView).storage.retain() : backend.run(primitive, views, params, out);
   const result = new Tensor(backend, storage, out.shape, out.dtype);
+  if (dispatchListener) dispatchListener(primitive === 'custom' ? `custom:${(params as Params<'custom'>).op.name}` : primitive, backend);
   if (
     isGradEnabled() &&
     out.dtype === 'f32' &&

@@ -94,6 +94,23 @@ export class NoAdapterError extends FairgpuError {
   }
 }
 
+/**
+ * Node only: the npm package that provides dawn.node (`webgpu`, an optional peer dependency of
+ * @fairgpu/tensor) is not installed. A NoAdapterError, so code that handles "no GPU here" also
+ * handles this; `packageName` is what to install.
+ */
+export class WebGpuPackageMissingError extends NoAdapterError {
+  constructor(
+    readonly packageName: string,
+    detail: string,
+  ) {
+    super([`dawn.node (npm package '${packageName}'): not installed (${detail})`], `Fix: npm install ${packageName}`);
+    this.message =
+      `initGpu: the npm package '${packageName}' (dawn.node, WebGPU for Node) is not installed. @fairgpu/tensor imports it only in Node, ` +
+      `as an optional peer dependency, so it is not installed with it. Fix: npm install ${packageName} (${detail})`;
+  }
+}
+
 /** The GPU device was lost (driver reset, destroy(), out of memory). Create a new context. */
 export class DeviceLostError extends FairgpuError {
   constructor(

@@ -1,5 +1,5 @@
 import { forgetBackend, setDefaultDevice } from '../device.ts';
-import { assertKnownOptions, InvalidArgumentError, NoAdapterError } from '../errors.ts';
+import { assertKnownOptions, InvalidArgumentError, NoAdapterError, WebGpuPackageMissingError } from '../errors.ts';
 import type { MemoryInfo } from '../backend.ts';
 import { GpuBackend } from './backend.ts';
 import { anyExists, captureNativeStderr, debugEnabled, env, fileExists, isNode, loadDawn, setEnvIfUnset, type DawnModule } from './node-dawn.ts';
@@ -248,6 +248,8 @@ export async function initGpu(options: InitGpuOptions = {}): Promise<GpuContext>
     try {
       dawn = await loadDawn();
     } catch (e) {
+      // Not installed: nothing else can give Node an adapter, and the fix is one command.
+      if (e instanceof WebGpuPackageMissingError) throw e;
       tried.push(`dawn.node (npm package 'webgpu'): ${String((e as Error).message ?? e)}`);
     }
     let softwareCandidate: typeof found;

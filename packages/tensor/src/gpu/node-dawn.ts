@@ -1,15 +1,40 @@
 /**
- * The Node runtime adapter: dawn.node from the npm package `webgpu`, loaded lazily (never at
- * import) through a computed specifier so browser and Deno bundles never try to resolve it.
+ * The Node runtime adapter: dawn.node from the npm package `webgpu` (an optional peer dependency:
+ * browsers and Deno never need it), loaded lazily (never at import) through a computed specifier
+ * so browser and Deno bundles never try to resolve it.
  */
+import { WebGpuPackageMissingError } from '../errors.ts';
+
 export interface DawnModule {
   create(flags: string[]): GPU;
 }
 
-export async function loadDawn(): Promise<DawnModule> {
-  const specifier = 'webgpu';
-  const mod = (await import(/* @vite-ignore */ specifier)) as DawnModule & { default?: DawnModule };
+/** The npm package that provides dawn.node. */
+export const DAWN_PACKAGE = 'webgpu';
+
+/**
+ * Imports dawn.node. `specifier` exists for tests (a name that does not resolve stands for the
+ * package being absent, without uninstalling it). A package that does not resolve becomes
+ * WebGpuPackageMissingError; any other failure (a native binary that does not load, a broken
+ * install) is rethrown as it is, since "npm install" would not be the fix.
+ */
+export async function loadDawn(specifier: string = DAWN_PACKAGE): Promise<DawnModule> {
+  let mod: DawnModule & { default?: DawnModule };
+  try {
+    mod = (await import(/* @vite-ignore */ specifier)) as DawnModule & { default?: DawnModule };
+  } catch (e) {
+    if (isNotFound(e, specifier)) throw new WebGpuPackageMissingError(specifier, String((e as Error).message ?? e).split('\n')[0]);
+    throw e;
+  }
   return typeof mod.create === 'function' ? mod : (mod.default as DawnModule);
+}
+
+/** Node's "cannot find package" for `specifier` itself (not for one of its own imports). */
+function isNotFound(e: unknown, specifier: string): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return false;
+  const message = String((e as Error).message ?? '');
+  return message.includes(`'${specifier}'`) || message.includes(`"${specifier}"`);
 }
 
 export function isNode(): boolean {
