@@ -14,7 +14,7 @@ const nodeReport: RuntimeReport = {
   passed: 4,
   failed: 0,
   checks: [{ name: 'matmul vs float64', ok: true, detail: 'max err 1e-7' }],
-  ops: { add: 3, matmul: 1, 'contrastive-row-stats': 2 },
+  ops: { add: 3, matmul: 1, 'custom:contrastive-row-stats': 2, 'custom:pair-moments': 1 },
 };
 const denoReport: RuntimeReport = {
   runtime: 'deno',
@@ -59,7 +59,8 @@ describe('op-support generator', () => {
     expect(rowOf(page, 'matmul')[4]).toBe('✓ 1 dispatch');
     expect(rowOf(page, 'exp')[5]).toBe('1 dispatch (suite: 1 failed)');
     expect(rowOf(page, 'eq')[2]).toBe('no');
-    expect(page).toContain('| `contrastive-row-stats` | 2 |');
+    expect(page).toContain('| `custom:contrastive-row-stats` | 2 |');
+    expect(rowOf(page, 'custom')[4]).toBe('✓ 3 dispatches');
     expect(page).toContain('**backward of exp**: gradient off by 2');
     expect(page).toMatch(/\| Chromium \| not run in this build \|/);
     expect(runtimeCell(undefined, 'add')).toBe('not run in this build');
