@@ -47,7 +47,10 @@ export interface LoaderOptions<T = HostBatch> {
   dropLast?: boolean;
   /** Two independently augmented views per sample (SimCLR/SupCon); default false. */
   twoViews?: boolean;
-  /** Augmentation: true for defaults (crop padding 4, flip, no colour jitter). Default: none. */
+  /**
+   * Augmentation: true for defaults (crop padding 4, flip, no colour jitter); SUPCON_AUGMENT for the
+   * SimCLR/SupCon recipe (random resized crop, flip, colour jitter, grayscale). Default: none.
+   */
   augment?: AugmentOptions | boolean;
   /** Default (x/255 − 0.5)/0.5 per channel. */
   normalization?: Normalization;
@@ -122,6 +125,9 @@ class BatchLoader<T> implements Loader<T> {
     if (typeof this.sampler === 'object' && this.sampler !== null) checkKnownOptions('sampler', this.sampler, ['kind', 'm']);
     this.views = options.twoViews ? 2 : 1;
     this.augment = resolveAugment(options.augment);
+    // Grayscale mixes the three colour channels: it has no meaning for other channel counts.
+    if (this.augment && this.augment.grayscale > 0 && channels !== 3)
+      throw new DatasetArgumentError('augment.grayscale', `needs RGB images (3 channels), the dataset has ${channels}`);
     this.table = normalizationTable(channels, options.normalization);
     this.prefetch = checkInteger('prefetch', options.prefetch ?? 1, 0, 64);
 
