@@ -64,6 +64,12 @@ describe('op-support generator', () => {
     expect(page).toContain('**backward of exp**: gradient off by 2');
     expect(page).toMatch(/\| Chromium \| not run in this build \|/);
     expect(runtimeCell(undefined, 'add')).toBe('not run in this build');
+    const skipped = {
+      file: 'chromium.json',
+      modified: new Date(0),
+      report: { ...nodeReport, runtime: 'chromium' as const, adapter: null, passed: 0, checks: [], ops: {} },
+    };
+    expect(runtimeCell(skipped, 'add')).toBe('skipped: no adapter');
   });
 
   it('refuses a malformed report instead of guessing', () => {

@@ -247,6 +247,7 @@ export function dispatchCount(report: RuntimeReport, p: string): number {
 
 export function runtimeCell(loaded: LoadedReport | undefined, p: string): string {
   if (!loaded) return NOT_RUN;
+  if (loaded.report.adapter === null) return 'skipped: no adapter';
   const n = dispatchCount(loaded.report, p);
   if (n === 0) return 'not exercised';
   const count = `${n} dispatch${n === 1 ? '' : 'es'}`;
@@ -283,7 +284,7 @@ export function renderOpSupport({ primitives, cpu, reports, reportDir }: RenderI
   lines.push(
     `- **${RUNTIMES.map((r) => RUNTIME_TITLES[r]).join('**, **')}** — from the report each cross-runtime suite writes to ` +
       '`$FAIRGPU_RUNTIME_REPORT_DIR/<runtime>.json` (`npm run test:runtimes` with that variable set): how often the suite dispatched that primitive on the GPU, marked ✓ when the suite ' +
-      'had no failed check. `not exercised`: the suite ran but never dispatched it. ' +
+      'had no failed check. `not exercised`: the suite ran but never dispatched it. `skipped: no adapter`: the suite found no WebGPU adapter and ran nothing. ' +
       `\`${NOT_RUN}\`: no report was found, so nothing is claimed.`,
   );
   lines.push('');
