@@ -15,7 +15,7 @@ import { Adam, manualSeed, SimpleConvNet } from '@fairgpu/nn';
 import { crossEntropy, memory, noGrad, scope, tensor } from '@fairgpu/tensor';
 import { groupedAccuracy, type GroupedAccuracy } from '../shared/analysis.ts';
 import { colour, conflictingCount, digitMask, imageChw, loadMnistSubset } from '../shared/data.ts';
-import { byId, elapsedSeconds, exampleResult, finish, nextFrame, numberParam, percent, setStatus, showError, stringParam } from '../shared/page.ts';
+import { byId, exampleResult, finish, nextFrame, numberParam, percent, setStatus, showError, startRuns, stringParam } from '../shared/page.ts';
 import { drawLossCurve, imageCanvas, PALETTE_NAMES, rgbaOf } from '../shared/plots.ts';
 import { adapterName, openWebGpu, showNoWebGpu } from '../shared/webgpu.ts';
 
@@ -133,11 +133,7 @@ function drawGrid(set: BiasedMnist, maps: Float32Array, cells: CamCell[]): void 
   });
 }
 
-let running = false;
-
 async function run(config: Config): Promise<void> {
-  running = true;
-  byId<HTMLButtonElement>('start').disabled = true;
   const t0 = performance.now();
   const memoryBefore = memory().tensors;
   setStatus('loading MNIST…');
@@ -182,13 +178,14 @@ async function run(config: Config): Promise<void> {
 
     setStatus('Grad-CAM on the held-out images…');
     net.eval();
-    const predictions = await predict(net, testSet, 128);
+    // Passes in training-batch chunks: the kernels are specialised per shape, so the forward pipelines compiled for training are reused.
+    const predictions = await predict(net, testSet, config.batch);
     const accuracy = groupedAccuracy(predictions, testSet.labels, testSet.biasLabels);
     const pixels = testSet.height * testSet.width;
     const n = testSet.labels.length;
     const maps = new Float32Array(n * pixels);
-    for (let from = 0; from < n; from += 64) {
-      const indices = Array.from({ length: Math.min(64, n - from) }, (_, k) => from + k);
+    for (let from = 0; from < n; from += config.batch) {
+      const indices = Array.from({ length: Math.min(config.batch, n - from) }, (_, k) => from + k);
       maps.set(
         await scope(async () => {
           const x = tensor(normalizeImages(testSet, { indices }), [indices.length, 3, testSet.height, testSet.width]);
@@ -245,9 +242,6 @@ async function run(config: Config): Promise<void> {
     opt.dispose();
   }
   result.metrics.tensorsLeft = memory().tensors - memoryBefore;
-  setStatus('done');
-  running = false;
-  byId<HTMLButtonElement>('start').disabled = false;
 }
 
 function mean(a: number[]): number {
@@ -288,25 +282,11 @@ async function main(): Promise<void> {
     `WebGPU adapter: ${result.adapter}${result.isSoftware ? ' (a software adapter: slow, so the sizes are small; a GPU gets larger defaults)' : ''}`;
   const config = configFromUrl(result.isSoftware);
   writeControls(config);
-  byId('start').addEventListener('click', () => {
-    if (running) return;
-    result.status = 'running';
-    run(readControls()).then(
-      () => finish(result, 'done'),
-      (e: unknown) => fail(e),
-    );
-  });
-  await run(config);
-  finish(result, 'done');
-  result.metrics.pageSeconds = elapsedSeconds();
+  startRuns(result, config, readControls, run);
 }
 
-function fail(e: unknown): void {
-  running = false;
+main().catch((e: unknown) => {
   const why = e instanceof Error ? (e.stack ?? e.message) : String(e);
   finish(result, 'error', why);
-  setStatus('stopped');
   showError(why);
-}
-
-main().catch(fail);
+});

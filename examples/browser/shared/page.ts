@@ -7,7 +7,8 @@
 /** The page's state as the test runner reads it; `metrics` holds every number the page shows. */
 export interface ExampleResult {
   example: string;
-  status: 'running' | 'done' | 'no-webgpu' | 'error';
+  /** 'idle': ready, waiting for the Train button (?autostart=0, as the docs' iframes load it). */
+  status: 'running' | 'idle' | 'done' | 'no-webgpu' | 'error';
   /** The WebGPU adapter the page ran on (vendor / architecture / description). */
   adapter: string | null;
   isSoftware: boolean | null;
@@ -81,6 +82,46 @@ export function numberParam(name: string, fallback: number, min: number, max: nu
 export function stringParam<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
   const raw = new URLSearchParams(location.search).get(name);
   return raw !== null && (allowed as readonly string[]).includes(raw) ? (raw as T) : fallback;
+}
+
+/** Whether the page trains as soon as it loads (default) or waits for the button (?autostart=0). */
+export function autostart(): boolean {
+  return new URLSearchParams(location.search).get('autostart') !== '0';
+}
+
+/**
+ * Wires the Train button and starts the first run (unless ?autostart=0). `run` trains and fills
+ * `result.metrics`; a failure is shown in the page and recorded on the result.
+ */
+export function startRuns<C>(result: ExampleResult, first: C, readControls: () => C, run: (config: C) => Promise<void>): void {
+  const button = byId<HTMLButtonElement>('start');
+  const go = (config: C) => {
+    if (result.status === 'running' && button.disabled) return;
+    result.status = 'running';
+    button.disabled = true;
+    run(config).then(
+      () => {
+        finish(result, 'done');
+        result.metrics.pageSeconds = elapsedSeconds();
+        setStatus('done');
+        button.disabled = false;
+        button.textContent = 'Train again';
+      },
+      (e: unknown) => {
+        const why = e instanceof Error ? (e.stack ?? e.message) : String(e);
+        finish(result, 'error', why);
+        setStatus('stopped');
+        showError(why);
+        button.disabled = false;
+      },
+    );
+  };
+  button.addEventListener('click', () => go(readControls()));
+  if (autostart()) go(first);
+  else {
+    result.status = 'idle';
+    setStatus('ready: set the sizes and press Train');
+  }
 }
 
 /** Yields to the browser so the DOM updates (loss curve, status) are painted between GPU steps. */
