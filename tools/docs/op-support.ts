@@ -264,17 +264,33 @@ export interface RenderInput {
 
 export function renderOpSupport({ primitives, cpu, reports, reportDir }: RenderInput): string {
   const lines: string[] = [];
+  lines.push('---');
+  lines.push('aside: false');
+  lines.push('---');
+  lines.push('');
   lines.push('# Op × runtime support');
+  lines.push('');
+  lines.push(
+    `Every primitive of \`@fairgpu/tensor\` (${primitives.length}, read from its gradient table \`vjpRules\`, whose type lists every primitive, so the set is complete by construction) ` +
+      'on the float64 CPU reference and on WebGPU in three runtimes. Every other tensor operation is a composite of these.',
+  );
   lines.push('');
   lines.push('::: info Generated');
   lines.push(
-    'This page is written by `tools/docs/op-support.ts` during `npm run docs:build`; do not edit it. ' +
-      `Rows: the ${primitives.length} primitives of \`@fairgpu/tensor\`, read from its gradient table \`vjpRules\` ` +
-      '(its type lists every primitive, so the set is complete by construction). Every other tensor operation is a composite of these.',
+    'Written by `tools/docs/op-support.ts` during `npm run docs:build`; do not edit. The runtime columns come from the reports of the cross-runtime suites found when the site was built (below the table).',
   );
   lines.push(':::');
   lines.push('');
-  lines.push('How each column is filled:');
+  lines.push(`| primitive | family | differentiable | CPU float64 | ${RUNTIMES.map((r) => RUNTIME_TITLES[r]).join(' | ')} |`);
+  lines.push(`| --- | --- | --- | --- | ${RUNTIMES.map(() => '---').join(' | ')} |`);
+  for (const p of primitives) {
+    const c = cpu[p];
+    const differentiable = vjpRules[p] === NONDIFFERENTIABLE ? 'no' : 'yes';
+    const cpuText = c ? (c.ok ? `✓ ${c.detail}` : `✗ ${cellText(c.detail)}`) : 'not probed';
+    lines.push(`| \`${p}\` | ${familyOf(p)} | ${differentiable} | ${cpuText} | ${RUNTIMES.map((r) => runtimeCell(reports[r], p)).join(' | ')} |`);
+  }
+  lines.push('');
+  lines.push('## How each column is filled');
   lines.push('');
   lines.push(
     '- **CPU float64** — each primitive was run once, while this page was generated, through a fresh `CpuBackend` on a small input ' +
@@ -283,12 +299,19 @@ export function renderOpSupport({ primitives, cpu, reports, reportDir }: RenderI
   );
   lines.push(
     `- **${RUNTIMES.map((r) => RUNTIME_TITLES[r]).join('**, **')}** — from the report each cross-runtime suite writes to ` +
-      '`$FAIRGPU_RUNTIME_REPORT_DIR/<runtime>.json` (`npm run test:runtimes` with that variable set): how often the suite dispatched that primitive on the GPU, marked ✓ when the suite ' +
+      '`$FAIRGPU_RUNTIME_REPORT_DIR/<runtime>.json` (`npm run docs:runtimes` runs the three suites with that variable set): how often the suite dispatched that primitive on the GPU, marked ✓ when the suite ' +
       'had no failed check. `not exercised`: the suite ran but never dispatched it. `skipped: no adapter`: the suite found no WebGPU adapter and ran nothing. ' +
       `\`${NOT_RUN}\`: no report was found, so nothing is claimed.`,
   );
+  lines.push(
+    '- A count is the number of times the suite called `dispatch()` for that primitive on the GPU backend (one op call; a kernel family may encode more than one GPU dispatch for it). ' +
+      '`reshape` is a view: `dispatch()` shares the input’s storage and runs no kernel, so its count is op calls only; the CPU probe calls the reference backend directly. ' +
+      '`custom` is the extension point the fused kernels of `@fairgpu/kernels` and `@fairgpu/nn` are built on: its cell sums the `custom:<name>` entries of the report, listed by name below.',
+  );
   lines.push('');
-  lines.push(`Reports were looked for in \`${reportDir}\`:`);
+  lines.push('## Reports used');
+  lines.push('');
+  lines.push(`Looked for in \`${reportDir}\`:`);
   lines.push('');
   lines.push('| runtime | report | adapter | checks passed / failed |');
   lines.push('| --- | --- | --- | --- |');
@@ -300,21 +323,6 @@ export function renderOpSupport({ primitives, cpu, reports, reportDir }: RenderI
         `| ${RUNTIME_TITLES[r]} | \`${r}.json\` (${l.modified.toISOString().slice(0, 16).replace('T', ' ')} UTC) | ${cellText(l.report.adapter ?? 'none')} | ${l.report.passed} / ${l.report.failed} |`,
       );
   }
-  lines.push('');
-  lines.push(`| primitive | family | differentiable | CPU float64 | ${RUNTIMES.map((r) => RUNTIME_TITLES[r]).join(' | ')} |`);
-  lines.push(`| --- | --- | --- | --- | ${RUNTIMES.map(() => '---').join(' | ')} |`);
-  for (const p of primitives) {
-    const c = cpu[p];
-    const differentiable = vjpRules[p] === NONDIFFERENTIABLE ? 'no' : 'yes';
-    const cpuText = c ? (c.ok ? `✓ ${c.detail}` : `✗ ${cellText(c.detail)}`) : 'not probed';
-    lines.push(`| \`${p}\` | ${familyOf(p)} | ${differentiable} | ${cpuText} | ${RUNTIMES.map((r) => runtimeCell(reports[r], p)).join(' | ')} |`);
-  }
-  lines.push('');
-  lines.push(
-    'A count is the number of times the suite called `dispatch()` for that primitive on the GPU backend (one op call; a kernel family may encode more than one GPU dispatch for it). ' +
-      '`reshape` is a view: `dispatch()` shares the input’s storage and runs no kernel, so its count is op calls only; the CPU probe calls the reference backend directly. ' +
-      '`custom` is the extension point the fused kernels of `@fairgpu/kernels` and `@fairgpu/nn` are built on: its cell sums the `custom:<name>` entries of the report, listed by name below.',
-  );
   const known = new Set<string>(primitives);
   for (const r of RUNTIMES) {
     const l = reports[r];
@@ -323,7 +331,7 @@ export function renderOpSupport({ primitives, cpu, reports, reportDir }: RenderI
     const failed = l.report.checks.filter((c) => !c.ok);
     if (extra.length === 0 && failed.length === 0) continue;
     lines.push('');
-    lines.push(`## ${RUNTIME_TITLES[r]}: more from its report`);
+    lines.push(`### ${RUNTIME_TITLES[r]}`);
     if (extra.length > 0) {
       lines.push('');
       lines.push('Custom ops it dispatched, by name (the `custom` row), and any op name that is not a primitive:');
