@@ -241,16 +241,24 @@ export class GpuBackend implements Backend, Recorder {
 
   // ---- Recorder (used by kernels.ts) ----
 
-  dispatch(label: string, source: string, params: ArrayBuffer, buffers: readonly (GPUBuffer | null)[], grid: readonly [number, number, number]): void {
+  dispatch(
+    label: string,
+    source: string,
+    params: ArrayBuffer,
+    buffers: readonly (GPUBuffer | GPUBufferBinding | null)[],
+    grid: readonly [number, number, number],
+  ): void {
     if (this.slots === MAX_DISPATCHES_PER_SUBMIT) this.flush();
     const pipeline = this.pipelines.get(label, source);
     const slot = this.slots++;
     this.uniformHost.set(new Uint8Array(params, 0, UNIFORM_SLOT), slot * UNIFORM_SLOT);
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniformRing, offset: slot * UNIFORM_SLOT, size: UNIFORM_SLOT } }];
-    buffers.forEach((buffer, i) => {
-      if (!buffer) return;
-      entries.push({ binding: i + 1, resource: { buffer } });
-      this.usedThisEpoch.add(buffer);
+    buffers.forEach((b, i) => {
+      if (!b) return;
+      // A range ({ buffer, offset, size }) or a whole buffer; a GPUBuffer has no `buffer` field.
+      const range = 'buffer' in b ? b : { buffer: b };
+      entries.push({ binding: i + 1, resource: range });
+      this.usedThisEpoch.add(range.buffer);
     });
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const pass = this.ensurePass();
@@ -260,8 +268,8 @@ export class GpuBackend implements Backend, Recorder {
     this.stats.dispatches++;
   }
 
-  scratch(bytes: number): PooledBuffer {
-    const b = this.pool.acquire(bytes, STORAGE_USAGE, 'scratch');
+  scratch(bytes: number, options: { uniform?: boolean } = {}): PooledBuffer {
+    const b = this.pool.acquire(bytes, options.uniform ? STORAGE_USAGE | BufferUsage.UNIFORM : STORAGE_USAGE, 'scratch');
     this.scratchInFlight.push(b);
     return b;
   }

@@ -15,10 +15,22 @@ export function bufferOf(view: StorageView): GPUBuffer {
 }
 
 export interface Recorder {
-  /** Encodes one dispatch. `params` fills the 256-byte uniform slot; `buffers` bind from 1 up. */
-  dispatch(label: string, source: string, params: ArrayBuffer, buffers: readonly (GPUBuffer | null)[], grid: readonly [number, number, number]): void;
-  /** A scratch buffer for multi-pass kernels, released after the primitive is encoded. */
-  scratch(bytes: number): PooledBuffer;
+  /**
+   * Encodes one dispatch. `params` fills the 256-byte uniform slot; `buffers` bind from 1 up (a
+   * whole buffer, or a `{ buffer, offset, size }` range, e.g. a 64 KiB window bound as uniform).
+   */
+  dispatch(
+    label: string,
+    source: string,
+    params: ArrayBuffer,
+    buffers: readonly (GPUBuffer | GPUBufferBinding | null)[],
+    grid: readonly [number, number, number],
+  ): void;
+  /**
+   * A scratch buffer for multi-pass kernels, released after the primitive is encoded. `uniform`:
+   * the buffer may also be bound as a uniform buffer (matmul-uniform's packed operand).
+   */
+  scratch(bytes: number, options?: { uniform?: boolean }): PooledBuffer;
   readonly matmulKernel: 'blocked' | 'tiled';
   /** The device's limits (compatibility adapters: 128 invocations, 16 KiB workgroup memory). */
   readonly limits: GPUSupportedLimits;

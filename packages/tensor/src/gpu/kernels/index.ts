@@ -15,7 +15,7 @@ import { reduce } from './reduce.ts';
 export { bufferOf, grid1d, ParamWriter, type Recorder, WORKGROUP } from './common.ts';
 export { coalesceAxes, elementwise } from './elementwise.ts';
 export { gather } from './gather.ts';
-export { matmul, matmulBlock, matmulBlockedSource, matmulSplits } from './matmul.ts';
+export { matmul, matmulBlock, matmulBlockedSource, matmulSplits, matmulUniformSource, setSoftwareMatmul, uniformPlan } from './matmul.ts';
 export { concat, movement, stridedCopy } from './movement.ts';
 export { reduce } from './reduce.ts';
 

@@ -4,7 +4,7 @@
  * the block-size choice, split K and the unrolled blocked source.
  */
 import type { OutputSpec, StorageView } from '../../backend.ts';
-import { matmulBlockedWgsl, matmulParamsWgsl, matmulTiledWgsl } from '../../generated/wgsl.ts';
+import { matmulBlockedWgsl, matmulPackWgsl, matmulParamsWgsl, matmulTiledWgsl, matmulUniformWgsl } from '../../generated/wgsl.ts';
 import type { Params } from '../../primitives.ts';
 import { broadcastStrides, sizeOf, type Shape } from '../../shape.ts';
 import type { PooledBuffer } from '../pool.ts';
@@ -61,6 +61,13 @@ export function matmul(rec: Recorder, a: StorageView, b: StorageView, params: Pa
   if (rec.matmulKernel === 'tiled') {
     rec.dispatch('matmul-tiled', matmulParamsWgsl + matmulTiledWgsl, w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / 64), Math.ceil(m / 64), batch]);
     return;
+  }
+  if (rec.isSoftware && batch === 1 && softwareVariant() === 'uniform') {
+    const plan = uniformPlan(m, n, k);
+    if (plan) {
+      matmulUniform(rec, plan, aBuf, bBuf, dst, { m, n, k, aRow, aCol, bRow, bCol });
+      return;
+    }
   }
   const [rows, cols] = [matmulBlock(m), matmulBlock(n)];
   const grid: [number, number, number] = [Math.ceil(n / (64 * cols)), Math.ceil(m / rows), batch];
@@ -122,4 +129,133 @@ export function matmulBlockedSource(rows: number, cols: number): string {
     fill(fill(fill(matmulBlockedWgsl, 'SETUP', setup, '  '), 'BODY', body, '    '), 'STORES', stores, '  ');
   matmulBlockedSources.set(key, source);
   return source;
+}
+
+/**
+ * Software adapters: 'uniform' (default) runs products with batch 1 and N ≥ 1024 through
+ * matmul-uniform.wgsl (A packed into 64 KiB uniform windows); 'blocked' keeps every product on
+ * matmul-blocked.wgsl. A switch for benchmarks that compare the two in one run
+ * (`setSoftwareMatmul`, from `@fairgpu/tensor/internal`; `FAIRGPU_SOFTWARE_MATMUL=blocked` for a whole
+ * process, e.g. to time a training run before/after).
+ */
+const softwareMatmul: { variant: 'uniform' | 'blocked' | null } = { variant: null };
+
+/** The variant in force: set by `setSoftwareMatmul`, else $FAIRGPU_SOFTWARE_MATMUL=blocked (read at the first product), else 'uniform'. */
+function softwareVariant(): 'uniform' | 'blocked' {
+  softwareMatmul.variant ??=
+    (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.FAIRGPU_SOFTWARE_MATMUL === 'blocked' ? 'blocked' : 'uniform';
+  return softwareMatmul.variant;
+}
+
+export function setSoftwareMatmul(variant: 'uniform' | 'blocked'): 'uniform' | 'blocked' {
+  if (variant !== 'uniform' && variant !== 'blocked') throw new TypeError(`setSoftwareMatmul: variant must be 'uniform' or 'blocked', got ${String(variant)}`);
+  const previous = softwareVariant();
+  softwareMatmul.variant = variant;
+  return previous;
+}
+
+/** Floats in one uniform binding (64 KiB, WebGPU's default maxUniformBufferBindingSize). */
+const PACK_FLOATS = 16384;
+const PACK_BYTES = PACK_FLOATS * 4;
+/** Columns per invocation of matmul-uniform (8 measured best: 16 halves the rate on llvmpipe). */
+const UNIFORM_C = 8;
+/** Narrower products keep matmul-blocked: one workgroup of 64·8 columns would leave threads idle. */
+const UNIFORM_MIN_N = 1024;
+/** Dispatches (packed ranges) one product may take before matmul-blocked is cheaper. */
+const UNIFORM_MAX_RANGES = 1024;
+
+export interface UniformPlan {
+  /** Rows per register block (a multiple of 4: one k step of a tile is R/4 vec4s). */
+  rows: 4 | 8 | 16 | 32;
+  /** k steps per packed tile; K is split into `chunks` of kc (later chunks add onto C). */
+  kc: number;
+  chunks: number;
+  /** Tiles (row blocks) per 64 KiB range, and ranges per k chunk. */
+  tiles: number;
+  mgroups: number;
+  mblocks: number;
+}
+
+/** How matmul-uniform covers an M×N×K product, or null when it should not take it. */
+export function uniformPlan(m: number, n: number, k: number): UniformPlan | null {
+  if (n < UNIFORM_MIN_N || Math.ceil(n / (64 * UNIFORM_C)) > 65535 || k === 0) return null;
+  const rows = m >= 32 ? 32 : m > 8 ? 16 : m > 4 ? 8 : 4;
+  const mblocks = Math.ceil(m / rows);
+  const whole = k * rows <= PACK_FLOATS;
+  const kc = whole ? k : PACK_FLOATS / rows;
+  const chunks = Math.ceil(k / kc);
+  const tiles = whole ? Math.min(mblocks, Math.floor(PACK_FLOATS / (k * rows))) : 1;
+  const mgroups = Math.ceil(mblocks / tiles);
+  if (chunks * mgroups > UNIFORM_MAX_RANGES) return null;
+  return { rows, kc, chunks, tiles, mgroups, mblocks };
+}
+
+const uniformSources = new Map<string, string>();
+
+/** shaders/tensor/matmul-uniform.wgsl unrolled for an R×C block. */
+export function matmulUniformSource(rows: number, cols: number): string {
+  const key = `${rows}x${cols}`;
+  let source = uniformSources.get(key);
+  if (source) return source;
+  const R = Array.from({ length: rows }, (_, i) => i);
+  const C = Array.from({ length: cols }, (_, j) => j);
+  const setup = [
+    ...C.map((j) => `let bc${j} = p.b_base + min(col0 + ${j}u, p.n - 1u) * p.b_col;`),
+    ...R.flatMap((i) => C.map((j) => `var acc${i}_${j} = 0.0;`)),
+    'if (p.accumulate != 0u) {',
+    ...R.flatMap((i) => C.map((j) => `  acc${i}_${j} = c[min(row0 + ${i}u, p.m - 1u) * p.n + min(col0 + ${j}u, p.n - 1u)];`)),
+    '}',
+  ];
+  const body = [
+    ...C.map((j) => `let b${j} = b[bc${j} + kb];`),
+    ...Array.from({ length: rows / 4 }, (_, q) => `let a${q} = a.v[ka + ${q}u];`),
+    ...R.flatMap((i) => C.map((j) => `acc${i}_${j} = fma(a${i >> 2}[${i & 3}], b${j}, acc${i}_${j});`)),
+  ];
+  const stores = R.flatMap((i) => C.map((j) => `if (row0 + ${i}u < p.m && col0 + ${j}u < p.n) { c[(row0 + ${i}u) * p.n + col0 + ${j}u] = acc${i}_${j}; }`));
+  const fill = (text: string, marker: string, lines: string[], indent: string) =>
+    text.replace(new RegExp(`^.*\\{\\{${marker}\\}\\}.*$`, 'm'), lines.map((l) => indent + l).join('\n'));
+  source =
+    `const R: u32 = ${rows}u;\nconst C: u32 = ${cols}u;\n` +
+    fill(fill(fill(matmulUniformWgsl, 'SETUP', setup, '  '), 'BODY', body, '    '), 'STORES', stores, '  ');
+  uniformSources.set(key, source);
+  return source;
+}
+
+interface Strided {
+  m: number;
+  n: number;
+  k: number;
+  aRow: number;
+  aCol: number;
+  bRow: number;
+  bCol: number;
+}
+
+/** Packs A into uniform ranges (one dispatch), then one matmul-uniform dispatch per range. */
+function matmulUniform(rec: Recorder, plan: UniformPlan, a: GPUBuffer, b: GPUBuffer, dst: GPUBuffer, s: Strided): void {
+  const { rows, kc, chunks, tiles, mgroups, mblocks } = plan;
+  const ranges = chunks * mgroups;
+  const packed = rec.scratch(ranges * PACK_BYTES, { uniform: true }).buffer;
+  const pp = new ParamWriter().u(0, s.m).u(1, s.k).u(2, s.aRow).u(3, s.aCol).u(4, kc).u(5, tiles).u(6, mgroups).u(7, 0);
+  rec.dispatch(`matmul-pack-${rows}`, `const R: u32 = ${rows}u;\n${matmulPackWgsl}`, pp.buffer, [a, packed], [Math.ceil((kc * rows) / 64), tiles, ranges]);
+  const source = matmulUniformSource(rows, UNIFORM_C);
+  const gx = Math.ceil(s.n / (64 * UNIFORM_C));
+  for (let chunk = 0; chunk < chunks; chunk++) {
+    const k0 = chunk * kc;
+    for (let g = 0; g < mgroups; g++) {
+      const d = chunk * mgroups + g;
+      const w = new ParamWriter()
+        .u(0, s.m)
+        .u(1, s.n)
+        .u(2, Math.min(kc, s.k - k0))
+        .u(3, g * tiles)
+        .u(4, k0 * s.bRow)
+        .u(5, s.bRow)
+        .u(6, s.bCol)
+        .u(7, (kc * rows) / 4)
+        .u(8, chunk > 0 ? 1 : 0);
+      const window = { buffer: packed, offset: d * PACK_BYTES, size: PACK_BYTES };
+      rec.dispatch(`matmul-uniform-${rows}x${UNIFORM_C}`, source, w.buffer, [window, b, dst], [gx, Math.min(tiles, mblocks - g * tiles), 1]);
+    }
+  }
 }
