@@ -1,11 +1,12 @@
 /**
- * `npm run bench [-- <suite>] [--json] [--sizes 256,1024] [--batch N (train)]`: prints one table per suite with the
+ * `npm run bench [-- <suite>] [--json] [--sizes 256,1024] [--batch N (train)] [--vs-torch (train)]`: prints one table per suite with the
  * adapter name. Suites: tensor (default), kernels, losses, train (`--allow-slow` runs kernels sizes estimated
- * over ten minutes instead of printing the estimate). Each suite measures its baseline in the same run.
+ * over ten minutes instead of printing the estimate). Each suite measures its baseline in the same run;
+ * `train --vs-torch` times the same SimpleConvNet steps in PyTorch on the CPU (tools/bench/torch_train_step.py).
  */
 import { parseArgs } from 'node:util';
 import { benchTensor, type Row } from '../../packages/cli/src/bench/tensor.ts';
-import { benchTrain } from '../../packages/cli/src/bench/train.ts';
+import { benchTrain, benchTrainVsTorch } from '../../packages/cli/src/bench/train.ts';
 import { benchKernels, formatKernelRows } from './kernels.ts';
 import { benchLosses } from '../../packages/cli/src/bench/losses.ts';
 
@@ -16,6 +17,7 @@ const { values, positionals } = parseArgs({
     sizes: { type: 'string' },
     batch: { type: 'string' },
     'allow-slow': { type: 'boolean', default: false },
+    'vs-torch': { type: 'boolean', default: false },
   },
 });
 const suite = positionals[0] ?? 'tensor';
@@ -53,9 +55,17 @@ try {
   } else if (suite === 'train') {
     const batch = values.batch === undefined ? undefined : Number(values.batch);
     if (batch !== undefined && !(Number.isInteger(batch) && batch > 0)) throw new Error(`--batch: expected a positive integer, got '${values.batch}'`);
-    const { adapter, rows } = await benchTrain({ batch, log: values.json ? undefined : (l) => console.error(l) });
+    const log = values.json ? undefined : (l: string) => console.error(l);
+    const { adapter, rows } = values['vs-torch'] ? await benchTrainVsTorch({ compareBlocked: true, log }) : await benchTrain({ batch, log });
     if (values.json) for (const r of rows) console.log(JSON.stringify({ suite, adapter, ...r }));
-    else printTable('fairgpu nn training benchmarks (conv2d, SimpleConvNet SGD step)', adapter, rows);
+    else
+      printTable(
+        values['vs-torch']
+          ? 'fairgpu vs PyTorch CPU: SimpleConvNet Adam + cross-entropy step'
+          : 'fairgpu nn training benchmarks (conv2d, SimpleConvNet SGD step)',
+        adapter,
+        rows,
+      );
   } else {
     console.error(`unknown suite '${suite}' (available: tensor, losses, kernels, train)`);
     process.exitCode = 2;

@@ -35,7 +35,7 @@ interface Recorded {
   label: string;
   source: string;
   params: ArrayBuffer;
-  buffers: readonly (GPUBuffer | null)[];
+  buffers: readonly (GPUBuffer | GPUBufferBinding | null)[];
   grid: readonly [number, number, number];
 }
 
@@ -195,7 +195,7 @@ async function profile(gpu: GpuContext, kind: 'ce' | 'fairkl', loaderBatch: (i: 
   console.log(`replayed alone: sum ${sum.toFixed(0)} ms (sync overhead ≈ ${syncMs.toFixed(2)} ms each, ${(syncMs * recorded.length).toFixed(0)} ms in all)`);
   for (const [label, e] of [...byLabel.entries()].sort((a, b) => b[1].ms - a[1].ms)) {
     const shapes = [...e.shapes].slice(0, 8).join(' ');
-    console.log(`  ${label.padEnd(28)} ${e.ms.toFixed(1).padStart(8)} ms  ${String(e.n).padStart(4)}×  ${label.startsWith('matmul') ? 'MxNxK ' + shapes : ''}`);
+    console.log(`  ${label.padEnd(28)} ${e.ms.toFixed(1).padStart(8)} ms  ${String(e.n).padStart(4)}×  ${label.startsWith('matmul') ? `MxNxK ${shapes}` : ''}`);
   }
   model.dispose();
 }
@@ -203,8 +203,9 @@ async function profile(gpu: GpuContext, kind: 'ce' | 'fairkl', loaderBatch: (i: 
 const gpu = await initGpu();
 try {
   const source = loadMnist('train');
-  const subset = permutation(source.count, createRng(0, 7001)).slice(0, QUICK.trainSize).sort();
-  const train = colourBiasMnist(source, { rho: 0.997, seed: 0, subset });
+  // trainSize 0 means all images (the quick protocol's setting).
+  const subset = QUICK.trainSize ? permutation(source.count, createRng(0, 7001)).slice(0, QUICK.trainSize).sort() : undefined;
+  const train = colourBiasMnist(source, { rho: 0.997, seed: 0, ...(subset ? { subset } : {}) });
   const loader = createLoader(train, { batchSize, seed: 0, dropLast: true, prefetch: 0 });
   const batchOf = (i: number) => loader.batch(0, i % loader.batchesPerEpoch);
   console.log(`adapter: ${gpu.adapterInfo.description || gpu.adapterInfo.device} (${gpu.adapterInfo.path})`);

@@ -288,11 +288,12 @@ export function buildProgram(io: IO, state: { code: number }): Command {
     .option('--json', 'one JSON object per row')
     .option('--sizes <list>', 'comma-separated sizes (tensor, losses)')
     .option('--batch <n>', 'batch size (train)', positiveInt('--batch'))
+    .option('--vs-torch', 'train: the same SimpleConvNet steps in PyTorch on the CPU, with the ratio (needs python3 with torch)')
     .action(async (suite: string, flags) => {
       const { runBench } = await import('./bench/index.ts');
       state.code = await runBench(
         suite,
-        { json: flags.json, sizes: flags.sizes?.split(',').map(Number), batch: flags.batch },
+        { json: flags.json, sizes: flags.sizes?.split(',').map(Number), batch: flags.batch, vsTorch: flags.vsTorch },
         (line) => io.stdout.write(`${line}\n`),
         (line) => io.stderr.write(`${line}\n`),
       );

@@ -5,7 +5,7 @@
  */
 import { benchLosses } from './losses.ts';
 import { benchTensor, type Row } from './tensor.ts';
-import { benchTrain } from './train.ts';
+import { benchTrain, benchTrainVsTorch } from './train.ts';
 
 export const BENCH_SUITES = ['tensor', 'losses', 'train'] as const;
 
@@ -30,14 +30,16 @@ export function formatBenchTable(title: string, adapter: string, rows: Row[]): s
 /** Runs a suite; resolves to the exit code (2 for an unknown suite). */
 export async function runBench(
   suite: string,
-  options: { json?: boolean; sizes?: number[]; batch?: number },
+  options: { json?: boolean; sizes?: number[]; batch?: number; vsTorch?: boolean },
   out: (line: string) => void,
   err: (line: string) => void,
 ): Promise<number> {
   const titles: Record<string, string> = {
     tensor: 'fairgpu tensor benchmarks',
     losses: 'fairgpu loss benchmarks (forward + backward)',
-    train: 'fairgpu nn training benchmarks (conv2d, SimpleConvNet SGD step)',
+    train: options.vsTorch
+      ? 'fairgpu vs PyTorch CPU: SimpleConvNet Adam + cross-entropy step'
+      : 'fairgpu nn training benchmarks (conv2d, SimpleConvNet SGD step)',
   };
   if (!(BENCH_SUITES as readonly string[]).includes(suite)) {
     err(`error: unknown bench suite '${suite}' (known: ${BENCH_SUITES.join(', ')})`);
@@ -53,7 +55,9 @@ export async function runBench(
       ? await benchTensor({ sizes: options.sizes })
       : suite === 'losses'
         ? await benchLosses({ sizes: options.sizes })
-        : await benchTrain({ batch: options.batch, log });
+        : options.vsTorch
+          ? await benchTrainVsTorch({ compareBlocked: true, log })
+          : await benchTrain({ batch: options.batch, log });
   if (options.json) for (const r of rows) out(JSON.stringify({ suite, adapter, ...r }));
   else for (const line of formatBenchTable(titles[suite], adapter, rows)) out(line);
   return 0;

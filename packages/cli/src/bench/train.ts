@@ -1,5 +1,6 @@
-import { initGpu, randn, scope, tensor, type GpuContext } from '@fairgpu/tensor';
-import { conv2d, convAlgorithmFor, manualSeed, SGD, SimpleConvNet, type ConvAlgorithm } from '@fairgpu/nn';
+import { crossEntropy, initGpu, randn, scope, tensor, type GpuContext } from '@fairgpu/tensor';
+import { setSoftwareMatmul } from '@fairgpu/tensor/internal';
+import { Adam, conv2d, convAlgorithmFor, manualSeed, SGD, SimpleConvNet, type ConvAlgorithm } from '@fairgpu/nn';
 import type { Row } from './tensor.ts';
 import { QUICK } from '../experiments/biased-mnist/config.ts';
 
@@ -169,6 +170,149 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<{ ada
           value: got[a]!,
           unit: 'images/s',
           ...(a === 'direct' && got.im2col ? { baseline: 'im2col', ratio: got[a]! / got.im2col } : {}),
+        });
+      }
+    }
+  } finally {
+    ctx.destroy();
+  }
+  return { adapter, rows };
+}
+
+/** One network of the PyTorch comparison: the same shapes, batch, optimizer and loss on both sides. */
+export interface TorchCase {
+  name: string;
+  kernel: number;
+  channels: number[];
+  strides: number[];
+  batch: number;
+  /** Timed fairgpu steps (after a warm-up step at the same batch). */
+  steps: number;
+}
+
+/** The issue's two rows: the quick job's network at its batch, and the published network at 32. */
+export const TORCH_CASES: readonly TorchCase[] = [
+  { name: 'quick SimpleConvNet', kernel: QUICK.kernelSize, channels: [...QUICK.channels], strides: [...QUICK.strides], batch: QUICK.batch, steps: 10 },
+  { name: 'published SimpleConvNet', kernel: 7, channels: [16, 32, 64, 128], strides: [1, 1, 1, 1], batch: 32, steps: 1 },
+];
+
+export interface TorchBenchOptions {
+  cases?: readonly TorchCase[];
+  /** The python with torch; default /usr/bin/python3 (Debian's python3-torch), or $FAIRGPU_TORCH_PYTHON. */
+  python?: string;
+  /** Also time fairgpu with the software matmul switched back to matmul-blocked (the speed before issue 16). */
+  compareBlocked?: boolean;
+  log?: (line: string) => void;
+}
+
+interface TorchResult {
+  ok: boolean;
+  error?: string;
+  torch?: string;
+  threads?: number;
+  images_per_s?: number;
+}
+
+/** Runs tools/bench/torch_train_step.py (2 threads); a missing torch or script is a note, not an error. */
+async function torchStep(c: TorchCase, python: string): Promise<TorchResult> {
+  const [{ spawnSync }, { existsSync }, { fileURLToPath }] = await Promise.all([import('node:child_process'), import('node:fs'), import('node:url')]);
+  // The script lives in the repository's tools/ (not shipped with the package).
+  const script = fileURLToPath(new URL('../../../../tools/bench/torch_train_step.py', import.meta.url));
+  if (!existsSync(script)) return { ok: false, error: `${script} not found (run from the repository)` };
+  const args = [script, '--kernel', String(c.kernel), '--channels', c.channels.join(','), '--strides', c.strides.join(','), '--batch', String(c.batch)];
+  args.push('--threads', '2', '--steps', String(Math.max(3, c.steps)), '--warmup', '1');
+  const run = spawnSync(python, args, { encoding: 'utf8', timeout: 600_000 });
+  if (run.error) return { ok: false, error: `${python}: ${run.error.message}` };
+  const line = run.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as TorchResult;
+  } catch {
+    return { ok: false, error: `unexpected output from ${script}: ${(run.stderr || line).slice(0, 300)}` };
+  }
+}
+
+/** images/s of `steps` Adam + cross-entropy steps of SimpleConvNet (one warm-up step first). */
+async function fairgpuStep(ctx: GpuContext, c: TorchCase): Promise<number> {
+  manualSeed(0);
+  const model = new SimpleConvNet({ kernelSize: c.kernel, channels: c.channels, strides: c.strides });
+  const opt = new Adam(model.parameters(), { lr: 1e-3, weightDecay: 1e-4 });
+  const x = randn([c.batch, 3, 28, 28], { seed: 3 });
+  const y = tensor(
+    Int32Array.from({ length: c.batch }, (_, i) => i % 10),
+    [c.batch],
+    { dtype: 'i32' },
+  );
+  const step = () =>
+    scope(async () => {
+      await crossEntropy(model.forward(x), y).backward();
+      opt.step();
+      opt.zeroGrad();
+    });
+  try {
+    await step();
+    await ctx.sync();
+    const t0 = performance.now();
+    for (let i = 0; i < c.steps; i++) await step();
+    await ctx.sync();
+    return (c.batch * c.steps) / ((performance.now() - t0) / 1000);
+  } finally {
+    model.dispose();
+    opt.dispose();
+    x.dispose();
+    y.dispose();
+  }
+}
+
+/**
+ * `npm run bench -- train --vs-torch`: one Adam + cross-entropy step of each network in PyTorch on
+ * the CPU (2 threads, tools/bench/torch_train_step.py) and in fairgpu on this adapter, in the same
+ * run, with the ratio fairgpu / PyTorch. PyTorch is timed before and after fairgpu and the faster of
+ * the two is the baseline (on a shared machine the two figures show the drift; the ratio is conservative). With `compareBlocked`, fairgpu
+ * also runs with the software matmul set back to matmul-blocked, the kernel before issue 16.
+ */
+export async function benchTrainVsTorch(options: TorchBenchOptions = {}): Promise<{ adapter: string; rows: Row[] }> {
+  const cases = options.cases ?? TORCH_CASES;
+  const python = options.python ?? globalThis.process?.env?.FAIRGPU_TORCH_PYTHON ?? '/usr/bin/python3';
+  const log = options.log;
+  const ctx = await initGpu();
+  const adapter = ctx.adapterInfo.description || ctx.adapterInfo.device || ctx.adapterInfo.vendor;
+  const rows: Row[] = [];
+  const push = (row: Row) => {
+    rows.push(row);
+    log?.(`${row.case}: ${row.value.toFixed(2)} ${row.unit}${row.ratio === undefined ? '' : ` (${row.ratio.toFixed(3)}× vs ${row.baseline})`}`);
+  };
+  try {
+    for (const c of cases) {
+      const label = `${c.name} k=${c.kernel} [${c.channels.join(',')}] strides [${c.strides.join(',')}] Adam+CE step b${c.batch}`;
+      const before = await torchStep(c, python);
+      if (!before.ok) log?.(`PyTorch baseline unavailable: ${before.error}`);
+      const variants: ('uniform' | 'blocked')[] = options.compareBlocked ? ['blocked', 'uniform'] : ['uniform'];
+      const got: Partial<Record<'uniform' | 'blocked', number>> = {};
+      for (const v of variants) {
+        const previous = setSoftwareMatmul(v);
+        try {
+          got[v] = await fairgpuStep(ctx, c);
+        } finally {
+          setSoftwareMatmul(previous);
+        }
+      }
+      const after = before.ok ? await torchStep(c, python) : before;
+      // The faster of the two PyTorch runs: on a shared machine the slower one is mostly contention.
+      const torchRate = before.ok && after.ok ? Math.max(before.images_per_s!, after.images_per_s!) : undefined;
+      if (torchRate !== undefined) {
+        push({
+          case: `${label}, PyTorch ${before.torch} CPU ${before.threads} threads (before ${before.images_per_s!.toFixed(1)}, after ${after.images_per_s!.toFixed(1)})`,
+          value: torchRate,
+          unit: 'images/s',
+        });
+      }
+      for (const v of variants) {
+        const name = ctx.adapterInfo.isSoftware ? (v === 'uniform' ? ', matmul-uniform' : ', matmul-blocked (before)') : '';
+        push({
+          case: `${label}, fairgpu${name}`,
+          value: got[v]!,
+          unit: 'images/s',
+          ...(torchRate !== undefined ? { baseline: 'PyTorch', ratio: got[v]! / torchRate } : {}),
         });
       }
     }
