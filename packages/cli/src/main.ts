@@ -2,7 +2,7 @@
  * The `fairgpu` command. `main(argv)` resolves to the exit code: 0 ok, 1 a failed run, 2 bad usage
  * (an unknown flag, a bad value, a config key that does not exist — one line naming it).
  *
- *   fairgpu run <experiment> [--protocol smoke|quick|gpu|full] [--config FILE] [--set key=value]… [--out DIR] [--resume DIR] [--json] [--no-progress]
+ *   fairgpu run <experiment> [--protocol smoke|quick|gpu|full] [--config FILE] [--set key=value]… [--dataset NAME] [--data DIR] [--out DIR] [--resume DIR] [--json] [--no-progress]
  *   fairgpu list | config <experiment> [--schema] | train | eval <ckpt> | gradcam <ckpt> | privacy <ckpt…> | report <run dir> | bench [suite] | doctor
  */
 import { join } from 'node:path';
@@ -58,6 +58,26 @@ function positiveInt(flag: string) {
   };
 }
 
+/**
+ * `--dataset` / `--data` as `--set dataset=…` / `--set data=…` (JSON strings, so a path stays a
+ * string), for the experiments whose config has those keys.
+ */
+function datasetFlags(
+  experiment: { name: string; protocols: Record<ProtocolName, unknown> },
+  flags: { dataset?: string; data?: string; resume?: string },
+): string[] {
+  const sets: string[] = [];
+  for (const key of ['dataset', 'data'] as const) {
+    const value = flags[key];
+    if (value === undefined) continue;
+    if (flags.resume !== undefined) throw new UsageError(`--${key}: --resume continues a run with its saved config`);
+    const preset = experiment.protocols.quick;
+    if (preset === null || typeof preset !== 'object' || !(key in preset)) throw new UsageError(`--${key}: experiment '${experiment.name}' takes no --${key}`);
+    sets.push(`${key}=${JSON.stringify(value)}`);
+  }
+  return sets;
+}
+
 /** The GPU for a command, with fairgpu's own message when there is none. */
 async function gpuFor(display: Display): Promise<GpuContext> {
   try {
@@ -98,13 +118,16 @@ export function buildProgram(io: IO, state: { code: number }): Command {
       .option('-c, --config <file>', 'JSON config overrides on top of the protocol (keys as in `fairgpu config <experiment>`)')
       .option('-s, --set <key=value>', 'one config override, e.g. --set rhos=[0.99,0.997] --set fairkl.lambda=10 (repeatable)', collect, [])
       .option('-o, --out <dir>', 'run directory (default runs/<experiment>-<timestamp>)')
-      .option('-r, --resume <dir>', 'continue the run in <dir> where it stopped (finished models are not retrained)'),
+      .option('-r, --resume <dir>', 'continue the run in <dir> where it stopped (finished models are not retrained)')
+      .option('--dataset <name>', 'for experiments with a dataset key (generic-vision: cifar10, cifar100, imagenet100); same as --set dataset=<name>')
+      .option('--data <dir>', 'directory of the dataset files, for experiments with a data key (generic-vision); same as --set data=<dir>'),
   ).action(async (experiment, flags) => {
     // Bad config files and values are usage errors before the adapter starts (the default
     // protocol depends on the adapter; any preset catches unknown keys and bad values).
     const configFile = flags.config ? readConfigFile(flags.config) : undefined;
+    const sets: string[] = [...datasetFlags(experiment, flags), ...flags.set];
     if (flags.resume === undefined)
-      resolveConfig(experiment.schema, experiment.protocols[(flags.protocol as ProtocolName | undefined) ?? 'quick'], { file: configFile, sets: flags.set });
+      resolveConfig(experiment.schema, experiment.protocols[(flags.protocol as ProtocolName | undefined) ?? 'quick'], { file: configFile, sets });
     await withGpu(flags, async (gpu, d) => {
       await runExperiment({
         experiment,
@@ -112,7 +135,7 @@ export function buildProgram(io: IO, state: { code: number }): Command {
         display: d,
         protocol: flags.protocol as ProtocolName | undefined,
         configFile,
-        sets: flags.set,
+        sets,
         out: flags.out,
         resume: flags.resume,
         command: `fairgpu ${process.argv.slice(2).join(' ')}`,
