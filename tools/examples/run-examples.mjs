@@ -28,42 +28,19 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PUBLIC_DIR, serveDirectory } from './serve.mjs';
+import { CHROMIUM_FLAGS, chromiumPath, finisher } from '../runtimes/chromium.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 const label = 'examples';
 const requireGpu = process.env.FAIRGPU_REQUIRE_GPU === '1';
 const timeoutMs = Number(process.env.FAIRGPU_EXAMPLES_TIMEOUT_MS ?? 240_000);
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ALL = ['biased-mnist', 'grad-cam'];
 const examples = process.env.FAIRGPU_EXAMPLES ? process.env.FAIRGPU_EXAMPLES.split(',').map((s) => s.trim()) : ALL;
 const started = performance.now();
 const seconds = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
-// The flags of tools/smoke/run-browser.mjs: WebGPU on (SwiftShader when there is no GPU), nothing else.
-const CHROMIUM_FLAGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--disable-dev-shm-usage',
-];
-
 const cleanups = [];
-async function finish(code, line) {
-  for (const f of cleanups.reverse()) {
-    try {
-      await f();
-    } catch {
-      // best effort: the verdict below is what matters
-    }
-  }
-  console.log(line);
-  process.exit(code);
-}
+const finish = finisher(cleanups);
 function cannotRun(why, hint) {
   if (!requireGpu) return finish(0, `${label}: SKIPPED (${why}); set FAIRGPU_REQUIRE_GPU=1 to make this a failure. ${hint}`);
   return finish(1, `${label}: FAILED (${why})`);

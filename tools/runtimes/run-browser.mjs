@@ -23,21 +23,9 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { here, onlyChecks, requireGpu, root, timeoutMs, verdict, writeRuntimeReport } from './common.mjs';
+import { CHROMIUM_FLAGS, chromiumPath, finisher } from './chromium.mjs';
 
 const label = 'browser suite';
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--disable-dev-shm-usage',
-];
-
 /** Runtime-neutral entries and the packages whose sources each may pull in (its dependencies). */
 export const BROWSER_ENTRIES = {
   '@fairgpu/tensor': ['tensor'],
@@ -50,17 +38,7 @@ export const BROWSER_ENTRIES = {
 };
 
 const cleanups = [];
-async function finish(code, line) {
-  for (const f of cleanups.reverse()) {
-    try {
-      await f();
-    } catch {
-      // best effort: the verdict below is what matters
-    }
-  }
-  console.log(line);
-  process.exit(code);
-}
+const finish = finisher(cleanups);
 /** "Cannot run here" (no browser, no adapter): a skip unless FAIRGPU_REQUIRE_GPU=1. */
 function cannotRun(why, hint) {
   writeRuntimeReport('chromium', { adapter: null, checks: [], ops: {} });

@@ -9,12 +9,12 @@
  * second block ('extracter.5', 7×7 maps) by default, as the CLI does for this network (its last
  * block is 4×4: docs/metrics.md).
  */
-import { createLoader, normalizeImages, type BiasedMnist } from '@fairgpu/datasets';
+import { createLoader, digitMask, normalizeImages, type BiasedMnist } from '@fairgpu/datasets';
 import { gradCam, heatmapMass, overlayHeatmap } from '@fairgpu/metrics';
 import { Adam, manualSeed, SimpleConvNet } from '@fairgpu/nn';
 import { crossEntropy, memory, noGrad, scope, tensor } from '@fairgpu/tensor';
 import { groupedAccuracy, type GroupedAccuracy } from '../shared/analysis.ts';
-import { colour, conflictingCount, digitMask, imageChw, loadMnistSubset } from '../shared/data.ts';
+import { colour, conflictingCount, imageChw, loadMnistSubset } from '../shared/data.ts';
 import { byId, exampleResult, finish, nextFrame, numberParam, percent, setStatus, showError, startRuns, stringParam } from '../shared/page.ts';
 import { drawLossCurve, imageCanvas, PALETTE_NAMES, rgbaOf } from '../shared/plots.ts';
 import { adapterName, openWebGpu, showNoWebGpu } from '../shared/webgpu.ts';

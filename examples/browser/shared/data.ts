@@ -36,18 +36,6 @@ export function conflictingCount(set: BiasedMnist): number {
   return n;
 }
 
-/** Digit pixels are the white ones: Biased-MNIST paints digit strokes white and no palette colour is white. */
-export function digitMask(set: BiasedMnist, index: number): Uint8Array {
-  const pixels = set.height * set.width;
-  const mask = new Uint8Array(pixels);
-  const base = index * pixels * 3;
-  for (let p = 0; p < pixels; p++) {
-    const o = base + 3 * p;
-    mask[p] = set.images[o] === 255 && set.images[o + 1] === 255 && set.images[o + 2] === 255 ? 1 : 0;
-  }
-  return mask;
-}
-
 /** One image as channel-first RGB in [0, 1] (what overlayHeatmap takes). */
 export function imageChw(set: BiasedMnist, index: number): Float32Array {
   const pixels = set.height * set.width;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { colourBiasMnist, type MnistSource } from '@fairgpu/datasets';
-import { conflictingIndices, digitMask } from '../src/experiments/biased-mnist/diagnostics.ts';
+import { colourBiasMnist, digitMask, type MnistSource } from '@fairgpu/datasets';
+import { conflictingIndices } from '../src/experiments/biased-mnist/diagnostics.ts';
 import { blockSides, gradcamLayer, GPU, FULL, QUICK } from '../src/experiments/biased-mnist/config.ts';
 
 /** 60 fake 28×28 digits: a filled square whose size depends on the label. */

@@ -317,6 +317,22 @@ export interface Sample {
   aligned: boolean;
 }
 
+/**
+ * Digit pixels of coloured image `index`: 1 where the pixel is white. Biased-MNIST paints digit
+ * pixels (MNIST value ≠ 0) white and no palette colour is white, so this recovers the stroke
+ * (what Grad-CAM's digit mass is measured on).
+ */
+export function digitMask(set: BiasedImageSet, index: number): Uint8Array {
+  const pixels = set.height * set.width;
+  const mask = new Uint8Array(pixels);
+  const base = index * pixels * 3;
+  for (let p = 0; p < pixels; p++) {
+    const o = base + 3 * p;
+    mask[p] = set.images[o] === 255 && set.images[o + 1] === 255 && set.images[o + 2] === 255 ? 1 : 0;
+  }
+  return mask;
+}
+
 export function getSample(set: BiasedImageSet, index: number): Sample {
   checkInteger('index', index, 0, set.length - 1);
   const size = set.height * set.width * set.channels;

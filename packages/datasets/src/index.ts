@@ -29,6 +29,7 @@ export {
   holdOutValidation,
   alignedFlags,
   getSample,
+  digitMask,
   resolvePalette,
   validateMnistSource,
 } from './biased-mnist.ts';

@@ -12,7 +12,7 @@
  * Per model the host keeps only small arrays; `writeDiagnosticFigures` draws every model side by side.
  */
 import { join } from 'node:path';
-import { normalizeImages, type BiasedMnist } from '@fairgpu/datasets/node';
+import { digitMask, normalizeImages, type BiasedMnist } from '@fairgpu/datasets/node';
 import {
   gradCam,
   gradCamFigure,
@@ -67,18 +67,6 @@ export interface PrivacyOptions {
   /** MLP probe epochs; 0 skips the MLP probe. */
   mlpEpochs: number;
   seed: number;
-}
-
-/** Digit pixels are the white ones: Biased-MNIST paints digit pixels (MNIST value ≠ 0) white and no palette colour is white. */
-export function digitMask(set: BiasedMnist, index: number): Uint8Array {
-  const pixels = set.height * set.width;
-  const mask = new Uint8Array(pixels);
-  const base = index * pixels * 3;
-  for (let p = 0; p < pixels; p++) {
-    const o = base + 3 * p;
-    mask[p] = set.images[o] === 255 && set.images[o + 1] === 255 && set.images[o + 2] === 255 ? 1 : 0;
-  }
-  return mask;
 }
 
 /** The conflicting test images of the grid: the first of each class, then the next ones in order. */

@@ -149,6 +149,15 @@ async function runStage<B>(stage: Stage<B>, config: GenericVisionConfig, options
   return { trainSeconds, stepsThisRun: end.globalStep - begin.globalStep, finalEpochLoss, checkpoint: `${stage.key}.ckpt.safetensors` };
 }
 
+/** One optimisation step of every stage: backward, parameter update, gradients cleared, schedule advanced. */
+async function descend(loss: Tensor, opt: { step(): void; zeroGrad(): void }, sched: { step(): void }): Promise<Tensor> {
+  await loss.backward();
+  opt.step();
+  opt.zeroGrad();
+  sched.step();
+  return loss;
+}
+
 function sgd(params: Tensor[], stage: GenericVisionConfig['ce'], stepsPerEpoch: number): { opt: SGD; sched: SupConSchedule } {
   const opt = new SGD(params, { lr: stage.lr, momentum: stage.momentum, weightDecay: stage.weightDecay });
   const sched = new SupConSchedule(opt, stage.epochs * stepsPerEpoch, stage.warmupEpochs * stepsPerEpoch);
@@ -192,11 +201,7 @@ export async function trainMethod(method: MethodKey, config: GenericVisionConfig
           batch: (e, i) => loader.batch(e, i),
           async step(b) {
             const loss = crossEntropy(net.forward(tensor(b.images, b.shape)), tensor(b.labels, [b.size], { dtype: 'i32' }));
-            await loss.backward();
-            opt.step();
-            opt.zeroGrad();
-            sched.step();
-            return loss;
+            return descend(loss, opt, sched);
           },
           lr: () => opt.lr,
         },
@@ -238,11 +243,7 @@ export async function trainMethod(method: MethodKey, config: GenericVisionConfig
           // Rows are view-major (view 1 of the B images, then view 2): the losses' nViews layout.
           const z = head.forward(encoder.features(tensor(b.images, b.shape)));
           const l = loss(z, b.labels);
-          await l.backward();
-          opt.step();
-          opt.zeroGrad();
-          sched.step();
-          return l;
+          return descend(l, opt, sched);
         },
         lr: () => opt.lr,
       },
@@ -323,11 +324,7 @@ async function trainLinear(
       async step({ b, labels }) {
         const f = noGrad(() => encoder.features(tensor(b!.images, b!.shape)));
         const loss = train1(classifier.forward(f), labels);
-        await loss.backward();
-        opt.step();
-        opt.zeroGrad();
-        sched.step();
-        return loss;
+        return descend(loss, opt, sched);
       },
       lr: () => opt.lr,
     };
@@ -355,11 +352,7 @@ async function trainLinear(
       },
       async step({ x, labels }) {
         const loss = train1(classifier.forward(tensor(x!, [labels.length, d])), labels);
-        await loss.backward();
-        opt.step();
-        opt.zeroGrad();
-        sched.step();
-        return loss;
+        return descend(loss, opt, sched);
       },
       lr: () => opt.lr,
     };
