@@ -19,6 +19,7 @@ import { readFileBytes } from './node-files.ts';
 import { decodePng } from './png.ts';
 import type { DecodedImage } from './png.ts';
 import { resizeImage } from './resize.ts';
+import type { BiasedImageSet } from './biased-mnist.ts';
 
 const DEFAULT_MAX_PIXELS = 4096 * 4096;
 /** jpeg-js's own default is 512 MB per decode; a 16-megapixel JPEG needs well under 256 MB. */
@@ -101,14 +102,9 @@ export interface ImageFolderOptions {
   classes?: readonly string[];
 }
 
-export interface ImageFolderDataset {
-  length: number;
-  height: number;
-  width: number;
+/** A BiasedImageSet (HWC RGB bytes, labels) of every readable image, with where each came from. */
+export interface ImageFolderDataset extends BiasedImageSet {
   channels: 3;
-  /** length·height·width·3 RGB bytes, HWC per image. */
-  images: Uint8Array;
-  labels: Int32Array;
   /** No bias attribute: a copy of `labels` (every sample counts as bias-aligned in the loader). */
   biasLabels: Int32Array;
   classNames: string[];

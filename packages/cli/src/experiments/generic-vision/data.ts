@@ -19,19 +19,14 @@ import {
   readCifar100,
   readImageFolder,
   syntheticCifarImages,
+  type BiasedImageSet,
 } from '@fairgpu/datasets/node';
 import { writeFileAtomic } from '@fairgpu/nn/node';
 import { DATASET_LABELS, type GenericVisionConfig } from './config.ts';
 
 /** What the loader and the evaluation read: HWC RGB bytes with labels (biasLabels = labels: no bias attribute). */
-export interface ImageSplit {
-  length: number;
-  height: number;
-  width: number;
+export interface ImageSplit extends BiasedImageSet {
   channels: 3;
-  images: Uint8Array;
-  labels: Int32Array;
-  biasLabels: Int32Array;
 }
 
 export interface VisionData {
