@@ -200,7 +200,8 @@ async function profile(gpu: GpuContext, kind: 'ce' | 'fairkl', loaderBatch: (i: 
   model.dispose();
 }
 
-const gpu = await initGpu();
+// A large pool: the replay below reuses the step's scratch buffers, which eviction would destroy.
+const gpu = await initGpu({ maxPooledBytes: 8 * 2 ** 30 });
 try {
   const source = loadMnist('train');
   // trainSize 0 means all images (the quick protocol's setting).

@@ -44,6 +44,8 @@ describe.runIf(gpu?.adapterInfo.isSoftware)('matmul-uniform agrees with the floa
       labels.push(label);
       original(label, ...rest);
     };
+    // The default software variant is 'texture' (matmul-texture.gpu.test.ts); this file pins 'uniform'.
+    const pinned = setSoftwareMatmul('uniform');
     try {
       for (const [a, b, ta, tb, plan] of [
         [[5, 7], [7, 1100], false, false, 'one window, rows padded (R = 8)'],
@@ -88,6 +90,7 @@ describe.runIf(gpu?.adapterInfo.isSoftware)('matmul-uniform agrees with the floa
       }
       expect(() => setSoftwareMatmul('fast' as 'uniform')).toThrow(/variant/);
     } finally {
+      setSoftwareMatmul(pinned);
       be.dispatch = original;
       ctx.destroy();
     }

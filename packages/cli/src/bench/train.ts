@@ -1,5 +1,5 @@
 import { crossEntropy, initGpu, randn, scope, tensor, type GpuContext } from '@fairgpu/tensor';
-import { setSoftwareMatmul } from '@fairgpu/tensor/internal';
+import { setSoftwareMatmul, type SoftwareMatmul } from '@fairgpu/tensor/internal';
 import { Adam, conv2d, convAlgorithmFor, manualSeed, SGD, SimpleConvNet, type ConvAlgorithm } from '@fairgpu/nn';
 import type { Row } from './tensor.ts';
 import { QUICK } from '../experiments/biased-mnist/config.ts';
@@ -200,7 +200,10 @@ export interface TorchBenchOptions {
   cases?: readonly TorchCase[];
   /** The python with torch; default /usr/bin/python3 (Debian's python3-torch), or $FAIRGPU_TORCH_PYTHON. */
   python?: string;
-  /** Also time fairgpu with the software matmul switched back to matmul-blocked (the speed before issue 16). */
+  /**
+   * Also time fairgpu with the software matmul switched back to the kernels before:
+   * matmul-blocked (before issue 16) and matmul-uniform (issue 16's first kernel).
+   */
   compareBlocked?: boolean;
   log?: (line: string) => void;
 }
@@ -268,7 +271,7 @@ async function fairgpuStep(ctx: GpuContext, c: TorchCase): Promise<number> {
  * the CPU (2 threads, tools/bench/torch_train_step.py) and in fairgpu on this adapter, in the same
  * run, with the ratio fairgpu / PyTorch. PyTorch is timed before and after fairgpu and the faster of
  * the two is the baseline (on a shared machine the two figures show the drift; the ratio is conservative). With `compareBlocked`, fairgpu
- * also runs with the software matmul set back to matmul-blocked, the kernel before issue 16.
+ * also runs with the software matmul set back to matmul-blocked (the kernel before issue 16) and matmul-uniform.
  */
 export async function benchTrainVsTorch(options: TorchBenchOptions = {}): Promise<{ adapter: string; rows: Row[] }> {
   const cases = options.cases ?? TORCH_CASES;
@@ -286,8 +289,8 @@ export async function benchTrainVsTorch(options: TorchBenchOptions = {}): Promis
       const label = `${c.name} k=${c.kernel} [${c.channels.join(',')}] strides [${c.strides.join(',')}] Adam+CE step b${c.batch}`;
       const before = await torchStep(c, python);
       if (!before.ok) log?.(`PyTorch baseline unavailable: ${before.error}`);
-      const variants: ('uniform' | 'blocked')[] = options.compareBlocked ? ['blocked', 'uniform'] : ['uniform'];
-      const got: Partial<Record<'uniform' | 'blocked', number>> = {};
+      const variants: SoftwareMatmul[] = options.compareBlocked && ctx.adapterInfo.isSoftware ? ['blocked', 'uniform', 'texture'] : ['texture'];
+      const got: Partial<Record<SoftwareMatmul, number>> = {};
       for (const v of variants) {
         const previous = setSoftwareMatmul(v);
         try {
@@ -307,7 +310,7 @@ export async function benchTrainVsTorch(options: TorchBenchOptions = {}): Promis
         });
       }
       for (const v of variants) {
-        const name = ctx.adapterInfo.isSoftware ? (v === 'uniform' ? ', matmul-uniform' : ', matmul-blocked (before)') : '';
+        const name = ctx.adapterInfo.isSoftware ? { texture: ', matmul-texture', uniform: ', matmul-uniform', blocked: ', matmul-blocked (before)' }[v] : '';
         push({
           case: `${label}, fairgpu${name}`,
           value: got[v]!,

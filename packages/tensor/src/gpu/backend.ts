@@ -5,9 +5,10 @@ import { DeviceLostError, GpuValidationError, InvalidArgumentError } from '../er
 import type { IndexCheck, Params, Primitive } from '../primitives.ts';
 import { sizeOf } from '../shape.ts';
 import { encodePrimitive, type Recorder } from './kernels/index.ts';
+import { TEXEL_ROW, type Binding, type TextureBinding } from './kernels/common.ts';
 import { PipelineCache } from './pipelines.ts';
 import { BufferPool, type PooledBuffer } from './pool.ts';
-import { BufferUsage, MapMode } from './constants.ts';
+import { BufferUsage, MapMode, TextureUsage } from './constants.ts';
 
 const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 const UNIFORM_SLOT = 256;
@@ -59,6 +60,12 @@ export class GpuBackend implements Backend, Recorder {
   /** Buffers the pending encoder touches: a host write to one of them must submit first. */
   private usedThisEpoch = new Set<GPUBuffer>();
   private destroyAfterSubmit: GPUBuffer[] = [];
+  /**
+   * Recorder.texels' textures, one per height (a power of two): owned by the backend, reused by
+   * every product that copies an operand of that size class (copies and reads run in encoder
+   * order, so reuse within an epoch is safe), destroyed with it.
+   */
+  private readonly textures = new Map<number, { texture: GPUTexture; view: GPUTextureView }>();
   private lost: GPUDeviceLostInfo | null = null;
   private readonly retained: readonly unknown[];
   private errors: GPUError[] = [];
@@ -241,13 +248,7 @@ export class GpuBackend implements Backend, Recorder {
 
   // ---- Recorder (used by kernels.ts) ----
 
-  dispatch(
-    label: string,
-    source: string,
-    params: ArrayBuffer,
-    buffers: readonly (GPUBuffer | GPUBufferBinding | null)[],
-    grid: readonly [number, number, number],
-  ): void {
+  dispatch(label: string, source: string, params: ArrayBuffer, buffers: readonly (Binding | null)[], grid: readonly [number, number, number]): void {
     if (this.slots === MAX_DISPATCHES_PER_SUBMIT) this.flush();
     const pipeline = this.pipelines.get(label, source);
     const slot = this.slots++;
@@ -255,6 +256,10 @@ export class GpuBackend implements Backend, Recorder {
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniformRing, offset: slot * UNIFORM_SLOT, size: UNIFORM_SLOT } }];
     buffers.forEach((b, i) => {
       if (!b) return;
+      if ('textureView' in b) {
+        entries.push({ binding: i + 1, resource: b.textureView });
+        return;
+      }
       // A range ({ buffer, offset, size }) or a whole buffer; a GPUBuffer has no `buffer` field.
       const range = 'buffer' in b ? b : { buffer: b };
       entries.push({ binding: i + 1, resource: range });
@@ -272,6 +277,35 @@ export class GpuBackend implements Backend, Recorder {
     const b = this.pool.acquire(bytes, options.uniform ? STORAGE_USAGE | BufferUsage.UNIFORM : STORAGE_USAGE, 'scratch');
     this.scratchInFlight.push(b);
     return b;
+  }
+
+  texels(buffer: GPUBuffer, floats: number): TextureBinding | null {
+    const texels = Math.ceil(floats / 4);
+    const rows = Math.max(1, Math.ceil(texels / TEXEL_ROW));
+    const maxDim = this.limits.maxTextureDimension2D;
+    if (TEXEL_ROW > maxDim || rows > maxDim) return null;
+    const height = Math.min(maxDim, 2 ** Math.ceil(Math.log2(rows)));
+    let entry = this.textures.get(height);
+    if (!entry) {
+      const texture = this.device.createTexture({
+        size: [TEXEL_ROW, height, 1],
+        format: 'rgba32float',
+        usage: TextureUsage.COPY_DST | TextureUsage.TEXTURE_BINDING,
+        label: `fairgpu-texels-${height}`,
+      });
+      entry = { texture, view: texture.createView() };
+      this.textures.set(height, entry);
+    }
+    // A copy cannot sit inside a compute pass: end it; the next dispatch opens a new one.
+    this.endPass();
+    const encoder = this.ensureEncoder();
+    const bytesPerRow = TEXEL_ROW * 16;
+    const full = Math.floor(texels / TEXEL_ROW);
+    if (full) encoder.copyBufferToTexture({ buffer, bytesPerRow, rowsPerImage: full }, { texture: entry.texture }, [TEXEL_ROW, full, 1]);
+    const rest = texels - full * TEXEL_ROW;
+    if (rest) encoder.copyBufferToTexture({ buffer, offset: full * bytesPerRow, bytesPerRow }, { texture: entry.texture, origin: [0, full, 0] }, [rest, 1, 1]);
+    this.usedThisEpoch.add(buffer);
+    return { textureView: entry.view };
   }
 
   // ---- internals ----
@@ -299,6 +333,8 @@ export class GpuBackend implements Backend, Recorder {
   destroy(): void {
     this.flush();
     this.pool.drain();
+    for (const { texture } of this.textures.values()) texture.destroy();
+    this.textures.clear();
     this.uniformRing.destroy();
     this.flag?.destroy();
     this.flag = null;

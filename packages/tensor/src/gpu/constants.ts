@@ -9,4 +9,6 @@ export const BufferUsage = {
   STORAGE: 0x0080,
 } as const;
 
+export const TextureUsage = { COPY_SRC: 0x01, COPY_DST: 0x02, TEXTURE_BINDING: 0x04 } as const;
+
 export const MapMode = { READ: 0x0001, WRITE: 0x0002 } as const;

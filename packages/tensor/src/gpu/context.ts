@@ -197,6 +197,8 @@ const WANTED_LIMITS = [
   'maxStorageBuffersPerShaderStage',
   'maxUniformBufferBindingSize',
   'maxComputeWorkgroupsPerDimension',
+  // Recorder.texels (software matmul): a 4096-texel-wide operand texture needs the core limit (8192), not compat's 4096.
+  'maxTextureDimension2D',
 ] as const;
 
 const OPTIONAL_FEATURES = ['shader-f16', 'timestamp-query', 'subgroups'] as GPUFeatureName[];

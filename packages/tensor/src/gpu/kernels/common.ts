@@ -19,18 +19,20 @@ export interface Recorder {
    * Encodes one dispatch. `params` fills the 256-byte uniform slot; `buffers` bind from 1 up (a
    * whole buffer, or a `{ buffer, offset, size }` range, e.g. a 64 KiB window bound as uniform).
    */
-  dispatch(
-    label: string,
-    source: string,
-    params: ArrayBuffer,
-    buffers: readonly (GPUBuffer | GPUBufferBinding | null)[],
-    grid: readonly [number, number, number],
-  ): void;
+  dispatch(label: string, source: string, params: ArrayBuffer, buffers: readonly (Binding | null)[], grid: readonly [number, number, number]): void;
   /**
    * A scratch buffer for multi-pass kernels, released after the primitive is encoded. `uniform`:
    * the buffer may also be bound as a uniform buffer (matmul-uniform's packed operand).
    */
   scratch(bytes: number, options?: { uniform?: boolean }): PooledBuffer;
+  /**
+   * The first `floats` floats of `buffer` (a multiple of 4) copied, in order with the dispatches
+   * before, into a backend-owned rgba32float texture laid out linearly (float e is component
+   * e % 4 of texel e / 4, texel t at (t % 4096, t / 4096)), for a kernel to read with textureLoad;
+   * null when the texture would exceed the adapter's maxTextureDimension2D. Valid until the next
+   * texels() call with the same size class, so bind it in the same primitive.
+   */
+  texels(buffer: GPUBuffer, floats: number): TextureBinding | null;
   readonly matmulKernel: 'blocked' | 'tiled';
   /** The device's limits (compatibility adapters: 128 invocations, 16 KiB workgroup memory). */
   readonly limits: GPUSupportedLimits;
@@ -43,6 +45,17 @@ export interface Recorder {
    */
   checkFlag(check: IndexCheck): { buffer: GPUBuffer; code: number };
 }
+
+/** A texture view bound to a kernel (see Recorder.texels). */
+export interface TextureBinding {
+  textureView: GPUTextureView;
+}
+
+/** What a dispatch binds from binding 1 up: a whole buffer, a range, or a texture view. */
+export type Binding = GPUBuffer | GPUBufferBinding | TextureBinding;
+
+/** Texels per row of Recorder.texels' textures (a power of two, so a kernel's t % 4096 is a mask). */
+export const TEXEL_ROW = 4096;
 
 export const WORKGROUP = 64;
 const MAX_GROUPS = 65535;

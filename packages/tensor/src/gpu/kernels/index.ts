@@ -12,10 +12,22 @@ import { matmul } from './matmul.ts';
 import { concat, movement } from './movement.ts';
 import { reduce } from './reduce.ts';
 
-export { bufferOf, grid1d, ParamWriter, type Recorder, WORKGROUP } from './common.ts';
+export { type Binding, bufferOf, grid1d, ParamWriter, type Recorder, TEXEL_ROW, type TextureBinding, WORKGROUP } from './common.ts';
 export { coalesceAxes, elementwise } from './elementwise.ts';
 export { gather } from './gather.ts';
-export { matmul, matmulBlock, matmulBlockedSource, matmulSplits, matmulUniformSource, setSoftwareMatmul, uniformPlan } from './matmul.ts';
+export {
+  matmul,
+  matmulBlock,
+  matmulBlockedSource,
+  matmulSplits,
+  matmulTextureSource,
+  matmulUniformSource,
+  setSoftwareMatmul,
+  type SoftwareMatmul,
+  textureOrientation,
+  textureWorkgroup,
+  uniformPlan,
+} from './matmul.ts';
 export { concat, movement, stridedCopy } from './movement.ts';
 export { reduce } from './reduce.ts';
 

@@ -4,7 +4,7 @@
  * the block-size choice, split K and the unrolled blocked source.
  */
 import type { OutputSpec, StorageView } from '../../backend.ts';
-import { matmulBlockedWgsl, matmulPackWgsl, matmulParamsWgsl, matmulTiledWgsl, matmulUniformWgsl } from '../../generated/wgsl.ts';
+import { matmulBlockedWgsl, matmulPackWgsl, matmulParamsWgsl, matmulTextureWgsl, matmulTiledWgsl, matmulUniformWgsl } from '../../generated/wgsl.ts';
 import type { Params } from '../../primitives.ts';
 import { broadcastStrides, sizeOf, type Shape } from '../../shape.ts';
 import type { PooledBuffer } from '../pool.ts';
@@ -62,10 +62,12 @@ export function matmul(rec: Recorder, a: StorageView, b: StorageView, params: Pa
     rec.dispatch('matmul-tiled', matmulParamsWgsl + matmulTiledWgsl, w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / 64), Math.ceil(m / 64), batch]);
     return;
   }
-  if (rec.isSoftware && batch === 1 && softwareVariant() === 'uniform') {
+  if (rec.isSoftware && batch === 1 && softwareVariant() !== 'blocked') {
+    const strided = { m, n, k, aRow, aCol, bRow, bCol };
+    if (softwareVariant() === 'texture' && matmulTexture(rec, aBuf, bBuf, dst, strided)) return;
     const plan = uniformPlan(m, n, k);
     if (plan) {
-      matmulUniform(rec, plan, aBuf, bBuf, dst, { m, n, k, aRow, aCol, bRow, bCol });
+      matmulUniform(rec, plan, aBuf, bBuf, dst, strided);
       return;
     }
   }
@@ -132,23 +134,29 @@ export function matmulBlockedSource(rows: number, cols: number): string {
 }
 
 /**
- * Software adapters: 'uniform' (default) runs products with batch 1 and N ≥ 1024 through
- * matmul-uniform.wgsl (A packed into 64 KiB uniform windows); 'blocked' keeps every product on
- * matmul-blocked.wgsl. A switch for benchmarks that compare the two in one run
- * (`setSoftwareMatmul`, from `@fairgpu/tensor/internal`; `FAIRGPU_SOFTWARE_MATMUL=blocked` for a whole
- * process, e.g. to time a training run before/after).
+ * Software adapters, products with batch 1: 'texture' (default) runs them through
+ * matmul-texture.wgsl (A in 64 KiB uniform windows, B copied into a texture) when B's layout
+ * allows, else like 'uniform'; 'uniform' runs those with N ≥ 1024 through matmul-uniform.wgsl (A in
+ * uniform windows, B from storage); 'blocked' keeps every product on matmul-blocked.wgsl. A switch
+ * for benchmarks that compare them in one run (`setSoftwareMatmul`, from `@fairgpu/tensor/internal`;
+ * `FAIRGPU_SOFTWARE_MATMUL=uniform|blocked` for a whole process, e.g. to time a training run before/after).
  */
-const softwareMatmul: { variant: 'uniform' | 'blocked' | null } = { variant: null };
+export type SoftwareMatmul = 'texture' | 'uniform' | 'blocked';
+const SOFTWARE_MATMULS: readonly SoftwareMatmul[] = ['texture', 'uniform', 'blocked'];
+const softwareMatmul: { variant: SoftwareMatmul | null } = { variant: null };
 
-/** The variant in force: set by `setSoftwareMatmul`, else $FAIRGPU_SOFTWARE_MATMUL=blocked (read at the first product), else 'uniform'. */
-function softwareVariant(): 'uniform' | 'blocked' {
-  softwareMatmul.variant ??=
-    (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.FAIRGPU_SOFTWARE_MATMUL === 'blocked' ? 'blocked' : 'uniform';
+/** The variant in force: set by `setSoftwareMatmul`, else $FAIRGPU_SOFTWARE_MATMUL (read at the first product), else 'texture'. */
+function softwareVariant(): SoftwareMatmul {
+  if (softwareMatmul.variant === null) {
+    const fromEnv = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.FAIRGPU_SOFTWARE_MATMUL;
+    softwareMatmul.variant = SOFTWARE_MATMULS.find((v) => v === fromEnv) ?? 'texture';
+  }
   return softwareMatmul.variant;
 }
 
-export function setSoftwareMatmul(variant: 'uniform' | 'blocked'): 'uniform' | 'blocked' {
-  if (variant !== 'uniform' && variant !== 'blocked') throw new TypeError(`setSoftwareMatmul: variant must be 'uniform' or 'blocked', got ${String(variant)}`);
+export function setSoftwareMatmul(variant: SoftwareMatmul): SoftwareMatmul {
+  if (!SOFTWARE_MATMULS.includes(variant))
+    throw new TypeError(`setSoftwareMatmul: variant must be one of ${SOFTWARE_MATMULS.join(', ')}, got ${String(variant)}`);
   const previous = softwareVariant();
   softwareMatmul.variant = variant;
   return previous;
@@ -176,9 +184,9 @@ export interface UniformPlan {
   mblocks: number;
 }
 
-/** How matmul-uniform covers an M×N×K product, or null when it should not take it. */
-export function uniformPlan(m: number, n: number, k: number): UniformPlan | null {
-  if (n < UNIFORM_MIN_N || Math.ceil(n / (64 * UNIFORM_C)) > 65535 || k === 0) return null;
+/** How matmul-uniform (or matmul-texture, which packs A the same way) covers an M×N×K product, or null when it should not take it. */
+export function uniformPlan(m: number, n: number, k: number, minN: number = UNIFORM_MIN_N): UniformPlan | null {
+  if (n < minN || Math.ceil(n / (64 * UNIFORM_C)) > 65535 || k === 0) return null;
   const rows = m >= 32 ? 32 : m > 8 ? 16 : m > 4 ? 8 : 4;
   const mblocks = Math.ceil(m / rows);
   const whole = k * rows <= PACK_FLOATS;
@@ -221,7 +229,7 @@ export function matmulUniformSource(rows: number, cols: number): string {
   return source;
 }
 
-interface Strided {
+export interface Strided {
   m: number;
   n: number;
   k: number;
@@ -258,4 +266,119 @@ function matmulUniform(rec: Recorder, plan: UniformPlan, a: GPUBuffer, b: GPUBuf
       rec.dispatch(`matmul-uniform-${rows}x${UNIFORM_C}`, source, w.buffer, [window, b, dst], [gx, Math.min(tiles, mblocks - g * tiles), 1]);
     }
   }
+}
+
+/**
+ * matmul-texture takes products of at least this many multiply-adds: below it the texture copy
+ * and the pack cost more than matmul-blocked's whole product (the final Linear's 128×10×32).
+ */
+const TEXTURE_MIN_MACS = 1 << 18;
+/** Columns per invocation of matmul-texture: two texels per k step ('n'), as matmul-uniform's 8. */
+const TEXTURE_C = 8;
+/** Fewest workgroups a matmul-texture dispatch should have, so each CPU thread gets several. */
+const TEXTURE_MIN_WORKGROUPS = 8;
+
+/**
+ * Which way B's texels run: 'n' when B is [K, N] row-major (a texel = 4 columns of one k), 'k'
+ * when it is [N, K] (a transposed operand: a texel = 4 k steps of one column); null when neither
+ * is 4-aligned (the product keeps matmul-uniform / matmul-blocked).
+ */
+export function textureOrientation(s: Strided): 'n' | 'k' | null {
+  if (s.bCol === 1 && s.bRow === s.n && s.n % 4 === 0) return 'n';
+  if (s.bRow === 1 && s.bCol === s.k && s.k % 4 === 0) return 'k';
+  return null;
+}
+
+/** Workgroup width for a dispatch of `columns` invocations per row block × `rowBlocks` blocks. */
+export function textureWorkgroup(columns: number, rowBlocks: number): 8 | 16 | 32 | 64 {
+  for (const wg of [64, 32, 16] as const) if (Math.ceil(columns / wg) * rowBlocks >= TEXTURE_MIN_WORKGROUPS) return wg;
+  return 8;
+}
+
+const textureSources = new Map<string, string>();
+
+/** shaders/tensor/matmul-texture.wgsl unrolled for an R×C block, orientation and workgroup width. */
+export function matmulTextureSource(rows: number, cols: number, orientation: 'n' | 'k', wg: number): string {
+  const key = `${rows}x${cols}${orientation}${wg}`;
+  let source = textureSources.get(key);
+  if (source) return source;
+  const R = Array.from({ length: rows }, (_, i) => i);
+  const C = Array.from({ length: cols }, (_, j) => j);
+  const accumulators = [
+    ...R.flatMap((i) => C.map((j) => `var acc${i}_${j} = 0.0;`)),
+    'if (p.accumulate != 0u) {',
+    ...R.flatMap((i) => C.map((j) => `  acc${i}_${j} = c[min(row0 + ${i}u, p.m - 1u) * p.n + min(col0 + ${j}u, p.n - 1u)];`)),
+    '}',
+  ];
+  const quads = Array.from({ length: rows / 4 }, (_, q) => q);
+  let setup: string[];
+  let body: string[];
+  if (orientation === 'n') {
+    setup = ['let t0 = (p.b_base + col0) / 4u;', 'let ts = p.b_stride / 4u;', ...accumulators];
+    body = [
+      'let tk = t0 + k * ts;',
+      ...Array.from({ length: cols / 4 }, (_, q) => `let b${q} = texel(tk + ${q}u);`),
+      ...quads.map((q) => `let a${q} = a.v[ka + ${q}u];`),
+      ...R.flatMap((i) => C.map((j) => `acc${i}_${j} = fma(a${i >> 2}[${i & 3}], b${j >> 2}[${j & 3}], acc${i}_${j});`)),
+    ];
+  } else {
+    setup = [...C.map((j) => `let tc${j} = (p.b_base + min(col0 + ${j}u, p.n - 1u) * p.b_stride) / 4u;`), ...accumulators];
+    const steps = [0, 1, 2, 3];
+    body = [
+      'let kq = k / 4u;',
+      ...C.map((j) => `let b${j} = texel(tc${j} + kq);`),
+      ...steps.flatMap((s) => quads.map((q) => `let a${s}_${q} = a.v[ka + ${s * (rows / 4) + q}u];`)),
+      ...steps.flatMap((s) => R.flatMap((i) => C.map((j) => `acc${i}_${j} = fma(a${s}_${i >> 2}[${i & 3}], b${j}[${s}], acc${i}_${j});`))),
+    ];
+  }
+  const stores = R.flatMap((i) => C.map((j) => `if (row0 + ${i}u < p.m && col0 + ${j}u < p.n) { c[(row0 + ${i}u) * p.n + col0 + ${j}u] = acc${i}_${j}; }`));
+  const fill = (text: string, marker: string, lines: string[], indent: string) =>
+    text.replace(new RegExp(`^.*\\{\\{${marker}\\}\\}.*$`, 'm'), lines.map((l) => indent + l).join('\n'));
+  source =
+    `const R: u32 = ${rows}u;\nconst C: u32 = ${cols}u;\nconst WG: u32 = ${wg}u;\nconst KSTEP: u32 = ${orientation === 'k' ? 4 : 1}u;\n` +
+    fill(fill(fill(matmulTextureWgsl, 'SETUP', setup, '  '), 'BODY', body, '    '), 'STORES', stores, '  ');
+  textureSources.set(key, source);
+  return source;
+}
+
+/**
+ * Packs A into uniform windows (as matmulUniform), copies B into a texture (Recorder.texels),
+ * then one matmul-texture dispatch per window. False (nothing encoded) when the product is too
+ * small, B's layout is not 4-aligned, or B does not fit the adapter's textures.
+ */
+function matmulTexture(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUBuffer, s: Strided): boolean {
+  if (s.m * s.n * s.k < TEXTURE_MIN_MACS) return false;
+  const orientation = textureOrientation(s);
+  const plan = orientation && uniformPlan(s.m, s.n, s.k, 4);
+  if (!orientation || !plan) return false;
+  const texture = rec.texels(b, s.k * s.n);
+  if (!texture) return false;
+  const { rows, kc, chunks, tiles, mgroups, mblocks } = plan;
+  const ranges = chunks * mgroups;
+  const packed = rec.scratch(ranges * PACK_BYTES, { uniform: true }).buffer;
+  const pp = new ParamWriter().u(0, s.m).u(1, s.k).u(2, s.aRow).u(3, s.aCol).u(4, kc).u(5, tiles).u(6, mgroups).u(7, 0);
+  rec.dispatch(`matmul-pack-${rows}`, `const R: u32 = ${rows}u;\n${matmulPackWgsl}`, pp.buffer, [a, packed], [Math.ceil((kc * rows) / 64), tiles, ranges]);
+  const columns = Math.ceil(s.n / TEXTURE_C);
+  const wg = textureWorkgroup(columns, Math.min(tiles, mblocks));
+  const source = matmulTextureSource(rows, TEXTURE_C, orientation, wg);
+  const label = `matmul-texture-${rows}x${TEXTURE_C}${orientation}`;
+  const gx = Math.ceil(columns / wg);
+  for (let chunk = 0; chunk < chunks; chunk++) {
+    const k0 = chunk * kc;
+    for (let g = 0; g < mgroups; g++) {
+      const d = chunk * mgroups + g;
+      const w = new ParamWriter()
+        .u(0, s.m)
+        .u(1, s.n)
+        .u(2, Math.min(kc, s.k - k0))
+        .u(3, g * tiles)
+        .u(4, orientation === 'n' ? k0 * s.n : k0)
+        .u(5, orientation === 'n' ? s.n : s.k)
+        .u(6, (kc * rows) / 4)
+        .u(7, chunk > 0 ? 1 : 0);
+      const window = { buffer: packed, offset: d * PACK_BYTES, size: PACK_BYTES };
+      rec.dispatch(label, source, w.buffer, [window, texture, dst], [gx, Math.min(tiles, mblocks - g * tiles), 1]);
+    }
+  }
+  return true;
 }

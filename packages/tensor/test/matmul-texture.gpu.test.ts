@@ -1,0 +1,122 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { cpuBackend, type Device } from '../src/index.ts';
+import * as T from '../src/index.ts';
+import { matmulTextureSource, setSoftwareMatmul, textureOrientation, textureWorkgroup } from '../src/gpu/kernels/index.ts';
+import { expectClose, gpuOrSkip, make, randomData } from './helpers.ts';
+
+/**
+ * matmul-texture (software adapters: A packed into 64 KiB uniform windows, B copied into an
+ * rgba32float texture read four floats per texel) against the float64 reference, on shapes that
+ * take each branch: B row-major ('n' texels) and transposed ('k' texels), one and several windows,
+ * K split into chunks added onto C, ragged M, N ≡ 4 (mod 8), narrow N on small workgroups, and the
+ * products it must leave to the other kernels.
+ */
+const gpu = await gpuOrSkip();
+afterAll(() => gpu?.destroy());
+
+describe('matmul-texture plan', () => {
+  const strided = (m: number, n: number, k: number, transB: boolean) => ({
+    m,
+    n,
+    k,
+    aRow: k,
+    aCol: 1,
+    bRow: transB ? 1 : n,
+    bCol: transB ? k : 1,
+  });
+  it('reads B as texels only when the layout is 4-aligned', () => {
+    expect(textureOrientation(strided(32, 1024, 7, false))).toBe('n');
+    expect(textureOrientation(strided(32, 144, 2048, true))).toBe('k');
+    expect(textureOrientation(strided(32, 1022, 8, false))).toBeNull();
+    expect(textureOrientation(strided(32, 144, 2046, true))).toBeNull();
+  });
+  it('shrinks the workgroup until a dispatch has 8 workgroups, down to 8 lanes', () => {
+    expect(textureWorkgroup(2646, 1)).toBe(64);
+    expect(textureWorkgroup(18, 1)).toBe(8);
+    expect(textureWorkgroup(98, 2)).toBe(32);
+  });
+  it('unrolls the block, one texel per 4 columns (n) or per column and 4 k steps (k)', () => {
+    const n = matmulTextureSource(32, 8, 'n', 64);
+    expect(n.match(/texel\(tk/g)?.length).toBe(2);
+    expect(n.match(/fma\(/g)?.length).toBe(256);
+    const k = matmulTextureSource(16, 8, 'k', 8);
+    expect(k.match(/texel\(tc/g)?.length).toBe(8);
+    expect(k.match(/fma\(/g)?.length).toBe(16 * 8 * 4);
+    expect(k).toContain('const KSTEP: u32 = 4u;');
+    expect(k).toContain('const WG: u32 = 8u;');
+  });
+});
+
+describe.runIf(gpu?.adapterInfo.isSoftware)('matmul-texture agrees with the float64 reference', () => {
+  it('both orientations, windows, split K, ragged edges, narrow N', async () => {
+    const ctx = await T.initGpu({ matmulKernel: 'blocked', setDefault: false });
+    const labels: string[] = [];
+    const be = ctx.backend;
+    const original = be.dispatch.bind(be);
+    be.dispatch = (label, ...rest) => {
+      labels.push(label);
+      original(label, ...rest);
+    };
+    const pinned = setSoftwareMatmul('texture');
+    try {
+      for (const [a, b, ta, tb, kernel, plan] of [
+        [[5, 64], [64, 1100], false, false, 'n', 'one window, rows padded (R = 8), N ≡ 4 (mod 8)'],
+        [[16, 72], [1024, 72], false, true, 'k', 'one window, B transposed (k texels)'],
+        [[600, 33], [600, 2048], true, false, 'n', 'split K (kc 512 at R = 32), A transposed, ragged M'],
+        [[70, 1032], [1500, 1032], false, true, 'k', 'k texels, split K, three row blocks'],
+        [[600, 40], [40, 1036], false, false, 'n', 'two windows of 12 tiles (19 row blocks)'],
+        [[32, 2048], [144, 2048], false, true, 'k', 'a weight gradient: narrow N on 8-lane workgroups, split K'],
+        [[32, 3136], [32, 784], true, false, 'n', 'an input gradient: tall M, many windows'],
+      ] as const) {
+        labels.length = 0;
+        const run = (device: Device) =>
+          T.tidy(() => {
+            const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
+            const x = make(randomData(size(a), 3), a, device);
+            const y = make(randomData(size(b), 4), b, device);
+            return T.matmulTransposed(x, y, ta, tb);
+          });
+        const ref = await run(cpuBackend()).toArray();
+        const got = await run(ctx).toArray();
+        expect(
+          labels.some((l) => l.startsWith('matmul-texture') && l.endsWith(kernel)),
+          `${plan}: ran ${labels.join(', ')}`,
+        ).toBe(true);
+        expectClose(got, ref, { rtol: 1e-4, atol: 2e-4 }, plan);
+      }
+      // Products it leaves: too small, or B not 4-aligned (they take the other kernels and still agree).
+      for (const [a, b, plan] of [
+        [[128, 32], [32, 10], 'too small'],
+        [[40, 300], [300, 1031], 'N not a multiple of 4'],
+      ] as const) {
+        labels.length = 0;
+        const run = (device: Device) => T.tidy(() => make(randomData(a[0] * a[1], 5), a, device).matmul(make(randomData(b[0] * b[1], 6), b, device)));
+        const ref = await run(cpuBackend()).toArray();
+        const got = await run(ctx).toArray();
+        expect(
+          labels.some((l) => l.startsWith('matmul-texture')),
+          plan,
+        ).toBe(false);
+        expectClose(got, ref, { rtol: 1e-4, atol: 2e-4 }, plan);
+      }
+      // A product after another of a different size class reuses nothing stale.
+      const x = T.randn([64, 512], { device: ctx, seed: 7 });
+      const y = T.randn([512, 2048], { device: ctx, seed: 8 });
+      const z = T.randn([512, 64], { device: ctx, seed: 9 });
+      const first = x.matmul(y);
+      const second = x.matmul(z.matmul(x).matmul(y));
+      const firstAgain = await first.toArray();
+      setSoftwareMatmul('blocked');
+      const firstBlocked = await x.matmul(y).toArray();
+      const secondBlocked = await x.matmul(z.matmul(x).matmul(y)).toArray();
+      setSoftwareMatmul('texture');
+      expectClose(firstAgain, firstBlocked, { rtol: 1e-4, atol: 1e-3 }, 'texture vs blocked, first');
+      expectClose(await second.toArray(), secondBlocked, { rtol: 1e-3, atol: 1e-2 }, 'texture vs blocked, chained');
+      for (const t of [x, y, z, first, second]) t.dispose();
+    } finally {
+      setSoftwareMatmul(pinned);
+      be.dispatch = original;
+      ctx.destroy();
+    }
+  });
+});
