@@ -3,7 +3,7 @@ import { cpuBackend } from './device.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { tidy } from './scope.ts';
 import { sizeOf } from './shape.ts';
-import type { Tensor } from './tensor.ts';
+import { Tensor } from './tensor.ts';
 import { tensor } from './creation.ts';
 
 export interface GradcheckInput {

@@ -1,5 +1,5 @@
 import type { Backend, StorageView } from './backend.ts';
-import type { Storage } from './backend.ts';
+import { Storage } from './backend.ts';
 import type { DType } from './dtype.ts';
 import { DisposedTensorError, InvalidArgumentError } from './errors.ts';
 import { GraphNode } from './autograd/graph.ts';

@@ -4,7 +4,7 @@ import * as ops from '../ops/index.ts';
 import { ones } from '../creation.ts';
 import { tidy } from '../scope.ts';
 import { shapesEqual } from '../shape.ts';
-import { type GraphNode, setGradEnabled } from './graph.ts';
+import { GraphNode, setGradEnabled } from './graph.ts';
 import { NONDIFFERENTIABLE, vjpRules, type VjpRule } from './vjp.ts';
 import type { Primitive } from '../primitives.ts';
 
