@@ -11,6 +11,7 @@ import { colourBiasMnist, createLoader, createRng, loadMnist, permutation, type 
 import { epsSupInfoNCE, fairKL } from '@fairgpu/losses';
 import { Adam, Linear, manualSeed, SGD, SimpleConvNet } from '@fairgpu/nn';
 import { crossEntropy, initGpu, scope, tensor, type GpuContext, type Tensor } from '@fairgpu/tensor';
+import type { Binding } from '../../packages/tensor/src/gpu/kernels/common.ts';
 import { QUICK } from '../../packages/cli/src/experiments/biased-mnist/config.ts';
 
 const { values } = parseArgs({
@@ -35,7 +36,7 @@ interface Recorded {
   label: string;
   source: string;
   params: ArrayBuffer;
-  buffers: readonly (GPUBuffer | GPUBufferBinding | null)[];
+  buffers: readonly (Binding | null)[];
   grid: readonly [number, number, number];
 }
 

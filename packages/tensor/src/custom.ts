@@ -37,6 +37,11 @@ export interface CustomVjpContext<Attrs = Readonly<Record<string, unknown>>, Inp
   readonly inputs: VjpInputs<Inputs>;
   readonly output: Tensor;
   readonly attrs: Readonly<Attrs>;
+  /**
+   * Whether each input's gradient is used (by name for named inputs): return null for the others
+   * to skip their work. Absent when a caller builds the context itself: compute every gradient.
+   */
+  readonly needsGrad?: Inputs extends PositionalInputs ? readonly boolean[] : { readonly [K in keyof Inputs]?: boolean };
 }
 
 /**
@@ -100,9 +105,10 @@ function lower(def: AnyTyped): CustomOpDefinition {
   };
   if (def.vjp) {
     const vjp = def.vjp.bind(def);
-    op.vjp = (g, { inputs, output, attrs }) => {
+    op.vjp = (g, { inputs, output, attrs, needsGrad }) => {
       const { names, attrs: a } = split(attrs);
-      const grads = vjp(g, { inputs: byName(names, inputs as readonly Tensor[]), output, attrs: a });
+      const ctx = { inputs: byName(names, inputs as readonly Tensor[]), output, attrs: a, ...(needsGrad ? { needsGrad: byName(names, needsGrad) } : {}) };
+      const grads = vjp(g, ctx);
       return names.map((n) => grads[n] ?? null);
     };
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cpuBackend, customOp, pickForBackend, scope, tensor, type Backend, type CustomOpDefinition, type Tensor } from '../src/index.ts';
 import { elementCount } from '../src/internal.ts';
+import { setDispatchListener } from '../src/dispatch.ts';
 
 /** out = scale · x + bias (bias optional), typed attrs and named inputs. */
 const affine: CustomOpDefinition<{ scale: number }, { x: Tensor; bias?: Tensor }> = {
@@ -67,5 +68,46 @@ describe('pickForBackend', () => {
     expect(pickForBackend(cpuBackend(), { ...choices, reference: 'r' })).toBe('r');
     expect(pickForBackend(fake(true, true), { ...choices, reference: 'r' })).toBe('s');
     expect(pickForBackend(fake(false, true), { ...choices, reference: 'r' })).toBe('h');
+  });
+});
+
+describe('needsGrad', () => {
+  it('tells VJPs which inputs get a gradient, so unused gradients are never computed', async () => {
+    const seen: Record<string, boolean | undefined>[] = [];
+    const probe: CustomOpDefinition<object, { x: Tensor; w: Tensor }> = {
+      name: 'probe',
+      gpu() {
+        throw new Error('CPU-only test op');
+      },
+      cpu({ x, w }) {
+        return x.values.map((v, i) => v * w.values[i]);
+      },
+      vjp(g, { inputs: { x, w }, needsGrad }) {
+        seen.push({ ...needsGrad });
+        return { x: needsGrad?.x === false ? null : g.mul(w), w: needsGrad?.w === false ? null : g.mul(x) };
+      },
+    };
+    const ops: string[] = [];
+    const previous = setDispatchListener((op) => ops.push(op));
+    try {
+      await scope(async () => {
+        const device = cpuBackend();
+        const x = tensor([1, 2, 3, 4, 5, 6], [2, 3], { device });
+        const w = tensor([1, 0, 2, 1, 0, 1], [3, 2], { device, requiresGrad: true });
+        ops.length = 0;
+        await x.matmul(w).sum().backward();
+        // Forward product + the weight gradient only: x's gradient (a second product) is skipped.
+        expect(ops.filter((o) => o === 'matmul')).toHaveLength(2);
+        expect(Array.from(await w.grad!.toArray())).toEqual([5, 5, 7, 7, 9, 9]);
+        const v = tensor([2, 2, 2], [3], { device, requiresGrad: true });
+        await customOp(probe, { x: tensor([1, 2, 3], [3], { device }), w: v }, { shape: [3], dtype: 'f32' }, {})
+          .sum()
+          .backward();
+        expect(seen).toEqual([{ x: false, w: true }]);
+        expect(Array.from(await v.grad!.toArray())).toEqual([1, 2, 3]);
+      });
+    } finally {
+      setDispatchListener(previous);
+    }
   });
 });

@@ -185,8 +185,9 @@ export const conv2dDirectOp: CustomOpDefinition<GeometryAttrs, { x: Tensor; weig
   cpu({ x, weight }, _out, attrs) {
     return directCpu(attrs.geometry, x.values, weight.values, 'y');
   },
-  vjp(grad, { inputs: { x, weight }, attrs }) {
-    const dx = customOp(directInputGradOp, { g: grad, weight }, { shape: x.shape, dtype: 'f32' }, attrs);
+  vjp(grad, { inputs: { x, weight }, attrs, needsGrad }) {
+    // The first layer's input (images) needs no gradient: skip its kernel.
+    const dx = needsGrad?.x === false ? null : customOp(directInputGradOp, { g: grad, weight }, { shape: x.shape, dtype: 'f32' }, attrs);
     const chunks = weightGradChunks(attrs.geometry);
     const partial = customOp(directWeightGradOp, { g: grad, x }, { shape: [chunks, ...weight.shape], dtype: 'f32' }, { ...attrs, chunks });
     return { x: dx, weight: partial.sum(0) };

@@ -57,7 +57,8 @@ export function backward(root: Tensor, seed: Tensor | undefined, options: Backwa
         // A rule may pass `g` through (add) or return one tensor for two inputs: give each input
         // its own handle so disposing `g` and accumulating each gradient stay independent.
         const owned = new Set<Tensor>([g]);
-        return rule(g, { inputs, output: node.output, params: node.params }).map((ig, k) => {
+        const needsGrad = node.sources.map((source) => source !== null && source !== undefined);
+        return rule(g, { inputs, output: node.output, params: node.params, needsGrad }).map((ig, k) => {
           const x = inputs[k];
           if (!ig || typeof x === 'number') return null;
           let reduced = sumToShape(ig, x.shape);

@@ -9,6 +9,12 @@ export interface VjpContext<P extends Primitive> {
   /** The op's output. */
   readonly output: Tensor;
   readonly params: Params<P>;
+  /**
+   * Per input: whether its gradient is used (a leaf with requiresGrad, or a node on a path to
+   * one). A rule may return null for the others instead of computing a gradient the engine
+   * would drop (a convolution's input gradient at the first layer is a whole matmul).
+   */
+  readonly needsGrad: readonly boolean[];
 }
 
 /**
@@ -42,7 +48,7 @@ export const vjpRules: { [P in Primitive]: VjpRule<P> | typeof NONDIFFERENTIABLE
   recip: (g, { output }) => [ops.neg(ops.mul(g, ops.mul(output, output)))],
   add: (g) => [g, g],
   sub: (g) => [g, ops.neg(g)],
-  mul: (g, { inputs: [a, b] }) => [ops.mul(g, b), ops.mul(g, a)],
+  mul: (g, { inputs: [a, b], needsGrad: [da, db] }) => [da ? ops.mul(g, b) : null, db ? ops.mul(g, a) : null],
   div: (g, { inputs: [, b], output }) => [ops.div(g, b), ops.neg(ops.div(ops.mul(g, output), b))],
   pow: (g, { inputs: [a, b], output }) => [
     ops.mul(g, ops.mul(b, ops.pow(a, typeof b === 'number' ? b - 1 : ops.sub(b, 1)))),
@@ -73,9 +79,9 @@ export const vjpRules: { [P in Primitive]: VjpRule<P> | typeof NONDIFFERENTIABLE
     const count = ops.sum(mask, params.axes, true);
     return [ops.mul(mask, ops.div(keepdimShape(g, input.shape, params), count))];
   },
-  matmul: (g, { inputs: [a, b], params: { transA, transB } }) => [
-    transA ? ops.matmulTransposed(t(b), g, transB, true) : ops.matmulTransposed(g, t(b), false, !transB),
-    transB ? ops.matmulTransposed(g, t(a), true, transA) : ops.matmulTransposed(t(a), g, !transA, false),
+  matmul: (g, { inputs: [a, b], params: { transA, transB }, needsGrad: [da, db] }) => [
+    !da ? null : transA ? ops.matmulTransposed(t(b), g, transB, true) : ops.matmulTransposed(g, t(b), false, !transB),
+    !db ? null : transB ? ops.matmulTransposed(g, t(a), true, transA) : ops.matmulTransposed(t(a), g, !transA, false),
   ],
   reshape: (g, { inputs: [x] }) => [ops.reshape(g, t(x).shape)],
   permute: (g, { params: { axes } }) => {
@@ -105,9 +111,9 @@ export const vjpRules: { [P in Primitive]: VjpRule<P> | typeof NONDIFFERENTIABLE
   gather: (g, { inputs: [x, index], params: { axis } }) => [ops.scatterAdd(g, axis, t(index), t(x).shape), null],
   scatterAdd: (g, { inputs: [, index], params: { axis } }) => [ops.gather(g, axis, t(index)), null],
   cast: (g, { inputs: [x] }) => [t(x).dtype === 'f32' ? g : null],
-  custom: (g, { inputs, output, params: { op, attrs } }) => {
+  custom: (g, { inputs, output, params: { op, attrs }, needsGrad }) => {
     if (!op.vjp) throw new Error(`custom op '${op.name}' has no vjp but was recorded for autograd`);
-    return op.vjp(g, { inputs, output, attrs });
+    return op.vjp(g, { inputs, output, attrs, needsGrad });
   },
 };
 
