@@ -1,6 +1,6 @@
 // col2im, the adjoint of im2col: every input pixel sums the columns that read it. Gather form
 // (one invocation per input element, looping over the kh×kw offsets): no atomics needed.
-@group(0) @binding(1) var<storage, read> cols: array<f32>;
+// The host prepends the input cols (binding 1) and `fn cols_at(i)` (a texture on software adapters).
 @group(0) @binding(2) var<storage, read_write> x: array<f32>;
 
 @compute @workgroup_size(64)
@@ -24,7 +24,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       if (ox < 0) {
         continue;
       }
-      acc += cols[col_at((c * p.kh + ky) * p.kw + kx, b, u32(oy) * p.wo + u32(ox))];
+      acc += cols_at(col_at((c * p.kh + ky) * p.kw + kx, b, u32(oy) * p.wo + u32(ox)));
     }
   }
   x[t] = acc;

@@ -19,7 +19,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-// {{BINDINGS}}: `in0..in2` (bindings 1–3) for the operands read from buffers, then `out` (binding 4).
+// {{BINDINGS}}: `in0..in2` (bindings 1–3) with `fn in<k>_at(i)` for the operands read from memory (f32
+// ones from a texture on software adapters, see f32Input in kernels/common.ts), then `out` (binding 4).
 
 fn at(v: array<vec4<u32>, 2>, d: u32) -> u32 {
   return v[d / 4u][d % 4u];
@@ -42,7 +43,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= p.n) {
     return;
   }
-  // {{LOADS}}: defines x0..x2, each as in_k[i] (MODE 0), in_k[broadcast_index(i, p.strides_k)] (MODE 1)
+  // {{LOADS}}: defines x0..x2, each as in_k_at(i) (MODE 0), in_k_at(broadcast_index(i, p.strides_k)) (MODE 1)
   // or the bit pattern in p.scalars (MODE 2).
   out[i] = op(x0, x1, x2);
 }

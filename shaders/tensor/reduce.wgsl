@@ -20,7 +20,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<T>;
+// The input (binding 1) and `fn src_at(i: u32) -> T` come from the host: for f32 on software
+// adapters a texture (tensor/src/gpu/kernels/common.ts, f32Input), else storage.
 @group(0) @binding(2) var<storage, read_write> out: array<T>;
 
 @compute @workgroup_size(64)
@@ -38,7 +39,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var acc: T = IDENTITY;
   var idx = (o * p.k + k_begin) * p.inner + i;
   for (var k = k_begin; k < k_end; k++) {
-    acc = combine(acc, src[idx]);
+    acc = combine(acc, src_at(idx));
     idx += p.inner;
   }
   out[t] = acc;

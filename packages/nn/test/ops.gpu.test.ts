@@ -37,6 +37,10 @@ const convCases = [
   { name: '5×3 stride 2 pad (2,1), odd sizes', x: [1, 2, 9, 7], w: [6, 2, 5, 3], stride: 2, padding: [2, 1] as [number, number] },
   { name: '7×7 pad 3 (SimpleConvNet)', x: [2, 3, 8, 8], w: [4, 3, 7, 7], stride: 1, padding: 3 },
   { name: '1×1 stride 2 (ResNet shortcut)', x: [2, 4, 5, 5], w: [3, 4, 1, 1], stride: 2, padding: 0 },
+  // Inputs past TEXEL_INPUT_MIN_FLOATS: on software adapters im2col/col2im read them as texels and
+  // the products take matmul-texture.
+  { name: '3×3 stride 2 pad 1, 8 × 3 × 28 × 28 (texel inputs)', x: [8, 3, 28, 28], w: [8, 3, 3, 3], stride: 2, padding: 1 },
+  { name: '7×7 pad 3, 6 × 4 × 28 × 28 (texel inputs)', x: [6, 4, 28, 28], w: [8, 4, 7, 7], stride: 1, padding: 3 },
 ];
 
 describe.runIf(gpu)('conv2d and pooling on the GPU vs the float64 reference', () => {
@@ -47,6 +51,22 @@ describe.runIf(gpu)('conv2d and pooling on the GPU vs the float64 reference', ()
       });
     }
   }
+  it.runIf(gpu?.adapterInfo.isSoftware)('im2col and col2im read large inputs as texels on software adapters', async () => {
+    const be = gpu!.backend;
+    const sources = new Map<string, string>();
+    const original = be.dispatch.bind(be);
+    be.dispatch = (label, source, ...rest) => {
+      sources.set(label, source);
+      original(label, source, ...rest);
+    };
+    try {
+      await run(gpu!, (x, w) => conv2d(x, w, null, { padding: 1, algorithm: 'im2col' }), [input([8, 3, 28, 28], 4), input([8, 3, 3, 3], 5)], 6);
+    } finally {
+      be.dispatch = original;
+    }
+    expect(sources.get('im2col')).toContain('x_texels');
+    expect(sources.get('col2im')).toContain('cols_texels');
+  });
   it('max pooling (3×3 stride 2 pad 1, with ties) and average pooling', async () => {
     const ties = input([2, 3, 7, 6], 4);
     ties.data = ties.data.map((v) => Math.round(v * 2) / 2); // many exact ties

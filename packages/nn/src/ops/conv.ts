@@ -8,7 +8,7 @@
  * `conv2d` picks per adapter class (`convAlgorithm`), from `npm run bench -- train` measurements.
  */
 import { assertKnownOptions, concat, InvalidArgumentError, noGrad, ones, ShapeMismatchError, zeros, type Tensor } from '@fairgpu/tensor';
-import { bufferOf, customOp, grid1d, packU32, pickForBackend, type CustomOpDefinition } from '@fairgpu/tensor/internal';
+import { bufferOf, customOp, f32Input, grid1d, packU32, pickForBackend, type CustomOpDefinition } from '@fairgpu/tensor/internal';
 import { channelTransposeWgsl, col2imWgsl, convDirectInputGradWgsl, convDirectWeightGradWgsl, convDirectWgsl, im2colWgsl } from '../generated/wgsl.ts';
 import { specialize } from './specialize.ts';
 import { geometry, geometryKernel, withGeometry, type Geometry, type Pair } from './geometry.ts';
@@ -51,7 +51,10 @@ export const im2colOp: CustomOpDefinition<GeometryAttrs, { x: Tensor }> = {
   gpu(rec, { x }, out, dst, attrs) {
     const g = attrs.geometry;
     const total = g.batch * g.c * g.kh * g.kw * g.ho * g.wo;
-    if (total) rec.dispatch('im2col', ...geometryKernel(IM2COL, g, total, 0, layoutOf(attrs)), [bufferOf(x), dst], grid1d(total));
+    if (!total) return;
+    const input = f32Input(rec, 'x', 1, bufferOf(x), g.batch * g.c * g.h * g.w);
+    const [source, params] = geometryKernel(IM2COL, g, total, 0, layoutOf(attrs));
+    rec.dispatch('im2col', input.wgsl + source, params, [input.resource, dst], grid1d(total));
   },
   cpu({ x }, _out, attrs) {
     const g = attrs.geometry;
@@ -81,7 +84,10 @@ export const col2imOp: CustomOpDefinition<GeometryAttrs, { cols: Tensor }> = {
   gpu(rec, { cols }, out, dst, attrs) {
     const g = attrs.geometry;
     const total = g.batch * g.c * g.h * g.w;
-    if (total) rec.dispatch('col2im', ...geometryKernel(COL2IM, g, total, 0, layoutOf(attrs)), [bufferOf(cols), dst], grid1d(total));
+    if (!total) return;
+    const input = f32Input(rec, 'cols', 1, bufferOf(cols), g.batch * g.c * g.kh * g.kw * g.ho * g.wo);
+    const [source, params] = geometryKernel(COL2IM, g, total, 0, layoutOf(attrs));
+    rec.dispatch('col2im', input.wgsl + source, params, [input.resource, dst], grid1d(total));
   },
   cpu({ cols }, _out, attrs) {
     const g = attrs.geometry;

@@ -61,11 +61,12 @@ export class GpuBackend implements Backend, Recorder {
   private usedThisEpoch = new Set<GPUBuffer>();
   private destroyAfterSubmit: GPUBuffer[] = [];
   /**
-   * Recorder.texels' textures, one per height (a power of two): owned by the backend, reused by
-   * every product that copies an operand of that size class (copies and reads run in encoder
-   * order, so reuse within an epoch is safe), destroyed with it.
+   * Recorder.texels' textures, pooled by height (a power of two) and owned by the backend: taken
+   * for one primitive and free again once it is encoded (a later copy into the same texture runs
+   * after the dispatches that read it: encoder order), destroyed with the backend.
    */
-  private readonly textures = new Map<number, { texture: GPUTexture; view: GPUTextureView }>();
+  private readonly freeTextures = new Map<number, TexelTexture[]>();
+  private texturesInFlight: TexelTexture[] = [];
   private lost: GPUDeviceLostInfo | null = null;
   private readonly retained: readonly unknown[];
   private errors: GPUError[] = [];
@@ -116,6 +117,8 @@ export class GpuBackend implements Backend, Recorder {
     } finally {
       for (const s of this.scratchInFlight) this.pool.release(s);
       this.scratchInFlight = [];
+      for (const t of this.texturesInFlight) this.freeTextures.get(t.height)!.push(t);
+      this.texturesInFlight = [];
     }
     return new Storage(this, target, target.size);
   }
@@ -285,7 +288,12 @@ export class GpuBackend implements Backend, Recorder {
     const maxDim = this.limits.maxTextureDimension2D;
     if (TEXEL_ROW > maxDim || rows > maxDim) return null;
     const height = Math.min(maxDim, 2 ** Math.ceil(Math.log2(rows)));
-    let entry = this.textures.get(height);
+    let free = this.freeTextures.get(height);
+    if (!free) {
+      free = [];
+      this.freeTextures.set(height, free);
+    }
+    let entry = free.pop();
     if (!entry) {
       const texture = this.device.createTexture({
         size: [TEXEL_ROW, height, 1],
@@ -293,9 +301,9 @@ export class GpuBackend implements Backend, Recorder {
         usage: TextureUsage.COPY_DST | TextureUsage.TEXTURE_BINDING,
         label: `fairgpu-texels-${height}`,
       });
-      entry = { texture, view: texture.createView() };
-      this.textures.set(height, entry);
+      entry = { texture, view: texture.createView(), height };
     }
+    this.texturesInFlight.push(entry);
     // A copy cannot sit inside a compute pass: end it; the next dispatch opens a new one.
     this.endPass();
     const encoder = this.ensureEncoder();
@@ -333,8 +341,8 @@ export class GpuBackend implements Backend, Recorder {
   destroy(): void {
     this.flush();
     this.pool.drain();
-    for (const { texture } of this.textures.values()) texture.destroy();
-    this.textures.clear();
+    for (const list of this.freeTextures.values()) for (const { texture } of list) texture.destroy();
+    this.freeTextures.clear();
     this.uniformRing.destroy();
     this.flag?.destroy();
     this.flag = null;
@@ -381,6 +389,12 @@ export class GpuBackend implements Backend, Recorder {
     const error = this.errors.shift();
     if (error) throw new GpuValidationError(`GPU error: ${error.message}`);
   }
+}
+
+interface TexelTexture {
+  texture: GPUTexture;
+  view: GPUTextureView;
+  height: number;
 }
 
 function toTyped<T extends Float32Array | Int32Array>(ctor: { new (n: number): T; from(a: ArrayLike<number>): T }, data: ArrayLike<number>): T {

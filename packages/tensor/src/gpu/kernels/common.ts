@@ -29,8 +29,8 @@ export interface Recorder {
    * The first `floats` floats of `buffer` (a multiple of 4) copied, in order with the dispatches
    * before, into a backend-owned rgba32float texture laid out linearly (float e is component
    * e % 4 of texel e / 4, texel t at (t % 4096, t / 4096)), for a kernel to read with textureLoad;
-   * null when the texture would exceed the adapter's maxTextureDimension2D. Valid until the next
-   * texels() call with the same size class, so bind it in the same primitive.
+   * null when the texture would exceed the adapter's maxTextureDimension2D. Valid for the
+   * dispatches of the primitive being encoded (each call gets its own texture).
    */
   texels(buffer: GPUBuffer, floats: number): TextureBinding | null;
   readonly matmulKernel: 'blocked' | 'tiled';
@@ -56,6 +56,33 @@ export type Binding = GPUBuffer | GPUBufferBinding | TextureBinding;
 
 /** Texels per row of Recorder.texels' textures (a power of two, so a kernel's t % 4096 is a mask). */
 export const TEXEL_ROW = 4096;
+
+/** Inputs smaller than this keep storage loads: the copy's fixed cost outweighs the saving. */
+export const TEXEL_INPUT_MIN_FLOATS = 16384;
+
+/**
+ * A read-only f32 kernel input: its WGSL (a binding named `name` at `binding` and
+ * `fn <name>_at(i: u32) -> f32`) and what to bind. On software adapters an input of at least
+ * TEXEL_INPUT_MIN_FLOATS floats is copied into a texture (Recorder.texels) and read through
+ * textureLoad, ~10× cheaper per float than a storage load on llvmpipe (tools/bench/memory-paths.ts,
+ * docs/kernels.md); otherwise, or when it does not fit a texture, it is read from storage.
+ * Kernels written against `<name>_at` take either form unchanged.
+ */
+export function f32Input(rec: Recorder, name: string, binding: number, buffer: GPUBuffer, floats: number): { resource: Binding; wgsl: string } {
+  const texture = rec.isSoftware && floats >= TEXEL_INPUT_MIN_FLOATS ? rec.texels(buffer, floats) : null;
+  if (texture) {
+    return {
+      resource: texture,
+      wgsl:
+        `@group(0) @binding(${binding}) var ${name}_texels: texture_2d<f32>;\n` +
+        `fn ${name}_at(i: u32) -> f32 { let t = i >> 2u; return textureLoad(${name}_texels, vec2<u32>(t & ${TEXEL_ROW - 1}u, t >> ${Math.log2(TEXEL_ROW)}u), 0)[i & 3u]; }\n`,
+    };
+  }
+  return {
+    resource: buffer,
+    wgsl: `@group(0) @binding(${binding}) var<storage, read> ${name}: array<f32>;\nfn ${name}_at(i: u32) -> f32 { return ${name}[i]; }\n`,
+  };
+}
 
 export const WORKGROUP = 64;
 const MAX_GROUPS = 65535;

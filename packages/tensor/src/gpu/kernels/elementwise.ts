@@ -8,7 +8,7 @@ import { elementwiseWgsl } from '../../generated/wgsl.ts';
 import type { BinaryOp, UnaryOp } from '../../primitives.ts';
 import { broadcastStrides, sizeOf, type Shape } from '../../shape.ts';
 import type { PooledBuffer } from '../pool.ts';
-import { grid1d, ParamWriter, type Recorder, scalarBits, wgslType } from './common.ts';
+import { type Binding, f32Input, grid1d, ParamWriter, type Recorder, scalarBits, wgslType } from './common.ts';
 
 export const UNARY_EXPR: { [U in UnaryOp]: string } = {
   neg: '-x0',
@@ -69,7 +69,8 @@ export function elementwise(rec: Recorder, label: string, expr: string, inputs: 
   const header: string[] = [];
   const bindings: string[] = [];
   const loads: string[] = [];
-  const buffers: (GPUBuffer | null)[] = [null, null, null, outBuffer];
+  const buffers: (Binding | null)[] = [null, null, null, outBuffer];
+  const texelOperands: number[] = [];
   const modes: number[] = [];
   const broadcastOperands: [number, number[]][] = [];
   for (let k = 0; k < 3; k++) {
@@ -92,18 +93,29 @@ export function elementwise(rec: Recorder, label: string, expr: string, inputs: 
       modes.push(2);
       continue;
     }
-    bindings.push(`@group(0) @binding(${k + 1}) var<storage, read> in${k}: array<T${k}>;`);
-    buffers[k] = (operand.storage.handle as PooledBuffer).buffer;
+    const buffer = (operand.storage.handle as PooledBuffer).buffer;
     const same = operand.shape.length === out.shape.length && operand.shape.every((d, i) => d === out.shape[i]);
+    const single = !same && sizeOf(operand.shape) === 1;
+    // f32 tensors read through f32Input (texels on software adapters when large); i32 and
+    // one-element operands from storage.
+    const input = operand.dtype === 'f32' && !single ? f32Input(rec, `in${k}`, k + 1, buffer, sizeOf(operand.shape)) : null;
+    if (input) {
+      bindings.push(input.wgsl);
+      buffers[k] = input.resource;
+      if ('textureView' in input.resource) texelOperands.push(k);
+    } else {
+      bindings.push(`@group(0) @binding(${k + 1}) var<storage, read> in${k}: array<T${k}>;\nfn in${k}_at(i: u32) -> T${k} { return in${k}[i]; }`);
+      buffers[k] = buffer;
+    }
     if (same) {
-      loads.push(`let x${k} = in${k}[i];`);
+      loads.push(`let x${k} = in${k}_at(i);`);
       modes.push(0);
-    } else if (sizeOf(operand.shape) === 1) {
-      loads.push(`let x${k} = in${k}[0];`);
+    } else if (single) {
+      loads.push(`let x${k} = in${k}_at(0u);`);
       modes.push(4);
     } else {
       broadcastOperands.push([k, broadcastStrides(operand.shape, out.shape)]);
-      loads.push(`let x${k} = in${k}[broadcast_index(i, p.strides${k})];`);
+      loads.push(`let x${k} = in${k}_at(broadcast_index(i, p.strides${k}));`);
       modes.push(1);
     }
   }
@@ -118,7 +130,7 @@ export function elementwise(rec: Recorder, label: string, expr: string, inputs: 
   header.push(`alias TO = ${wgslType(out.dtype)};`);
   // The specialisation is fully described by the op, operand modes and types: build its source
   // once (string assembly per op would dominate the cost of tiny ops).
-  const key = `${label}|${modes.join('')}|${header.join('')}`;
+  const key = `${label}|${modes.join('')}|${header.join('')}|${texelOperands.join('')}`;
   let source = elementwiseSources.get(key);
   if (!source) {
     bindings.push(`@group(0) @binding(4) var<storage, read_write> out: array<TO>;`);

@@ -12,7 +12,18 @@ import { matmul } from './matmul.ts';
 import { concat, movement } from './movement.ts';
 import { reduce } from './reduce.ts';
 
-export { type Binding, bufferOf, grid1d, ParamWriter, type Recorder, TEXEL_ROW, type TextureBinding, WORKGROUP } from './common.ts';
+export {
+  type Binding,
+  bufferOf,
+  f32Input,
+  grid1d,
+  ParamWriter,
+  type Recorder,
+  TEXEL_INPUT_MIN_FLOATS,
+  TEXEL_ROW,
+  type TextureBinding,
+  WORKGROUP,
+} from './common.ts';
 export { coalesceAxes, elementwise } from './elementwise.ts';
 export { gather } from './gather.ts';
 export {

@@ -10,7 +10,7 @@ import { broadcastStrides, sizeOf, type Shape } from '../../shape.ts';
 import type { PooledBuffer } from '../pool.ts';
 import { grid1d, ones, ParamWriter, type Recorder, zerosOf } from './common.ts';
 import { stridedCopy } from './movement.ts';
-import { reduceSource } from './reduce.ts';
+import { reduceInput, reduceSource } from './reduce.ts';
 
 /** Batch strides of an operand against the output batch: equal → dense, absent/all ones → 0. */
 function batchStride(shape: Shape, batchShape: Shape, matrixSize: number): number | null {
@@ -85,7 +85,8 @@ export function matmul(rec: Recorder, a: StorageView, b: StorageView, params: Pa
   rec.dispatch(`matmul-blocked-${rows}x${cols}`, matmulBlockedSource(rows, cols), w.buffer, [aBuf, bBuf, partial], [grid[0], grid[1], batch * used]);
   const inner = batch * m * n;
   const rp = new ParamWriter().u(0, 1).u(1, used).u(2, inner).u(3, 1).u(4, used).u(5, inner);
-  rec.dispatch('sum-reduce', reduceSource('sum', 'f32'), rp.buffer, [partial, dst], grid1d(inner));
+  const input = reduceInput(rec, 'f32', partial, used * inner);
+  rec.dispatch('sum-reduce', input.wgsl + reduceSource('sum', 'f32'), rp.buffer, [input.resource, dst], grid1d(inner));
 }
 
 /** Workgroups a matmul should have at least, so every thread of a software adapter has work. */

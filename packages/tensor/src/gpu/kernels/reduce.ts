@@ -8,7 +8,7 @@ import type { DType } from '../../dtype.ts';
 import { reduceWgsl } from '../../generated/wgsl.ts';
 import { sizeOf } from '../../shape.ts';
 import type { PooledBuffer } from '../pool.ts';
-import { grid1d, ParamWriter, type Recorder, wgslType } from './common.ts';
+import { type Binding, f32Input, grid1d, ParamWriter, type Recorder, wgslType } from './common.ts';
 
 /** Splits a sorted axis list into maximal runs of consecutive axes. */
 function axisRuns(axes: readonly number[]): [number, number][] {
@@ -21,11 +21,18 @@ function axisRuns(axes: readonly number[]): [number, number][] {
   return runs;
 }
 
+/** The WGSL of shaders/tensor/reduce.wgsl for `op` and `dtype`, without its input binding (see reduceInput). */
 export function reduceSource(op: 'sum' | 'max', dtype: DType): string {
   const t = wgslType(dtype);
   const identity = op === 'sum' ? `${t}(0)` : dtype === 'i32' ? 'i32(-2147483647 - 1)' : '-3.4028234663852886e38';
   const combine = op === 'sum' ? 'a + b' : 'max(a, b)';
   return `alias T = ${t};\nconst IDENTITY: T = ${identity};\nfn combine(a: T, b: T) -> T { return ${combine}; }\n${reduceWgsl}`;
+}
+
+/** The input binding of a reduction pass over `floats` elements of `buffer`: f32Input for f32, storage for i32. */
+export function reduceInput(rec: Recorder, dtype: DType, buffer: GPUBuffer, floats: number): { resource: Binding; wgsl: string } {
+  if (dtype === 'f32') return f32Input(rec, 'src', 1, buffer, floats);
+  return { resource: buffer, wgsl: '@group(0) @binding(1) var<storage, read> src: array<T>;\nfn src_at(i: u32) -> T { return src[i]; }\n' };
 }
 
 /**
@@ -50,7 +57,8 @@ export function reduce(rec: Recorder, op: 'sum' | 'max', x: StorageView, axes: r
       const chunkLen = Math.ceil(kk / chunks);
       const total = o * chunks * inn;
       const w = new ParamWriter().u(0, o).u(1, kk).u(2, inn).u(3, chunks).u(4, chunkLen).u(5, total);
-      rec.dispatch(`${op}-reduce`, source, w.buffer, [from, to], grid1d(total));
+      const input = reduceInput(rec, x.dtype, from, o * kk * inn);
+      rec.dispatch(`${op}-reduce`, input.wgsl + source, w.buffer, [input.resource, to], grid1d(total));
     };
     const outputs = outer * inner;
     const chunks = outputs < 4096 && k >= 1024 ? Math.min(Math.ceil(k / 256), Math.ceil(16384 / outputs)) : 1;

@@ -1,0 +1,68 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { cpuBackend, type Device, type Tensor } from '../src/index.ts';
+import * as T from '../src/index.ts';
+import { TEXEL_INPUT_MIN_FLOATS } from '../src/gpu/kernels/index.ts';
+import { expectClose, gpuOrSkip, make, randomData } from './helpers.ts';
+
+/**
+ * Kernels whose f32 inputs go through f32Input: past TEXEL_INPUT_MIN_FLOATS floats, software
+ * adapters read them as texels of an rgba32float copy. Elementwise ops in every operand mode
+ * (same shape, broadcast, one element, scalar, an i32 partner), reductions over each axis run and
+ * a two-pass long axis, each against the float64 reference, with the texture path asserted.
+ */
+const gpu = await gpuOrSkip();
+afterAll(() => gpu?.destroy());
+
+describe.runIf(gpu)('texel inputs agree with the float64 reference', () => {
+  it('elementwise and reductions over inputs past the texel threshold', async () => {
+    const be = gpu!.backend;
+    const sources: string[] = [];
+    const original = be.dispatch.bind(be);
+    be.dispatch = (label, source, ...rest) => {
+      sources.push(source);
+      original(label, source, ...rest);
+    };
+    const rows = 200;
+    const cols = 103; // 20,600 floats: past the threshold, not a multiple of 4
+    expect(rows * cols).toBeGreaterThan(TEXEL_INPUT_MIN_FLOATS);
+    const cases: [string, (d: Device) => Tensor][] = [];
+    const x = (d: Device) => make(randomData(rows * cols, 1), [rows, cols], d);
+    const y = (d: Device) => make(randomData(rows * cols, 2), [rows, cols], d);
+    cases.push(['add, same shapes', (d) => x(d).add(y(d))]);
+    cases.push(['mul, broadcast row', (d) => x(d).mul(make(randomData(cols, 3), [cols], d))]);
+    cases.push(['sub, broadcast column', (d) => x(d).sub(make(randomData(rows, 4), [rows, 1], d))]);
+    cases.push(['div by one element', (d) => x(d).div(make([1.5], [1], d).add(1))]);
+    cases.push(['gt against a scalar, then where', (d) => T.where(x(d).gt(0), y(d), -1)]);
+    cases.push(['exp', (d) => x(d).exp()]);
+    cases.push([
+      'f32 + i32 cast',
+      (d) =>
+        x(d).add(
+          make(
+            Array.from({ length: rows * cols }, (_, i) => i % 7),
+            [rows, cols],
+            d,
+            { dtype: 'i32' },
+          ).cast('f32'),
+        ),
+    ]);
+    cases.push(['sum axis 0', (d) => x(d).sum(0)]);
+    cases.push(['sum axis 1', (d) => x(d).sum(1)]);
+    cases.push(['max axis 1', (d) => x(d).max(1)]);
+    cases.push(['sum of all (two passes)', (d) => x(d).sum()]);
+    cases.push(['sum of a long axis (chunked)', (d) => make(randomData(3 * 9000, 5), [3, 9000], d).sum(1)]);
+    try {
+      for (const [name, f] of cases) {
+        const ref = await T.tidy(() => f(cpuBackend())).toArray();
+        const got = await T.tidy(() => f(gpu!)).toArray();
+        expectClose(got, ref, { rtol: 1e-5, atol: 1e-4 }, name);
+      }
+    } finally {
+      be.dispatch = original;
+    }
+    if (gpu!.adapterInfo.isSoftware) {
+      expect(sources.some((s) => s.includes('in0_texels') && s.includes('in1_texels'))).toBe(true);
+      expect(sources.some((s) => s.includes('src_texels'))).toBe(true);
+    }
+  });
+});
