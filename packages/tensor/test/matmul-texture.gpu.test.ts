@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { cpuBackend, type Device } from '../src/index.ts';
 import * as T from '../src/index.ts';
-import { matmulTextureSource, setSoftwareMatmul, textureOrientation, textureWorkgroup } from '../src/gpu/kernels/index.ts';
+import { matmulSplitSource, matmulTextureSource, setSoftwareMatmul, splitPlan, textureOrientation, textureWorkgroup } from '../src/gpu/kernels/index.ts';
 import { expectClose, gpuOrSkip, make, randomData } from './helpers.ts';
 
 /**
@@ -44,6 +44,24 @@ describe('matmul-texture plan', () => {
     expect(k.match(/fma\(/g)?.length).toBe(16 * 8 * 4);
     expect(k).toContain('const KSTEP: u32 = 4u;');
     expect(k).toContain('const WG: u32 = 8u;');
+    const split = matmulSplitSource(8, 8, 16);
+    expect(split.match(/texel_[ab]\(t[ab]/g)?.length).toBe(16);
+    expect(split.match(/fma\(/g)?.length).toBe(8 * 8 * 4);
+  });
+  it('splits K into chunks of a multiple of 4, none shorter than 256, up to 32 workgroups', () => {
+    for (const [m, n, k] of [
+      [8, 27, 25088],
+      [32, 144, 2048],
+      [16, 148, 1024],
+      [128, 3136, 21168],
+    ]) {
+      const plan = splitPlan(m, n, k);
+      expect(plan.chunk % 4, `${m}x${n}x${k}`).toBe(0);
+      expect(plan.splits * plan.chunk).toBeGreaterThanOrEqual(k);
+      expect((plan.splits - 1) * plan.chunk).toBeLessThan(k);
+      if (plan.splits > 1) expect(plan.chunk).toBeGreaterThanOrEqual(256);
+    }
+    expect(splitPlan(8, 27, 25088).splits).toBe(32);
   });
 });
 
@@ -65,7 +83,10 @@ describe.runIf(gpu?.adapterInfo.isSoftware)('matmul-texture agrees with the floa
         [[600, 33], [600, 2048], true, false, 'n', 'split K (kc 512 at R = 32), A transposed, ragged M'],
         [[70, 1032], [1500, 1032], false, true, 'k', 'k texels, split K, three row blocks'],
         [[600, 40], [40, 1036], false, false, 'n', 'two windows of 12 tiles (19 row blocks)'],
-        [[32, 2048], [144, 2048], false, true, 'k', 'a weight gradient: narrow N on 8-lane workgroups, split K'],
+        [[32, 2048], [144, 2048], false, true, 'split', 'a weight gradient (narrow N, long K): split K in one dispatch, both operands as texels'],
+        [[8, 25088], [27, 25088], false, true, 'split', "the first layer's weight gradient: 8 × 27, K = 25,088"],
+        [[16, 1024], [148, 1024], false, true, 'split', 'one K chunk but three workgroups: split too'],
+        [[16, 256], [144, 256], false, true, 'k', 'a short K stays unsplit (8-lane workgroups)'],
         [[32, 3136], [32, 784], true, false, 'n', 'an input gradient: tall M, many windows'],
       ] as const) {
         labels.length = 0;
@@ -79,7 +100,7 @@ describe.runIf(gpu?.adapterInfo.isSoftware)('matmul-texture agrees with the floa
         const ref = await run(cpuBackend()).toArray();
         const got = await run(ctx).toArray();
         expect(
-          labels.some((l) => l.startsWith('matmul-texture') && l.endsWith(kernel)),
+          labels.some((l) => (kernel === 'split' ? l.startsWith('matmul-texture-split') : l.startsWith('matmul-texture-') && !l.includes('split') && l.endsWith(kernel))),
           `${plan}: ran ${labels.join(', ')}`,
         ).toBe(true);
         expectClose(got, ref, { rtol: 1e-4, atol: 2e-4 }, plan);

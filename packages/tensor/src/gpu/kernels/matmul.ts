@@ -4,7 +4,15 @@
  * the block-size choice, split K and the unrolled blocked source.
  */
 import type { OutputSpec, StorageView } from '../../backend.ts';
-import { matmulBlockedWgsl, matmulPackWgsl, matmulParamsWgsl, matmulTextureWgsl, matmulTiledWgsl, matmulUniformWgsl } from '../../generated/wgsl.ts';
+import {
+  matmulBlockedWgsl,
+  matmulPackWgsl,
+  matmulParamsWgsl,
+  matmulTextureSplitWgsl,
+  matmulTextureWgsl,
+  matmulTiledWgsl,
+  matmulUniformWgsl,
+} from '../../generated/wgsl.ts';
 import type { Params } from '../../primitives.ts';
 import { broadcastStrides, sizeOf, type Shape } from '../../shape.ts';
 import type { PooledBuffer } from '../pool.ts';
@@ -352,14 +360,20 @@ function matmulTexture(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUBuffer
   const orientation = textureOrientation(s);
   const plan = orientation && uniformPlan(s.m, s.n, s.k, 4);
   if (!orientation || !plan) return false;
+  const columns = Math.ceil(s.n / TEXTURE_C);
+  const { rows, kc, chunks, tiles, mgroups, mblocks } = plan;
+  // Dispatches of few workgroups (a narrow product; with a long K, a chain of them) leave CPU
+  // threads idle: split K inside one dispatch instead (both operands as texels) when A runs along K too.
+  const rowBlocks = Math.min(tiles, mblocks);
+  const groups = Math.ceil(columns / textureWorkgroup(columns, rowBlocks)) * rowBlocks;
+  const alongK = orientation === 'k' && s.aCol === 1 && s.aRow === s.k;
+  if (alongK && groups < TEXTURE_MIN_WORKGROUPS && s.k >= 2 * SPLIT_MIN_K && matmulTextureSplit(rec, a, b, dst, s)) return true;
   const texture = rec.texels(b, s.k * s.n);
   if (!texture) return false;
-  const { rows, kc, chunks, tiles, mgroups, mblocks } = plan;
   const ranges = chunks * mgroups;
   const packed = rec.scratch(ranges * PACK_BYTES, { uniform: true }).buffer;
   const pp = new ParamWriter().u(0, s.m).u(1, s.k).u(2, s.aRow).u(3, s.aCol).u(4, kc).u(5, tiles).u(6, mgroups).u(7, 0);
   rec.dispatch(`matmul-pack-${rows}`, `const R: u32 = ${rows}u;\n${matmulPackWgsl}`, pp.buffer, [a, packed], [Math.ceil((kc * rows) / 64), tiles, ranges]);
-  const columns = Math.ceil(s.n / TEXTURE_C);
   const wg = textureWorkgroup(columns, Math.min(tiles, mblocks));
   const source = matmulTextureSource(rows, TEXTURE_C, orientation, wg);
   const label = `matmul-texture-${rows}x${TEXTURE_C}${orientation}`;
@@ -380,6 +394,75 @@ function matmulTexture(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUBuffer
       const window = { buffer: packed, offset: d * PACK_BYTES, size: PACK_BYTES };
       rec.dispatch(label, source, w.buffer, [window, texture, dst], [gx, Math.min(tiles, mblocks - g * tiles), 1]);
     }
+  }
+  return true;
+}
+
+/** Register block of matmul-texture-split: 8×8 (16 texel fetches per 256 FMAs, 64 accumulators). */
+const SPLIT_R = 8;
+const SPLIT_C = 8;
+/** Workgroups a split-K dispatch aims for (all threads busy on a many-core CPU too), and the shortest K chunk. */
+const SPLIT_WORKGROUPS = 32;
+const SPLIT_MIN_K = 256;
+
+const splitSources = new Map<string, string>();
+
+/** shaders/tensor/matmul-texture-split.wgsl unrolled for an R×C block and workgroup width. */
+export function matmulSplitSource(rows: number, cols: number, wg: number): string {
+  const key = `${rows}x${cols}w${wg}`;
+  let source = splitSources.get(key);
+  if (source) return source;
+  const R = Array.from({ length: rows }, (_, i) => i);
+  const C = Array.from({ length: cols }, (_, j) => j);
+  const setup = [
+    ...R.map((i) => `let ta${i} = min(row0 + ${i}u, p.m - 1u) * p.a_stride / 4u;`),
+    ...C.map((j) => `let tb${j} = min(col0 + ${j}u, p.n - 1u) * p.b_stride / 4u;`),
+    ...R.flatMap((i) => C.map((j) => `var acc${i}_${j} = 0.0;`)),
+  ];
+  const body = [
+    ...R.map((i) => `let a${i} = texel_a(ta${i} + kq);`),
+    ...C.map((j) => `let b${j} = texel_b(tb${j} + kq);`),
+    ...['x', 'y', 'z', 'w'].flatMap((e) => R.flatMap((i) => C.map((j) => `acc${i}_${j} = fma(a${i}.${e}, b${j}.${e}, acc${i}_${j});`))),
+  ];
+  const stores = R.flatMap((i) => C.map((j) => `if (row0 + ${i}u < p.m && col0 + ${j}u < p.n) { c[c_base + (row0 + ${i}u) * p.n + col0 + ${j}u] = acc${i}_${j}; }`));
+  const fill = (text: string, marker: string, lines: string[], indent: string) =>
+    text.replace(new RegExp(`^.*\\{\\{${marker}\\}\\}.*$`, 'm'), lines.map((l) => indent + l).join('\n'));
+  source =
+    `const R: u32 = ${rows}u;\nconst C: u32 = ${cols}u;\nconst WG: u32 = ${wg}u;\n` +
+    fill(fill(fill(matmulTextureSplitWgsl, 'SETUP', setup, '  '), 'BODY', body, '    '), 'STORES', stores, '  ');
+  splitSources.set(key, source);
+  return source;
+}
+
+/**
+ * How matmul-texture-split cuts K for an M×N×K product: chunks of a multiple of 4 so that
+ * splits × output workgroups reaches SPLIT_WORKGROUPS, none shorter than SPLIT_MIN_K.
+ */
+export function splitPlan(m: number, n: number, k: number): { wg: 8 | 16 | 32 | 64; splits: number; chunk: number } {
+  const columns = Math.ceil(n / SPLIT_C);
+  const rowBlocks = Math.ceil(m / SPLIT_R);
+  const wg = textureWorkgroup(columns, rowBlocks);
+  const groups = Math.ceil(columns / wg) * rowBlocks;
+  const wanted = Math.max(1, Math.min(Math.ceil(SPLIT_WORKGROUPS / groups), Math.floor(k / SPLIT_MIN_K)));
+  const chunk = Math.ceil(k / wanted / 4) * 4;
+  return { wg, splits: Math.ceil(k / chunk), chunk };
+}
+
+/** A and B (both along K) into textures, one split-K dispatch into partials, one reduction over the splits. */
+function matmulTextureSplit(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUBuffer, s: Strided): boolean {
+  const aTexels = rec.texels(a, s.m * s.k);
+  const bTexels = aTexels && rec.texels(b, s.k * s.n);
+  if (!aTexels || !bTexels) return false;
+  const { wg, splits, chunk } = splitPlan(s.m, s.n, s.k);
+  const partial = splits === 1 ? dst : rec.scratch(splits * s.m * s.n * 4).buffer;
+  const w = new ParamWriter().u(0, s.m).u(1, s.n).u(2, s.k).u(3, chunk).u(4, s.aRow).u(5, s.bCol);
+  const grid: [number, number, number] = [Math.ceil(Math.ceil(s.n / SPLIT_C) / wg), Math.ceil(s.m / SPLIT_R), splits];
+  rec.dispatch(`matmul-texture-split-${SPLIT_R}x${SPLIT_C}`, matmulSplitSource(SPLIT_R, SPLIT_C, wg), w.buffer, [aTexels, bTexels, partial], grid);
+  if (splits > 1) {
+    const inner = s.m * s.n;
+    const rp = new ParamWriter().u(0, 1).u(1, splits).u(2, inner).u(3, 1).u(4, splits).u(5, inner);
+    const input = reduceInput(rec, 'f32', partial, splits * inner);
+    rec.dispatch('sum-reduce', input.wgsl + reduceSource('sum', 'f32'), rp.buffer, [input.resource, dst], grid1d(inner));
   }
   return true;
 }
