@@ -100,7 +100,9 @@ describe.runIf(gpu?.adapterInfo.isSoftware)('matmul-texture agrees with the floa
         const ref = await run(cpuBackend()).toArray();
         const got = await run(ctx).toArray();
         expect(
-          labels.some((l) => (kernel === 'split' ? l.startsWith('matmul-texture-split') : l.startsWith('matmul-texture-') && !l.includes('split') && l.endsWith(kernel))),
+          labels.some((l) =>
+            kernel === 'split' ? l.startsWith('matmul-texture-split') : l.startsWith('matmul-texture-') && !l.includes('split') && l.endsWith(kernel),
+          ),
           `${plan}: ran ${labels.join(', ')}`,
         ).toBe(true);
         expectClose(got, ref, { rtol: 1e-4, atol: 2e-4 }, plan);

@@ -424,7 +424,9 @@ export function matmulSplitSource(rows: number, cols: number, wg: number): strin
     ...C.map((j) => `let b${j} = texel_b(tb${j} + kq);`),
     ...['x', 'y', 'z', 'w'].flatMap((e) => R.flatMap((i) => C.map((j) => `acc${i}_${j} = fma(a${i}.${e}, b${j}.${e}, acc${i}_${j});`))),
   ];
-  const stores = R.flatMap((i) => C.map((j) => `if (row0 + ${i}u < p.m && col0 + ${j}u < p.n) { c[c_base + (row0 + ${i}u) * p.n + col0 + ${j}u] = acc${i}_${j}; }`));
+  const stores = R.flatMap((i) =>
+    C.map((j) => `if (row0 + ${i}u < p.m && col0 + ${j}u < p.n) { c[c_base + (row0 + ${i}u) * p.n + col0 + ${j}u] = acc${i}_${j}; }`),
+  );
   const fill = (text: string, marker: string, lines: string[], indent: string) =>
     text.replace(new RegExp(`^.*\\{\\{${marker}\\}\\}.*$`, 'm'), lines.map((l) => indent + l).join('\n'));
   source =
