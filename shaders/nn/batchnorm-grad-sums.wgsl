@@ -11,9 +11,9 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> uniforms: Params;
 // {{CONSTANTS}}
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> stats: array<f32>;
+// The inputs g, x, stats (bindings 1–3) and `fn g_at(i)`, `x_at(i)`, `stats_at(i)` come from the
+// host (f32Input, tensor/src/gpu/kernels/common.ts): textures on software adapters when large,
+// else storage.
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 // Both sums in one reduction of vec2s (see batchnorm-stats.wgsl on why each reduction has its own
@@ -40,15 +40,15 @@ fn workgroup_sum(v: vec2<f32>, lane: u32) -> vec2<f32> {
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let c = wg.x + (uniforms.outer & 0u);
   let lane = lid.x;
-  let mean = stats[3u * p.channels + c];
-  let invstd = stats[5u * p.channels + c];
+  let mean = stats_at(3u * p.channels + c);
+  let invstd = stats_at(5u * p.channels + c);
   var sg = 0.0;
   var sgx = 0.0;
   for (var j = lane; j < p.count; j += 64u) {
     let i = ((j / p.inner) * p.channels + c) * p.inner + j % p.inner;
-    let gi = g[i];
+    let gi = g_at(i);
     sg += gi;
-    sgx += gi * ((x[i] - mean) * invstd);
+    sgx += gi * ((x_at(i) - mean) * invstd);
   }
   let total = workgroup_sum(vec2<f32>(sgx, sg), lane);
   if (lane == 0u) {

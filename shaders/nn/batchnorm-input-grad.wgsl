@@ -12,11 +12,9 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> uniforms: Params;
 // {{CONSTANTS}}
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> weight: array<f32>;
-@group(0) @binding(4) var<storage, read> stats: array<f32>;
-@group(0) @binding(5) var<storage, read> sums: array<f32>;
+// The inputs g, x, weight, stats, sums (bindings 1–5) and their `fn <name>_at(i)` come from the
+// host (f32Input, tensor/src/gpu/kernels/common.ts): textures on software adapters when large,
+// else storage.
 @group(0) @binding(6) var<storage, read_write> dx: array<f32>;
 
 @compute @workgroup_size(64)
@@ -27,15 +25,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   let c = plane % p.channels;
   let n = f32(p.count);
-  let mean = stats[3u * p.channels + c];
-  let invstd = stats[5u * p.channels + c];
-  let k = weight[c] * invstd;
-  let mgx = sums[c] / n;
+  let mean = stats_at(3u * p.channels + c);
+  let invstd = stats_at(5u * p.channels + c);
+  let k = weight_at(c) * invstd;
+  let mgx = sums_at(c) / n;
   let cg = k;
   let cx = -(k * invstd * mgx);
-  let c0 = k * (mean * invstd * mgx - sums[p.channels + c] / n);
+  let c0 = k * (mean * invstd * mgx - sums_at(p.channels + c) / n);
   let base = plane * p.inner;
   for (var q = 0u; q < p.inner; q++) {
-    dx[base + q] = cg * g[base + q] + cx * x[base + q] + c0;
+    dx[base + q] = cg * g_at(base + q) + cx * x_at(base + q) + c0;
   }
 }

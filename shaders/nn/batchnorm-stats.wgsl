@@ -21,9 +21,9 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> uniforms: Params;
 // {{CONSTANTS}}
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
+// The read-only f32 inputs x, weight, bias (bindings 1–3) and `fn x_at(i)`, `weight_at(i)`,
+// `bias_at(i)` come from the host (f32Input, tensor/src/gpu/kernels/common.ts): textures on software
+// adapters when large, else storage.
 @group(0) @binding(4) var<storage, read_write> running_mean: array<f32>;
 @group(0) @binding(5) var<storage, read_write> running_var: array<f32>;
 @group(0) @binding(6) var<storage, read_write> batches_tracked: array<i32>;
@@ -81,12 +81,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let lane = lid.x;
   var s = 0.0;
   for (var j = lane; j < p.count; j += 64u) {
-    s += x[at(c, j)];
+    s += x_at(at(c, j));
   }
   let mean = workgroup_sum(s, lane) / f32(p.count);
   var q = 0.0;
   for (var j = lane; j < p.count; j += 64u) {
-    let d = x[at(c, j)] - mean;
+    let d = x_at(at(c, j)) - mean;
     q += d * d;
   }
   let variance = workgroup_sum2(q, lane) / f32(p.count);
@@ -94,10 +94,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     return;
   }
   let invstd = 1.0 / sqrt(variance + p.eps);
-  let a = weight[c] * invstd;
+  let a = weight_at(c) * invstd;
   stats[c] = a;
   stats[p.channels + c] = 0.0;
-  stats[2u * p.channels + c] = bias[c] - mean * a;
+  stats[2u * p.channels + c] = bias_at(c) - mean * a;
   stats[3u * p.channels + c] = mean;
   stats[4u * p.channels + c] = variance;
   stats[5u * p.channels + c] = invstd;

@@ -16,9 +16,10 @@ struct Params {
 // by constants are far cheaper on software adapters); `uniforms` keeps the slot binding in use.
 @group(0) @binding(0) var<uniform> uniforms: Params;
 // {{CONSTANTS}}
-@group(0) @binding(1) var<storage, read> u: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read> coef: array<f32>;  // [a (C), b (C), d (C)]
+// The inputs u, v, coef ([a (C), b (C), d (C)]; bindings 1–3) and `fn u_at(i)`, `v_at(i)`,
+// `coef_at(i)` come from the host (f32Input, tensor/src/gpu/kernels/common.ts): textures on
+// software adapters when large, else storage. Without v (has_v = 0) the host binds nothing at 2
+// and `v_at` returns 0.
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(64)
@@ -28,14 +29,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     return;
   }
   let c = plane % p.channels;
-  let a = coef[c];
-  let b = coef[p.channels + c];
-  let d = coef[2u * p.channels + c];
+  let a = coef_at(c);
+  let b = coef_at(p.channels + c);
+  let d = coef_at(2u * p.channels + c);
   let base = plane * p.inner;
   for (var q = 0u; q < p.inner; q++) {
-    var acc = a * u[base + q] + d;
+    var acc = a * u_at(base + q) + d;
     if (p.has_v == 1u) {
-      acc += b * v[base + q];
+      acc += b * v_at(base + q);
     }
     out[base + q] = acc;
   }

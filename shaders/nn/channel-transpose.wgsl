@@ -15,8 +15,9 @@ struct Params {
 // by constants are far cheaper on software adapters); `uniforms` keeps the slot binding in use.
 @group(0) @binding(0) var<uniform> uniforms: Params;
 // {{CONSTANTS}}
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read> coef: array<f32>;  // [a (C), d (C)]
+// The inputs src and coef ([a (C), d (C)]; bindings 1, 2) and `fn src_at(i)`, `coef_at(i)` come
+// from the host (f32Input, tensor/src/gpu/kernels/common.ts): textures on software adapters when
+// large, else storage.
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(64)
@@ -37,11 +38,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     c = plane / p.batch;
     src_plane = b * p.channels + c;
   }
-  let a = coef[c];
-  let d = coef[p.channels + c];
+  let a = coef_at(c);
+  let d = coef_at(p.channels + c);
   let src_base = src_plane * p.inner;
   let out_base = plane * p.inner;
   for (var q = 0u; q < p.inner; q++) {
-    out[out_base + q] = a * src[src_base + q] + d;
+    out[out_base + q] = a * src_at(src_base + q) + d;
   }
 }

@@ -12,7 +12,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> uniforms: Params;
 // {{CONSTANTS}}
-@group(0) @binding(1) var<storage, read> src: array<f32>;
+// The input src (binding 1) and `fn src_at(i)` come from the host (f32Input,
+// tensor/src/gpu/kernels/common.ts): a texture on software adapters when large, else storage.
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(64)
@@ -25,11 +26,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (p.dir == 0u) {
     var s = 0.0;
     for (var q = 0u; q < p.inner; q++) {
-      s += src[base + q];
+      s += src_at(base + q);
     }
     out[plane] = s / f32(p.inner);
   } else {
-    let v = src[plane] / f32(p.inner);
+    let v = src_at(plane) / f32(p.inner);
     for (var q = 0u; q < p.inner; q++) {
       out[base + q] = v;
     }

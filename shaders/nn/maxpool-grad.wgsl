@@ -1,7 +1,7 @@
 // Gradient of max pooling in gather form: input pixel (iy, ix) receives g of every window whose
 // first maximum (row-major) is at (iy, ix). Each window's argmax is recomputed, no index buffer.
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
+// The host prepends the inputs x and g (bindings 1, 2) and `fn x_at(i)`, `g_at(i)` (f32Input):
+// textures on software adapters when large (each argmax re-reads a whole window of x).
 @group(0) @binding(3) var<storage, read_write> gx: array<f32>;
 
 const LOWEST: f32 = -3.0e38;
@@ -16,7 +16,7 @@ fn argmax_of(bc: u32, oy: u32, ox: u32) -> u32 {
       let ix = i32(ox * p.sw + kx) - i32(p.pw);
       if (ix < 0 || ix >= i32(p.w)) { continue; }
       let i = u32(iy) * p.w + u32(ix);
-      let v = x[bc * p.h * p.w + i];
+      let v = x_at(bc * p.h * p.w + i);
       if (v > best || at == 0xffffffffu) { best = v; at = i; }
     }
   }
@@ -41,7 +41,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       let ox = out_pos(ix, p.pw, kx, p.sw, p.wo);
       if (ox < 0) { continue; }
       if (argmax_of(bc, u32(oy), u32(ox)) == me) {
-        acc += g[(bc * p.ho + u32(oy)) * p.wo + u32(ox)];
+        acc += g_at((bc * p.ho + u32(oy)) * p.wo + u32(ox));
       }
     }
   }

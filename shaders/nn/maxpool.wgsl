@@ -1,6 +1,7 @@
 // Max pooling over kh×kw windows (padding counts as -inf, as PyTorch). Ties: the first maximum in
 // row-major window order wins, so the backward pass can give its gradient to exactly that element.
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+// The host prepends the input x (binding 1) and `fn x_at(i)` (f32Input): a texture on software
+// adapters when large, where each input value is read by every window covering it.
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
 const LOWEST: f32 = -3.0e38;
@@ -21,7 +22,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var kx = 0u; kx < p.kw; kx++) {
       let ix = i32(ox * p.sw + kx) - i32(p.pw);
       if (ix < 0 || ix >= i32(p.w)) { continue; }
-      let v = x[(bc * p.h + u32(iy)) * p.w + u32(ix)];
+      let v = x_at((bc * p.h + u32(iy)) * p.w + u32(ix));
       if (v > best) { best = v; }
     }
   }

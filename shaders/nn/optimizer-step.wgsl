@@ -23,7 +23,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> param: array<f32>;
-@group(0) @binding(2) var<storage, read> grad: array<f32>;
+// The gradient (binding 2) and `fn grad_at(i)` come from the host (f32Input,
+// tensor/src/gpu/kernels/common.ts): a texture on software adapters when large, else storage.
 @group(0) @binding(3) var<storage, read_write> s0: array<f32>;  // momentum buffer | exp_avg
 @group(0) @binding(4) var<storage, read_write> s1: array<f32>;  // (unused by SGD) | exp_avg_sq
 
@@ -34,7 +35,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     return;
   }
   let w = param[i];
-  var g = grad[i];
+  var g = grad_at(i);
   let decoupled = (p.flags & 4u) != 0u;
   if (p.weight_decay != 0.0 && !decoupled) {
     g = g + w * p.weight_decay;

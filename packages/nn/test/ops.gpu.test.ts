@@ -114,6 +114,40 @@ describe.runIf(gpu)('conv2d and pooling on the GPU vs the float64 reference', ()
     expect(got.nbt).toEqual([1]);
     for (const k of ['y', 'g', 'rm', 'rv', 'e', 'fast', 'nbt'] as const) expectClose(got[k], ref[k], { rtol: 1e-4, atol: 1e-4 }, k);
   });
+  it('BatchNorm2d, max pooling and global average pooling on inputs of 16384 floats (texels on software adapters)', async () => {
+    // Every f32 input of the conv output transpose, the BatchNorm kernels, both max-pooling kernels
+    // and the global pool's forward is 8 × 8 × 16 × 16 = 16384 floats (TEXEL_INPUT_MIN_FLOATS).
+    const bns: BatchNorm2d[] = [];
+    const fn = (x: Tensor, w: Tensor, b: Tensor) => {
+      const bn = new BatchNorm2d(8, { device: x.backend });
+      bns.push(bn);
+      const y = bn.forward(conv2d(x, w, b, { padding: 1, algorithm: 'im2col' }));
+      return maxPool2d(y, 3, { stride: 1, padding: 1 }).add(globalAvgPool2d(y).reshape([8, 8, 1, 1]));
+    };
+    const be = gpu!.backend;
+    const sources = new Map<string, string[]>();
+    const original = be.dispatch.bind(be);
+    be.dispatch = (label, source, ...rest) => {
+      sources.set(label, [...(sources.get(label) ?? []), source]);
+      original(label, source, ...rest);
+    };
+    try {
+      await compare(fn, [input([8, 8, 16, 16], 20), input([8, 8, 3, 3], 21), input([8], 22)]);
+    } finally {
+      be.dispatch = original;
+      for (const bn of bns) bn.dispose();
+    }
+    if (gpu!.adapterInfo.isSoftware) {
+      const bn = ['batchnorm-stats', 'channel-linear', 'batchnorm-grad-sums', 'batchnorm-input-grad'];
+      // The global pool's backward reads the [8, 8] gradient from storage; its forward reads texels.
+      for (const label of ['conv-output-transpose', ...bn, 'maxpool2d', 'maxpool2d-grad', 'global-avg-pool']) {
+        expect(
+          sources.get(label)?.some((s) => s.includes('_texels')),
+          label,
+        ).toBe(true);
+      }
+    }
+  });
 });
 
 describe('finite differences (float64 CPU reference)', () => {

@@ -11,10 +11,19 @@
  * ~50 small tensor ops (each ~0.2 ms on llvmpipe). The statistics enter the normalisation as an
  * input computed without gradient: the closed form already accounts for their dependence on x.
  */
-import { concat, noGrad, type Tensor } from '@fairgpu/tensor';
-import { bufferOf, customOp, grid1d, packU32, ParamWriter, type CustomOpDefinition } from '@fairgpu/tensor/internal';
+import { concat, noGrad, type StorageView, type Tensor } from '@fairgpu/tensor';
+import { bufferOf, customOp, elementCount, f32Input, grid1d, packU32, ParamWriter, type CustomOpDefinition, type Recorder } from '@fairgpu/tensor/internal';
 import { batchnormGradSumsWgsl, batchnormInputGradWgsl, batchnormStatsWgsl, channelLinearWgsl } from '../generated/wgsl.ts';
 import { f32Literal, specialize } from './specialize.ts';
+
+/**
+ * The read-only f32 inputs of a kernel through f32Input (texels on software adapters when large),
+ * named and bound in order from binding `first`: the WGSL to prepend and the resources to bind.
+ */
+function f32Inputs(rec: Recorder, first: number, inputs: Record<string, StorageView>): { wgsl: string; resources: ReturnType<typeof f32Input>['resource'][] } {
+  const bound = Object.entries(inputs).map(([name, view], k) => f32Input(rec, name, first + k, bufferOf(view), elementCount(view)));
+  return { wgsl: bound.map((b) => b.wgsl).join(''), resources: bound.map((b) => b.resource) };
+}
 
 /** The ops of this file without attributes. */
 type NoAttrs = Record<string, never>;
@@ -36,10 +45,13 @@ const channelLinearOp: CustomOpDefinition<NoAttrs, ChannelLinearInputs> = {
   gpu(rec, inputs, out, dst) {
     const { channels, inner, total } = layout(out.shape);
     if (!total) return;
-    const u = bufferOf(inputs.u);
-    const v = inputs.v ? bufferOf(inputs.v) : u;
+    const u = f32Input(rec, 'u', 1, bufferOf(inputs.u), total);
+    // Without v nothing is bound at 2 and v_at is a constant (has_v = 0 never calls it).
+    const v = inputs.v ? f32Input(rec, 'v', 2, bufferOf(inputs.v), total) : { resource: null, wgsl: 'fn v_at(i: u32) -> f32 { return 0.0; }\n' };
+    const coef = f32Input(rec, 'coef', 3, bufferOf(inputs.coef), elementCount(inputs.coef));
     const values = [total, inner, channels, inputs.v ? 1 : 0];
-    rec.dispatch('channel-linear', specialize(channelLinearWgsl, 'Params', values), packU32(values), [u, v, bufferOf(inputs.coef), dst], grid1d(total / inner));
+    const source = u.wgsl + v.wgsl + coef.wgsl + specialize(channelLinearWgsl, 'Params', values);
+    rec.dispatch('channel-linear', source, packU32(values), [u.resource, v.resource, coef.resource, dst], grid1d(total / inner));
   },
   cpu(inputs, out) {
     const { channels, inner, total } = layout(out.shape);
@@ -101,10 +113,11 @@ const batchNormStatsOp: CustomOpDefinition<StatsAttrs, StatsInputs> = {
       .u(3, count)
       .u(4, track ? 1 : 0);
     floats.forEach((v, i) => params.f(5 + i, v));
-    const source = specialize(batchnormStatsWgsl, 'Params', [outer, channels, inner, count, track ? 1 : 0, ...floats.map(f32Literal)]);
     const { x, weight, bias, runningMean, runningVar, numBatchesTracked } = inputs;
-    const buffers = [x, weight, bias, runningMean, runningVar, numBatchesTracked].map(bufferOf);
-    rec.dispatch('batchnorm-stats', source, params.buffer, [...buffers, dst], [channels, 1, 1]);
+    const read = f32Inputs(rec, 1, { x, weight, bias });
+    const source = read.wgsl + specialize(batchnormStatsWgsl, 'Params', [outer, channels, inner, count, track ? 1 : 0, ...floats.map(f32Literal)]);
+    const inPlace = [runningMean, runningVar, numBatchesTracked].map(bufferOf);
+    rec.dispatch('batchnorm-stats', source, params.buffer, [...read.resources, ...inPlace, dst], [channels, 1, 1]);
   },
   cpu(inputs, _out, { eps, momentum, track }) {
     const { x, weight: w, bias: b, runningMean: rm, runningVar: rv, numBatchesTracked: nbt } = mapValues(inputs);
@@ -144,11 +157,12 @@ const batchNormGradSumsOp: CustomOpDefinition<NoAttrs, { g: Tensor; x: Tensor; s
     const shape = shapeParams(g.shape);
     const channels = shape[1];
     if (!channels) return;
+    const read = f32Inputs(rec, 1, { g, x, stats });
     rec.dispatch(
       'batchnorm-grad-sums',
-      specialize(batchnormGradSumsWgsl, 'Params', shape),
+      read.wgsl + specialize(batchnormGradSumsWgsl, 'Params', shape),
       packU32(shape),
-      [bufferOf(g), bufferOf(x), bufferOf(stats), dst],
+      [...read.resources, dst],
       [channels, 1, 1],
     );
   },
@@ -177,11 +191,12 @@ const batchNormInputGradOp: CustomOpDefinition<NoAttrs, { g: Tensor; x: Tensor; 
     const shape = shapeParams(out.shape);
     const [outer, channels] = shape;
     if (!(outer * channels)) return;
+    const read = f32Inputs(rec, 1, { g, x, weight, stats, sums });
     rec.dispatch(
       'batchnorm-input-grad',
-      specialize(batchnormInputGradWgsl, 'Params', shape),
+      read.wgsl + specialize(batchnormInputGradWgsl, 'Params', shape),
       packU32(shape),
-      [g, x, weight, stats, sums].map(bufferOf).concat(dst),
+      [...read.resources, dst],
       grid1d(outer * channels),
     );
   },

@@ -217,11 +217,13 @@ const channelTransposeOp: CustomOpDefinition<TransposeAttrs, { y: Tensor; coef: 
     const total = batch * channels * inner;
     if (!total) return;
     const values = [total, inner, channels, batch, attrs.dir];
+    const src = f32Input(rec, 'src', 1, bufferOf(inputs.y), total);
+    const coef = f32Input(rec, 'coef', 2, bufferOf(inputs.coef), 2 * channels);
     rec.dispatch(
       'conv-output-transpose',
-      specialize(channelTransposeWgsl, 'Params', values),
+      src.wgsl + coef.wgsl + specialize(channelTransposeWgsl, 'Params', values),
       packU32(values),
-      [bufferOf(inputs.y), bufferOf(inputs.coef), dst],
+      [src.resource, coef.resource, dst],
       grid1d(batch * channels),
     );
   },

@@ -7,7 +7,7 @@
  * arithmetic on the CPU backend's storage, in place.
  */
 import type { Tensor } from '@fairgpu/tensor';
-import { bufferOf, customOp, elementCount, grid1d, ParamWriter, type CustomOpDefinition } from '@fairgpu/tensor/internal';
+import { bufferOf, customOp, elementCount, f32Input, grid1d, ParamWriter, type CustomOpDefinition } from '@fairgpu/tensor/internal';
 import { optimizerStepWgsl } from '../generated/wgsl.ts';
 
 export interface FusedStep {
@@ -74,8 +74,17 @@ const optimizerStepOp: CustomOpDefinition<{ step: FusedStep }, StepInputs> = {
       .f(11, c.eps)
       .f(12, c.stepSize)
       .f(13, c.decayFactor);
-    // Bindings must be distinct buffers: SGD without momentum binds 4-byte scratch buffers it never reads.
-    rec.dispatch(`optimizer-step-${s.kind}`, optimizerStepWgsl, w.buffer, [param, grad, s0 ?? rec.scratch(4).buffer, s1 ?? rec.scratch(4).buffer], grid1d(n));
+    // The gradient is read-only: f32Input (texels on software adapters when large). The parameter
+    // and state are read and written in place through storage. Bindings must be distinct buffers:
+    // SGD without momentum binds 4-byte scratch buffers it never reads.
+    const g = f32Input(rec, 'grad', 2, grad, n);
+    rec.dispatch(
+      `optimizer-step-${s.kind}`,
+      g.wgsl + optimizerStepWgsl,
+      w.buffer,
+      [param, g.resource, s0 ?? rec.scratch(4).buffer, s1 ?? rec.scratch(4).buffer],
+      grid1d(n),
+    );
   },
   cpu(inputs, _out, { step: s }) {
     const [param, grad] = [inputs.param.values, inputs.grad.values];

@@ -4,7 +4,7 @@
  * `count_include_pad=True` default), so its gradient is col2im; global average pooling is a mean.
  */
 import { assertKnownOptions, InvalidArgumentError, type Tensor } from '@fairgpu/tensor';
-import { bufferOf, customOp, grid1d, packU32, type CustomOpDefinition } from '@fairgpu/tensor/internal';
+import { bufferOf, customOp, f32Input, grid1d, packU32, type CustomOpDefinition } from '@fairgpu/tensor/internal';
 import { globalAvgPoolWgsl, maxpoolGradWgsl, maxpoolWgsl } from '../generated/wgsl.ts';
 import { specialize } from './specialize.ts';
 import { geometry, geometryKernel, withGeometry, type Geometry, type Pair } from './geometry.ts';
@@ -39,7 +39,11 @@ const maxPoolGradOp: CustomOpDefinition<PoolAttrs, { x: Tensor; g: Tensor }> = {
   name: 'maxPool2dGrad',
   gpu(rec, { x, g: grad }, out, dst, { geometry: g }) {
     const total = g.batch * g.c * g.h * g.w;
-    if (total) rec.dispatch('maxpool2d-grad', ...geometryKernel(MAXPOOL_GRAD, g, total), [bufferOf(x), bufferOf(grad), dst], grid1d(total));
+    if (!total) return;
+    const xs = f32Input(rec, 'x', 1, bufferOf(x), total);
+    const gs = f32Input(rec, 'g', 2, bufferOf(grad), g.batch * g.c * g.ho * g.wo);
+    const [source, params] = geometryKernel(MAXPOOL_GRAD, g, total);
+    rec.dispatch('maxpool2d-grad', xs.wgsl + gs.wgsl + source, params, [xs.resource, gs.resource, dst], grid1d(total));
   },
   cpu({ x, g: grad }, _out, { geometry: g }) {
     const xs = x.values;
@@ -59,7 +63,10 @@ const maxPoolOp: CustomOpDefinition<PoolAttrs, { x: Tensor }> = {
   name: 'maxPool2d',
   gpu(rec, { x }, out, dst, { geometry: g }) {
     const total = g.batch * g.c * g.ho * g.wo;
-    if (total) rec.dispatch('maxpool2d', ...geometryKernel(MAXPOOL, g, total), [bufferOf(x), dst], grid1d(total));
+    if (!total) return;
+    const input = f32Input(rec, 'x', 1, bufferOf(x), g.batch * g.c * g.h * g.w);
+    const [source, params] = geometryKernel(MAXPOOL, g, total);
+    rec.dispatch('maxpool2d', input.wgsl + source, params, [input.resource, dst], grid1d(total));
   },
   cpu({ x }, _out, { geometry: g }) {
     const xs = x.values;
@@ -112,7 +119,8 @@ const globalAvgPoolOp: CustomOpDefinition<{ dims: readonly [number, number, 0 | 
     const [planes, inner, dir] = attrs.dims;
     if (!planes || !inner) return;
     const values = [planes, inner, dir, 0];
-    rec.dispatch('global-avg-pool', specialize(globalAvgPoolWgsl, 'Params', values), packU32(values), [bufferOf(x), dst], grid1d(planes));
+    const input = f32Input(rec, 'src', 1, bufferOf(x), dir === 0 ? planes * inner : planes);
+    rec.dispatch('global-avg-pool', input.wgsl + specialize(globalAvgPoolWgsl, 'Params', values), packU32(values), [input.resource, dst], grid1d(planes));
   },
   cpu({ x }, out, attrs) {
     const [planes, inner, dir] = attrs.dims;
