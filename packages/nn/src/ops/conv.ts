@@ -293,8 +293,13 @@ export interface Conv2dOptions {
   algorithm?: ConvAlgorithm;
 }
 
-/** Bytes one im2col buffer may take: the batch is split into chunks beyond this. */
-const MAX_COLS_BYTES = 64 * 2 ** 20;
+/**
+ * Bytes one im2col buffer may take: the batch is split into chunks beyond this. 128 MiB is
+ * WebGPU's default maxStorageBufferBindingSize (core and compatibility), so every adapter binds
+ * it; each chunk costs a slice, a concat and their gradients (a tenth of the published
+ * network's step at 64 MiB on llvmpipe), so chunks are as large as the binding allows.
+ */
+const MAX_COLS_BYTES = 128 * 2 ** 20;
 
 /**
  * PyTorch's `F.conv2d(x, weight, bias, stride, padding)`: x [B, C, H, W], weight [Co, C, kh, kw],
