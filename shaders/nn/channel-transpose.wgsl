@@ -1,8 +1,8 @@
-// Swaps the two outer axes of a [X, Y, inner] tensor while applying a per-channel affine map, so a
-// convolution's wide matmul output [Co, B, P] becomes [B, Co, P] with its bias added in one pass
-// (and the gradient goes back the other way in one pass):
-//   forward  (dir 0): out[b, c, q] = a[c]·in[c, b, q] + d[c]   (X = C, Y = B)
-//   backward (dir 1): out[c, b, q] = a[c]·in[b, c, q] + d[c]   (X = B, Y = C)
+// Swaps the two outer axes of a [X, Y, inner] tensor, so a convolution's wide matmul output
+// [Co, B, P] becomes [B, Co, P] with its bias added in the same pass (and the gradient goes back
+// the other way in one pass):
+//   forward  (dir 0): out[b, c, q] = in[c, b, q] + bias[c]   (X = C, Y = B)
+//   backward (dir 1): out[c, b, q] = in[b, c, q]             (X = B, Y = C)
 struct Params {
   total: u32,
   inner: u32,
@@ -15,9 +15,9 @@ struct Params {
 // by constants are far cheaper on software adapters); `uniforms` keeps the slot binding in use.
 @group(0) @binding(0) var<uniform> uniforms: Params;
 // {{CONSTANTS}}
-// The inputs src and coef ([a (C), d (C)]; bindings 1, 2) and `fn src_at(i)`, `coef_at(i)` come
-// from the host (f32Input, tensor/src/gpu/kernels/common.ts): textures on software adapters when
-// large, else storage.
+// The inputs src and bias (bindings 1, 2) and `fn src_at(i)`, `bias_at(c)` come from the host
+// (f32Input, tensor/src/gpu/kernels/common.ts: textures on software adapters when large, else
+// storage); without a bias nothing is bound at 2 and bias_at returns 0.
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(64)
@@ -38,11 +38,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     c = plane / p.batch;
     src_plane = b * p.channels + c;
   }
-  let a = coef_at(c);
-  let d = coef_at(p.channels + c);
+  let d = bias_at(c);
   let src_base = src_plane * p.inner;
   let out_base = plane * p.inner;
   for (var q = 0u; q < p.inner; q++) {
-    out[out_base + q] = a * src_at(src_base + q) + d;
+    out[out_base + q] = src_at(src_base + q) + d;
   }
 }

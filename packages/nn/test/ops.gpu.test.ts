@@ -67,6 +67,9 @@ describe.runIf(gpu)('conv2d and pooling on the GPU vs the float64 reference', ()
     expect(sources.get('im2col')).toContain('x_texels');
     expect(sources.get('col2im')).toContain('cols_texels');
   });
+  it('conv2d im2col without a bias (the output transpose adds nothing)', async () => {
+    await compare((x, w) => conv2d(x, w, null, { padding: 1, algorithm: 'im2col' }), [input([2, 3, 7, 9], 1), input([5, 3, 3, 3], 2)]);
+  });
   it('max pooling (3×3 stride 2 pad 1, with ties) and average pooling', async () => {
     const ties = input([2, 3, 7, 6], 4);
     ties.data = ties.data.map((v) => Math.round(v * 2) / 2); // many exact ties

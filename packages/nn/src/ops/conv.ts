@@ -7,7 +7,7 @@
  *    its own input-gradient and weight-gradient kernels.
  * `conv2d` picks per adapter class (`convAlgorithm`), from `npm run bench -- train` measurements.
  */
-import { assertKnownOptions, concat, InvalidArgumentError, noGrad, ones, ShapeMismatchError, zeros, type Tensor } from '@fairgpu/tensor';
+import { assertKnownOptions, concat, InvalidArgumentError, ShapeMismatchError, type Tensor } from '@fairgpu/tensor';
 import { bufferOf, customOp, f32Input, grid1d, packU32, pickForBackend, type CustomOpDefinition } from '@fairgpu/tensor/internal';
 import { channelTransposeWgsl, col2imWgsl, convDirectInputGradWgsl, convDirectWeightGradWgsl, convDirectWgsl, im2colWgsl } from '../generated/wgsl.ts';
 import { specialize } from './specialize.ts';
@@ -201,16 +201,16 @@ export const conv2dDirectOp: CustomOpDefinition<GeometryAttrs, { x: Tensor; weig
 };
 
 /**
- * [Co, B, P] → [B, Co, P] plus bias (the wide im2col matmul's output to NCHW), one kernel each way.
- * Inputs [y, coef, bias?] with coef = concat(1, bias) built without gradient; the VJP transposes g
- * back with the same kernel and sums it for the bias.
+ * [Co, B, P] → [B, Co, P] plus bias (the wide im2col matmul's output to NCHW), one kernel each way:
+ * dir 0 adds the bias (when given) in the same pass; the VJP transposes g back with dir 1 and sums
+ * it for the bias.
  */
 interface TransposeAttrs {
   dims: readonly [number, number, number];
   dir: 0 | 1;
 }
 
-const channelTransposeOp: CustomOpDefinition<TransposeAttrs, { y: Tensor; coef: Tensor; bias?: Tensor }> = {
+const channelTransposeOp: CustomOpDefinition<TransposeAttrs, { y: Tensor; bias?: Tensor }> = {
   name: 'convOutputTranspose',
   gpu(rec, inputs, out, dst, attrs) {
     const [batch, channels, inner] = attrs.dims;
@@ -218,46 +218,45 @@ const channelTransposeOp: CustomOpDefinition<TransposeAttrs, { y: Tensor; coef: 
     if (!total) return;
     const values = [total, inner, channels, batch, attrs.dir];
     const src = f32Input(rec, 'src', 1, bufferOf(inputs.y), total);
-    const coef = f32Input(rec, 'coef', 2, bufferOf(inputs.coef), 2 * channels);
+    const bias = inputs.bias ? f32Input(rec, 'bias', 2, bufferOf(inputs.bias), channels) : null;
     rec.dispatch(
       'conv-output-transpose',
-      src.wgsl + coef.wgsl + specialize(channelTransposeWgsl, 'Params', values),
+      src.wgsl + (bias ? bias.wgsl : 'fn bias_at(c: u32) -> f32 { return 0.0; }\n') + specialize(channelTransposeWgsl, 'Params', values),
       packU32(values),
-      [src.resource, coef.resource, dst],
+      [src.resource, bias ? bias.resource : null, dst],
       grid1d(batch * channels),
     );
   },
   cpu(inputs, out, attrs) {
     const [batch, channels, inner] = attrs.dims;
     const src = inputs.y.values;
-    const coef = inputs.coef.values;
+    const bias = inputs.bias?.values;
     const y = new Float64Array(batch * channels * inner);
     for (let b = 0; b < batch; b++)
       for (let c = 0; c < channels; c++)
         for (let q = 0; q < inner; q++) {
           const bcq = (b * channels + c) * inner + q;
           const cbq = (c * batch + b) * inner + q;
-          if (attrs.dir === 0) y[bcq] = coef[c] * src[cbq] + coef[channels + c];
-          else y[cbq] = coef[c] * src[bcq] + coef[channels + c];
+          if (attrs.dir === 0) y[bcq] = src[cbq] + (bias ? bias[c] : 0);
+          else y[cbq] = src[bcq];
         }
     return y;
   },
-  vjp(g, { inputs, attrs }) {
+  vjp(g, { inputs, attrs, needsGrad }) {
     const [batch, channels, inner] = attrs.dims;
-    const coef = noGrad(() => concat([ones([channels], { device: g.backend }), zeros([channels], { device: g.backend })], 0));
-    const back = customOp(channelTransposeOp, { y: g, coef }, { shape: [channels, batch, inner], dtype: 'f32' }, { dims: attrs.dims, dir: 1 }).reshape(
-      inputs.y.shape,
-    );
+    const back =
+      needsGrad?.y === false
+        ? null
+        : customOp(channelTransposeOp, { y: g }, { shape: [channels, batch, inner], dtype: 'f32' }, { dims: attrs.dims, dir: 1 }).reshape(inputs.y.shape);
     return inputs.bias ? { y: back, bias: g.sum([0, 2]) } : { y: back };
   },
 };
 
 /** [Co, B·P] (wide matmul output) → [B, Co, P], adding bias per channel when given. */
 function toBatchMajor(y: Tensor, batch: number, channels: number, inner: number, bias: Tensor | null): Tensor {
-  const coef = noGrad(() => concat([ones([channels], { device: y.backend }), bias ? bias.detach() : zeros([channels], { device: y.backend })], 0));
   return customOp(
     channelTransposeOp,
-    { y, coef, bias: bias ?? undefined },
+    { y, bias: bias ?? undefined },
     { shape: [batch, channels, inner], dtype: 'f32' },
     { dims: [batch, channels, inner], dir: 0 },
   );
