@@ -38,6 +38,9 @@ fn col_at(r: u32, b: u32, q: u32) -> u32 {
   return (b * p.c * p.kh * p.kw + r) * hw + q;
 }
 
+// Elements per invocation of im2col; the host sizes its grid by it.
+const PER_INVOCATION: u32 = 4u;
+
 fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return gid.x + gid.y * nwg.x * 64u + (uniforms.total & 0u);
 }

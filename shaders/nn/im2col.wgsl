@@ -5,12 +5,7 @@
 // each input value is read kh·kw times and texel fetches cost a tenth of storage loads.
 @group(0) @binding(2) var<storage, read_write> cols: array<f32>;
 
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = flat_index(gid, nwg);
-  if (t >= p.total) {
-    return;
-  }
+fn element(t: u32) {
   // t enumerates (b, r, q) in batched order; the store goes to the layout's position.
   let hw = p.ho * p.wo;
   let kk = p.kh * p.kw;
@@ -27,4 +22,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     v = x_at(((b * p.c + c) * p.h + u32(iy)) * p.w + u32(ix));
   }
   cols[col_at(r, b, q)] = v;
+}
+
+// PER_INVOCATION elements per invocation, a span apart (consecutive lanes stay on consecutive
+// elements): on software adapters each workgroup has a fixed cost (~0.2 µs on llvmpipe) and
+// four elements per invocation ran element-wise kernels 1.6× faster (measured on llvmpipe).
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let first = flat_index(gid, nwg);
+  let span = (p.total + PER_INVOCATION - 1u) / PER_INVOCATION;
+  if (first >= span) {
+    return;
+  }
+  for (var e = 0u; e < PER_INVOCATION; e++) {
+    let t = first + e * span;
+    if (t < p.total) {
+      element(t);
+    }
+  }
 }

@@ -37,13 +37,28 @@ fn broadcast_index(i: u32, strides: array<vec4<u32>, 2>) -> u32 {
   return idx;
 }
 
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
-  if (i >= p.n) {
-    return;
-  }
+fn element(i: u32) {
   // {{LOADS}}: defines x0..x2, each as in_k_at(i) (MODE 0), in_k_at(broadcast_index(i, p.strides_k)) (MODE 1)
   // or the bit pattern in p.scalars (MODE 2).
   out[i] = op(x0, x1, x2);
+}
+
+// PER_INVOCATION elements per invocation, a span apart (consecutive lanes on consecutive
+// elements): a workgroup has a fixed cost on software adapters (~0.2 µs on llvmpipe), and four
+// elements per invocation ran a ReLU over 1M floats 1.6× faster there.
+const PER_INVOCATION: u32 = 4u;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let first = gid.x + gid.y * nwg.x * 64u;
+  let span = (p.n + PER_INVOCATION - 1u) / PER_INVOCATION;
+  if (first >= span) {
+    return;
+  }
+  for (var e = 0u; e < PER_INVOCATION; e++) {
+    let i = first + e * span;
+    if (i < p.n) {
+      element(i);
+    }
+  }
 }

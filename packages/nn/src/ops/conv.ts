@@ -13,6 +13,9 @@ import { channelTransposeWgsl, col2imWgsl, convDirectInputGradWgsl, convDirectWe
 import { specialize } from './specialize.ts';
 import { geometry, geometryKernel, withGeometry, type Geometry, type Pair } from './geometry.ts';
 
+/** Elements per invocation of im2col (PER_INVOCATION in shaders/nn/conv-geometry.wgsl). */
+const PER_INVOCATION = 4;
+
 const IM2COL = withGeometry(im2colWgsl);
 const COL2IM = withGeometry(col2imWgsl);
 const DIRECT = withGeometry(convDirectWgsl);
@@ -54,7 +57,7 @@ export const im2colOp: CustomOpDefinition<GeometryAttrs, { x: Tensor }> = {
     if (!total) return;
     const input = f32Input(rec, 'x', 1, bufferOf(x), g.batch * g.c * g.h * g.w);
     const [source, params] = geometryKernel(IM2COL, g, total, 0, layoutOf(attrs));
-    rec.dispatch('im2col', input.wgsl + source, params, [input.resource, dst], grid1d(total));
+    rec.dispatch('im2col', input.wgsl + source, params, [input.resource, dst], grid1d(Math.ceil(total / PER_INVOCATION)));
   },
   cpu({ x }, _out, attrs) {
     const g = attrs.geometry;

@@ -142,7 +142,8 @@ export function elementwise(rec: Recorder, label: string, expr: string, inputs: 
     ].join('\n');
     elementwiseSources.set(key, source);
   }
-  rec.dispatch(`${label}[${modes.join('')}]`, source, w.buffer, buffers, grid1d(n));
+  // Four elements per invocation (PER_INVOCATION in elementwise.wgsl).
+  rec.dispatch(`${label}[${modes.join('')}]`, source, w.buffer, buffers, grid1d(Math.ceil(n / 4)));
 }
 
 /**
