@@ -201,8 +201,9 @@ export interface TorchBenchOptions {
   /** The python with torch; default /usr/bin/python3 (Debian's python3-torch), or $FAIRGPU_TORCH_PYTHON. */
   python?: string;
   /**
-   * Also time fairgpu with the software matmul switched back to the kernels before:
-   * matmul-blocked (before issue 16) and matmul-uniform (issue 16's first kernel).
+   * Also time fairgpu with the software matmul switched back to the earlier kernels:
+   * matmul-blocked (before issue 16) and matmul-uniform (issue 16's first kernel). Only the
+   * products change: the other speed-ups (texel inputs, skipped gradients) apply to all three.
    */
   compareBlocked?: boolean;
   log?: (line: string) => void;
@@ -310,7 +311,7 @@ export async function benchTrainVsTorch(options: TorchBenchOptions = {}): Promis
         });
       }
       for (const v of variants) {
-        const name = ctx.adapterInfo.isSoftware ? { texture: ', matmul-texture', uniform: ', matmul-uniform', blocked: ', matmul-blocked (before)' }[v] : '';
+        const name = ctx.adapterInfo.isSoftware ? { texture: ', matmul-texture', uniform: ', matmul-uniform', blocked: ', matmul-blocked' }[v] : '';
         push({
           case: `${label}, fairgpu${name}`,
           value: got[v]!,
