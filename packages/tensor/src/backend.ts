@@ -20,7 +20,7 @@ export interface MemoryInfo {
   readonly tensors: number;
   /** Bytes of device memory held by live storages. */
   readonly bytesInUse: number;
-  /** Bytes of freed buffers kept for reuse (GPU pool); 0 on the CPU. */
+  /** Bytes of freed buffers kept for reuse (GPU pool, plus software adapters' texel textures); 0 on the CPU. */
   readonly bytesPooled: number;
   /** High-water mark of bytesInUse (GPU: since creation or `backend.pool.resetPeak()`). */
   readonly peakBytesInUse: number;

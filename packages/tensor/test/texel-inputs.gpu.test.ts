@@ -63,6 +63,8 @@ describe.runIf(gpu)('texel inputs agree with the float64 reference', () => {
     if (gpu!.adapterInfo.isSoftware) {
       expect(sources.some((s) => s.includes('in0_texels') && s.includes('in1_texels'))).toBe(true);
       expect(sources.some((s) => s.includes('src_texels'))).toBe(true);
+      // The texel textures are idle pooled memory: counted in bytesPooled (4096 texels × 16 B per row, ≥ 2 rows here).
+      expect(be.memory().bytesPooled).toBeGreaterThanOrEqual(2 * 4096 * 16);
     }
   });
 });

@@ -67,6 +67,8 @@ export class GpuBackend implements Backend, Recorder {
    */
   private readonly freeTextures = new Map<number, TexelTexture[]>();
   private texturesInFlight: TexelTexture[] = [];
+  /** Bytes of the texel textures (all idle between primitives): reported in memory().bytesPooled. */
+  private textureBytes = 0;
   private lost: GPUDeviceLostInfo | null = null;
   private readonly retained: readonly unknown[];
   private errors: GPUError[] = [];
@@ -191,7 +193,12 @@ export class GpuBackend implements Backend, Recorder {
   }
 
   memory(): MemoryInfo {
-    return { tensors: this.tensorCount, bytesInUse: this.pool.bytesInUse, bytesPooled: this.pool.bytesPooled, peakBytesInUse: this.pool.peakBytesInUse };
+    return {
+      tensors: this.tensorCount,
+      bytesInUse: this.pool.bytesInUse,
+      bytesPooled: this.pool.bytesPooled + this.textureBytes,
+      peakBytesInUse: this.pool.peakBytesInUse,
+    };
   }
 
   flush(): void {
@@ -302,6 +309,7 @@ export class GpuBackend implements Backend, Recorder {
         label: `fairgpu-texels-${height}`,
       });
       entry = { texture, view: texture.createView(), height };
+      this.textureBytes += TEXEL_ROW * height * 16;
     }
     this.texturesInFlight.push(entry);
     // A copy cannot sit inside a compute pass: end it; the next dispatch opens a new one.
@@ -343,6 +351,7 @@ export class GpuBackend implements Backend, Recorder {
     this.pool.drain();
     for (const list of this.freeTextures.values()) for (const { texture } of list) texture.destroy();
     this.freeTextures.clear();
+    this.textureBytes = 0;
     this.uniformRing.destroy();
     this.flag?.destroy();
     this.flag = null;
