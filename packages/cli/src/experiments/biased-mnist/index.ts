@@ -250,8 +250,11 @@ export function describe(config: BiasedMnistConfig, protocol: ProtocolName): str
   const models = config.models.map((k) => MODEL_NAMES[k]).join(', ');
   const net = `SimpleConvNet ${config.kernelSize}×${config.kernelSize}, channels [${config.channels.join(', ')}], strides [${config.strides.join(', ')}]`;
   const plural = (n: number) => `${n} epoch${n === 1 ? '' : 's'}`;
-  const epochs =
-    config.ceEpochs !== undefined && config.ceEpochs !== config.epochs ? `${plural(config.epochs)} (vanilla CE ${config.ceEpochs})` : plural(config.epochs);
+  const exceptions = [
+    config.ceEpochs !== undefined && config.ceEpochs !== config.epochs && config.models.includes('ce') ? `vanilla CE ${config.ceEpochs}` : '',
+    config.end.epochs !== undefined && config.end.epochs !== config.epochs && config.models.includes('end') ? `EnD ${config.end.epochs}` : '',
+  ].filter(Boolean);
+  const epochs = exceptions.length ? `${plural(config.epochs)} (${exceptions.join(', ')})` : plural(config.epochs);
   const base =
     `${protocol} protocol: ${models} at ρ ∈ {${config.rhos.join(', ')}}; ${net}; ${config.trainSize || 'all 60000'} training images, ${epochs}, batch ${config.batch}; ` +
     `FairKL λ = ${config.fairkl.lambda} (SGD lr ${config.fairkl.lr}, cosine)${config.models.includes('end') ? `; EnD α = ${config.end.alpha}, β = ${config.end.beta}` : ''}; test on ${config.testSize || 'all 10000'} ρ = 0.1 images.`;
