@@ -111,6 +111,11 @@ export function matmulSplits(workgroups: number, k: number): number {
 /** Register block edge for a matrix extent: 4, 8 or 16 (thin matrices waste less with small blocks). */
 export const matmulBlock = (extent: number): 4 | 8 | 16 => (extent <= 4 ? 4 : extent <= 8 ? 8 : 16);
 
+/** `text` with the line holding `{{marker}}` replaced by `lines` (indented): the unrolled parts of a kernel template. */
+function fillMarker(text: string, marker: string, lines: readonly string[], indent: string): string {
+  return text.replace(new RegExp(`^.*\\{\\{${marker}\\}\\}.*$`, 'm'), lines.map((l) => indent + l).join('\n'));
+}
+
 const matmulBlockedSources = new Map<string, string>();
 
 /** shaders/tensor/matmul-blocked.wgsl unrolled for an R×C register block. */
@@ -133,11 +138,9 @@ export function matmulBlockedSource(rows: number, cols: number): string {
   const stores = R.flatMap((i) =>
     C.map((j) => `if (row0 + ${i}u < p.m && col0 + ${j}u < p.n) { c[c_base + (row0 + ${i}u) * p.n + col0 + ${j}u] = acc${i}_${j}; }`),
   );
-  const fill = (text: string, marker: string, lines: string[], indent: string) =>
-    text.replace(new RegExp(`^.*\\{\\{${marker}\\}\\}.*$`, 'm'), lines.map((l) => indent + l).join('\n'));
   source =
     `const R: u32 = ${rows}u;\nconst C: u32 = ${cols}u;\n${matmulParamsWgsl}\n` +
-    fill(fill(fill(matmulBlockedWgsl, 'SETUP', setup, '  '), 'BODY', body, '    '), 'STORES', stores, '  ');
+    fillMarker(fillMarker(fillMarker(matmulBlockedWgsl, 'SETUP', setup, '  '), 'BODY', body, '    '), 'STORES', stores, '  ');
   matmulBlockedSources.set(key, source);
   return source;
 }
@@ -229,11 +232,9 @@ export function matmulUniformSource(rows: number, cols: number): string {
     ...R.flatMap((i) => C.map((j) => `acc${i}_${j} = fma(a${i >> 2}[${i & 3}], b${j}, acc${i}_${j});`)),
   ];
   const stores = R.flatMap((i) => C.map((j) => `if (row0 + ${i}u < p.m && col0 + ${j}u < p.n) { c[(row0 + ${i}u) * p.n + col0 + ${j}u] = acc${i}_${j}; }`));
-  const fill = (text: string, marker: string, lines: string[], indent: string) =>
-    text.replace(new RegExp(`^.*\\{\\{${marker}\\}\\}.*$`, 'm'), lines.map((l) => indent + l).join('\n'));
   source =
     `const R: u32 = ${rows}u;\nconst C: u32 = ${cols}u;\n` +
-    fill(fill(fill(matmulUniformWgsl, 'SETUP', setup, '  '), 'BODY', body, '    '), 'STORES', stores, '  ');
+    fillMarker(fillMarker(fillMarker(matmulUniformWgsl, 'SETUP', setup, '  '), 'BODY', body, '    '), 'STORES', stores, '  ');
   uniformSources.set(key, source);
   return source;
 }
@@ -248,13 +249,20 @@ export interface Strided {
   bCol: number;
 }
 
-/** Packs A into uniform ranges (one dispatch), then one matmul-uniform dispatch per range. */
-function matmulUniform(rec: Recorder, plan: UniformPlan, a: GPUBuffer, b: GPUBuffer, dst: GPUBuffer, s: Strided): void {
-  const { rows, kc, chunks, tiles, mgroups, mblocks } = plan;
+/** A packed into 64 KiB uniform ranges by matmul-pack.wgsl (one dispatch), for matmul-uniform and matmul-texture. */
+function packA(rec: Recorder, plan: UniformPlan, a: GPUBuffer, s: Strided): GPUBuffer {
+  const { rows, kc, chunks, tiles, mgroups } = plan;
   const ranges = chunks * mgroups;
   const packed = rec.scratch(ranges * PACK_BYTES, { uniform: true }).buffer;
   const pp = new ParamWriter().u(0, s.m).u(1, s.k).u(2, s.aRow).u(3, s.aCol).u(4, kc).u(5, tiles).u(6, mgroups).u(7, 0);
   rec.dispatch(`matmul-pack-${rows}`, `const R: u32 = ${rows}u;\n${matmulPackWgsl}`, pp.buffer, [a, packed], [Math.ceil((kc * rows) / 64), tiles, ranges]);
+  return packed;
+}
+
+/** Packs A into uniform ranges (one dispatch), then one matmul-uniform dispatch per range. */
+function matmulUniform(rec: Recorder, plan: UniformPlan, a: GPUBuffer, b: GPUBuffer, dst: GPUBuffer, s: Strided): void {
+  const { rows, kc, chunks, tiles, mgroups, mblocks } = plan;
+  const packed = packA(rec, plan, a, s);
   const source = matmulUniformSource(rows, UNIFORM_C);
   const gx = Math.ceil(s.n / (64 * UNIFORM_C));
   for (let chunk = 0; chunk < chunks; chunk++) {
@@ -341,11 +349,9 @@ export function matmulTextureSource(rows: number, cols: number, orientation: 'n'
     ];
   }
   const stores = R.flatMap((i) => C.map((j) => `if (row0 + ${i}u < p.m && col0 + ${j}u < p.n) { c[(row0 + ${i}u) * p.n + col0 + ${j}u] = acc${i}_${j}; }`));
-  const fill = (text: string, marker: string, lines: string[], indent: string) =>
-    text.replace(new RegExp(`^.*\\{\\{${marker}\\}\\}.*$`, 'm'), lines.map((l) => indent + l).join('\n'));
   source =
     `const R: u32 = ${rows}u;\nconst C: u32 = ${cols}u;\nconst WG: u32 = ${wg}u;\nconst KSTEP: u32 = ${orientation === 'k' ? 4 : 1}u;\n` +
-    fill(fill(fill(matmulTextureWgsl, 'SETUP', setup, '  '), 'BODY', body, '    '), 'STORES', stores, '  ');
+    fillMarker(fillMarker(fillMarker(matmulTextureWgsl, 'SETUP', setup, '  '), 'BODY', body, '    '), 'STORES', stores, '  ');
   textureSources.set(key, source);
   return source;
 }
@@ -370,10 +376,7 @@ function matmulTexture(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUBuffer
   if (alongK && groups < TEXTURE_MIN_WORKGROUPS && s.k >= 2 * SPLIT_MIN_K && matmulTextureSplit(rec, a, b, dst, s)) return true;
   const texture = rec.texels(b, s.k * s.n);
   if (!texture) return false;
-  const ranges = chunks * mgroups;
-  const packed = rec.scratch(ranges * PACK_BYTES, { uniform: true }).buffer;
-  const pp = new ParamWriter().u(0, s.m).u(1, s.k).u(2, s.aRow).u(3, s.aCol).u(4, kc).u(5, tiles).u(6, mgroups).u(7, 0);
-  rec.dispatch(`matmul-pack-${rows}`, `const R: u32 = ${rows}u;\n${matmulPackWgsl}`, pp.buffer, [a, packed], [Math.ceil((kc * rows) / 64), tiles, ranges]);
+  const packed = packA(rec, plan, a, s);
   const wg = textureWorkgroup(columns, Math.min(tiles, mblocks));
   const source = matmulTextureSource(rows, TEXTURE_C, orientation, wg);
   const label = `matmul-texture-${rows}x${TEXTURE_C}${orientation}`;
@@ -427,11 +430,9 @@ export function matmulSplitSource(rows: number, cols: number, wg: number): strin
   const stores = R.flatMap((i) =>
     C.map((j) => `if (row0 + ${i}u < p.m && col0 + ${j}u < p.n) { c[c_base + (row0 + ${i}u) * p.n + col0 + ${j}u] = acc${i}_${j}; }`),
   );
-  const fill = (text: string, marker: string, lines: string[], indent: string) =>
-    text.replace(new RegExp(`^.*\\{\\{${marker}\\}\\}.*$`, 'm'), lines.map((l) => indent + l).join('\n'));
   source =
     `const R: u32 = ${rows}u;\nconst C: u32 = ${cols}u;\nconst WG: u32 = ${wg}u;\n` +
-    fill(fill(fill(matmulTextureSplitWgsl, 'SETUP', setup, '  '), 'BODY', body, '    '), 'STORES', stores, '  ');
+    fillMarker(fillMarker(fillMarker(matmulTextureSplitWgsl, 'SETUP', setup, '  '), 'BODY', body, '    '), 'STORES', stores, '  ');
   splitSources.set(key, source);
   return source;
 }
