@@ -4,22 +4,10 @@
  * checkpoint commands on the run's checkpoints.
  */
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const BIN = fileURLToPath(new URL('../bin/fairgpu.js', import.meta.url));
-
-function fairgpu(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', EGL_PLATFORM: 'surfaceless' },
-    timeout: 240_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { fairgpu } from './bin.ts';
 
 function events(stdout: string): { type: string; [k: string]: unknown }[] {
   return stdout

@@ -3,26 +3,15 @@
  * generated CIFAR files, every method trained and evaluated, the report table next to the published
  * numbers, and `--resume` of the finished run (zero training steps, the same top-1).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fairgpu } from './bin.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { MethodOutcome } from '../src/experiments/generic-vision/index.ts';
 
-const BIN = fileURLToPath(new URL('../bin/fairgpu.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'fairgpu-gv-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-function fairgpu(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', EGL_PLATFORM: 'surfaceless' },
-    timeout: 240_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('fairgpu run generic-vision --protocol smoke', () => {
   const dir = join(root, 'run');

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cpuBackend, type Device } from '../src/index.ts';
 import * as T from '../src/index.ts';
 import { matmulSplitSource, matmulTextureSource, setSoftwareMatmul, splitPlan, textureOrientation, textureWorkgroup } from '../src/gpu/kernels/index.ts';
-import { expectClose, gpuOrSkip, make, randomData } from './helpers.ts';
+import { expectClose, gpuOrSkip, make, randomData, recordDispatches } from './helpers.ts';
 
 /**
  * matmul-texture (software adapters: A packed into 64 KiB uniform windows, B copied into an
@@ -68,13 +68,8 @@ describe('matmul-texture plan', () => {
 describe.runIf(gpu?.adapterInfo.isSoftware)('matmul-texture agrees with the float64 reference', () => {
   it('both orientations, windows, split K, ragged edges, narrow N', async () => {
     const ctx = await T.initGpu({ matmulKernel: 'blocked', setDefault: false });
-    const labels: string[] = [];
-    const be = ctx.backend;
-    const original = be.dispatch.bind(be);
-    be.dispatch = (label, ...rest) => {
-      labels.push(label);
-      original(label, ...rest);
-    };
+    const recorded = recordDispatches(ctx.backend);
+    const labels = recorded.labels;
     const pinned = setSoftwareMatmul('texture');
     try {
       for (const [a, b, ta, tb, kernel, plan] of [
@@ -138,7 +133,7 @@ describe.runIf(gpu?.adapterInfo.isSoftware)('matmul-texture agrees with the floa
       for (const t of [x, y, z, first, second]) t.dispose();
     } finally {
       setSoftwareMatmul(pinned);
-      be.dispatch = original;
+      recorded.restore();
       ctx.destroy();
     }
   });

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cpuBackend, type Device } from '../src/index.ts';
 import * as T from '../src/index.ts';
 import { setSoftwareMatmul, uniformPlan } from '../src/gpu/kernels/index.ts';
-import { expectClose, gpuOrSkip, make, randomData } from './helpers.ts';
+import { expectClose, gpuOrSkip, make, randomData, recordDispatches } from './helpers.ts';
 
 /**
  * matmul-uniform (software adapters: A packed into 64 KiB uniform windows, one dispatch per window,
@@ -37,13 +37,8 @@ describe('uniformPlan', () => {
 describe.runIf(gpu?.adapterInfo.isSoftware)('matmul-uniform agrees with the float64 reference', () => {
   it('one window, several tiles, several windows, split K, ragged, transposed', async () => {
     const ctx = await T.initGpu({ matmulKernel: 'blocked', setDefault: false });
-    const labels: string[] = [];
-    const be = ctx.backend;
-    const original = be.dispatch.bind(be);
-    be.dispatch = (label, ...rest) => {
-      labels.push(label);
-      original(label, ...rest);
-    };
+    const recorded = recordDispatches(ctx.backend);
+    const labels = recorded.labels;
     // The default software variant is 'texture' (matmul-texture.gpu.test.ts); this file pins 'uniform'.
     const pinned = setSoftwareMatmul('uniform');
     try {
@@ -91,7 +86,7 @@ describe.runIf(gpu?.adapterInfo.isSoftware)('matmul-uniform agrees with the floa
       expect(() => setSoftwareMatmul('fast' as 'uniform')).toThrow(/variant/);
     } finally {
       setSoftwareMatmul(pinned);
-      be.dispatch = original;
+      recorded.restore();
       ctx.destroy();
     }
   });

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cpuBackend, type Device, type Tensor } from '../src/index.ts';
 import * as T from '../src/index.ts';
 import { TEXEL_INPUT_MIN_FLOATS } from '../src/gpu/kernels/index.ts';
-import { expectClose, gpuOrSkip, make, randomData } from './helpers.ts';
+import { expectClose, gpuOrSkip, make, randomData, recordDispatches } from './helpers.ts';
 
 /**
  * Kernels whose f32 inputs go through f32Input: past TEXEL_INPUT_MIN_FLOATS floats, software
@@ -16,12 +16,8 @@ afterAll(() => gpu?.destroy());
 describe.runIf(gpu)('texel inputs agree with the float64 reference', () => {
   it('elementwise and reductions over inputs past the texel threshold', async () => {
     const be = gpu!.backend;
-    const sources: string[] = [];
-    const original = be.dispatch.bind(be);
-    be.dispatch = (label, source, ...rest) => {
-      sources.push(source);
-      original(label, source, ...rest);
-    };
+    const recorded = recordDispatches(be);
+    const sources = recorded.sources;
     const rows = 200;
     const cols = 103; // 20,600 floats: past the threshold, not a multiple of 4
     expect(rows * cols).toBeGreaterThan(TEXEL_INPUT_MIN_FLOATS);
@@ -58,7 +54,7 @@ describe.runIf(gpu)('texel inputs agree with the float64 reference', () => {
         expectClose(got, ref, { rtol: 1e-5, atol: 1e-4 }, name);
       }
     } finally {
-      be.dispatch = original;
+      recorded.restore();
     }
     if (gpu!.adapterInfo.isSoftware) {
       expect(sources.some((s) => s.includes('in0_texels') && s.includes('in1_texels'))).toBe(true);

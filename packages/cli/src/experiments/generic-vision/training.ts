@@ -305,18 +305,23 @@ async function trainLinear(
   owned.push(opt);
   const train1 = (logits: Tensor, labels: Int32Array) => crossEntropy(logits, tensor(labels, [labels.length], { dtype: 'i32' }));
   let stage: Stage<{ x: Float32Array | null; b: HostBatch | null; labels: Int32Array }>;
+  // The two ways of feeding the classifier (augmented images, or cached features) share all but batch() and step().
+  const shared = {
+    task,
+    key: `${method}-linear`,
+    modules: { classifier },
+    optimizers: { opt },
+    schedulers: { sched },
+    epochs: l.epochs,
+    stepsPerEpoch,
+    batchSize: batch,
+    lr: () => opt.lr,
+  };
   let trainFeatures: Float32Array | null = null;
   if (l.augment) {
     const loader = createLoader(train, { batchSize: batch, seed: config.seed + 17, dropLast: true, augment: CROP_FLIP, normalization, prefetch: 0 });
     stage = {
-      task,
-      key: `${method}-linear`,
-      modules: { classifier },
-      optimizers: { opt },
-      schedulers: { sched },
-      epochs: l.epochs,
-      stepsPerEpoch,
-      batchSize: batch,
+      ...shared,
       batch: (e, i) => {
         const b = loader.batch(e, i);
         return { x: null, b, labels: b.labels };
@@ -326,7 +331,6 @@ async function trainLinear(
         const loss = train1(classifier.forward(f), labels);
         return descend(loss, opt, sched);
       },
-      lr: () => opt.lr,
     };
   } else {
     // The features of the plain training images, once: the encoder is frozen and un-augmented here.
@@ -335,14 +339,7 @@ async function trainLinear(
     trainFeatures = features;
     let cached: { epoch: number; order: Int32Array } | null = null;
     stage = {
-      task,
-      key: `${method}-linear`,
-      modules: { classifier },
-      optimizers: { opt },
-      schedulers: { sched },
-      epochs: l.epochs,
-      stepsPerEpoch,
-      batchSize: batch,
+      ...shared,
       batch: (epoch, index) => {
         if (cached?.epoch !== epoch) cached = { epoch, order: permutation(train.length, createRng(config.seed, 9100 + epoch)) };
         const rows = cached.order.subarray(index * batch, (index + 1) * batch);
@@ -354,7 +351,6 @@ async function trainLinear(
         const loss = train1(classifier.forward(tensor(x!, [labels.length, d])), labels);
         return descend(loss, opt, sched);
       },
-      lr: () => opt.lr,
     };
   }
   const outcome = await runStage(stage, config, options);

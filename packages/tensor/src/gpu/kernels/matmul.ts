@@ -210,6 +210,19 @@ export function uniformPlan(m: number, n: number, k: number, minN: number = UNIF
   return { rows, kc, chunks, tiles, mgroups, mblocks };
 }
 
+/**
+ * The R×C accumulators of the windowed kernels (matmul-uniform, matmul-texture): zero, or C's
+ * current values when a later k chunk adds onto it (`p.accumulate`).
+ */
+function accumulators(R: readonly number[], C: readonly number[]): string[] {
+  return [
+    ...R.flatMap((i) => C.map((j) => `var acc${i}_${j} = 0.0;`)),
+    'if (p.accumulate != 0u) {',
+    ...R.flatMap((i) => C.map((j) => `  acc${i}_${j} = c[min(row0 + ${i}u, p.m - 1u) * p.n + min(col0 + ${j}u, p.n - 1u)];`)),
+    '}',
+  ];
+}
+
 const uniformSources = new Map<string, string>();
 
 /** shaders/tensor/matmul-uniform.wgsl unrolled for an R×C block. */
@@ -219,13 +232,7 @@ export function matmulUniformSource(rows: number, cols: number): string {
   if (source) return source;
   const R = Array.from({ length: rows }, (_, i) => i);
   const C = Array.from({ length: cols }, (_, j) => j);
-  const setup = [
-    ...C.map((j) => `let bc${j} = p.b_base + min(col0 + ${j}u, p.n - 1u) * p.b_col;`),
-    ...R.flatMap((i) => C.map((j) => `var acc${i}_${j} = 0.0;`)),
-    'if (p.accumulate != 0u) {',
-    ...R.flatMap((i) => C.map((j) => `  acc${i}_${j} = c[min(row0 + ${i}u, p.m - 1u) * p.n + min(col0 + ${j}u, p.n - 1u)];`)),
-    '}',
-  ];
+  const setup = [...C.map((j) => `let bc${j} = p.b_base + min(col0 + ${j}u, p.n - 1u) * p.b_col;`), ...accumulators(R, C)];
   const body = [
     ...C.map((j) => `let b${j} = b[bc${j} + kb];`),
     ...Array.from({ length: rows / 4 }, (_, q) => `let a${q} = a.v[ka + ${q}u];`),
@@ -321,17 +328,12 @@ export function matmulTextureSource(rows: number, cols: number, orientation: 'n'
   if (source) return source;
   const R = Array.from({ length: rows }, (_, i) => i);
   const C = Array.from({ length: cols }, (_, j) => j);
-  const accumulators = [
-    ...R.flatMap((i) => C.map((j) => `var acc${i}_${j} = 0.0;`)),
-    'if (p.accumulate != 0u) {',
-    ...R.flatMap((i) => C.map((j) => `  acc${i}_${j} = c[min(row0 + ${i}u, p.m - 1u) * p.n + min(col0 + ${j}u, p.n - 1u)];`)),
-    '}',
-  ];
+  const acc = accumulators(R, C);
   const quads = Array.from({ length: rows / 4 }, (_, q) => q);
   let setup: string[];
   let body: string[];
   if (orientation === 'n') {
-    setup = ['let t0 = (p.b_base + col0) / 4u;', 'let ts = p.b_stride / 4u;', ...accumulators];
+    setup = ['let t0 = (p.b_base + col0) / 4u;', 'let ts = p.b_stride / 4u;', ...acc];
     body = [
       'let tk = t0 + k * ts;',
       ...Array.from({ length: cols / 4 }, (_, q) => `let b${q} = texel(tk + ${q}u);`),
@@ -339,7 +341,7 @@ export function matmulTextureSource(rows: number, cols: number, orientation: 'n'
       ...R.flatMap((i) => C.map((j) => `acc${i}_${j} = fma(a${i >> 2}[${i & 3}], b${j >> 2}[${j & 3}], acc${i}_${j});`)),
     ];
   } else {
-    setup = [...C.map((j) => `let tc${j} = (p.b_base + min(col0 + ${j}u, p.n - 1u) * p.b_stride) / 4u;`), ...accumulators];
+    setup = [...C.map((j) => `let tc${j} = (p.b_base + min(col0 + ${j}u, p.n - 1u) * p.b_stride) / 4u;`), ...acc];
     const steps = [0, 1, 2, 3];
     body = [
       'let kq = k / 4u;',
