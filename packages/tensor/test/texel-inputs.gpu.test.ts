@@ -19,7 +19,7 @@ describe.runIf(gpu)('texel inputs agree with the float64 reference', () => {
     const recorded = recordDispatches(be);
     const sources = recorded.sources;
     const rows = 200;
-    const cols = 103; // 20,600 floats: past the threshold, not a multiple of 4
+    const cols = 103; // 20,600 floats: past the threshold
     expect(rows * cols).toBeGreaterThan(TEXEL_INPUT_MIN_FLOATS);
     const cases: [string, (d: Device) => Tensor][] = [];
     const x = (d: Device) => make(randomData(rows * cols, 1), [rows, cols], d);
@@ -61,6 +61,48 @@ describe.runIf(gpu)('texel inputs agree with the float64 reference', () => {
       expect(sources.some((s) => s.includes('src_texels'))).toBe(true);
       // The texel textures are idle pooled memory: counted in bytesPooled (4096 texels × 16 B per row, ≥ 2 rows here).
       expect(be.memory().bytesPooled).toBeGreaterThanOrEqual(2 * 4096 * 16);
+    }
+  });
+
+  it('the whole-texel elementwise kernel: every operand mode, small and large, and its fallbacks', async () => {
+    const be = gpu!.backend;
+    const recorded = recordDispatches(be);
+    const large = [130, 128]; // 16,640 floats: texels
+    const small = [6, 10]; // 60 floats: storage, read four at a time
+    const odd = [7, 5]; // 35 floats: not a multiple of 4, the general kernel
+    const cases: [string, number[], (d: Device, shape: number[]) => Tensor][] = [];
+    const x = (d: Device, shape: number[], seed = 1) => make(randomData(shape[0] * shape[1], seed), shape, d);
+    for (const shape of [large, small, odd]) {
+      const tag = shape.join('×');
+      cases.push([`add ${tag}`, shape, (d, s) => x(d, s).add(x(d, s, 2))]);
+      cases.push([`three operands (clamp by tensors) ${tag}`, shape, (d, s) => T.minimum(T.maximum(x(d, s), x(d, s, 2)), x(d, s, 3).add(1))]);
+      cases.push([`mul by a scalar ${tag}`, shape, (d, s) => x(d, s).mul(-2.5)]);
+      cases.push([`scalar minus tensor ${tag}`, shape, (d, s) => T.sub(3, x(d, s))]);
+      cases.push([`div by a one-element tensor ${tag}`, shape, (d, s) => x(d, s).div(make([1.5], [1], d))]);
+      cases.push([`gt a scalar ${tag}`, shape, (d, s) => x(d, s).gt(0.1)]);
+      cases.push([`sigmoid ${tag}`, shape, (d, s) => x(d, s).mul(8).sigmoid()]);
+      cases.push([`pow with integral exponent ${tag}`, shape, (d, s) => T.pow(x(d, s), 3)]);
+      cases.push([`cast to i32 ${tag}`, shape, (d, s) => x(d, s).mul(10).cast('i32')]);
+    }
+    try {
+      for (const [name, shape, f] of cases) {
+        const ref = await T.tidy(() => f(cpuBackend(), shape)).toArray();
+        const got = await T.tidy(() => f(gpu!, shape)).toArray();
+        expect(got.constructor, name).toBe(ref.constructor);
+        expectClose(got, ref, { rtol: 1e-5, atol: 1e-5 }, name);
+      }
+    } finally {
+      recorded.restore();
+    }
+    if (gpu!.adapterInfo.isSoftware) {
+      // Labels carry the operand modes: t texture, b storage, s scalar, 1 one-element tensor, z absent.
+      expect(recorded.labels).toContain('add[ttz]');
+      expect(recorded.labels).toContain('add[bbz]');
+      expect(recorded.labels).toContain('mul[tsz]');
+      expect(recorded.labels).toContain('div[b1z]');
+      expect(recorded.labels).toContain('cast[tzz]');
+      // 35 floats go through the general kernel (modes in digits).
+      expect(recorded.labels).toContain('add[003]');
     }
   });
 });

@@ -61,8 +61,9 @@ export const TEXEL_ROW = 4096;
 export const TEXEL_INPUT_MIN_FLOATS = 16384;
 
 /**
- * A read-only f32 kernel input: its WGSL (a binding named `name` at `binding` and
- * `fn <name>_at(i: u32) -> f32`) and what to bind. On software adapters an input of at least
+ * A read-only f32 kernel input: its WGSL (a binding named `name` at `binding`,
+ * `fn <name>_at(i: u32) -> f32` and `fn <name>_texel(t: u32) -> vec4<f32>`, floats 4t..4t+3) and what
+ * to bind. On software adapters an input of at least
  * TEXEL_INPUT_MIN_FLOATS floats is copied into a texture (Recorder.texels) and read through
  * textureLoad, ~10× cheaper per float than a storage load on llvmpipe (tools/bench/memory-paths.ts,
  * docs/kernels.md); otherwise, or when it does not fit a texture, it is read from storage.
@@ -75,12 +76,16 @@ export function f32Input(rec: Recorder, name: string, binding: number, buffer: G
       resource: texture,
       wgsl:
         `@group(0) @binding(${binding}) var ${name}_texels: texture_2d<f32>;\n` +
-        `fn ${name}_at(i: u32) -> f32 { let t = i >> 2u; return textureLoad(${name}_texels, vec2<u32>(t & ${TEXEL_ROW - 1}u, t >> ${Math.log2(TEXEL_ROW)}u), 0)[i & 3u]; }\n`,
+        `fn ${name}_texel(t: u32) -> vec4<f32> { return textureLoad(${name}_texels, vec2<u32>(t & ${TEXEL_ROW - 1}u, t >> ${Math.log2(TEXEL_ROW)}u), 0); }\n` +
+        `fn ${name}_at(i: u32) -> f32 { return ${name}_texel(i >> 2u)[i & 3u]; }\n`,
     };
   }
   return {
     resource: buffer,
-    wgsl: `@group(0) @binding(${binding}) var<storage, read> ${name}: array<f32>;\nfn ${name}_at(i: u32) -> f32 { return ${name}[i]; }\n`,
+    wgsl:
+      `@group(0) @binding(${binding}) var<storage, read> ${name}: array<f32>;\n` +
+      `fn ${name}_at(i: u32) -> f32 { return ${name}[i]; }\n` +
+      `fn ${name}_texel(t: u32) -> vec4<f32> { let i = 4u * t; return vec4<f32>(${name}[i], ${name}[i + 1u], ${name}[i + 2u], ${name}[i + 3u]); }\n`,
   };
 }
 

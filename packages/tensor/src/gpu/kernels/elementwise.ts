@@ -4,7 +4,7 @@
  * source cache and the axis coalescing that keeps broadcast index arithmetic short.
  */
 import type { Operand, OutputSpec, StorageView } from '../../backend.ts';
-import { elementwiseWgsl } from '../../generated/wgsl.ts';
+import { elementwiseTexelWgsl, elementwiseWgsl } from '../../generated/wgsl.ts';
 import type { BinaryOp, UnaryOp } from '../../primitives.ts';
 import { broadcastStrides, sizeOf, type Shape } from '../../shape.ts';
 import type { PooledBuffer } from '../pool.ts';
@@ -65,6 +65,7 @@ const elementwiseSources = new Map<string, string>();
 export function elementwise(rec: Recorder, label: string, expr: string, inputs: readonly Operand[], out: OutputSpec, outBuffer: GPUBuffer): void {
   const n = sizeOf(out.shape);
   if (n === 0) return;
+  if (texelEligible(rec, label, inputs, out, n)) return elementwiseTexels(rec, label, expr, inputs, out, outBuffer, n);
   const w = new ParamWriter().u(0, n);
   const header: string[] = [];
   const bindings: string[] = [];
@@ -144,6 +145,80 @@ export function elementwise(rec: Recorder, label: string, expr: string, inputs: 
   }
   // Four elements per invocation (PER_INVOCATION in elementwise.wgsl).
   rec.dispatch(`${label}[${modes.join('')}]`, source, w.buffer, buffers, grid1d(Math.ceil(n / 4)));
+}
+
+/**
+ * The whole-texel kernel (elementwise-texel.wgsl) applies on software adapters when the element
+ * count is a multiple of 4 and every tensor operand is an f32 tensor of the output's shape or a
+ * one-element tensor; scalars are fine. `where` keeps the general kernel (its condition's scalar
+ * typing rule lives there).
+ */
+function texelEligible(rec: Recorder, label: string, inputs: readonly Operand[], out: OutputSpec, n: number): boolean {
+  if (!rec.isSoftware || n % 4 !== 0 || label === 'where') return false;
+  return inputs.every((operand) => {
+    if (typeof operand === 'number') return true;
+    if (operand.dtype !== 'f32') return false;
+    const size = sizeOf(operand.shape);
+    return size === 1 || (size === n && operand.shape.length === out.shape.length && operand.shape.every((d, i) => d === out.shape[i]));
+  });
+}
+
+const texelSources = new Map<string, string>();
+
+function elementwiseTexels(rec: Recorder, label: string, expr: string, inputs: readonly Operand[], out: OutputSpec, outBuffer: GPUBuffer, n: number): void {
+  const texels = n / 4;
+  const w = new ParamWriter().u(0, texels);
+  const header: string[] = [];
+  const bindings: string[] = [];
+  const loads: string[] = [];
+  const buffers: (Binding | null)[] = [null, null, null, outBuffer];
+  const modes: string[] = [];
+  for (let k = 0; k < 3; k++) {
+    const operand = inputs[k];
+    if (operand === undefined) {
+      header.push(`alias T${k} = f32;`);
+      loads.push(`let v${k} = vec4<f32>(0.0);`);
+      modes.push('z');
+    } else if (typeof operand === 'number') {
+      // As in the general kernel, a scalar takes its tensor partners' dtype (f32 here), else the result's.
+      const dtype = inputs.some((x) => typeof x !== 'number' && x !== undefined) ? 'f32' : out.dtype;
+      header.push(`alias T${k} = ${wgslType(dtype)};`);
+      w.u(4 + k, scalarBits(operand, dtype));
+      loads.push(`let v${k} = vec4<T${k}>(bitcast<T${k}>(p.scalars[${k}]));`);
+      modes.push('s');
+    } else {
+      header.push(`alias T${k} = f32;`);
+      const buffer = (operand.storage.handle as PooledBuffer).buffer;
+      const size = sizeOf(operand.shape);
+      if (size === 1) {
+        bindings.push(`@group(0) @binding(${k + 1}) var<storage, read> in${k}: array<f32>;`);
+        buffers[k] = buffer;
+        loads.push(`let v${k} = vec4<f32>(in${k}[0]);`);
+        modes.push('1');
+      } else {
+        const input = f32Input(rec, `in${k}`, k + 1, buffer, size);
+        bindings.push(input.wgsl);
+        buffers[k] = input.resource;
+        loads.push(`let v${k} = in${k}_texel(t);`);
+        modes.push('textureView' in input.resource ? 't' : 'b');
+      }
+    }
+  }
+  header.push(`alias TO = ${wgslType(out.dtype)};`);
+  const key = `${label}|${modes.join('')}|${header.join('')}`;
+  let source = texelSources.get(key);
+  if (!source) {
+    bindings.push(`@group(0) @binding(4) var<storage, read_write> out: array<vec4<TO>>;`);
+    header.push(`fn op(x0: T0, x1: T1, x2: T2) -> TO { return TO(${expr}); }`);
+    source = [
+      header.join('\n'),
+      ELEMENTWISE_HELPERS,
+      elementwiseTexelWgsl.replace(/^.*\{\{BINDINGS\}\}.*$/m, bindings.join('\n')).replace(/^.*\{\{LOADS\}\}.*$/m, loads.map((l) => `  ${l}`).join('\n')),
+    ].join('\n');
+    texelSources.set(key, source);
+  }
+  // Four texels per invocation (TEXELS_PER_INVOCATION in elementwise-texel.wgsl).
+  rec.dispatch(`${label}[${modes.join('')}]`, source, w.buffer, buffers, grid1d(Math.ceil(texels / 4)));
 }
 
 /**
