@@ -1,12 +1,16 @@
 // Per-channel sums of BatchNorm's backward pass, one workgroup per channel:
 //   out[c] = Σ g·x̂ (= dweight),  out[C + c] = Σ g (= dbias),  x̂ = (x − mean)·invstd,
 // with mean and invstd read from the forward statistics (batchnorm-stats.wgsl rows 3 and 5).
+// With `relu` (BatchNorm fused with a following ReLU), g is first masked by the ReLU's derivative:
+// g·[a·x + d > 0], the pre-activation recomputed from the statistics (rows 0 and 2) exactly as
+// channel-linear.wgsl computed it in the forward.
 // Specialised by the host: `const p = Params(...)`.
 struct Params {
   outer: u32,
   channels: u32,
   inner: u32,
   count: u32,
+  relu: u32,
 }
 
 @group(0) @binding(0) var<uniform> uniforms: Params;
@@ -42,13 +46,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let lane = lid.x;
   let mean = stats_at(3u * p.channels + c);
   let invstd = stats_at(5u * p.channels + c);
+  let a = stats_at(c);
+  let d = stats_at(2u * p.channels + c);
   var sg = 0.0;
   var sgx = 0.0;
   for (var j = lane; j < p.count; j += 64u) {
     let i = ((j / p.inner) * p.channels + c) * p.inner + j % p.inner;
-    let gi = g_at(i);
+    let xi = x_at(i);
+    var gi = g_at(i);
+    if (p.relu == 1u) {
+      gi = select(0.0, gi, a * xi + d > 0.0);
+    }
     sg += gi;
-    sgx += gi * ((x_at(i) - mean) * invstd);
+    sgx += gi * ((xi - mean) * invstd);
   }
   let total = workgroup_sum(vec2<f32>(sgx, sg), lane);
   if (lane == 0u) {

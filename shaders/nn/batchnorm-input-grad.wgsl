@@ -2,12 +2,14 @@
 // (the per-channel coefficients are computed once per plane):
 //   dx = k·g − k·invstd·m·x + k·(mean·invstd·m − Σg/N),  k = w·invstd,  m = Σg·x̂ / N
 // (= w·invstd·(g − mean(g) − x̂·mean(g·x̂))), with mean/invstd from batchnorm-stats.wgsl and the
-// sums from batchnorm-grad-sums.wgsl. Specialised by the host: `const p = Params(...)`.
+// sums from batchnorm-grad-sums.wgsl. With `relu` g is masked by the fused ReLU's derivative as in
+// batchnorm-grad-sums.wgsl. Specialised by the host: `const p = Params(...)`.
 struct Params {
   outer: u32,
   channels: u32,
   inner: u32,
   count: u32,
+  relu: u32,
 }
 
 @group(0) @binding(0) var<uniform> uniforms: Params;
@@ -32,8 +34,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let cg = k;
   let cx = -(k * invstd * mgx);
   let c0 = k * (mean * invstd * mgx - sums_at(p.channels + c) / n);
+  let a = stats_at(c);
+  let d = stats_at(2u * p.channels + c);
   let base = plane * p.inner;
   for (var q = 0u; q < p.inner; q++) {
-    dx[base + q] = cg * g_at(base + q) + cx * x_at(base + q) + c0;
+    let xi = x_at(base + q);
+    var gi = g_at(base + q);
+    if (p.relu == 1u) {
+      gi = select(0.0, gi, a * xi + d > 0.0);
+    }
+    dx[base + q] = cg * gi + cx * xi + c0;
   }
 }

@@ -5,11 +5,14 @@
 // elementwise path decodes a full index per element, ~10× slower than this on software adapters.
 // One invocation per (n, c) plane loops over `inner`, so the coefficients are loaded once per plane
 // (on llvmpipe every load costs about the same: per-element coefficient loads tripled the work).
+// With `relu` the result is max(·, 0): BatchNorm followed by ReLU in one pass (Sequential fuses
+// the pair, packages/nn/src/layers.ts).
 struct Params {
   total: u32,
   inner: u32,
   channels: u32,
   has_v: u32,
+  relu: u32,
 }
 
 // Every parameter is baked in as the constant `p` by the host (see conv-geometry.wgsl: divisions
@@ -37,6 +40,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var acc = a * u_at(base + q) + d;
     if (p.has_v == 1u) {
       acc += b * v_at(base + q);
+    }
+    if (p.relu == 1u) {
+      acc = max(acc, 0.0);
     }
     out[base + q] = acc;
   }

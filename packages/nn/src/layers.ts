@@ -183,6 +183,17 @@ class BatchNorm extends Module {
     this.numBatchesTracked = this.registerBuffer('num_batches_tracked', tensor([0], [], { device, dtype: 'i32' }));
   }
   forward(x: Tensor): Tensor {
+    return this.normalize(x, false);
+  }
+  /**
+   * relu(this.forward(x)) in one pass: the ReLU is fused into the normalisation's kernels, forward
+   * and backward (in eval mode without gradients too). Sequential calls it for a BatchNorm followed
+   * by a ReLU; the values are the unfused pair's.
+   */
+  forwardRelu(x: Tensor): Tensor {
+    return this.normalize(x, true);
+  }
+  private normalize(x: Tensor, relu: boolean): Tensor {
     checkInput(this.layer, x, this.runningMean);
     if (this.rank === 4 ? x.rank !== 4 : x.rank !== 2 && x.rank !== 3) {
       throw new ShapeMismatchError(this.layer, 'x', `must have rank ${this.rank === 4 ? 4 : '2 or 3'}, got shape [${x.shape.join(', ')}]`);
@@ -195,12 +206,19 @@ class BatchNorm extends Module {
       const one = this.weight ? null : ones([this.numFeatures], { device: x.backend });
       const zero = this.bias ? null : zeros([this.numFeatures], { device: x.backend });
       try {
-        const out = batchNormTrain(x, this.weight ?? one!, this.bias ?? zero!, this.eps, {
-          mean: this.runningMean,
-          variance: this.runningVar,
-          batchesTracked: this.numBatchesTracked,
-          momentum: this.momentum,
-        });
+        const out = batchNormTrain(
+          x,
+          this.weight ?? one!,
+          this.bias ?? zero!,
+          this.eps,
+          {
+            mean: this.runningMean,
+            variance: this.runningVar,
+            batchesTracked: this.numBatchesTracked,
+            momentum: this.momentum,
+          },
+          { relu },
+        );
         out.stats.dispose();
         return out.y;
       } finally {
@@ -217,9 +235,10 @@ class BatchNorm extends Module {
       const a = this.weight ? this.weight.mul(invstd) : invstd;
       const shift = this.runningMean.mul(a).neg();
       const d = this.bias ? shift.add(this.bias) : shift;
-      if (!isGradEnabled()) return channelLinear(x, null, a, a.mul(0), d);
+      if (!isGradEnabled()) return channelLinear(x, null, a, a.mul(0), d, { relu });
       const bshape = x.shape.map((n, i) => (i === 1 ? n : 1));
-      return x.mul(a.reshape(bshape)).add(d.reshape(bshape));
+      const y = x.mul(a.reshape(bshape)).add(d.reshape(bshape));
+      return relu ? y.relu() : y;
     });
   }
 }
@@ -370,8 +389,37 @@ export class Sequential extends Module {
     // Each child's output but the last is an intermediate: tidy frees them (the graph keeps what
     // backward needs), so disposing the result frees the pass. A forward hook that keeps an
     // activation past the call must keep() it.
-    return tidy(() => this.layers.reduce((h, l) => l.forward(h), x));
+    return tidy(() => {
+      let h = x;
+      for (let i = 0; i < this.layers.length; i++) {
+        const layer = this.layers[i];
+        const next = this.layers[i + 1];
+        if (fusesBatchNormRelu(layer, next)) {
+          h = layer.forwardRelu(h);
+          i++;
+        } else {
+          h = layer.forward(h);
+        }
+      }
+      return h;
+    });
   }
+}
+
+/**
+ * Whether Sequential runs `layer` and `next` as one BatchNorm.forwardRelu: a BatchNorm and a ReLU
+ * whose forward is the library's own (no subclass override, and no hook, since a hook must see its
+ * module's own output).
+ */
+function fusesBatchNormRelu(layer: Module, next: Module | undefined): layer is BatchNorm {
+  return (
+    layer instanceof BatchNorm &&
+    layer.forward === BatchNorm.prototype.forward &&
+    next !== undefined &&
+    Object.getPrototypeOf(next) === ReLU.prototype &&
+    !layer.hasForwardHooks() &&
+    !next.hasForwardHooks()
+  );
 }
 
 /** A module wrapping a function (no parameters). */

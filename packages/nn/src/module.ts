@@ -82,6 +82,11 @@ export abstract class Module {
     };
   }
 
+  /** Whether a forward hook is registered on this module (a caller that fuses modules must then run it on its own). */
+  hasForwardHooks(): boolean {
+    return this.forwardHooks.length > 0;
+  }
+
   /** The module at a qualified path of `namedModules()` ('' = this module); a typed error lists the paths otherwise. */
   getSubmodule(path: string): Module {
     const found = this.namedModules().find(([name]) => name === path);

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { cpuBackend, gradcheck, noGrad, scope, tensor, type Device, type Tensor } from '@fairgpu/tensor';
-import { avgPool2d, BatchNorm2d, conv2d, globalAvgPool2d, maxPool2d, type ConvAlgorithm } from '../src/index.ts';
+import { avgPool2d, BatchNorm2d, conv2d, globalAvgPool2d, maxPool2d, ReLU, Sequential, type ConvAlgorithm } from '../src/index.ts';
 import { expectClose, gpuOrSkip, randomData } from './helpers.ts';
 
 const gpu = await gpuOrSkip();
@@ -153,6 +153,80 @@ describe.runIf(gpu)('conv2d and pooling on the GPU vs the float64 reference', ()
   });
 });
 
+describe.runIf(gpu)('BatchNorm fused with a following ReLU (Sequential)', () => {
+  /**
+   * Output, input and parameter gradients, running statistics and both eval paths of
+   * Sequential(BatchNorm2d, ReLU) on a device; `hook` watches the ReLU (which turns the fusion off).
+   */
+  const fn = (device: Device, shape: number[], hook: boolean) =>
+    scope(async () => {
+      const bn = new BatchNorm2d(shape[1], { device });
+      const relu = new ReLU();
+      const hooked: number[] = [];
+      const handle = hook ? relu.registerForwardHook((_m, _x, y) => void hooked.push(y.size)) : null;
+      const net = new Sequential(bn, relu);
+      const size = shape.reduce((p, d) => p * d, 1);
+      // Shifted per channel so that a good share of the pre-activations is negative.
+      const x = tensor(
+        randomData(size, 30).map((v, i) => v * 2 - 0.3 * (Math.floor(i / (size / shape[0] / shape[1])) % shape[1])),
+        shape,
+        { device, requiresGrad: true },
+      );
+      const y = net.forward(x);
+      await y
+        .mul(tensor(randomData(y.size, 31), y.shape, { device }))
+        .sum()
+        .backward();
+      const out = {
+        y: Array.from(await y.toArray()),
+        g: Array.from(await x.grad!.toArray()),
+        gw: Array.from(await bn.weight!.grad!.toArray()),
+        gb: Array.from(await bn.bias!.grad!.toArray()),
+        rm: Array.from(await bn.runningMean.toArray()),
+        rv: Array.from(await bn.runningVar.toArray()),
+      };
+      net.eval();
+      const e = Array.from(await net.forward(x).toArray());
+      const fast = Array.from(await noGrad(() => net.forward(x)).toArray());
+      handle?.remove();
+      net.dispose();
+      return { ...out, e, fast, hooked };
+    });
+  for (const [name, shape] of [
+    ['small', [3, 4, 5, 3]],
+    ['16384 floats (texels on software adapters)', [8, 8, 16, 16]],
+  ] as const) {
+    it(`matches relu(batchnorm(x)) on the float64 reference and unfused on the GPU: ${name}`, async () => {
+      const be = gpu!.backend;
+      const labels: string[] = [];
+      const original = be.dispatch.bind(be);
+      be.dispatch = (label, ...rest) => {
+        labels.push(label);
+        original(label, ...rest);
+      };
+      let fused: Awaited<ReturnType<typeof fn>>;
+      try {
+        fused = await fn(gpu!, [...shape], false);
+      } finally {
+        be.dispatch = original;
+      }
+      const ref = await fn(cpuBackend(), [...shape], false);
+      const unfused = await fn(gpu!, [...shape], true);
+      // Training runs no ReLU kernel of its own, forward (relu) or backward (gt mask, product); the
+      // one relu is eval with gradients enabled (the differentiable composite).
+      expect(labels.filter((l) => /^(relu|gt)\[/.test(l))).toEqual([labels.find((l) => l.startsWith('relu['))]);
+      expect(labels.filter((l) => l.startsWith('relu[')).length).toBe(1);
+      expect(labels).toContain('batchnorm-grad-sums');
+      expect(unfused.hooked.length).toBe(3); // the hook saw each forward (train, eval, eval without grad)
+      expect(fused.y.some((v) => v === 0) && fused.y.some((v) => v > 0)).toBe(true);
+      for (const k of ['y', 'g', 'gw', 'gb', 'rm', 'rv', 'e', 'fast'] as const) {
+        expectClose(fused[k], ref[k], { rtol: 1e-4, atol: 1e-4 }, `${k} vs float64`);
+        expectClose(fused[k], unfused[k], { rtol: 1e-5, atol: 1e-5 }, `${k} vs unfused`);
+      }
+    });
+  }
+});
+
 describe('finite differences (float64 CPU reference)', () => {
   it('conv2d, both algorithms, stride/padding/odd sizes', async () => {
     for (const algorithm of ['im2col', 'direct'] as ConvAlgorithm[]) {
@@ -173,6 +247,17 @@ describe('finite differences (float64 CPU reference)', () => {
         (x) => {
           const bn = new BatchNorm2d(2, { device: 'cpu' });
           const y = bn.forward(x).mul(x.sin());
+          bn.dispose();
+          return y;
+        },
+        [input([3, 2, 2, 3], 15)],
+      ),
+      // The fused ReLU: the pre-activations stay away from 0 by more than the step (the seed's data
+      // is fixed), so the finite differences see no kink.
+      await gradcheck(
+        (x) => {
+          const bn = new BatchNorm2d(2, { device: 'cpu' });
+          const y = bn.forwardRelu(x).mul(x.sin());
           bn.dispose();
           return y;
         },

@@ -10,6 +10,10 @@
  * one kernel for the two channel sums, one for dx. Four dispatches per layer and step instead of
  * ~50 small tensor ops (each ~0.2 ms on llvmpipe). The statistics enter the normalisation as an
  * input computed without gradient: the closed form already accounts for their dependence on x.
+ *
+ * `relu` fuses a following ReLU into the same kernels: the forward clamps at 0, and both backward
+ * kernels mask g by [a·x + d > 0], the pre-activation recomputed from the statistics. That saves
+ * the ReLU's forward and its two backward dispatches (a mask and a product) per layer and step.
  */
 import { concat, noGrad, type StorageView, type Tensor } from '@fairgpu/tensor';
 import { bufferOf, customOp, elementCount, f32Input, grid1d, packU32, ParamWriter, type CustomOpDefinition, type Recorder } from '@fairgpu/tensor/internal';
@@ -33,27 +37,32 @@ function layout(shape: readonly number[]): { outer: number; channels: number; in
   return { outer: shape[0], channels: shape[1], inner: shape.slice(2).reduce((p, d) => p * d, 1), total };
 }
 
-/** out = a[c]·u + b[c]·v + d[c] (v optional), coef starting with rows a, b, d. */
+/** out = a[c]·u + b[c]·v + d[c] (v optional), coef starting with rows a, b, d; clamped at 0 with `relu`. */
 interface ChannelLinearInputs {
   u: Tensor;
   v?: Tensor;
   coef: Tensor;
 }
 
-const channelLinearOp: CustomOpDefinition<NoAttrs, ChannelLinearInputs> = {
+/** Whether a ReLU follows, fused into the kernels. */
+interface ReluAttrs {
+  relu: boolean;
+}
+
+const channelLinearOp: CustomOpDefinition<ReluAttrs, ChannelLinearInputs> = {
   name: 'channelLinear',
-  gpu(rec, inputs, out, dst) {
+  gpu(rec, inputs, out, dst, { relu }) {
     const { channels, inner, total } = layout(out.shape);
     if (!total) return;
     const u = f32Input(rec, 'u', 1, bufferOf(inputs.u), total);
     // Without v nothing is bound at 2 and v_at is a constant (has_v = 0 never calls it).
     const v = inputs.v ? f32Input(rec, 'v', 2, bufferOf(inputs.v), total) : { resource: null, wgsl: 'fn v_at(i: u32) -> f32 { return 0.0; }\n' };
     const coef = f32Input(rec, 'coef', 3, bufferOf(inputs.coef), elementCount(inputs.coef));
-    const values = [total, inner, channels, inputs.v ? 1 : 0];
+    const values = [total, inner, channels, inputs.v ? 1 : 0, relu ? 1 : 0];
     const source = u.wgsl + v.wgsl + coef.wgsl + specialize(channelLinearWgsl, 'Params', values);
     rec.dispatch('channel-linear', source, packU32(values), [u.resource, v.resource, coef.resource, dst], grid1d(total / inner));
   },
-  cpu(inputs, out) {
+  cpu(inputs, out, { relu }) {
     const { channels, inner, total } = layout(out.shape);
     const u = inputs.u.values;
     const v = inputs.v ? inputs.v.values : null;
@@ -61,16 +70,17 @@ const channelLinearOp: CustomOpDefinition<NoAttrs, ChannelLinearInputs> = {
     const y = new Float64Array(total);
     for (let i = 0; i < total; i++) {
       const c = Math.floor(i / inner) % channels;
-      y[i] = coef[c] * u[i] + (v ? coef[channels + c] * v[i] : 0) + coef[2 * channels + c];
+      const value = coef[c] * u[i] + (v ? coef[channels + c] * v[i] : 0) + coef[2 * channels + c];
+      y[i] = relu ? Math.max(value, 0) : value;
     }
     return y;
   },
 };
 
-/** a[c]·u + b[c]·v + d[c] over axis 1 (v may be null). Not differentiable itself. */
-export function channelLinear(u: Tensor, v: Tensor | null, a: Tensor, b: Tensor, d: Tensor): Tensor {
+/** a[c]·u + b[c]·v + d[c] over axis 1 (v may be null), max(·, 0) with `relu`. Not differentiable itself. */
+export function channelLinear(u: Tensor, v: Tensor | null, a: Tensor, b: Tensor, d: Tensor, options: { relu?: boolean } = {}): Tensor {
   const coef = concat([a, b, d], 0);
-  return customOp(channelLinearOp, { u, v: v ?? undefined, coef }, { shape: u.shape, dtype: 'f32' }, {});
+  return customOp(channelLinearOp, { u, v: v ?? undefined, coef }, { shape: u.shape, dtype: 'f32' }, { relu: options.relu ?? false });
 }
 
 /** Rows of the statistics tensor [6, C] written by batchnorm-stats.wgsl. */
@@ -150,11 +160,16 @@ function mapValues<K extends string>(inputs: { readonly [k in K]: { readonly val
   return out;
 }
 
-/** [g, x, stats] → [2, C]: Σ g·x̂ (dw), Σ g (db). */
-const batchNormGradSumsOp: CustomOpDefinition<NoAttrs, { g: Tensor; x: Tensor; stats: Tensor }> = {
+/** The ReLU mask of the fused backward: g where the pre-activation a·x + d is positive, else 0. */
+function reluMasked(g: number, x: number, a: number, d: number): number {
+  return a * x + d > 0 ? g : 0;
+}
+
+/** [g, x, stats] → [2, C]: Σ g·x̂ (dw), Σ g (db), g masked by the fused ReLU with `relu`. */
+const batchNormGradSumsOp: CustomOpDefinition<ReluAttrs, { g: Tensor; x: Tensor; stats: Tensor }> = {
   name: 'batchNormGradSums',
-  gpu(rec, { g, x, stats }, _out, dst) {
-    const shape = shapeParams(g.shape);
+  gpu(rec, { g, x, stats }, _out, dst, { relu }) {
+    const shape = [...shapeParams(g.shape), relu ? 1 : 0];
     const channels = shape[1];
     if (!channels) return;
     const read = f32Inputs(rec, 1, { g, x, stats });
@@ -166,29 +181,31 @@ const batchNormGradSumsOp: CustomOpDefinition<NoAttrs, { g: Tensor; x: Tensor; s
       [channels, 1, 1],
     );
   },
-  cpu(inputs) {
+  cpu(inputs, _out, { relu }) {
     const { g, x, stats } = mapValues(inputs);
     const [outer, channels, inner] = shapeParams(inputs.g.shape);
     const out = new Float64Array(2 * channels);
     for (let c = 0; c < channels; c++) {
       const mean = stats[STATS.mean * channels + c];
       const invstd = stats[STATS.invstd * channels + c];
+      const [a, d] = [stats[STATS.a * channels + c], stats[STATS.d * channels + c]];
       for (let n = 0; n < outer; n++)
         for (let q = 0; q < inner; q++) {
           const i = (n * channels + c) * inner + q;
-          out[c] += g[i] * (x[i] - mean) * invstd;
-          out[channels + c] += g[i];
+          const gi = relu ? reluMasked(g[i], x[i], a, d) : g[i];
+          out[c] += gi * (x[i] - mean) * invstd;
+          out[channels + c] += gi;
         }
     }
     return out;
   },
 };
 
-/** [g, x, w, stats, sums] → dx. */
-const batchNormInputGradOp: CustomOpDefinition<NoAttrs, { g: Tensor; x: Tensor; weight: Tensor; stats: Tensor; sums: Tensor }> = {
+/** [g, x, w, stats, sums] → dx (g masked by the fused ReLU with `relu`). */
+const batchNormInputGradOp: CustomOpDefinition<ReluAttrs, { g: Tensor; x: Tensor; weight: Tensor; stats: Tensor; sums: Tensor }> = {
   name: 'batchNormInputGrad',
-  gpu(rec, { g, x, weight, stats, sums }, out, dst) {
-    const shape = shapeParams(out.shape);
+  gpu(rec, { g, x, weight, stats, sums }, out, dst, { relu }) {
+    const shape = [...shapeParams(out.shape), relu ? 1 : 0];
     const [outer, channels] = shape;
     if (!(outer * channels)) return;
     const read = f32Inputs(rec, 1, { g, x, weight, stats, sums });
@@ -200,7 +217,7 @@ const batchNormInputGradOp: CustomOpDefinition<NoAttrs, { g: Tensor; x: Tensor; 
       grid1d(outer * channels),
     );
   },
-  cpu(inputs, out) {
+  cpu(inputs, out, { relu }) {
     const { g, x, weight: w, stats, sums } = mapValues(inputs);
     const [outer, channels, inner, count] = shapeParams(out.shape);
     const dx = new Float64Array(g.length);
@@ -210,10 +227,12 @@ const batchNormInputGradOp: CustomOpDefinition<NoAttrs, { g: Tensor; x: Tensor; 
       const k = w[c] * invstd;
       const mgx = sums[c] / count;
       const c0 = k * (mean * invstd * mgx - sums[channels + c] / count);
+      const [a, d] = [stats[STATS.a * channels + c], stats[STATS.d * channels + c]];
       for (let n = 0; n < outer; n++)
         for (let q = 0; q < inner; q++) {
           const i = (n * channels + c) * inner + q;
-          dx[i] = k * g[i] - k * invstd * mgx * x[i] + c0;
+          const gi = relu ? reluMasked(g[i], x[i], a, d) : g[i];
+          dx[i] = k * gi - k * invstd * mgx * x[i] + c0;
         }
     }
     return dx;
@@ -221,10 +240,11 @@ const batchNormInputGradOp: CustomOpDefinition<NoAttrs, { g: Tensor; x: Tensor; 
 };
 
 /**
- * y = a[c]·x + d[c] from the statistics (rows a, 0, d drive the channel-linear kernel). weight
- * and bias are inputs for the VJP, so autograd routes dw and db to the affine parameters.
+ * y = a[c]·x + d[c] from the statistics (rows a, 0, d drive the channel-linear kernel), max(y, 0)
+ * with `relu`. weight and bias are inputs for the VJP, so autograd routes dw and db to the affine
+ * parameters.
  */
-const batchNormTrainOp: CustomOpDefinition<NoAttrs, { x: Tensor; stats: Tensor; weight: Tensor; bias: Tensor }> = {
+const batchNormTrainOp: CustomOpDefinition<ReluAttrs, { x: Tensor; stats: Tensor; weight: Tensor; bias: Tensor }> = {
   name: 'batchNormTrain',
   gpu(rec, { x, stats }, out, dst, attrs) {
     channelLinearOp.gpu(rec, { u: x, coef: stats }, out, dst, attrs);
@@ -232,10 +252,10 @@ const batchNormTrainOp: CustomOpDefinition<NoAttrs, { x: Tensor; stats: Tensor; 
   cpu({ x, stats }, out, attrs) {
     return channelLinearOp.cpu({ u: x, coef: stats }, out, attrs);
   },
-  vjp(g, { inputs: { x, stats, weight } }) {
+  vjp(g, { inputs: { x, stats, weight }, attrs }) {
     const channels = x.shape[1];
-    const sums = customOp(batchNormGradSumsOp, { g, x, stats }, { shape: [2, channels], dtype: 'f32' }, {});
-    const dx = customOp(batchNormInputGradOp, { g, x, weight, stats, sums }, { shape: x.shape, dtype: 'f32' }, {});
+    const sums = customOp(batchNormGradSumsOp, { g, x, stats }, { shape: [2, channels], dtype: 'f32' }, attrs);
+    const dx = customOp(batchNormInputGradOp, { g, x, weight, stats, sums }, { shape: x.shape, dtype: 'f32' }, attrs);
     const row = (r: number) => sums.slice([r, 0], [r + 1, channels]).reshape([channels]);
     return { x: dx, weight: row(0), bias: row(1) };
   },
@@ -252,9 +272,17 @@ export interface RunningStats {
 /**
  * Training-mode batch norm of x [N, C, …] with affine w, b (per channel). Updates `running` in
  * place (PyTorch's momentum rule, unbiased variance) and returns y and the [6, C] statistics
- * (rows `STATS`: a, 0, d, mean, biased variance, invstd).
+ * (rows `STATS`: a, 0, d, mean, biased variance, invstd). With `relu`, y is relu(batchnorm(x)),
+ * forward and backward fused.
  */
-export function batchNormTrain(x: Tensor, w: Tensor, b: Tensor, eps: number, running: RunningStats): { y: Tensor; stats: Tensor } {
+export function batchNormTrain(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor,
+  eps: number,
+  running: RunningStats,
+  options: { relu?: boolean } = {},
+): { y: Tensor; stats: Tensor } {
   const stats = noGrad(() =>
     customOp(
       batchNormStatsOp,
@@ -263,6 +291,6 @@ export function batchNormTrain(x: Tensor, w: Tensor, b: Tensor, eps: number, run
       { eps, momentum: running.momentum, track: true },
     ),
   );
-  const y = customOp(batchNormTrainOp, { x, stats, weight: w, bias: b }, { shape: x.shape, dtype: 'f32' }, {});
+  const y = customOp(batchNormTrainOp, { x, stats, weight: w, bias: b }, { shape: x.shape, dtype: 'f32' }, { relu: options.relu ?? false });
   return { y, stats };
 }
