@@ -11,6 +11,7 @@ struct Params {
   inner: u32,
   count: u32,
   relu: u32,
+  texels: u32,   // 1: inner is a multiple of 4, read a vec4 at a time (software adapters)
 }
 
 @group(0) @binding(0) var<uniform> uniforms: Params;
@@ -50,7 +51,25 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let d = stats_at(2u * p.channels + c);
   var sg = 0.0;
   var sgx = 0.0;
-  for (var j = lane; j < p.count; j += 64u) {
+  if (p.texels == 1u) {
+    // Texel j4 of the channel: plane j4 / inner4, position j4 % inner4 within it.
+    let inner4 = p.inner / 4u;
+    var sg4 = vec4<f32>(0.0);
+    var sgx4 = vec4<f32>(0.0);
+    for (var j4 = lane; j4 < p.count / 4u; j4 += 64u) {
+      let t = ((j4 / inner4) * p.channels + c) * inner4 + j4 % inner4;
+      let x4 = x_texel(t);
+      var g4 = g_texel(t);
+      if (p.relu == 1u) {
+        g4 = select(vec4<f32>(0.0), g4, a * x4 + d > vec4<f32>(0.0));
+      }
+      sg4 += g4;
+      sgx4 += g4 * ((x4 - mean) * invstd);
+    }
+    sg = dot(sg4, vec4<f32>(1.0));
+    sgx = dot(sgx4, vec4<f32>(1.0));
+  }
+  for (var j = lane; j < p.count * (1u - p.texels); j += 64u) {
     let i = ((j / p.inner) * p.channels + c) * p.inner + j % p.inner;
     let xi = x_at(i);
     var gi = g_at(i);

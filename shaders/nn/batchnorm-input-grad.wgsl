@@ -10,6 +10,7 @@ struct Params {
   inner: u32,
   count: u32,
   relu: u32,
+  texels: u32,   // 1: inner is a multiple of 4, planes go a vec4 at a time (software adapters)
 }
 
 @group(0) @binding(0) var<uniform> uniforms: Params;
@@ -17,7 +18,7 @@ struct Params {
 // The inputs g, x, weight, stats, sums (bindings 1–5) and their `fn <name>_at(i)` come from the
 // host (f32Input, tensor/src/gpu/kernels/common.ts): textures on software adapters when large,
 // else storage.
-@group(0) @binding(6) var<storage, read_write> dx: array<f32>;
+// `dx` (binding 6) and `fn dx_set(i, v)`, `dx_set4(t, v4)` come from the host too (vec4s with `texels`).
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -36,6 +37,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let c0 = k * (mean * invstd * mgx - sums_at(p.channels + c) / n);
   let a = stats_at(c);
   let d = stats_at(2u * p.channels + c);
+  if (p.texels == 1u) {
+    let base4 = plane * (p.inner / 4u);
+    for (var q = 0u; q < p.inner / 4u; q++) {
+      let x4 = x_texel(base4 + q);
+      var g4 = g_texel(base4 + q);
+      if (p.relu == 1u) {
+        g4 = select(vec4<f32>(0.0), g4, a * x4 + d > vec4<f32>(0.0));
+      }
+      dx_set4(base4 + q, cg * g4 + cx * x4 + c0);
+    }
+    return;
+  }
   let base = plane * p.inner;
   for (var q = 0u; q < p.inner; q++) {
     let xi = x_at(base + q);
@@ -43,6 +56,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (p.relu == 1u) {
       gi = select(0.0, gi, a * xi + d > 0.0);
     }
-    dx[base + q] = cg * gi + cx * xi + c0;
+    dx_set(base + q, cg * gi + cx * xi + c0);
   }
 }

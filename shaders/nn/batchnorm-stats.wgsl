@@ -17,6 +17,7 @@ struct Params {
   momentum: f32,
   keep: f32,       // 1 − momentum
   var_factor: f32, // momentum · count / (count − 1) (the running variance is unbiased)
+  texels: u32,     // 1: inner is a multiple of 4, x is read a vec4 at a time (software adapters)
 }
 
 @group(0) @binding(0) var<uniform> uniforms: Params;
@@ -75,17 +76,34 @@ fn at(c: u32, j: u32) -> u32 {
   return ((j / p.inner) * p.channels + c) * p.inner + j % p.inner;
 }
 
+// Texel j4 of channel c (with `texels`): plane j4 / inner4, position j4 % inner4 within it.
+fn texel_at(c: u32, j4: u32) -> u32 {
+  let inner4 = p.inner / 4u;
+  return ((j4 / inner4) * p.channels + c) * inner4 + j4 % inner4;
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let c = wg.x + (uniforms.outer & 0u);
   let lane = lid.x;
-  var s = 0.0;
-  for (var j = lane; j < p.count; j += 64u) {
+  let scalar_count = p.count * (1u - p.texels);
+  let texel_count = (p.count / 4u) * p.texels;
+  var s4 = vec4<f32>(0.0);
+  for (var j4 = lane; j4 < texel_count; j4 += 64u) {
+    s4 += x_texel(texel_at(c, j4));
+  }
+  var s = dot(s4, vec4<f32>(1.0));
+  for (var j = lane; j < scalar_count; j += 64u) {
     s += x_at(at(c, j));
   }
   let mean = workgroup_sum(s, lane) / f32(p.count);
-  var q = 0.0;
-  for (var j = lane; j < p.count; j += 64u) {
+  var q4 = vec4<f32>(0.0);
+  for (var j4 = lane; j4 < texel_count; j4 += 64u) {
+    let d4 = x_texel(texel_at(c, j4)) - mean;
+    q4 += d4 * d4;
+  }
+  var q = dot(q4, vec4<f32>(1.0));
+  for (var j = lane; j < scalar_count; j += 64u) {
     let d = x_at(at(c, j)) - mean;
     q += d * d;
   }

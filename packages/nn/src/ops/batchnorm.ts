@@ -29,6 +29,26 @@ function f32Inputs(rec: Recorder, first: number, inputs: Record<string, StorageV
   return { wgsl: bound.map((b) => b.wgsl).join(''), resources: bound.map((b) => b.resource) };
 }
 
+/**
+ * Whether a kernel walks the planes of a [N, C, inner] tensor a vec4 at a time: on software
+ * adapters, when a plane is a whole number of texels (one textureLoad and one vec4 store per four
+ * floats instead of one each per float).
+ */
+function byTexels(rec: Recorder, inner: number): boolean {
+  return rec.isSoftware && inner % 4 === 0;
+}
+
+/**
+ * A kernel's output `name` at `binding` with `fn <name>_set(i, v: f32)` and `fn <name>_set4(t,
+ * v: vec4<f32>)` (floats 4t..4t+3): declared as vec4s when the kernel goes by texels (a vec4 store
+ * costs half as much per float on llvmpipe), else as floats.
+ */
+function outputBinding(binding: number, name: string, texels: boolean): string {
+  const decl = `@group(0) @binding(${binding}) var<storage, read_write> ${name}: array<${texels ? 'vec4<f32>' : 'f32'}>;\n`;
+  if (texels) return `${decl}fn ${name}_set(i: u32, v: f32) { ${name}[i >> 2u][i & 3u] = v; }\nfn ${name}_set4(t: u32, v: vec4<f32>) { ${name}[t] = v; }\n`;
+  return `${decl}fn ${name}_set(i: u32, v: f32) { ${name}[i] = v; }\nfn ${name}_set4(t: u32, v: vec4<f32>) { let i = 4u * t; ${name}[i] = v.x; ${name}[i + 1u] = v.y; ${name}[i + 2u] = v.z; ${name}[i + 3u] = v.w; }\n`;
+}
+
 /** The ops of this file without attributes. */
 type NoAttrs = Record<string, never>;
 
@@ -56,10 +76,13 @@ const channelLinearOp: CustomOpDefinition<ReluAttrs, ChannelLinearInputs> = {
     if (!total) return;
     const u = f32Input(rec, 'u', 1, bufferOf(inputs.u), total);
     // Without v nothing is bound at 2 and v_at is a constant (has_v = 0 never calls it).
-    const v = inputs.v ? f32Input(rec, 'v', 2, bufferOf(inputs.v), total) : { resource: null, wgsl: 'fn v_at(i: u32) -> f32 { return 0.0; }\n' };
+    const v = inputs.v
+      ? f32Input(rec, 'v', 2, bufferOf(inputs.v), total)
+      : { resource: null, wgsl: 'fn v_at(i: u32) -> f32 { return 0.0; }\nfn v_texel(t: u32) -> vec4<f32> { return vec4<f32>(0.0); }\n' };
     const coef = f32Input(rec, 'coef', 3, bufferOf(inputs.coef), elementCount(inputs.coef));
-    const values = [total, inner, channels, inputs.v ? 1 : 0, relu ? 1 : 0];
-    const source = u.wgsl + v.wgsl + coef.wgsl + specialize(channelLinearWgsl, 'Params', values);
+    const texels = byTexels(rec, inner);
+    const values = [total, inner, channels, inputs.v ? 1 : 0, relu ? 1 : 0, texels ? 1 : 0];
+    const source = u.wgsl + v.wgsl + coef.wgsl + outputBinding(4, 'out', texels) + specialize(channelLinearWgsl, 'Params', values);
     rec.dispatch('channel-linear', source, packU32(values), [u.resource, v.resource, coef.resource, dst], grid1d(total / inner));
   },
   cpu(inputs, out, { relu }) {
@@ -116,16 +139,18 @@ const batchNormStatsOp: CustomOpDefinition<StatsAttrs, StatsInputs> = {
     const [outer, channels, inner, count] = shapeParams(inputs.x.shape);
     if (!channels) return;
     const floats = [eps, momentum, 1 - momentum, (momentum * count) / Math.max(count - 1, 1)];
+    const texels = byTexels(rec, inner) ? 1 : 0;
     const params = new ParamWriter()
       .u(0, outer)
       .u(1, channels)
       .u(2, inner)
       .u(3, count)
-      .u(4, track ? 1 : 0);
+      .u(4, track ? 1 : 0)
+      .u(9, texels);
     floats.forEach((v, i) => params.f(5 + i, v));
     const { x, weight, bias, runningMean, runningVar, numBatchesTracked } = inputs;
     const read = f32Inputs(rec, 1, { x, weight, bias });
-    const source = read.wgsl + specialize(batchnormStatsWgsl, 'Params', [outer, channels, inner, count, track ? 1 : 0, ...floats.map(f32Literal)]);
+    const source = read.wgsl + specialize(batchnormStatsWgsl, 'Params', [outer, channels, inner, count, track ? 1 : 0, ...floats.map(f32Literal), texels]);
     const inPlace = [runningMean, runningVar, numBatchesTracked].map(bufferOf);
     rec.dispatch('batchnorm-stats', source, params.buffer, [...read.resources, ...inPlace, dst], [channels, 1, 1]);
   },
@@ -170,6 +195,7 @@ const batchNormGradSumsOp: CustomOpDefinition<ReluAttrs, { g: Tensor; x: Tensor;
   name: 'batchNormGradSums',
   gpu(rec, { g, x, stats }, _out, dst, { relu }) {
     const shape = [...shapeParams(g.shape), relu ? 1 : 0];
+    shape.push(byTexels(rec, shape[2]) ? 1 : 0);
     const channels = shape[1];
     if (!channels) return;
     const read = f32Inputs(rec, 1, { g, x, stats });
@@ -206,12 +232,14 @@ const batchNormInputGradOp: CustomOpDefinition<ReluAttrs, { g: Tensor; x: Tensor
   name: 'batchNormInputGrad',
   gpu(rec, { g, x, weight, stats, sums }, out, dst, { relu }) {
     const shape = [...shapeParams(out.shape), relu ? 1 : 0];
-    const [outer, channels] = shape;
+    const [outer, channels, inner] = shape;
     if (!(outer * channels)) return;
+    const texels = byTexels(rec, inner);
+    shape.push(texels ? 1 : 0);
     const read = f32Inputs(rec, 1, { g, x, weight, stats, sums });
     rec.dispatch(
       'batchnorm-input-grad',
-      read.wgsl + specialize(batchnormInputGradWgsl, 'Params', shape),
+      read.wgsl + outputBinding(6, 'dx', texels) + specialize(batchnormInputGradWgsl, 'Params', shape),
       packU32(shape),
       [...read.resources, dst],
       grid1d(outer * channels),
