@@ -37,6 +37,8 @@ const convCases = [
   { name: '5×3 stride 2 pad (2,1), odd sizes', x: [1, 2, 9, 7], w: [6, 2, 5, 3], stride: 2, padding: [2, 1] as [number, number] },
   { name: '7×7 pad 3 (SimpleConvNet)', x: [2, 3, 8, 8], w: [4, 3, 7, 7], stride: 1, padding: 3 },
   { name: '1×1 stride 2 (ResNet shortcut)', x: [2, 4, 5, 5], w: [3, 4, 1, 1], stride: 2, padding: 0 },
+  // A window narrower than its stride leaves input pixels no column reads (col2im writes 0 there).
+  { name: '2×3 stride (3, 2) pad (0, 1)', x: [2, 3, 10, 11], w: [4, 3, 2, 3], stride: [3, 2] as [number, number], padding: [0, 1] as [number, number] },
   // Inputs past TEXEL_INPUT_MIN_FLOATS: on software adapters im2col/col2im read them as texels and
   // the products take matmul-texture.
   { name: '3×3 stride 2 pad 1, 8 × 3 × 28 × 28 (texel inputs)', x: [8, 3, 28, 28], w: [8, 3, 3, 3], stride: 2, padding: 1 },

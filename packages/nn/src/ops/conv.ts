@@ -86,8 +86,11 @@ export const col2imOp: CustomOpDefinition<GeometryAttrs, { cols: Tensor }> = {
   name: 'col2im',
   gpu(rec, { cols }, out, dst, attrs) {
     const g = attrs.geometry;
-    const total = g.batch * g.c * g.h * g.w;
-    if (!total) return;
+    if (!(g.batch * g.c * g.h * g.w)) return;
+    // Strided windows enumerate the input by stride residue (col2im.wgsl, strided_element): the
+    // grid covers ⌈h/sh⌉·sh × ⌈w/sw⌉·sw positions per plane, the few past the edge return at once.
+    const strided = g.sh > 1 || g.sw > 1;
+    const total = strided ? g.batch * g.c * Math.ceil(g.h / g.sh) * g.sh * Math.ceil(g.w / g.sw) * g.sw : g.batch * g.c * g.h * g.w;
     const input = f32Input(rec, 'cols', 1, bufferOf(cols), g.batch * g.c * g.kh * g.kw * g.ho * g.wo);
     const [source, params] = geometryKernel(COL2IM, g, total, 0, layoutOf(attrs));
     rec.dispatch('col2im', input.wgsl + source, params, [input.resource, dst], grid1d(total));
