@@ -9,6 +9,7 @@ struct Params {
   channels: u32,
   batch: u32,
   dir: u32,
+  texels: u32,   // 1: inner is a multiple of 4, planes go a vec4 at a time (software adapters)
 }
 
 // Every parameter is baked in as the constant `p` by the host (see conv-geometry.wgsl: divisions
@@ -18,7 +19,8 @@ struct Params {
 // The inputs src and bias (bindings 1, 2) and `fn src_at(i)`, `bias_at(c)` come from the host
 // (f32Input, tensor/src/gpu/kernels/common.ts: textures on software adapters when large, else
 // storage); without a bias nothing is bound at 2 and bias_at returns 0.
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+// `out` (binding 3) and `fn out_set(i, v)`, `out_set4(t, v4)` come from the host too (vec4s with
+// `texels`, packages/nn/src/ops/texels.ts).
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -39,9 +41,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     src_plane = b * p.channels + c;
   }
   let d = bias_at(c);
+  if (p.texels == 1u) {
+    let src_base4 = src_plane * (p.inner / 4u);
+    let out_base4 = plane * (p.inner / 4u);
+    for (var q = 0u; q < p.inner / 4u; q++) {
+      out_set4(out_base4 + q, src_texel(src_base4 + q) + d);
+    }
+    return;
+  }
   let src_base = src_plane * p.inner;
   let out_base = plane * p.inner;
   for (var q = 0u; q < p.inner; q++) {
-    out[out_base + q] = src_at(src_base + q) + d;
+    out_set(out_base + q, src_at(src_base + q) + d);
   }
 }

@@ -11,6 +11,7 @@ import { assertKnownOptions, concat, InvalidArgumentError, ShapeMismatchError, t
 import { bufferOf, customOp, f32Input, grid1d, packU32, pickForBackend, type CustomOpDefinition } from '@fairgpu/tensor/internal';
 import { channelTransposeWgsl, col2imWgsl, convDirectInputGradWgsl, convDirectWeightGradWgsl, convDirectWgsl, im2colWgsl } from '../generated/wgsl.ts';
 import { specialize } from './specialize.ts';
+import { byTexels, outputBinding } from './texels.ts';
 import { geometry, geometryKernel, withGeometry, type Geometry, type Pair } from './geometry.ts';
 
 /** Elements per invocation of im2col (PER_INVOCATION in shaders/nn/conv-geometry.wgsl). */
@@ -222,12 +223,16 @@ const channelTransposeOp: CustomOpDefinition<TransposeAttrs, { y: Tensor; bias?:
     const [batch, channels, inner] = attrs.dims;
     const total = batch * channels * inner;
     if (!total) return;
-    const values = [total, inner, channels, batch, attrs.dir];
+    const texels = byTexels(rec, inner);
+    const values = [total, inner, channels, batch, attrs.dir, texels ? 1 : 0];
     const src = f32Input(rec, 'src', 1, bufferOf(inputs.y), total);
     const bias = inputs.bias ? f32Input(rec, 'bias', 2, bufferOf(inputs.bias), channels) : null;
     rec.dispatch(
       'conv-output-transpose',
-      src.wgsl + (bias ? bias.wgsl : 'fn bias_at(c: u32) -> f32 { return 0.0; }\n') + specialize(channelTransposeWgsl, 'Params', values),
+      src.wgsl +
+        (bias ? bias.wgsl : 'fn bias_at(c: u32) -> f32 { return 0.0; }\n') +
+        outputBinding(3, 'out', texels) +
+        specialize(channelTransposeWgsl, 'Params', values),
       packU32(values),
       [src.resource, bias ? bias.resource : null, dst],
       grid1d(batch * channels),
