@@ -1,5 +1,7 @@
 import { DtypeMismatchError, InvalidArgumentError, ShapeMismatchError } from './errors.ts';
+import { fusedCrossEntropy } from './cross-entropy.ts';
 import { resolveBackend } from './dispatch.ts';
+import { indexCheck } from './ops/gather.ts';
 import * as ops from './ops/index.ts';
 import type { Params } from './primitives.ts';
 import { tidy } from './scope.ts';
@@ -130,8 +132,16 @@ export function crossEntropy(logits: Tensor, targets: Tensor, names: { op?: stri
   if (targets.dtype !== 'i32') throw new DtypeMismatchError(op, argument, `must be i32 class ids, got ${targets.dtype}`);
   if (targets.size !== logits.shape[0])
     throw new ShapeMismatchError(op, argument, `must hold N = ${logits.shape[0]} class ids, got shape [${targets.shape.join(', ')}]`);
+  const [rows, classes] = logits.shape;
+  // One fused kernel each way (cross-entropy.ts); the composite keeps the errors of empty inputs.
+  if (rows > 0 && classes > 0) return fusedCrossEntropy(logits, targets, indexCheck('gather', targets, classes, 1, { op, argument }));
+  return crossEntropyComposite(logits, targets, { op, argument });
+}
+
+/** crossEntropy as plain primitives: its definition, which the fused kernel is tested against. */
+export function crossEntropyComposite(logits: Tensor, targets: Tensor, names: { op: string; argument: string }): Tensor {
   // tidy: an invalid id throws from gather after logSoftmax ran; its tensors must not leak.
-  return tidy(() => ops.neg(mean(ops.gather(logSoftmax(logits, -1), 1, ops.reshape(targets, [-1, 1]), { op, argument }))));
+  return tidy(() => ops.neg(mean(ops.gather(logSoftmax(logits, -1), 1, ops.reshape(targets, [-1, 1]), names))));
 }
 
 /**

@@ -39,7 +39,7 @@ function knownRange(index: Tensor): readonly [number, number] | undefined {
  * Otherwise the GPU kernel checks each index, writes 0 for a bad one and raises a device flag
  * that the next readback (toArray, item, sync) turns into this same InvalidArgumentError.
  */
-function indexCheck(primitive: string, index: Tensor, extent: number, axis: number, names: IndexCheckOptions | undefined): IndexCheck {
+export function indexCheck(primitive: string, index: Tensor, extent: number, axis: number, names: IndexCheckOptions | undefined): IndexCheck {
   const op = names?.op ?? primitive;
   const argument = names?.argument ?? 'index';
   const rule = `must hold indices in [0, ${extent}) (axis ${axis} has ${extent} entries)`;
