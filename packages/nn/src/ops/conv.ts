@@ -9,7 +9,15 @@
  */
 import { assertKnownOptions, concat, InvalidArgumentError, ShapeMismatchError, type Tensor } from '@fairgpu/tensor';
 import { bufferOf, customOp, f32Input, grid1d, packU32, pickForBackend, type CustomOpDefinition } from '@fairgpu/tensor/internal';
-import { channelTransposeWgsl, col2imWgsl, convDirectInputGradWgsl, convDirectWeightGradWgsl, convDirectWgsl, im2colWgsl } from '../generated/wgsl.ts';
+import {
+  channelSumWgsl,
+  channelTransposeWgsl,
+  col2imWgsl,
+  convDirectInputGradWgsl,
+  convDirectWeightGradWgsl,
+  convDirectWgsl,
+  im2colWgsl,
+} from '../generated/wgsl.ts';
 import { specialize } from './specialize.ts';
 import { byTexels, outputBinding } from './texels.ts';
 import { geometry, geometryKernel, withGeometry, type Geometry, type Pair } from './geometry.ts';
@@ -259,7 +267,26 @@ const channelTransposeOp: CustomOpDefinition<TransposeAttrs, { y: Tensor; bias?:
       needsGrad?.y === false
         ? null
         : customOp(channelTransposeOp, { y: g }, { shape: [channels, batch, inner], dtype: 'f32' }, { dims: attrs.dims, dir: 1 }).reshape(inputs.y.shape);
-    return inputs.bias ? { y: back, bias: g.sum([0, 2]) } : { y: back };
+    return inputs.bias ? { y: back, bias: customOp(channelSumOp, { x: g }, { shape: [channels], dtype: 'f32' }, { dims: attrs.dims }) } : { y: back };
+  },
+};
+
+/** Σ over N and inner of x [N, C, inner] → [C] (the conv bias gradient), one dispatch. */
+const channelSumOp: CustomOpDefinition<{ dims: readonly [number, number, number] }, { x: Tensor }> = {
+  name: 'channelSum',
+  gpu(rec, { x }, _out, dst, { dims }) {
+    const [outer, channels, inner] = dims;
+    if (!channels) return;
+    const texels = byTexels(rec, inner);
+    const values = [outer, channels, inner, outer * inner, texels ? 1 : 0];
+    const input = f32Input(rec, 'x', 1, bufferOf(x), outer * channels * inner);
+    rec.dispatch('channel-sum', input.wgsl + specialize(channelSumWgsl, 'Params', values), packU32(values), [input.resource, dst], [channels, 1, 1]);
+  },
+  cpu({ x }, _out, { dims }) {
+    const [outer, channels, inner] = dims;
+    const out = new Float64Array(channels);
+    for (let n = 0; n < outer; n++) for (let c = 0; c < channels; c++) for (let q = 0; q < inner; q++) out[c] += x.values[(n * channels + c) * inner + q];
+    return out;
   },
 };
 

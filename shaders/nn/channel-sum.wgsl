@@ -1,0 +1,53 @@
+// Per-channel sums of x [N, C, inner] over N and inner, one workgroup per channel: the bias
+// gradient of a convolution in one dispatch (a general two-axis reduction takes two).
+// With `texels` (software adapters, inner a multiple of 4) x is read a vec4 at a time.
+// Specialised by the host: `const p = Params(...)` (packages/nn/src/ops/specialize.ts).
+struct Params {
+  outer: u32,
+  channels: u32,
+  inner: u32,
+  count: u32,    // N · inner
+  texels: u32,
+}
+
+@group(0) @binding(0) var<uniform> uniforms: Params;
+// {{CONSTANTS}}
+// The input x (binding 1) and `fn x_at(i)`, `x_texel(t)` come from the host (f32Input,
+// tensor/src/gpu/kernels/common.ts): a texture on software adapters when large, else storage.
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+var<workgroup> partial: array<f32, 64>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let c = wg.x + (uniforms.outer & 0u);
+  let lane = lid.x;
+  var s = 0.0;
+  if (p.texels == 1u) {
+    let inner4 = p.inner / 4u;
+    var s4 = vec4<f32>(0.0);
+    for (var j4 = lane; j4 < p.count / 4u; j4 += 64u) {
+      s4 += x_texel(((j4 / inner4) * p.channels + c) * inner4 + j4 % inner4);
+    }
+    s = dot(s4, vec4<f32>(1.0));
+  } else {
+    for (var j = lane; j < p.count; j += 64u) {
+      s += x_at(((j / p.inner) * p.channels + c) * p.inner + j % p.inner);
+    }
+  }
+  partial[lane] = s;
+  workgroupBarrier();
+  if (lane < 32u) { partial[lane] = partial[lane] + partial[lane + 32u]; }
+  workgroupBarrier();
+  if (lane < 16u) { partial[lane] = partial[lane] + partial[lane + 16u]; }
+  workgroupBarrier();
+  if (lane < 8u) { partial[lane] = partial[lane] + partial[lane + 8u]; }
+  workgroupBarrier();
+  if (lane < 4u) { partial[lane] = partial[lane] + partial[lane + 4u]; }
+  workgroupBarrier();
+  if (lane < 2u) { partial[lane] = partial[lane] + partial[lane + 2u]; }
+  workgroupBarrier();
+  if (lane == 0u) {
+    out[c] = partial[0] + partial[1];
+  }
+}
