@@ -19,7 +19,16 @@ import {
   zeros,
   type Tensor,
 } from '@fairgpu/tensor';
-import { fusedOptimizerStep } from './ops/optimizer-step.ts';
+import { type FusedStep, fusedOptimizerStep, type StepSlot } from './ops/optimizer-step.ts';
+
+/** A small id per backend object, for grouping fused updates by the backend they run on. */
+const backendIds = new WeakMap<object, number>();
+let nextBackendId = 0;
+function backendKey(t: Tensor): number {
+  let id = backendIds.get(t.backend);
+  if (id === undefined) backendIds.set(t.backend, (id = nextBackendId++));
+  return id;
+}
 
 function check(op: string, argument: string, value: number, ok: (v: number) => boolean, rule: string): number {
   if (typeof value !== 'number' || !ok(value)) throw new InvalidArgumentError(op, argument, `must be ${rule}, got ${value}`);
@@ -97,6 +106,7 @@ export abstract class Optimizer {
         this.params.forEach((p, i) => {
           if (p.grad) this.update(p, p.grad, this.state[i]);
         });
+        this.flushFused();
       }),
     );
   }
@@ -106,6 +116,28 @@ export abstract class Optimizer {
   }
 
   protected abstract update(p: Tensor, g: Tensor, state: Map<string, Tensor>): void;
+
+  /** Fused updates queued by `update` during a step, grouped by backend and settings. */
+  private readonly fusedGroups = new Map<string, { step: FusedStep; slots: StepSlot[] }>();
+
+  /**
+   * Queues a fused update; `step()` runs each group of parameters that share a backend and the
+   * update's settings as one fused op (a dispatch per up to 8 parameters, not one per parameter).
+   */
+  protected queueFused(slot: StepSlot, step: FusedStep): void {
+    const key = `${backendKey(slot.param)}|${slot.state.length}|${JSON.stringify(step)}`;
+    let group = this.fusedGroups.get(key);
+    if (!group) this.fusedGroups.set(key, (group = { step, slots: [] }));
+    group.slots.push(slot);
+  }
+
+  private flushFused(): void {
+    try {
+      for (const { step, slots } of this.fusedGroups.values()) fusedOptimizerStep(slots, step);
+    } finally {
+      this.fusedGroups.clear();
+    }
+  }
 
   /** A state tensor, created with `init` (kept out of any scope) the first time. */
   protected buffer(state: Map<string, Tensor>, key: string, init: () => Tensor): { value: Tensor; fresh: boolean } {
@@ -223,15 +255,18 @@ export class SGD extends Optimizer {
   protected update(p: Tensor, grad: Tensor, state: Map<string, Tensor>): void {
     if (this.fused) {
       const buf = this.momentum ? this.buffer(state, 'momentum_buffer', () => zeros(p.shape, { device: p.backend })) : null;
-      fusedOptimizerStep(p, grad, buf ? [buf.value] : [], {
-        kind: 'sgd',
-        lr: this.lr,
-        weightDecay: this.weightDecay,
-        momentum: this.momentum,
-        dampeningC: 1 - this.dampening,
-        fresh: buf?.fresh ?? false,
-        nesterov: this.nesterov,
-      });
+      this.queueFused(
+        { param: p, grad, state: buf ? [buf.value] : [] },
+        {
+          kind: 'sgd',
+          lr: this.lr,
+          weightDecay: this.weightDecay,
+          momentum: this.momentum,
+          dampeningC: 1 - this.dampening,
+          fresh: buf?.fresh ?? false,
+          nesterov: this.nesterov,
+        },
+      );
       return;
     }
     let g = this.weightDecay ? grad.add(p.mul(this.weightDecay)) : grad;
@@ -284,17 +319,20 @@ export class Adam extends Optimizer {
     if (this.fused) {
       const m = this.buffer(state, 'exp_avg', () => zeros(p.shape, { device: p.backend })).value;
       const v = this.buffer(state, 'exp_avg_sq', () => zeros(p.shape, { device: p.backend })).value;
-      fusedOptimizerStep(p, grad, [m, v], {
-        kind: 'adam',
-        lr: this.lr,
-        weightDecay: this.weightDecay,
-        momentum: this.beta1,
-        dampeningC: 1 - this.beta1,
-        beta2: this.beta2,
-        t,
-        eps: this.eps,
-        decoupled: this.decoupled,
-      });
+      this.queueFused(
+        { param: p, grad, state: [m, v] },
+        {
+          kind: 'adam',
+          lr: this.lr,
+          weightDecay: this.weightDecay,
+          momentum: this.beta1,
+          dampeningC: 1 - this.beta1,
+          beta2: this.beta2,
+          t,
+          eps: this.eps,
+          decoupled: this.decoupled,
+        },
+      );
       return;
     }
     let g = grad;
