@@ -2,6 +2,7 @@ import { arange, clamp, tensor, tidy, where, type Tensor } from '@fairgpu/tensor
 import { l2Normalize, MOMENT, PAIR, pairMoments } from '@fairgpu/kernels';
 import { resolveField, resolveShape, type LossBatch } from './batch.ts';
 import { checkObject, finite, flag, implOf, nonNegative, positive, variantOf, type CommonOptions } from './options.ts';
+import { fairKLReleased } from './fairkl-released.ts';
 import { reduce } from './reducer.ts';
 
 /**
@@ -68,30 +69,17 @@ export function fairKL(x: Tensor, batch: LossBatch, options?: FairKLOptions): Te
     const bias = resolveField(op, shape, batch.biasLabels, 'biasLabels', true)!;
     const z = l2Normalize(x);
     const mom = pairMoments(z, { temperature, labels: labels.tensor, biasLabels: bias.tensor, pairs: variant === 'paper' ? 'upper' : 'all', impl });
+    // One fused kernel each way (fairkl-released.ts); `impl: 'composite'` keeps the tensor ops.
+    if (variant === 'released') {
+      const total = shape.M * shape.M;
+      const value = impl === 'composite' ? fairKLReleasedComposite(mom, total, kld) : fairKLReleased(mom, total, kld);
+      return reduce({ kind: 'scalar', value });
+    }
     const set = (row: number) => {
       const n = at(mom, row, MOMENT.count);
       return { n, s: at(mom, row, MOMENT.sum), s2: at(mom, row, MOMENT.sumSq) };
     };
     const [pa, pc, na, nc] = [set(PAIR.PA), set(PAIR.PC), set(PAIR.NA), set(PAIR.NC)];
-
-    if (variant === 'released') {
-      const total = shape.M * shape.M;
-      const stats = (g: ReturnType<typeof set>) => {
-        const mu = safeDiv(g.s, g.n, g.n.gt(0));
-        // Unbiased variance of the M² entries of s⊙X (non-members are zeros).
-        const v = g.s2.sub(g.s.mul(g.s).div(total)).div(Math.max(total - 1, 1));
-        return { mu, sd: where(g.n.gt(0), safeSqrt(v), 0) };
-      };
-      const [PA, PC, NA, NC] = [stats(pa), stats(pc), stats(na), stats(nc)];
-      const sq = (a: Tensor, b: Tensor) => a.sub(b).square();
-      const r = sq(PC.mu, PA.mu)
-        .add(sq(NA.mu, NC.mu))
-        .add(sq(PA.sd, PC.sd).add(sq(NA.sd, NC.sd)).mul(kld))
-        .sub(PC.mu)
-        .add(NA.mu);
-      return reduce({ kind: 'scalar', value: r });
-    }
-
     const gauss = (g: ReturnType<typeof set>) => {
       const ok = g.n.ge(2);
       const mu = safeDiv(g.s, g.n, ok);
@@ -107,6 +95,29 @@ export function fairKL(x: Tensor, batch: LossBatch, options?: FairKLOptions): Te
     };
     const r = term(gauss(pa), gauss(pc)).add(term(gauss(na), gauss(nc)));
     return reduce({ kind: 'scalar', value: r });
+  });
+}
+
+/**
+ * The released FairKL value from the pair-moment table as scalar tensor ops: the definition the
+ * fused op (fairkl-released.ts) is tested against. T = M² masked entries per set.
+ */
+export function fairKLReleasedComposite(mom: Tensor, total: number, kld: number): Tensor {
+  return tidy(() => {
+    const stats = (row: number) => {
+      const [n, s, s2] = [at(mom, row, MOMENT.count), at(mom, row, MOMENT.sum), at(mom, row, MOMENT.sumSq)];
+      const mu = safeDiv(s, n, n.gt(0));
+      // Unbiased variance of the M² entries of s⊙X (non-members are zeros).
+      const v = s2.sub(s.mul(s).div(total)).div(Math.max(total - 1, 1));
+      return { mu, sd: where(n.gt(0), safeSqrt(v), 0) };
+    };
+    const [PA, PC, NA, NC] = [stats(PAIR.PA), stats(PAIR.PC), stats(PAIR.NA), stats(PAIR.NC)];
+    const sq = (a: Tensor, b: Tensor) => a.sub(b).square();
+    return sq(PC.mu, PA.mu)
+      .add(sq(NA.mu, NC.mu))
+      .add(sq(PA.sd, PC.sd).add(sq(NA.sd, NC.sd)).mul(kld))
+      .sub(PC.mu)
+      .add(NA.mu);
   });
 }
 
