@@ -1,5 +1,6 @@
 import { DtypeMismatchError, InvalidArgumentError, ShapeMismatchError } from './errors.ts';
 import { fusedCrossEntropy } from './cross-entropy.ts';
+import { fusedNormalize } from './normalize.ts';
 import { resolveBackend } from './dispatch.ts';
 import { indexCheck } from './ops/gather.ts';
 import * as ops from './ops/index.ts';
@@ -93,7 +94,14 @@ export function normalize(x: Tensor, axis = -1, eps = 1e-12): Tensor {
     throw new InvalidArgumentError('normalize', 'eps', `must be a finite number > 0, got ${String(eps)}`);
   }
   const floor = Math.max(eps * eps, x.backend.kind === 'gpu' ? 2 ** -126 : 2 ** -1022);
-  const sumSq = ops.sum(ops.mul(x, x), a, true);
+  // Along the last axis of an f32 tensor: one fused kernel each way (normalize.ts).
+  if (a === x.rank - 1 && x.dtype === 'f32') return fusedNormalize(x, floor);
+  return normalizeComposite(x, a, floor);
+}
+
+/** normalize as plain primitives (the definition the fused kernel is tested against); `floor` as normalize computes it. */
+export function normalizeComposite(x: Tensor, axis: number, floor: number): Tensor {
+  const sumSq = ops.sum(ops.mul(x, x), axis, true);
   return ops.div(x, ops.sqrt(ops.maximum(sumSq, floor)));
 }
 
