@@ -13,6 +13,7 @@ import {
   type ReferenceOptions,
   type TemperatureOptions,
 } from './options.ts';
+import { rowTermsMean } from './row-terms.ts';
 import { reduce, type LossCore } from './reducer.ts';
 
 /**
@@ -75,10 +76,31 @@ function supervisedStats(
     columns: ['countPos', ...columns],
     impl,
   });
-  const count = column(stats, STAT.countPos);
-  const hasPos = count.gt(0);
-  const safeCount = count.maximum(1);
-  return { shape, scale, variant, labels, reference, stats, count, hasPos, safeCount };
+  // The count column and what derives from it on first use: the fused ε-SupInfoNCE reads the
+  // table itself and needs none of them (three dispatches fewer).
+  let count: Tensor | undefined;
+  let hasPos: Tensor | undefined;
+  let safeCount: Tensor | undefined;
+  return {
+    shape,
+    scale,
+    variant,
+    labels,
+    reference,
+    stats,
+    get count() {
+      count ??= column(stats, STAT.countPos);
+      return count;
+    },
+    get hasPos() {
+      hasPos ??= this.count.gt(0);
+      return hasPos;
+    },
+    get safeCount() {
+      safeCount ??= this.count.maximum(1);
+      return safeCount;
+    },
+  };
 }
 
 /**
@@ -123,6 +145,11 @@ export function epsSupInfoNCE(x: Tensor, batch: LossBatch, options?: EpsSupInfoN
         ? supervisedStats(op, x, batch, o, ['sumPosLogit', 'epsOut'], { epsilon, logEps })
         : supervisedStats(op, x, batch, o, ['lsePos', 'lseNeg'], {});
     let terms: Tensor;
+    const meanValid = variant === 'paper' || form === 'in';
+    if (form === 'out' && implOf(op, o.impl) !== 'composite') {
+      // One fused kernel each way (row-terms.ts) for the mean of the terms below.
+      return rowTermsMean(s.stats, { a: STAT.sumPosLogit, b: STAT.epsOut, n: STAT.countPos, scale: s.scale, valid: meanValid });
+    }
     if (form === 'out') {
       const sumPos = column(s.stats, STAT.sumPosLogit);
       const epsOut = column(s.stats, STAT.epsOut);
@@ -135,7 +162,7 @@ export function epsSupInfoNCE(x: Tensor, batch: LossBatch, options?: EpsSupInfoN
       const denom = logAddExp([lsePos.sub(s.safeCount.log()).sub(epsilon), lseNeg]);
       terms = lsePos.sub(denom).mul(-s.scale);
     }
-    const core: LossCore = variant === 'paper' || form === 'in' ? { kind: 'meanValid', terms, valid: s.hasPos } : { kind: 'meanAll', terms };
+    const core: LossCore = meanValid ? { kind: 'meanValid', terms, valid: s.hasPos } : { kind: 'meanAll', terms };
     return reduce(core);
   });
 }
