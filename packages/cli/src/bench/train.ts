@@ -192,7 +192,7 @@ export interface TorchCase {
 
 /** The issue's two rows: the quick job's network at its batch, and the published network at 32. */
 export const TORCH_CASES: readonly TorchCase[] = [
-  { name: 'quick SimpleConvNet', kernel: QUICK.kernelSize, channels: [...QUICK.channels], strides: [...QUICK.strides], batch: QUICK.batch, steps: 10 },
+  { name: 'quick SimpleConvNet', kernel: QUICK.kernelSize, channels: [...QUICK.channels], strides: [...QUICK.strides], batch: QUICK.batch, steps: 20 },
   { name: 'published SimpleConvNet', kernel: 7, channels: [16, 32, 64, 128], strides: [1, 1, 1, 1], batch: 32, steps: 1 },
 ];
 
@@ -235,7 +235,10 @@ async function torchStep(c: TorchCase, python: string): Promise<TorchResult> {
   }
 }
 
-/** images/s of `steps` Adam + cross-entropy steps of SimpleConvNet (one warm-up step first). */
+/** Timed runs of `steps` steps per fairgpu measurement; the fastest counts. */
+const FAIRGPU_RUNS = 3;
+
+/** images/s of `steps` Adam + cross-entropy steps of SimpleConvNet (after warm-up; the best of FAIRGPU_RUNS runs). */
 async function fairgpuStep(ctx: GpuContext, c: TorchCase): Promise<number> {
   manualSeed(0);
   const model = new SimpleConvNet({ kernelSize: c.kernel, channels: c.channels, strides: c.strides });
@@ -253,12 +256,19 @@ async function fairgpuStep(ctx: GpuContext, c: TorchCase): Promise<number> {
       opt.zeroGrad();
     });
   try {
-    await step();
+    // Warm-up: the first step compiles the pipelines, the second reuses them all.
+    for (let i = 0; i < (c.steps > 1 ? 2 : 1); i++) await step();
     await ctx.sync();
-    const t0 = performance.now();
-    for (let i = 0; i < c.steps; i++) await step();
-    await ctx.sync();
-    return (c.batch * c.steps) / ((performance.now() - t0) / 1000);
+    // The best of three timed runs: on a shared 2-core machine a run's spread is ±15 %, mostly
+    // other processes (PyTorch's side takes the faster of its two runs for the same reason).
+    let best = Infinity;
+    for (let run = 0; run < FAIRGPU_RUNS; run++) {
+      const t0 = performance.now();
+      for (let i = 0; i < c.steps; i++) await step();
+      await ctx.sync();
+      best = Math.min(best, performance.now() - t0);
+    }
+    return (c.batch * c.steps) / (best / 1000);
   } finally {
     model.dispose();
     opt.dispose();
