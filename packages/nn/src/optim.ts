@@ -103,10 +103,15 @@ export abstract class Optimizer {
     this.stepCount++;
     noGrad(() =>
       tidy(() => {
-        this.params.forEach((p, i) => {
-          if (p.grad) this.update(p, p.grad, this.state[i]);
-        });
-        this.flushFused();
+        try {
+          this.params.forEach((p, i) => {
+            if (p.grad) this.update(p, p.grad, this.state[i]);
+          });
+          this.flushFused();
+        } finally {
+          // A step that throws part-way leaves nothing queued for the next one.
+          this.fusedGroups.clear();
+        }
       }),
     );
   }
@@ -132,11 +137,7 @@ export abstract class Optimizer {
   }
 
   private flushFused(): void {
-    try {
-      for (const { step, slots } of this.fusedGroups.values()) fusedOptimizerStep(slots, step);
-    } finally {
-      this.fusedGroups.clear();
-    }
+    for (const { step, slots } of this.fusedGroups.values()) fusedOptimizerStep(slots, step);
   }
 
   /** A state tensor, created with `init` (kept out of any scope) the first time. */
