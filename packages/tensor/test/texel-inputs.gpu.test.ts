@@ -105,4 +105,30 @@ describe.runIf(gpu)('texel inputs agree with the float64 reference', () => {
       expect(recorded.labels).toContain('add[003]');
     }
   });
+
+  it('broadcasting elementwise ops on the 3-D dispatch grid (no index division) and past it', async () => {
+    const be = gpu!.backend;
+    const recorded = recordDispatches(be);
+    const cases: [string, (d: Device) => Tensor][] = [
+      ['bias add [256, 128] + [128]', (d) => make(randomData(256 * 128, 1), [256, 128], d).add(make(randomData(128, 2), [128], d))],
+      ['column [300, 7] * [300, 1]', (d) => make(randomData(2100, 3), [300, 7], d).mul(make(randomData(300, 4), [300, 1], d))],
+      ['[4, 5, 6] − [5, 1] (3 axes)', (d) => make(randomData(120, 5), [4, 5, 6], d).sub(make(randomData(5, 6), [5, 1], d))],
+      ['NCHW + [C, 1, 1]', (d) => make(randomData(2 * 3 * 4 * 5, 7), [2, 3, 4, 5], d).add(make(randomData(3, 8), [3, 1, 1], d))],
+      ['4 merged axes (the general kernel)', (d) => make(randomData(2 * 3 * 4 * 5, 9), [2, 3, 4, 5], d).add(make(randomData(3 * 5, 10), [3, 1, 5], d))],
+      ['outer axis past the grid [70000, 2] + [2]', (d) => make(randomData(140000, 11), [70000, 2], d).div(make([2, 4], [2], d))],
+      ['where with a broadcast condition', (d) => T.where(make(randomData(7, 12), [7], d).gt(0), make(randomData(35, 13), [5, 7], d), 0.5)],
+      ['i32 + broadcast i32', (d) => make([1, 2, 3, 4, 5, 6], [2, 3], d, { dtype: 'i32' }).add(make([10, 20, 30], [3], d, { dtype: 'i32' }))],
+    ];
+    try {
+      for (const [name, f] of cases) {
+        const ref = await T.tidy(() => f(cpuBackend())).toArray();
+        const got = await T.tidy(() => f(gpu!)).toArray();
+        expectClose(got, ref, { rtol: 1e-6, atol: 1e-6 }, name);
+      }
+    } finally {
+      recorded.restore();
+    }
+    expect(recorded.sources.some((s) => s.includes('const GRID = true;'))).toBe(true);
+    expect(recorded.sources.some((s) => s.includes('const GRID = false;') && s.includes('broadcast_index(i, p.strides1)'))).toBe(true);
+  });
 });

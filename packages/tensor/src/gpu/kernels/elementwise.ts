@@ -116,7 +116,7 @@ export function elementwise(rec: Recorder, label: string, expr: string, inputs: 
       modes.push(4);
     } else {
       broadcastOperands.push([k, broadcastStrides(operand.shape, out.shape)]);
-      loads.push(`let x${k} = in${k}_at(broadcast_index(i, p.strides${k}));`);
+      loads.push(`let x${k} = in${k}_at(INDEX(p.strides${k}));`);
       modes.push(1);
     }
   }
@@ -126,9 +126,18 @@ export function elementwise(rec: Recorder, label: string, expr: string, inputs: 
     out.shape,
     broadcastOperands.map(([, strides]) => strides),
   );
-  w.u(1, merged.shape.length).dims(8, merged.shape);
-  broadcastOperands.forEach(([k], j) => w.dims(16 + 8 * k, merged.strides[j]));
+  // Up to 3 merged axes fit the dispatch grid itself (GRID in elementwise.wgsl): no index division.
+  const grid = gridShape(merged.shape, broadcastOperands.length > 0);
+  if (grid) {
+    const pad = 3 - merged.shape.length;
+    w.u(1, 3).dims(8, grid);
+    broadcastOperands.forEach(([k], j) => w.dims(16 + 8 * k, [...Array(pad).fill(0), ...merged.strides[j]]));
+  } else {
+    w.u(1, merged.shape.length).dims(8, merged.shape);
+    broadcastOperands.forEach(([k], j) => w.dims(16 + 8 * k, merged.strides[j]));
+  }
   header.push(`alias TO = ${wgslType(out.dtype)};`);
+  header.push(`const GRID = ${grid !== null};`);
   // The specialisation is fully described by the op, operand modes and types: build its source
   // once (string assembly per op would dominate the cost of tiny ops).
   const key = `${label}|${modes.join('')}|${header.join('')}|${texelOperands.join('')}`;
@@ -139,12 +148,29 @@ export function elementwise(rec: Recorder, label: string, expr: string, inputs: 
     source = [
       header.join('\n'),
       ELEMENTWISE_HELPERS,
-      elementwiseWgsl.replace(/^.*\{\{BINDINGS\}\}.*$/m, bindings.join('\n')).replace(/^.*\{\{LOADS\}\}.*$/m, loads.map((l) => `  ${l}`).join('\n')),
+      elementwiseWgsl
+        .replace(/^.*\{\{BINDINGS\}\}.*$/m, bindings.join('\n'))
+        .replace(/^.*\{\{LOADS\}\}.*$/m, loads.map((l) => `  ${l.replace(/INDEX\(/g, grid ? 'grid_index(pos, ' : 'broadcast_index(i, ')}`).join('\n')),
     ].join('\n');
     elementwiseSources.set(key, source);
   }
-  // Four elements per invocation (PER_INVOCATION in elementwise.wgsl).
-  rec.dispatch(`${label}[${modes.join('')}]`, source, w.buffer, buffers, grid1d(Math.ceil(n / 4)));
+  // Four elements per invocation (PER_INVOCATION in elementwise.wgsl), along the inner axis with GRID.
+  const dispatchGrid: [number, number, number] = grid ? [Math.ceil(Math.ceil(grid[2] / 4) / 64), grid[1], grid[0]] : grid1d(Math.ceil(n / 4));
+  rec.dispatch(`${label}[${modes.join('')}]`, source, w.buffer, buffers, dispatchGrid);
+}
+
+/** The largest workgroup count per grid dimension every adapter allows (WebGPU's default limit). */
+const MAX_GRID = 65535;
+
+/**
+ * [outer, middle, inner] when the merged shape (≤ 3 axes, leading 1s added) fits the dispatch grid
+ * and some operand broadcasts (only then is there index arithmetic to save); else null.
+ */
+function gridShape(shape: readonly number[], broadcasting: boolean): [number, number, number] | null {
+  if (!broadcasting || shape.length > 3) return null;
+  const [outer, middle, inner] = [...Array(3 - shape.length).fill(1), ...shape] as [number, number, number];
+  if (outer > MAX_GRID || middle > MAX_GRID || Math.ceil(Math.ceil(inner / 4) / 64) > MAX_GRID) return null;
+  return [outer, middle, inner];
 }
 
 /**
