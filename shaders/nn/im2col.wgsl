@@ -3,7 +3,8 @@
 // A convolution is then one matmul W[Co, C·kh·kw] × cols.
 // The host prepends the input x (binding 1) and `fn x_at(i)`: a texture on software adapters, where
 // each input value is read kh·kw times and texel fetches cost a tenth of storage loads.
-@group(0) @binding(2) var<storage, read_write> cols: array<f32>;
+// The host also declares the output `cols` (binding 2) with `fn cols_set(i, v)` and
+// `fn cols_set4(t, v4)` (packages/nn/src/ops/texels.ts): vec4s in the quad mode below.
 
 fn element(t: u32) {
   // t enumerates (b, r, q) in batched order; the store goes to the layout's position.
@@ -21,7 +22,33 @@ fn element(t: u32) {
   if (iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w)) {
     v = x_at(((b * p.c + c) * p.h + u32(iy)) * p.w + u32(ix));
   }
-  cols[col_at(r, b, q)] = v;
+  cols_set(col_at(r, b, q), v);
+}
+
+// Quad mode (p._pad0 = 1; software adapters, Ho·Wo a multiple of 4): an invocation fills four
+// consecutive output positions q of one (b, r) and stores them as one vec4, sharing the index
+// arithmetic of b, r, c, ky, kx (a vec4 store costs half as much per float on llvmpipe). t4
+// enumerates (b, r, q / 4).
+fn quad(t4: u32) {
+  let hw4 = p.ho * p.wo / 4u;
+  let kk = p.kh * p.kw;
+  let q0 = (t4 % hw4) * 4u;
+  let r = (t4 / hw4) % (p.c * kk);
+  let b = t4 / (hw4 * p.c * kk);
+  let c = r / kk;
+  let ky = (r / p.kw) % p.kh;
+  let kx = r % p.kw;
+  let plane = (b * p.c + c) * p.h;
+  var v = vec4<f32>(0.0);
+  for (var e = 0u; e < 4u; e++) {
+    let q = q0 + e;
+    let iy = i32((q / p.wo) * p.sh + ky) - i32(p.ph);
+    let ix = i32((q % p.wo) * p.sw + kx) - i32(p.pw);
+    if (iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w)) {
+      v[e] = x_at((plane + u32(iy)) * p.w + u32(ix));
+    }
+  }
+  cols_set4(col_at(r, b, q0) / 4u, v);
 }
 
 // PER_INVOCATION elements per invocation, a span apart (consecutive lanes stay on consecutive
@@ -30,6 +57,12 @@ fn element(t: u32) {
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let first = flat_index(gid, nwg);
+  if (p._pad0 == 1u) {
+    if (first < p.total / 4u) {
+      quad(first);
+    }
+    return;
+  }
   let span = (p.total + PER_INVOCATION - 1u) / PER_INVOCATION;
   if (first >= span) {
     return;

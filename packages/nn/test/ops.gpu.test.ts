@@ -1,6 +1,18 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { cpuBackend, gradcheck, noGrad, scope, tensor, type Device, type Tensor } from '@fairgpu/tensor';
-import { avgPool2d, BatchNorm2d, conv2d, globalAvgPool2d, maxPool2d, ReLU, Sequential, type ConvAlgorithm } from '../src/index.ts';
+import {
+  avgPool2d,
+  BatchNorm2d,
+  col2im,
+  conv2d,
+  globalAvgPool2d,
+  im2col,
+  maxPool2d,
+  ReLU,
+  Sequential,
+  type ConvAlgorithm,
+  type Geometry,
+} from '../src/index.ts';
 import { expectClose, gpuOrSkip, randomData } from './helpers.ts';
 
 const gpu = await gpuOrSkip();
@@ -68,6 +80,21 @@ describe.runIf(gpu)('conv2d and pooling on the GPU vs the float64 reference', ()
     }
     expect(sources.get('im2col')).toContain('x_texels');
     expect(sources.get('col2im')).toContain('cols_texels');
+  });
+  it('im2col and col2im in both column layouts, with Ho·Wo a multiple of 4 (quad stores) and not', async () => {
+    // Ho·Wo = 16 takes im2col's quad mode on software adapters, 35 the one-element path.
+    const geometries: [string, number[], Geometry][] = [
+      ['Ho·Wo = 16', [2, 3, 8, 8], { batch: 2, c: 3, h: 8, w: 8, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1, ho: 4, wo: 4, co: 3 }],
+      ['Ho·Wo = 35', [2, 2, 7, 5], { batch: 2, c: 2, h: 7, w: 5, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, ho: 7, wo: 5, co: 2 }],
+    ];
+    for (const [, shape, g] of geometries) {
+      for (const layout of ['batch', 'wide'] as const) {
+        await compare((x) => im2col(x, g, layout), [input(shape, 30)]);
+        const cols = g.batch * g.c * g.kh * g.kw * g.ho * g.wo;
+        const colShape = layout === 'wide' ? [g.c * g.kh * g.kw, g.batch * g.ho * g.wo] : [g.batch, g.c * g.kh * g.kw, g.ho * g.wo];
+        await compare((c) => col2im(c, g, layout), [{ data: randomData(cols, 31), shape: colShape }]);
+      }
+    }
   });
   it('conv2d im2col without a bias (the output transpose adds nothing)', async () => {
     await compare((x, w) => conv2d(x, w, null, { padding: 1, algorithm: 'im2col' }), [input([2, 3, 7, 9], 1), input([5, 3, 3, 3], 2)]);

@@ -65,8 +65,10 @@ export const im2colOp: CustomOpDefinition<GeometryAttrs, { x: Tensor }> = {
     const total = g.batch * g.c * g.kh * g.kw * g.ho * g.wo;
     if (!total) return;
     const input = f32Input(rec, 'x', 1, bufferOf(x), g.batch * g.c * g.h * g.w);
-    const [source, params] = geometryKernel(IM2COL, g, total, 0, layoutOf(attrs));
-    rec.dispatch('im2col', input.wgsl + source, params, [input.resource, dst], grid1d(Math.ceil(total / PER_INVOCATION)));
+    // Quad mode (im2col.wgsl): four consecutive output positions per invocation, one vec4 store.
+    const quad = byTexels(rec, g.ho * g.wo);
+    const [source, params] = geometryKernel(IM2COL, g, total, quad ? 1 : 0, layoutOf(attrs));
+    rec.dispatch('im2col', input.wgsl + outputBinding(2, 'cols', quad) + source, params, [input.resource, dst], grid1d(Math.ceil(total / PER_INVOCATION)));
   },
   cpu({ x }, _out, attrs) {
     const g = attrs.geometry;
