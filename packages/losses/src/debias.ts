@@ -2,6 +2,7 @@ import { arange, clamp, tensor, tidy, where, type Tensor } from '@fairgpu/tensor
 import { l2Normalize, MOMENT, PAIR, pairMoments } from '@fairgpu/kernels';
 import { resolveField, resolveShape, type LossBatch } from './batch.ts';
 import { checkObject, finite, flag, implOf, nonNegative, positive, variantOf, type CommonOptions } from './options.ts';
+import { endGroupedFused } from './end-groups.ts';
 import { fairKLReleased } from './fairkl-released.ts';
 import { reduce } from './reducer.ts';
 
@@ -142,7 +143,8 @@ export function end(x: Tensor, batch: LossBatch, options?: EndOptions): Tensor {
     const { M } = shape;
     const z = l2Normalize(x);
     if (variant === 'paper' && impl === 'fused' && labels.host && bias.host) {
-      return reduce({ kind: 'scalar', value: endGrouped(z, labels.host, bias.host, alpha, beta) });
+      // One fused op (end-groups.ts): two dispatches each way; endGroupedComposite is its definition.
+      return reduce({ kind: 'scalar', value: endGroupedFused(z, labels.host, bias.host, alpha, beta) });
     }
     const g = clamp(z.matmul(z.transpose()), -1, 1);
     const r = arange(M, undefined, 1, { device: shape.device, dtype: 'i32' });
@@ -176,9 +178,10 @@ export function end(x: Tensor, batch: LossBatch, options?: EndOptions): Tensor {
  * (‖Σ_{i∈g} z_i‖² − Σ_{i∈g} ‖z_i‖²) / 2. Group sums are one-hot matmuls ([M, K]ᵀ·[M, d]), so memory
  * is O(M·K + K·d) for K groups. The clamp to [−1, 1] is a no-op here: normalised rows have
  * |⟨z_i, z_j⟩| ≤ 1 up to rounding, and where rounding exceeds 1 (duplicate rows) the gradient
- * through the normalisation is 0 either way. Needs host labels (the groups' ids).
+ * through the normalisation is 0 either way. Needs host labels (the groups' ids). The definition
+ * the fused op (end-groups.ts, what `end` runs) is tested against.
  */
-function endGrouped(z: Tensor, labels: Float64Array, bias: Float64Array, alpha: number, beta: number): Tensor {
+export function endGroupedComposite(z: Tensor, labels: Float64Array, bias: Float64Array, alpha: number, beta: number): Tensor {
   const m = labels.length;
   const device = z.backend;
   const rowNorm2 = z.mul(z).sum(1, true); // [M, 1]
