@@ -48,7 +48,8 @@ fn grouping_of(g: u32) -> u32 {
   return 2u;
 }
 
-var<workgroup> partial: array<vec2<f32>, 64>;
+// `fn workgroup_sum(v: vec2<f32>, lane)` comes from the host (workgroupSumWgsl in
+// @fairgpu/tensor/internal).
 
 fn group_sums(g: u32, lane: u32) {
   let grouping = grouping_of(g);
@@ -67,20 +68,8 @@ fn group_sums(g: u32, lane: u32) {
     sums[g * p.dim + j] = s;
     acc.x += s * s;
   }
-  partial[lane] = acc;
-  workgroupBarrier();
-  if (lane < 32u) { partial[lane] = partial[lane] + partial[lane + 32u]; }
-  workgroupBarrier();
-  if (lane < 16u) { partial[lane] = partial[lane] + partial[lane + 16u]; }
-  workgroupBarrier();
-  if (lane < 8u) { partial[lane] = partial[lane] + partial[lane + 8u]; }
-  workgroupBarrier();
-  if (lane < 4u) { partial[lane] = partial[lane] + partial[lane + 4u]; }
-  workgroupBarrier();
-  if (lane < 2u) { partial[lane] = partial[lane] + partial[lane + 2u]; }
-  workgroupBarrier();
+  let t = workgroup_sum(acc, lane);
   if (lane == 0u) {
-    let t = partial[0] + partial[1];
     sums[total_groups() * p.dim + g] = (t.x - t.y) * 0.5;
   }
 }

@@ -22,7 +22,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 // {{GRAD_BINDING}}: `const GRAD: bool`, `const VALID: bool` and, with GRAD, g at binding 3.
 
-var<workgroup> partial: array<vec2<f32>, 64>;
+// `fn workgroup_sum(v: vec2<f32>, lane)` comes from the host (workgroupSumWgsl in
+// @fairgpu/tensor/internal).
 
 fn term(r: u32) -> f32 {
   let n = stats[r * p.cols + p.col_n];
@@ -41,19 +42,7 @@ fn totals(lane: u32) -> vec2<f32> {
       acc += vec2<f32>(term(r), 1.0);
     }
   }
-  partial[lane] = acc;
-  workgroupBarrier();
-  if (lane < 32u) { partial[lane] = partial[lane] + partial[lane + 32u]; }
-  workgroupBarrier();
-  if (lane < 16u) { partial[lane] = partial[lane] + partial[lane + 16u]; }
-  workgroupBarrier();
-  if (lane < 8u) { partial[lane] = partial[lane] + partial[lane + 8u]; }
-  workgroupBarrier();
-  if (lane < 4u) { partial[lane] = partial[lane] + partial[lane + 4u]; }
-  workgroupBarrier();
-  if (lane < 2u) { partial[lane] = partial[lane] + partial[lane + 2u]; }
-  workgroupBarrier();
-  return partial[0] + partial[1];
+  return workgroup_sum(acc, lane);
 }
 
 // How many rows count (VALID) or M, as the mean's divisor.

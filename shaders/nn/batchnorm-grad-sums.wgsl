@@ -21,25 +21,8 @@ struct Params {
 // else storage.
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-// Both sums in one reduction of vec2s (see batchnorm-stats.wgsl on why each reduction has its own
-// array and an unrolled tree).
-var<workgroup> partial: array<vec2<f32>, 64>;
-
-fn workgroup_sum(v: vec2<f32>, lane: u32) -> vec2<f32> {
-  partial[lane] = v;
-  workgroupBarrier();
-  if (lane < 32u) { partial[lane] = partial[lane] + partial[lane + 32u]; }
-  workgroupBarrier();
-  if (lane < 16u) { partial[lane] = partial[lane] + partial[lane + 16u]; }
-  workgroupBarrier();
-  if (lane < 8u) { partial[lane] = partial[lane] + partial[lane + 8u]; }
-  workgroupBarrier();
-  if (lane < 4u) { partial[lane] = partial[lane] + partial[lane + 4u]; }
-  workgroupBarrier();
-  if (lane < 2u) { partial[lane] = partial[lane] + partial[lane + 2u]; }
-  workgroupBarrier();
-  return partial[0] + partial[1];
-}
+// Both sums in one reduction of vec2s: `fn workgroup_sum(v: vec2<f32>, lane)` comes from the host
+// (workgroupSumWgsl, tensor/src/gpu/kernels/common.ts).
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {

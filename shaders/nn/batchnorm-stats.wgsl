@@ -30,47 +30,8 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> batches_tracked: array<i32>;
 @group(0) @binding(7) var<storage, read_write> stats: array<f32>;
 
-// One array per reduction: reusing an array for the second sum raced on Mesa 22.3 llvmpipe (the
-// read of the first total moved past the barrier that follows it), and a barrier inside a loop
-// too, hence the unrolled trees.
-var<workgroup> partial: array<f32, 64>;
-var<workgroup> partial2: array<f32, 64>;
-
-fn workgroup_sum(v: f32, lane: u32) -> f32 {
-  partial[lane] = v;
-  workgroupBarrier();
-  if (lane < 32u) { partial[lane] = partial[lane] + partial[lane + 32u]; }
-  workgroupBarrier();
-  if (lane < 16u) { partial[lane] = partial[lane] + partial[lane + 16u]; }
-  workgroupBarrier();
-  if (lane < 8u) { partial[lane] = partial[lane] + partial[lane + 8u]; }
-  workgroupBarrier();
-  if (lane < 4u) { partial[lane] = partial[lane] + partial[lane + 4u]; }
-  workgroupBarrier();
-  if (lane < 2u) { partial[lane] = partial[lane] + partial[lane + 2u]; }
-  workgroupBarrier();
-  let total = partial[0] + partial[1];
-  workgroupBarrier();
-  return total;
-}
-
-fn workgroup_sum2(v: f32, lane: u32) -> f32 {
-  partial2[lane] = v;
-  workgroupBarrier();
-  if (lane < 32u) { partial2[lane] = partial2[lane] + partial2[lane + 32u]; }
-  workgroupBarrier();
-  if (lane < 16u) { partial2[lane] = partial2[lane] + partial2[lane + 16u]; }
-  workgroupBarrier();
-  if (lane < 8u) { partial2[lane] = partial2[lane] + partial2[lane + 8u]; }
-  workgroupBarrier();
-  if (lane < 4u) { partial2[lane] = partial2[lane] + partial2[lane + 4u]; }
-  workgroupBarrier();
-  if (lane < 2u) { partial2[lane] = partial2[lane] + partial2[lane + 2u]; }
-  workgroupBarrier();
-  let total = partial2[0] + partial2[1];
-  workgroupBarrier();
-  return total;
-}
+// `fn workgroup_sum` and `fn workgroup_sum2` (f32, each over its own workgroup array: reusing one
+// raced on Mesa 22.3 llvmpipe) come from the host (workgroupSumWgsl, tensor/src/gpu/kernels/common.ts).
 
 fn at(c: u32, j: u32) -> u32 {
   return ((j / p.inner) * p.channels + c) * p.inner + j % p.inner;

@@ -16,7 +16,7 @@ struct Params {
 // tensor/src/gpu/kernels/common.ts): a texture on software adapters when large, else storage.
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
-var<workgroup> partial: array<f32, 64>;
+// `fn workgroup_sum(v: f32, lane) -> f32` comes from the host too (workgroupSumWgsl).
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -35,19 +35,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       s += x_at(((j / p.inner) * p.channels + c) * p.inner + j % p.inner);
     }
   }
-  partial[lane] = s;
-  workgroupBarrier();
-  if (lane < 32u) { partial[lane] = partial[lane] + partial[lane + 32u]; }
-  workgroupBarrier();
-  if (lane < 16u) { partial[lane] = partial[lane] + partial[lane + 16u]; }
-  workgroupBarrier();
-  if (lane < 8u) { partial[lane] = partial[lane] + partial[lane + 8u]; }
-  workgroupBarrier();
-  if (lane < 4u) { partial[lane] = partial[lane] + partial[lane + 4u]; }
-  workgroupBarrier();
-  if (lane < 2u) { partial[lane] = partial[lane] + partial[lane + 2u]; }
-  workgroupBarrier();
+  let total = workgroup_sum(s, lane);
   if (lane == 0u) {
-    out[c] = partial[0] + partial[1];
+    out[c] = total;
   }
 }

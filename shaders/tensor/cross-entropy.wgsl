@@ -45,7 +45,7 @@ fn valid_target(r: u32) -> bool {
   return true;
 }
 
-var<workgroup> partial: array<f32, 64>;
+// `fn workgroup_sum(v: f32, lane) -> f32` comes from the host (workgroupSumWgsl, kernels/common.ts).
 
 fn forward(lane: u32) {
   var acc = 0.0;
@@ -54,20 +54,9 @@ fn forward(lane: u32) {
       acc += row_lse(r) - logits[r * p.classes + u32(targets[r])];
     }
   }
-  partial[lane] = acc;
-  workgroupBarrier();
-  if (lane < 32u) { partial[lane] = partial[lane] + partial[lane + 32u]; }
-  workgroupBarrier();
-  if (lane < 16u) { partial[lane] = partial[lane] + partial[lane + 16u]; }
-  workgroupBarrier();
-  if (lane < 8u) { partial[lane] = partial[lane] + partial[lane + 8u]; }
-  workgroupBarrier();
-  if (lane < 4u) { partial[lane] = partial[lane] + partial[lane + 4u]; }
-  workgroupBarrier();
-  if (lane < 2u) { partial[lane] = partial[lane] + partial[lane + 2u]; }
-  workgroupBarrier();
+  let total = workgroup_sum(acc, lane);
   if (lane == 0u) {
-    out[0] = (partial[0] + partial[1]) / f32(p.rows);
+    out[0] = total / f32(p.rows);
   }
 }
 

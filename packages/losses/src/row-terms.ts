@@ -6,7 +6,7 @@
  * with `impl: 'composite'`.
  */
 import type { Tensor } from '@fairgpu/tensor';
-import { bufferOf, customOp, grid1d, ParamWriter, type CustomOpDefinition } from '@fairgpu/tensor/internal';
+import { bufferOf, customOp, grid1d, ParamWriter, workgroupSumWgsl, type CustomOpDefinition } from '@fairgpu/tensor/internal';
 import { rowTermsMeanWgsl } from './generated/wgsl.ts';
 
 export interface RowTermsAttrs {
@@ -25,7 +25,7 @@ function source(grad: boolean, valid: boolean): string {
   let s = sources.get(key);
   if (!s) {
     const header = `const GRAD = ${grad};\nconst VALID = ${valid};\n${grad ? '@group(0) @binding(3) var<storage, read> upstream: array<f32>;' : 'var<private> upstream: array<f32, 1>;'}`;
-    s = rowTermsMeanWgsl.replace(/^.*\{\{GRAD_BINDING\}\}.*$/m, header);
+    s = workgroupSumWgsl('workgroup_sum', 'vec2<f32>') + rowTermsMeanWgsl.replace(/^.*\{\{GRAD_BINDING\}\}.*$/m, header);
     sources.set(key, s);
   }
   return s;

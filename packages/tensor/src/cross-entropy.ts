@@ -7,7 +7,7 @@
 import { customOp, type CustomOpDefinition } from './custom.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { crossEntropyWgsl } from './generated/wgsl.ts';
-import { bufferOf, ParamWriter, grid1d } from './gpu/kernels/index.ts';
+import { bufferOf, grid1d, ParamWriter, workgroupSumWgsl } from './gpu/kernels/index.ts';
 import type { IndexCheck } from './primitives.ts';
 import type { Tensor } from './tensor.ts';
 
@@ -16,10 +16,11 @@ interface CrossEntropyAttrs {
   check: IndexCheck;
 }
 
-const forwardSource = crossEntropyWgsl.replace(/^.*\{\{GRAD_BINDING\}\}.*$/m, 'const GRAD = false;\nfn upstream_gradient() -> f32 { return 0.0; }');
+const sum = workgroupSumWgsl('workgroup_sum', 'f32');
+const forwardSource = crossEntropyWgsl.replace(/^.*\{\{GRAD_BINDING\}\}.*$/m, `const GRAD = false;\nfn upstream_gradient() -> f32 { return 0.0; }\n${sum}`);
 const gradSource = crossEntropyWgsl.replace(
   /^.*\{\{GRAD_BINDING\}\}.*$/m,
-  'const GRAD = true;\n@group(0) @binding(5) var<storage, read> upstream: array<f32>;\nfn upstream_gradient() -> f32 { return upstream[0]; }',
+  `const GRAD = true;\n@group(0) @binding(5) var<storage, read> upstream: array<f32>;\nfn upstream_gradient() -> f32 { return upstream[0]; }\n${sum}`,
 );
 
 function params(rows: number, classes: number, code: number): ArrayBuffer {

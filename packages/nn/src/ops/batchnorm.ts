@@ -16,7 +16,18 @@
  * the ReLU's forward and its two backward dispatches (a mask and a product) per layer and step.
  */
 import { concat, noGrad, type StorageView, type Tensor } from '@fairgpu/tensor';
-import { bufferOf, customOp, elementCount, f32Input, grid1d, packU32, ParamWriter, type CustomOpDefinition, type Recorder } from '@fairgpu/tensor/internal';
+import {
+  bufferOf,
+  customOp,
+  elementCount,
+  f32Input,
+  grid1d,
+  packU32,
+  ParamWriter,
+  workgroupSumWgsl,
+  type CustomOpDefinition,
+  type Recorder,
+} from '@fairgpu/tensor/internal';
 import { batchnormGradSumsWgsl, batchnormInputGradWgsl, batchnormStatsWgsl, channelLinearWgsl } from '../generated/wgsl.ts';
 import { f32Literal, specialize } from './specialize.ts';
 import { byTexels, outputBinding } from './texels.ts';
@@ -87,6 +98,10 @@ export function channelLinear(u: Tensor, v: Tensor | null, a: Tensor, b: Tensor,
   return customOp(channelLinearOp, { u, v: v ?? undefined, coef }, { shape: u.shape, dtype: 'f32' }, { relu: options.relu ?? false });
 }
 
+/** The workgroup reductions of batchnorm-stats.wgsl (mean, then variance) and batchnorm-grad-sums.wgsl (both sums at once). */
+const STATS_SUMS = workgroupSumWgsl('workgroup_sum', 'f32') + workgroupSumWgsl('workgroup_sum2', 'f32');
+const GRAD_SUMS = workgroupSumWgsl('workgroup_sum', 'vec2<f32>');
+
 /** Rows of the statistics tensor [6, C] written by batchnorm-stats.wgsl. */
 export const STATS = { a: 0, zero: 1, d: 2, mean: 3, variance: 4, invstd: 5 } as const;
 
@@ -131,7 +146,8 @@ const batchNormStatsOp: CustomOpDefinition<StatsAttrs, StatsInputs> = {
     floats.forEach((v, i) => params.f(5 + i, v));
     const { x, weight, bias, runningMean, runningVar, numBatchesTracked } = inputs;
     const read = f32Inputs(rec, 1, { x, weight, bias });
-    const source = read.wgsl + specialize(batchnormStatsWgsl, 'Params', [outer, channels, inner, count, track ? 1 : 0, ...floats.map(f32Literal), texels]);
+    const source =
+      read.wgsl + STATS_SUMS + specialize(batchnormStatsWgsl, 'Params', [outer, channels, inner, count, track ? 1 : 0, ...floats.map(f32Literal), texels]);
     const inPlace = [runningMean, runningVar, numBatchesTracked].map(bufferOf);
     rec.dispatch('batchnorm-stats', source, params.buffer, [...read.resources, ...inPlace, dst], [channels, 1, 1]);
   },
@@ -182,7 +198,7 @@ const batchNormGradSumsOp: CustomOpDefinition<ReluAttrs, { g: Tensor; x: Tensor;
     const read = f32Inputs(rec, 1, { g, x, stats });
     rec.dispatch(
       'batchnorm-grad-sums',
-      read.wgsl + specialize(batchnormGradSumsWgsl, 'Params', shape),
+      read.wgsl + GRAD_SUMS + specialize(batchnormGradSumsWgsl, 'Params', shape),
       packU32(shape),
       [...read.resources, dst],
       [channels, 1, 1],

@@ -8,7 +8,7 @@
  * `conv2d` picks per adapter class (`convAlgorithm`), from `npm run bench -- train` measurements.
  */
 import { assertKnownOptions, concat, InvalidArgumentError, ShapeMismatchError, type Tensor } from '@fairgpu/tensor';
-import { bufferOf, customOp, f32Input, grid1d, packU32, pickForBackend, type CustomOpDefinition } from '@fairgpu/tensor/internal';
+import { bufferOf, customOp, f32Input, grid1d, packU32, pickForBackend, workgroupSumWgsl, type CustomOpDefinition } from '@fairgpu/tensor/internal';
 import {
   channelSumWgsl,
   channelTransposeWgsl,
@@ -273,6 +273,8 @@ const channelTransposeOp: CustomOpDefinition<TransposeAttrs, { y: Tensor; bias?:
   },
 };
 
+const CHANNEL_SUM = workgroupSumWgsl('workgroup_sum', 'f32');
+
 /** Σ over N and inner of x [N, C, inner] → [C] (the conv bias gradient), one dispatch. */
 const channelSumOp: CustomOpDefinition<{ dims: readonly [number, number, number] }, { x: Tensor }> = {
   name: 'channelSum',
@@ -282,7 +284,13 @@ const channelSumOp: CustomOpDefinition<{ dims: readonly [number, number, number]
     const texels = byTexels(rec, inner);
     const values = [outer, channels, inner, outer * inner, texels ? 1 : 0];
     const input = f32Input(rec, 'x', 1, bufferOf(x), outer * channels * inner);
-    rec.dispatch('channel-sum', input.wgsl + specialize(channelSumWgsl, 'Params', values), packU32(values), [input.resource, dst], [channels, 1, 1]);
+    rec.dispatch(
+      'channel-sum',
+      input.wgsl + CHANNEL_SUM + specialize(channelSumWgsl, 'Params', values),
+      packU32(values),
+      [input.resource, dst],
+      [channels, 1, 1],
+    );
   },
   cpu({ x }, _out, { dims }) {
     const [outer, channels, inner] = dims;

@@ -89,6 +89,23 @@ export function f32Input(rec: Recorder, name: string, binding: number, buffer: G
   };
 }
 
+/**
+ * WGSL of `fn <name>(v: T, lane: u32) -> T`: the sum of `v` over a 64-lane workgroup (every lane
+ * gets it), an unrolled tree over a workgroup array of its own (`<name>_partial`). One array per
+ * reduction function and no barrier inside a loop: on Mesa 22.3 llvmpipe, an array reused for a
+ * second sum raced (the read of the first total moved past the barrier after it). Call it from
+ * uniform control flow, with the kernel's workgroup size 64.
+ */
+export function workgroupSumWgsl(name: string, type: 'f32' | 'vec2<f32>'): string {
+  const a = `${name}_partial`;
+  const steps = [32, 16, 8, 4, 2].map((k) => `  if (lane < ${k}u) { ${a}[lane] = ${a}[lane] + ${a}[lane + ${k}u]; }\n  workgroupBarrier();`).join('\n');
+  return (
+    `var<workgroup> ${a}: array<${type}, 64>;\n` +
+    `fn ${name}(v: ${type}, lane: u32) -> ${type} {\n  ${a}[lane] = v;\n  workgroupBarrier();\n${steps}\n` +
+    `  let total = ${a}[0] + ${a}[1];\n  workgroupBarrier();\n  return total;\n}\n`
+  );
+}
+
 export const WORKGROUP = 64;
 const MAX_GROUPS = 65535;
 

@@ -23,6 +23,7 @@ export {
   TEXEL_ROW,
   type TextureBinding,
   WORKGROUP,
+  workgroupSumWgsl,
 } from './common.ts';
 export { coalesceAxes, elementwise } from './elementwise.ts';
 export { gather } from './gather.ts';
