@@ -181,7 +181,7 @@ describe.runIf(gpu)('conv2d and pooling on the GPU vs the float64 reference', ()
       // Planes of 256 floats: the per-channel maps read and write whole texels (vec4 outputs).
       for (const label of ['channel-linear', 'batchnorm-input-grad']) expect(sources.get(label)?.[0], label).toContain('array<vec4<f32>>');
       for (const label of ['batchnorm-stats', 'batchnorm-grad-sums'])
-        expect(sources.get(label)?.[0], label).toMatch(/texels: u32,[^]*const p = Params\([^)]*, 1u\);/);
+        expect(sources.get(label)?.[0], label).toMatch(/texels: u32,[\s\S]*const p = Params\([^)]*, 1u\);/);
     }
   });
 });

@@ -56,7 +56,7 @@ function constants(s: FusedStep) {
 /** The most slots a dispatch may hold: 4 storage bindings each, and `ends` holds 8. */
 const MAX_SLOTS = 8;
 
-const SLOT_BLOCK = /\/\/ SLOT begin\n([^]*?)\/\/ SLOT end\n/;
+const SLOT_BLOCK = /\/\/ SLOT begin\n([\s\S]*?)\/\/ SLOT end\n/;
 const sources = new Map<string, string>();
 
 /** optimizer-step.wgsl for `slots` parameters, the gradient inputs' WGSL prepended. */
