@@ -224,7 +224,7 @@ export abstract class Optimizer {
 
 export interface SgdOptions {
   lr: number;
-  /** One fused kernel per parameter (default true); false: composite tensor ops. */
+  /** Fused update kernels, up to 8 parameters per dispatch (default true); false: composite tensor ops. */
   fused?: boolean;
   momentum?: number;
   dampening?: number;
@@ -282,7 +282,7 @@ export class SGD extends Optimizer {
 
 export interface AdamOptions {
   lr?: number;
-  /** One fused kernel per parameter (default true); false: composite tensor ops. */
+  /** Fused update kernels, up to 8 parameters per dispatch (default true); false: composite tensor ops. */
   fused?: boolean;
   betas?: readonly [number, number];
   eps?: number;

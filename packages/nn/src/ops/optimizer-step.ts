@@ -8,8 +8,7 @@
  * arithmetic on the CPU backend's storage, in place.
  */
 import type { Tensor } from '@fairgpu/tensor';
-import { bufferOf, customOp, elementCount, f32Input, grid1d, ParamWriter, type CustomOpDefinition } from '@fairgpu/tensor/internal';
-import type { Binding } from '@fairgpu/tensor/internal';
+import { type Binding, bufferOf, customOp, elementCount, f32Input, grid1d, ParamWriter, type CustomOpDefinition } from '@fairgpu/tensor/internal';
 import { optimizerStepWgsl } from '../generated/wgsl.ts';
 
 export interface FusedStep {
