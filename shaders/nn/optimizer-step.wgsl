@@ -74,7 +74,7 @@ fn update(w: f32, grad: f32, s0: f32, s1: f32) -> vec3<f32> {
 @group(0) @binding(4 * _S + 4) var<storage, read_write> state1_S: array<f32>;  // (unused by SGD) | exp_avg_sq
 
 fn step_S(i: u32) {
-  // State is read only where the update has it (SGD without momentum binds 4-byte placeholders).
+  // State is read only where the update has it (SGD without momentum binds 4-byte scratch buffers).
   var s0 = 0.0;
   var s1 = 0.0;
   if (p.kind == 1u || p.has_state == 1u) {

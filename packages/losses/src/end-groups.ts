@@ -10,7 +10,17 @@
  * S_g = Σ_{i∈g} z_i, whose gradient with respect to z_i is S_g − z_i.
  */
 import { tensor, type StorageView, type Tensor } from '@fairgpu/tensor';
-import { bufferOf, customOp, f32Input, grid1d, ParamWriter, workgroupSumWgsl, type CustomOpDefinition, type Recorder } from '@fairgpu/tensor/internal';
+import {
+  bufferOf,
+  customOp,
+  f32Input,
+  fillMarker,
+  grid1d,
+  ParamWriter,
+  workgroupSumWgsl,
+  type CustomOpDefinition,
+  type Recorder,
+} from '@fairgpu/tensor/internal';
 import { endGroupsWgsl } from './generated/wgsl.ts';
 
 /** One grouping of the rows: each row's group (in order of first appearance), the groups' sizes. */
@@ -95,7 +105,7 @@ function source(mode: 0 | 1 | 2, zWgsl: string): string {
         ? '@group(0) @binding(5) var<storage, read> upstream: array<f32>;\nfn upstream_gradient() -> f32 { return upstream[0]; }'
         : 'fn upstream_gradient() -> f32 { return 0.0; }',
     ];
-    s = zWgsl + workgroupSumWgsl('workgroup_sum', 'vec2<f32>') + endGroupsWgsl.replace(/^.*\{\{BINDINGS\}\}.*$/m, bindings.join('\n'));
+    s = zWgsl + workgroupSumWgsl('workgroup_sum', 'vec2<f32>') + fillMarker(endGroupsWgsl, 'BINDINGS', bindings);
     sources.set(key, s);
   }
   return s;

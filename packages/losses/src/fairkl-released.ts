@@ -6,7 +6,7 @@
  */
 import { MOMENT, PAIR } from '@fairgpu/kernels';
 import type { Tensor } from '@fairgpu/tensor';
-import { bufferOf, customOp, ParamWriter, type CustomOpDefinition } from '@fairgpu/tensor/internal';
+import { bufferOf, customOp, fillMarker, ParamWriter, type CustomOpDefinition } from '@fairgpu/tensor/internal';
 import { fairklReleasedWgsl } from './generated/wgsl.ts';
 
 interface ReleasedAttrs {
@@ -15,11 +15,8 @@ interface ReleasedAttrs {
   kld: number;
 }
 
-const forwardSource = fairklReleasedWgsl.replace(/^.*\{\{GRAD_BINDING\}\}.*$/m, 'const GRAD = false;\nvar<private> upstream: array<f32, 1>;');
-const gradSource = fairklReleasedWgsl.replace(
-  /^.*\{\{GRAD_BINDING\}\}.*$/m,
-  'const GRAD = true;\n@group(0) @binding(3) var<storage, read> upstream: array<f32>;',
-);
+const forwardSource = fillMarker(fairklReleasedWgsl, 'GRAD_BINDING', ['const GRAD = false;', 'var<private> upstream: array<f32, 1>;']);
+const gradSource = fillMarker(fairklReleasedWgsl, 'GRAD_BINDING', ['const GRAD = true;', '@group(0) @binding(3) var<storage, read> upstream: array<f32>;']);
 
 const denom = (total: number) => Math.max(total - 1, 1);
 

@@ -6,7 +6,7 @@
  * with `impl: 'composite'`.
  */
 import type { Tensor } from '@fairgpu/tensor';
-import { bufferOf, customOp, grid1d, ParamWriter, workgroupSumWgsl, type CustomOpDefinition } from '@fairgpu/tensor/internal';
+import { bufferOf, customOp, fillMarker, grid1d, ParamWriter, workgroupSumWgsl, type CustomOpDefinition } from '@fairgpu/tensor/internal';
 import { rowTermsMeanWgsl } from './generated/wgsl.ts';
 
 export interface RowTermsAttrs {
@@ -24,8 +24,12 @@ function source(grad: boolean, valid: boolean): string {
   const key = `${grad}|${valid}`;
   let s = sources.get(key);
   if (!s) {
-    const header = `const GRAD = ${grad};\nconst VALID = ${valid};\n${grad ? '@group(0) @binding(3) var<storage, read> upstream: array<f32>;' : 'var<private> upstream: array<f32, 1>;'}`;
-    s = workgroupSumWgsl('workgroup_sum', 'vec2<f32>') + rowTermsMeanWgsl.replace(/^.*\{\{GRAD_BINDING\}\}.*$/m, header);
+    const header = [
+      `const GRAD = ${grad};`,
+      `const VALID = ${valid};`,
+      grad ? '@group(0) @binding(3) var<storage, read> upstream: array<f32>;' : 'var<private> upstream: array<f32, 1>;',
+    ];
+    s = workgroupSumWgsl('workgroup_sum', 'vec2<f32>') + fillMarker(rowTermsMeanWgsl, 'GRAD_BINDING', header);
     sources.set(key, s);
   }
   return s;

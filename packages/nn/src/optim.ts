@@ -21,15 +21,6 @@ import {
 } from '@fairgpu/tensor';
 import { type FusedStep, fusedOptimizerStep, type StepSlot } from './ops/optimizer-step.ts';
 
-/** A small id per backend object, for grouping fused updates by the backend they run on. */
-const backendIds = new WeakMap<object, number>();
-let nextBackendId = 0;
-function backendKey(t: Tensor): number {
-  let id = backendIds.get(t.backend);
-  if (id === undefined) backendIds.set(t.backend, (id = nextBackendId++));
-  return id;
-}
-
 function check(op: string, argument: string, value: number, ok: (v: number) => boolean, rule: string): number {
   if (typeof value !== 'number' || !ok(value)) throw new InvalidArgumentError(op, argument, `must be ${rule}, got ${value}`);
   return value;
@@ -122,22 +113,24 @@ export abstract class Optimizer {
 
   protected abstract update(p: Tensor, g: Tensor, state: Map<string, Tensor>): void;
 
-  /** Fused updates queued by `update` during a step, grouped by backend and settings. */
-  private readonly fusedGroups = new Map<string, { step: FusedStep; slots: StepSlot[] }>();
+  /** Fused updates queued by `update` during a step, grouped by backend, then by settings. */
+  private readonly fusedGroups = new Map<object, Map<string, { step: FusedStep; slots: StepSlot[] }>>();
 
   /**
    * Queues a fused update; `step()` runs each group of parameters that share a backend and the
    * update's settings as one fused op (a dispatch per up to 8 parameters, not one per parameter).
    */
   protected queueFused(slot: StepSlot, step: FusedStep): void {
-    const key = `${backendKey(slot.param)}|${slot.state.length}|${JSON.stringify(step)}`;
-    let group = this.fusedGroups.get(key);
-    if (!group) this.fusedGroups.set(key, (group = { step, slots: [] }));
+    let byBackend = this.fusedGroups.get(slot.param.backend);
+    if (!byBackend) this.fusedGroups.set(slot.param.backend, (byBackend = new Map()));
+    const key = `${slot.state.length}|${JSON.stringify(step)}`;
+    let group = byBackend.get(key);
+    if (!group) byBackend.set(key, (group = { step, slots: [] }));
     group.slots.push(slot);
   }
 
   private flushFused(): void {
-    for (const { step, slots } of this.fusedGroups.values()) fusedOptimizerStep(slots, step);
+    for (const groups of this.fusedGroups.values()) for (const { step, slots } of groups.values()) fusedOptimizerStep(slots, step);
   }
 
   /** A state tensor, created with `init` (kept out of any scope) the first time. */

@@ -7,7 +7,7 @@
 import { customOp, type CustomOpDefinition } from './custom.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { crossEntropyWgsl } from './generated/wgsl.ts';
-import { bufferOf, grid1d, ParamWriter, workgroupSumWgsl } from './gpu/kernels/index.ts';
+import { bufferOf, fillMarker, grid1d, ParamWriter, workgroupSumWgsl } from './gpu/kernels/index.ts';
 import type { IndexCheck } from './primitives.ts';
 import type { Tensor } from './tensor.ts';
 
@@ -17,11 +17,13 @@ interface CrossEntropyAttrs {
 }
 
 const sum = workgroupSumWgsl('workgroup_sum', 'f32');
-const forwardSource = crossEntropyWgsl.replace(/^.*\{\{GRAD_BINDING\}\}.*$/m, `const GRAD = false;\nfn upstream_gradient() -> f32 { return 0.0; }\n${sum}`);
-const gradSource = crossEntropyWgsl.replace(
-  /^.*\{\{GRAD_BINDING\}\}.*$/m,
-  `const GRAD = true;\n@group(0) @binding(5) var<storage, read> upstream: array<f32>;\nfn upstream_gradient() -> f32 { return upstream[0]; }\n${sum}`,
-);
+const forwardSource = fillMarker(crossEntropyWgsl, 'GRAD_BINDING', ['const GRAD = false;', 'fn upstream_gradient() -> f32 { return 0.0; }', sum]);
+const gradSource = fillMarker(crossEntropyWgsl, 'GRAD_BINDING', [
+  'const GRAD = true;',
+  '@group(0) @binding(5) var<storage, read> upstream: array<f32>;',
+  'fn upstream_gradient() -> f32 { return upstream[0]; }',
+  sum,
+]);
 
 function params(rows: number, classes: number, code: number): ArrayBuffer {
   return new ParamWriter().u(0, rows).u(1, classes).u(2, code).buffer;

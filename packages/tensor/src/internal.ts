@@ -7,7 +7,17 @@ import type { Backend, StorageView } from './backend.ts';
 import type { CpuTensor } from './custom.ts';
 import { bufferOf, ParamWriter } from './gpu/kernels/index.ts';
 
-export { bufferOf, f32Input, grid1d, ParamWriter, setSoftwareMatmul, type SoftwareMatmul, WORKGROUP, workgroupSumWgsl } from './gpu/kernels/index.ts';
+export {
+  bufferOf,
+  f32Input,
+  fillMarker,
+  grid1d,
+  ParamWriter,
+  setSoftwareMatmul,
+  type SoftwareMatmul,
+  WORKGROUP,
+  workgroupSumWgsl,
+} from './gpu/kernels/index.ts';
 export type { Binding, Recorder } from './gpu/kernels/index.ts';
 export { pickForBackend } from './backend.ts';
 export type { BackendCapabilities, BackendChoices } from './backend.ts';

@@ -8,7 +8,7 @@
  * arithmetic on the CPU backend's storage, in place.
  */
 import type { Tensor } from '@fairgpu/tensor';
-import { type Binding, bufferOf, customOp, elementCount, f32Input, grid1d, ParamWriter, type CustomOpDefinition } from '@fairgpu/tensor/internal';
+import { type Binding, bufferOf, customOp, elementCount, f32Input, fillMarker, grid1d, ParamWriter, type CustomOpDefinition } from '@fairgpu/tensor/internal';
 import { optimizerStepWgsl } from '../generated/wgsl.ts';
 
 export interface FusedStep {
@@ -39,6 +39,16 @@ export interface StepSlot {
 /** Inputs of a group op by name: `param<k>`, `grad<k>`, `state0_<k>`, `state1_<k>` for slot k. */
 type GroupInputs = Record<string, Tensor | undefined>;
 
+/** Slot k's inputs back from the group op's named inputs (GPU views or CPU values alike). */
+function slotsOf<T>(inputs: { readonly [name: string]: T | undefined }, slots: number): { param: T; grad: T; state0?: T; state1?: T }[] {
+  return Array.from({ length: slots }, (_, k) => ({
+    param: inputs[`param${k}`]!,
+    grad: inputs[`grad${k}`]!,
+    state0: inputs[`state0_${k}`],
+    state1: inputs[`state1_${k}`],
+  }));
+}
+
 function constants(s: FusedStep) {
   const t = s.t ?? 1;
   const beta2 = s.beta2 ?? 0;
@@ -68,7 +78,7 @@ function groupSource(slots: number, gradWgsl: readonly string[]): string {
     block.replace(/@binding\(4 \* _S \+ (\d)\)/g, (_m, d: string) => `@binding(${4 * k + Number(d)})`).replace(/_S\b|_S_/g, (m) => m.replace('_S', `_${k}`)),
   );
   const calls = Array.from({ length: slots }, (_, k) => `if (i < slot_end(${k}u)) { step_${k}(i${k ? ` - slot_end(${k - 1}u)` : ''}); }`).join(' else ');
-  source = gradWgsl.join('') + optimizerStepWgsl.replace(SLOT_BLOCK, blocks.join('')).replace(/^.*\{\{DISPATCH\}\}.*$/m, `  ${calls}`);
+  source = gradWgsl.join('') + fillMarker(optimizerStepWgsl.replace(SLOT_BLOCK, blocks.join('')), 'DISPATCH', [calls], '  ');
   sources.set(key, source);
   return source;
 }
@@ -78,12 +88,12 @@ const optimizerStepOp: CustomOpDefinition<{ step: FusedStep; slots: number }, Gr
   gpu(rec, inputs, _out, _dst, { step: s, slots }) {
     const c = constants(s);
     const flags = (s.fresh ? 1 : 0) | (s.nesterov ? 2 : 0) | (s.decoupled ? 4 : 0);
-    const hasState = inputs.state0_0 !== undefined;
+    const views = slotsOf(inputs, slots).filter((v) => elementCount(v.param) > 0);
+    const hasState = views.some((v) => v.state0 !== undefined);
     // Each slot binds up to 4 storage buffers (parameter, gradient, two states).
     const perDispatch = Math.max(1, Math.min(MAX_SLOTS, Math.floor(rec.limits.maxStorageBuffersPerShaderStage / 4)));
-    for (let first = 0; first < slots; first += perDispatch) {
-      const members = Array.from({ length: Math.min(perDispatch, slots - first) }, (_, j) => first + j).filter((k) => elementCount(inputs[`param${k}`]!) > 0);
-      if (!members.length) continue;
+    for (let first = 0; first < views.length; first += perDispatch) {
+      const members = views.slice(first, first + perDispatch);
       const w = new ParamWriter()
         .u(8, s.kind === 'sgd' ? 0 : 1)
         .u(9, flags)
@@ -101,28 +111,26 @@ const optimizerStepOp: CustomOpDefinition<{ step: FusedStep; slots: number }, Gr
       const gradWgsl: string[] = [];
       const buffers: Binding[] = [];
       let end = 0;
-      members.forEach((k, j) => {
-        const n = elementCount(inputs[`param${k}`]!);
+      members.forEach(({ param, grad, state0, state1 }, j) => {
+        const n = elementCount(param);
         end += n;
         w.u(j, end);
         // The gradient is read-only: f32Input (texels on software adapters when large). The
         // parameter and state are read and written in place through storage. Bindings must be
         // distinct buffers: SGD without momentum binds 4-byte scratch buffers it never reads.
-        const g = f32Input(rec, `grad_${j}`, 4 * j + 2, bufferOf(inputs[`grad${k}`]!), n);
+        const g = f32Input(rec, `grad_${j}`, 4 * j + 2, bufferOf(grad), n);
         gradWgsl.push(g.wgsl);
-        const s0 = inputs[`state0_${k}`];
-        const s1 = inputs[`state1_${k}`];
-        buffers.push(bufferOf(inputs[`param${k}`]!), g.resource, s0 ? bufferOf(s0) : rec.scratch(4).buffer, s1 ? bufferOf(s1) : rec.scratch(4).buffer);
+        buffers.push(bufferOf(param), g.resource, state0 ? bufferOf(state0) : rec.scratch(4).buffer, state1 ? bufferOf(state1) : rec.scratch(4).buffer);
       });
       rec.dispatch(`optimizer-step-${s.kind}`, groupSource(members.length, gradWgsl), w.buffer, buffers, grid1d(end));
     }
   },
   cpu(inputs, _out, { step: s, slots }) {
     const c = constants(s);
-    for (let k = 0; k < slots; k++) {
-      const [param, grad] = [inputs[`param${k}`]!.values, inputs[`grad${k}`]!.values];
-      const s0 = inputs[`state0_${k}`]?.values ?? null;
-      const s1 = inputs[`state1_${k}`]?.values ?? null;
+    for (const slot of slotsOf(inputs, slots)) {
+      const [param, grad] = [slot.param.values, slot.grad.values];
+      const s0 = slot.state0?.values ?? null;
+      const s1 = slot.state1?.values ?? null;
       for (let i = 0; i < param.length; i++) {
         const w = param[i];
         let g = grad[i];

@@ -106,6 +106,14 @@ export function workgroupSumWgsl(name: string, type: 'f32' | 'vec2<f32>'): strin
   );
 }
 
+/**
+ * `text` with the line holding `{{marker}}` replaced by `lines` (each indented): how a kernel
+ * template's host-generated parts (bindings, loads, unrolled bodies) go in.
+ */
+export function fillMarker(text: string, marker: string, lines: readonly string[], indent = ''): string {
+  return text.replace(new RegExp(`^.*\\{\\{${marker}\\}\\}.*$`, 'm'), lines.map((l) => indent + l).join('\n'));
+}
+
 export const WORKGROUP = 64;
 const MAX_GROUPS = 65535;
 

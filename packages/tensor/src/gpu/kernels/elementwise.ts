@@ -7,8 +7,7 @@ import type { Operand, OutputSpec, StorageView } from '../../backend.ts';
 import { elementwiseTexelWgsl, elementwiseWgsl } from '../../generated/wgsl.ts';
 import type { BinaryOp, UnaryOp } from '../../primitives.ts';
 import { broadcastStrides, sizeOf, type Shape } from '../../shape.ts';
-import type { PooledBuffer } from '../pool.ts';
-import { type Binding, f32Input, grid1d, ParamWriter, type Recorder, scalarBits, wgslType } from './common.ts';
+import { type Binding, bufferOf, f32Input, fillMarker, grid1d, ParamWriter, type Recorder, scalarBits, wgslType } from './common.ts';
 
 export const UNARY_EXPR: { [U in UnaryOp]: string } = {
   neg: '-x0',
@@ -61,6 +60,11 @@ fn pow_real(a: f32, b: f32) -> f32 {
 
 const elementwiseSources = new Map<string, string>();
 
+/** An elementwise kernel's source: its type header, the helpers, and the template's BINDINGS and LOADS filled. */
+function assemble(template: string, header: readonly string[], bindings: readonly string[], loads: readonly string[]): string {
+  return [header.join('\n'), ELEMENTWISE_HELPERS, fillMarker(fillMarker(template, 'BINDINGS', bindings), 'LOADS', loads, '  ')].join('\n');
+}
+
 /** Elementwise op over 1–3 operands with broadcasting; scalars travel in the uniform block. */
 export function elementwise(rec: Recorder, label: string, expr: string, inputs: readonly Operand[], out: OutputSpec, outBuffer: GPUBuffer): void {
   const n = sizeOf(out.shape);
@@ -94,7 +98,7 @@ export function elementwise(rec: Recorder, label: string, expr: string, inputs: 
       modes.push(2);
       continue;
     }
-    const buffer = (operand.storage.handle as PooledBuffer).buffer;
+    const buffer = bufferOf(operand);
     const same = operand.shape.length === out.shape.length && operand.shape.every((d, i) => d === out.shape[i]);
     const single = !same && sizeOf(operand.shape) === 1;
     // f32 tensors read through f32Input (texels on software adapters when large); i32 and
@@ -145,13 +149,13 @@ export function elementwise(rec: Recorder, label: string, expr: string, inputs: 
   if (!source) {
     bindings.push(`@group(0) @binding(4) var<storage, read_write> out: array<TO>;`);
     header.push(`fn op(x0: T0, x1: T1, x2: T2) -> TO { return TO(${expr}); }`);
-    source = [
-      header.join('\n'),
-      ELEMENTWISE_HELPERS,
-      elementwiseWgsl
-        .replace(/^.*\{\{BINDINGS\}\}.*$/m, bindings.join('\n'))
-        .replace(/^.*\{\{LOADS\}\}.*$/m, loads.map((l) => `  ${l.replace(/INDEX\(/g, grid ? 'grid_index(pos, ' : 'broadcast_index(i, ')}`).join('\n')),
-    ].join('\n');
+    const index = grid ? 'grid_index(pos, ' : 'broadcast_index(i, ';
+    source = assemble(
+      elementwiseWgsl,
+      header,
+      bindings,
+      loads.map((l) => l.replace(/INDEX\(/g, index)),
+    );
     elementwiseSources.set(key, source);
   }
   // Four elements per invocation (PER_INVOCATION in elementwise.wgsl), along the inner axis with GRID.
@@ -214,7 +218,7 @@ function elementwiseTexels(rec: Recorder, label: string, expr: string, inputs: r
       modes.push('s');
     } else {
       header.push(`alias T${k} = f32;`);
-      const buffer = (operand.storage.handle as PooledBuffer).buffer;
+      const buffer = bufferOf(operand);
       const size = sizeOf(operand.shape);
       if (size === 1) {
         bindings.push(`@group(0) @binding(${k + 1}) var<storage, read> in${k}: array<f32>;`);
@@ -236,11 +240,7 @@ function elementwiseTexels(rec: Recorder, label: string, expr: string, inputs: r
   if (!source) {
     bindings.push(`@group(0) @binding(4) var<storage, read_write> out: array<vec4<TO>>;`);
     header.push(`fn op(x0: T0, x1: T1, x2: T2) -> TO { return TO(${expr}); }`);
-    source = [
-      header.join('\n'),
-      ELEMENTWISE_HELPERS,
-      elementwiseTexelWgsl.replace(/^.*\{\{BINDINGS\}\}.*$/m, bindings.join('\n')).replace(/^.*\{\{LOADS\}\}.*$/m, loads.map((l) => `  ${l}`).join('\n')),
-    ].join('\n');
+    source = assemble(elementwiseTexelWgsl, header, bindings, loads);
     texelSources.set(key, source);
   }
   // Four texels per invocation (TEXELS_PER_INVOCATION in elementwise-texel.wgsl).

@@ -16,6 +16,7 @@ export {
   type Binding,
   bufferOf,
   f32Input,
+  fillMarker,
   grid1d,
   ParamWriter,
   type Recorder,

@@ -16,7 +16,7 @@ import {
 import type { Params } from '../../primitives.ts';
 import { broadcastStrides, sizeOf, type Shape } from '../../shape.ts';
 import type { PooledBuffer } from '../pool.ts';
-import { grid1d, ones, ParamWriter, type Recorder, zerosOf } from './common.ts';
+import { fillMarker, grid1d, ones, ParamWriter, type Recorder, zerosOf } from './common.ts';
 import { stridedCopy } from './movement.ts';
 import { reduceInput, reduceSource } from './reduce.ts';
 
@@ -110,11 +110,6 @@ export function matmulSplits(workgroups: number, k: number): number {
 
 /** Register block edge for a matrix extent: 4, 8 or 16 (thin matrices waste less with small blocks). */
 export const matmulBlock = (extent: number): 4 | 8 | 16 => (extent <= 4 ? 4 : extent <= 8 ? 8 : 16);
-
-/** `text` with the line holding `{{marker}}` replaced by `lines` (indented): the unrolled parts of a kernel template. */
-function fillMarker(text: string, marker: string, lines: readonly string[], indent: string): string {
-  return text.replace(new RegExp(`^.*\\{\\{${marker}\\}\\}.*$`, 'm'), lines.map((l) => indent + l).join('\n'));
-}
 
 const matmulBlockedSources = new Map<string, string>();
 
