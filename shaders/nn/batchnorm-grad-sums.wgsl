@@ -1,5 +1,5 @@
-// Per-channel sums of BatchNorm's backward pass, one workgroup per channel:
-//   out[c] = Σ g·x̂ (= dweight),  out[C + c] = Σ g (= dbias),  x̂ = (x − mean)·invstd,
+// Per-channel sums of BatchNorm's backward pass, one workgroup per channel, written straight into
+// the two parameters' gradients: dweight[c] = Σ g·x̂,  dbias[c] = Σ g,  x̂ = (x − mean)·invstd,
 // with mean and invstd read from the forward statistics (batchnorm-stats.wgsl rows 3 and 5).
 // With `relu` (BatchNorm fused with a following ReLU), g is first masked by the ReLU's derivative:
 // g·[a·x + d > 0], the pre-activation recomputed from the statistics (rows 0 and 2) exactly as
@@ -19,7 +19,8 @@ struct Params {
 // The inputs g, x, stats (bindings 1–3) and `fn g_at(i)`, `x_at(i)`, `stats_at(i)` come from the
 // host (f32Input, tensor/src/gpu/kernels/common.ts): textures on software adapters when large,
 // else storage.
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dweight: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dbias: array<f32>;
 
 // Both sums in one reduction of vec2s: `fn workgroup_sum(v: vec2<f32>, lane)` comes from the host
 // (workgroupSumWgsl, tensor/src/gpu/kernels/common.ts).
@@ -64,7 +65,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
   let total = workgroup_sum(vec2<f32>(sgx, sg), lane);
   if (lane == 0u) {
-    out[c] = total.x;
-    out[p.channels + c] = total.y;
+    dweight[c] = total.x;
+    dbias[c] = total.y;
   }
 }

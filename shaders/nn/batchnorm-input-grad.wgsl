@@ -2,7 +2,7 @@
 // (the per-channel coefficients are computed once per plane):
 //   dx = k·g − k·invstd·m·x + k·(mean·invstd·m − Σg/N),  k = w·invstd,  m = Σg·x̂ / N
 // (= w·invstd·(g − mean(g) − x̂·mean(g·x̂))), with mean/invstd from batchnorm-stats.wgsl and the
-// sums from batchnorm-grad-sums.wgsl. With `relu` g is masked by the fused ReLU's derivative as in
+// sums Σg·x̂ (dweight), Σg (dbias) from batchnorm-grad-sums.wgsl. With `relu` g is masked by the fused ReLU's derivative as in
 // batchnorm-grad-sums.wgsl. Specialised by the host: `const p = Params(...)`.
 struct Params {
   outer: u32,
@@ -15,10 +15,10 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> uniforms: Params;
 // {{CONSTANTS}}
-// The inputs g, x, weight, stats, sums (bindings 1–5) and their `fn <name>_at(i)` come from the
+// The inputs g, x, weight, stats, dweight, dbias (bindings 1–6) and their `fn <name>_at(i)` come from the
 // host (f32Input, tensor/src/gpu/kernels/common.ts): textures on software adapters when large,
 // else storage.
-// `dx` (binding 6) and `fn dx_set(i, v)`, `dx_set4(t, v4)` come from the host too (vec4s with `texels`).
+// `dx` (binding 7) and `fn dx_set(i, v)`, `dx_set4(t, v4)` come from the host too (vec4s with `texels`).
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -31,10 +31,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let mean = stats_at(3u * p.channels + c);
   let invstd = stats_at(5u * p.channels + c);
   let k = weight_at(c) * invstd;
-  let mgx = sums_at(c) / n;
+  let mgx = dweight_at(c) / n;
   let cg = k;
   let cx = -(k * invstd * mgx);
-  let c0 = k * (mean * invstd * mgx - sums_at(p.channels + c) / n);
+  let c0 = k * (mean * invstd * mgx - dbias_at(c) / n);
   let a = stats_at(c);
   let d = stats_at(2u * p.channels + c);
   if (p.texels == 1u) {

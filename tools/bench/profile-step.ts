@@ -189,14 +189,16 @@ async function profile(gpu: GpuContext, kind: 'ce' | 'fairkl', loaderBatch: (i: 
     if (d.label.startsWith('matmul')) {
       const u = new Uint32Array(d.params);
       e.shapes.add(`${u[0]}x${u[1]}x${u[2]}(${(best).toFixed(1)}ms)`);
-    } else e.shapes.add(`grid ${d.grid.join('x')}`);
+    } else e.shapes.add(`grid ${d.grid.join('x')}(${best.toFixed(1)}ms)`);
     byLabel.set(d.label, e);
   }
   const sum = [...byLabel.values()].reduce((a, e) => a + e.ms, 0);
   console.log(`replayed alone: sum ${sum.toFixed(0)} ms (sync overhead ≈ ${syncMs.toFixed(2)} ms each, ${(syncMs * recorded.length).toFixed(0)} ms in all)`);
   for (const [label, e] of [...byLabel.entries()].sort((a, b) => b[1].ms - a[1].ms)) {
     const shapes = [...e.shapes].slice(0, 8).join(' ');
-    console.log(`  ${label.padEnd(28)} ${e.ms.toFixed(1).padStart(8)} ms  ${String(e.n).padStart(4)}×  ${label.startsWith('matmul') ? `MxNxK ${shapes}` : ''}`);
+    console.log(
+      `  ${label.padEnd(28)} ${e.ms.toFixed(1).padStart(8)} ms  ${String(e.n).padStart(4)}×  ${label.startsWith('matmul') ? `MxNxK ${shapes}` : shapes}`,
+    );
   }
   model.dispose();
 }

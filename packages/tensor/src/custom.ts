@@ -1,9 +1,10 @@
 import type { Operand, OutputSpec, StorageView } from './backend.ts';
-import type { DType } from './dtype.ts';
-import { dispatch } from './dispatch.ts';
+import { coerce, type DType } from './dtype.ts';
+import { dispatch, resolveBackend } from './dispatch.ts';
+import { InvalidArgumentError } from './errors.ts';
 import type { Recorder } from './gpu/kernels/index.ts';
 import type { Shape } from './shape.ts';
-import type { Tensor, TensorLike } from './tensor.ts';
+import { Tensor, type TensorLike } from './tensor.ts';
 
 /** A tensor input of a custom op on the CPU reference: its float64 values (i32 tensors hold integers). */
 export interface CpuTensor {
@@ -157,4 +158,104 @@ export function customOp(
   const tensors = present.map((k) => (inputs as Record<string, Tensor>)[k]);
   const params = { op: lower(op as unknown as AnyTyped), attrs: { names: present, attrs } satisfies LoweredAttrs };
   return dispatch('custom', tensors, params, out, present.length ? present : [op.name]);
+}
+
+/**
+ * An op with several outputs that one kernel computes together (per-channel sums that two
+ * parameters' gradients read, statistics with their counts), instead of one packed output sliced
+ * apart by extra dispatches. Not differentiable: its outputs never require grad, as a
+ * `CustomOpDefinition` without `vjp`; use it for statistics and inside VJPs. `gpu()` gets each
+ * output's buffer and must write every element of each (pooled buffers hold stale data); `cpu()`
+ * returns each output's float64 values.
+ */
+export interface MultiOutputOpDefinition<Attrs extends object, Inputs extends NamedInputs<Inputs>, Outputs extends string> {
+  readonly name: string;
+  gpu(rec: Recorder, inputs: GpuInputs<Inputs>, outs: { readonly [K in Outputs]: GPUBuffer }, attrs: Readonly<Attrs>): void;
+  cpu(inputs: CpuInputs<Inputs>, outs: { readonly [K in Outputs]: OutputSpec }, attrs: Readonly<Attrs>): { [K in Outputs]: Float64Array };
+}
+
+/**
+ * Storage for an output computed by another op's kernel: the backend's usual allocation (pool
+ * buffer, CPU array) through the 'custom' primitive with nothing encoded.
+ */
+const ALLOCATE: CustomOpDefinition = {
+  name: 'allocate',
+  gpu() {},
+  cpu(_inputs, out) {
+    return new Float64Array(out.shape.reduce((p, d) => p * d, 1));
+  },
+};
+
+interface MultiAttrs {
+  readonly names: readonly string[];
+  readonly outputs: readonly string[];
+  readonly specs: Readonly<Record<string, OutputSpec>>;
+  readonly attrs: object;
+}
+
+type AnyMulti = MultiOutputOpDefinition<object, Record<string, Tensor | undefined>, string>;
+const loweredMulti = new WeakMap<AnyMulti, CustomOpDefinition>();
+
+/**
+ * The single-output form of a multi-output op: the first output is the primitive's own; the
+ * others arrive allocated, after the inputs, and the kernel writes them (the CPU reference fills
+ * their arrays).
+ */
+function lowerMulti(def: AnyMulti): CustomOpDefinition {
+  let op = loweredMulti.get(def);
+  if (op) return op;
+  const split = (attrs: Readonly<Record<string, unknown>>) => attrs as unknown as MultiAttrs;
+  op = {
+    name: def.name,
+    gpu(rec, inputs, out, dst, attrs) {
+      const { names, outputs, attrs: a } = split(attrs);
+      const views = inputs as readonly StorageView[];
+      const buffers: Record<string, GPUBuffer> = { [outputs[0]]: dst };
+      outputs.slice(1).forEach((n, k) => (buffers[n] = (views[names.length + k].storage.handle as { buffer: GPUBuffer }).buffer));
+      def.gpu(rec, byName(names, views.slice(0, names.length)), buffers, a);
+    },
+    cpu(inputs, _out, attrs) {
+      const { names, outputs, specs, attrs: a } = split(attrs);
+      const tensors = inputs as readonly CpuTensor[];
+      const values = def.cpu(byName(names, tensors.slice(0, names.length)), specs, a);
+      outputs.forEach((n, k) => {
+        const size = specs[n].shape.reduce((p, d) => p * d, 1);
+        if (values[n]?.length !== size)
+          throw new Error(
+            `custom op '${def.name}': cpu() returned ${values[n]?.length ?? 'no'} values for output '${n}' of shape [${specs[n].shape.join(', ')}]`,
+          );
+        if (k > 0) tensors[names.length + k - 1].values.set(specs[n].dtype === 'i32' ? values[n].map((v) => coerce(v, 'i32')) : values[n]);
+      });
+      return values[outputs[0]];
+    },
+  };
+  loweredMulti.set(def, op);
+  return op;
+}
+
+/**
+ * Runs a multi-output op (`MultiOutputOpDefinition`) through the single dispatch path: one
+ * recorded kernel, one tensor per entry of `outs` (in its order; the first names the op in
+ * listeners). Inputs by name as `customOp`'s typed form.
+ */
+export function customOpOutputs<Attrs extends object, Inputs extends NamedInputs<Inputs>, Outputs extends string>(
+  op: MultiOutputOpDefinition<Attrs, Inputs, Outputs>,
+  inputs: Inputs,
+  outs: { readonly [K in Outputs]: OutputSpec },
+  attrs: NoInfer<Attrs>,
+): { [K in Outputs]: Tensor } {
+  const outputs = Object.keys(outs) as Outputs[];
+  if (!outputs.length) throw new InvalidArgumentError(op.name, 'outs', 'must name at least one output');
+  const present = Object.keys(inputs).filter((k) => (inputs as Record<string, Tensor | undefined>)[k] !== undefined);
+  const tensors = present.map((k) => (inputs as Record<string, Tensor>)[k]);
+  const backend = resolveBackend(op.name, tensors, present);
+  const allocated = outputs.slice(1).map((n) => {
+    const spec = outs[n];
+    return new Tensor(backend, backend.run('custom', [], { op: ALLOCATE, attrs: {} }, spec), spec.shape, spec.dtype);
+  });
+  const params = { op: lowerMulti(op as unknown as AnyMulti), attrs: { names: present, outputs, specs: outs, attrs } satisfies MultiAttrs };
+  const first = dispatch('custom', [...tensors, ...allocated], params, outs[outputs[0]], [...present, ...outputs.slice(1).map((n) => `output '${n}'`)]);
+  const result = { [outputs[0]]: first } as { [K in Outputs]: Tensor };
+  outputs.slice(1).forEach((n, k) => (result[n] = allocated[k]));
+  return result;
 }

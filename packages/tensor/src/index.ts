@@ -39,9 +39,10 @@ export { vjpRules, NONDIFFERENTIABLE } from './autograd/vjp.ts';
 export type { VjpRule, VjpContext } from './autograd/vjp.ts';
 export { dispatch, resolveBackend } from './dispatch.ts';
 // Kernel authoring: fused ops defined in other packages (see docs/architecture.md).
-export { customOp } from './custom.ts';
+export { customOp, customOpOutputs } from './custom.ts';
 export type {
   CustomOpDefinition,
+  MultiOutputOpDefinition,
   CustomVjpContext,
   CpuOperand,
   CpuTensor,

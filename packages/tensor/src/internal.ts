@@ -21,8 +21,18 @@ export {
 export type { Binding, Recorder } from './gpu/kernels/index.ts';
 export { pickForBackend } from './backend.ts';
 export type { BackendCapabilities, BackendChoices } from './backend.ts';
-export { customOp } from './custom.ts';
-export type { CpuInputs, CpuTensor, CustomOpDefinition, CustomVjpContext, GpuInputs, InputGradients, NamedInputs, VjpInputs } from './custom.ts';
+export { customOp, customOpOutputs } from './custom.ts';
+export type {
+  CpuInputs,
+  CpuTensor,
+  CustomOpDefinition,
+  CustomVjpContext,
+  GpuInputs,
+  InputGradients,
+  MultiOutputOpDefinition,
+  NamedInputs,
+  VjpInputs,
+} from './custom.ts';
 
 /**
  * The buffer of an optional input, or `fallback` when it is absent: a kernel specialised without

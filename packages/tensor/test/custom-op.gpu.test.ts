@@ -1,5 +1,19 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { bufferOf, cpuBackend, customOp, grid1d, ParamWriter, scope, tensor, type CustomOpDefinition, type Device, type StorageView } from '../src/index.ts';
+import {
+  bufferOf,
+  cpuBackend,
+  customOp,
+  customOpOutputs,
+  grid1d,
+  ParamWriter,
+  scope,
+  tensor,
+  type CustomOpDefinition,
+  type Device,
+  type MultiOutputOpDefinition,
+  type StorageView,
+  type Tensor,
+} from '../src/index.ts';
 import { expectClose, gpuOrSkip } from './helpers.ts';
 
 const gpu = await gpuOrSkip();
@@ -50,5 +64,55 @@ describe.runIf(gpu)('custom ops', () => {
     expect(ref.g).toEqual([6, -24, 54, 12]);
     expectClose(got.y, ref.y);
     expectClose(got.g, ref.g);
+  });
+});
+
+/** doubled = 2·x and shifted = x + 1 from one kernel: the multi-output path end to end. */
+const twoWays: MultiOutputOpDefinition<object, { x: Tensor }, 'doubled' | 'shifted'> = {
+  name: 'twoWays',
+  gpu(rec, { x }, outs) {
+    const n = x.shape.reduce((p, d) => p * d, 1);
+    const source = `struct P { n: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> doubled: array<f32>;
+@group(0) @binding(3) var<storage, read_write> shifted: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) w: vec3<u32>) {
+  let i = g.x + g.y * w.x * 64u;
+  if (i < p.n) { doubled[i] = 2.0 * x[i]; shifted[i] = x[i] + 1.0; }
+}`;
+    rec.dispatch('two-ways', source, new ParamWriter().u(0, n).buffer, [bufferOf(x), outs.doubled, outs.shifted], grid1d(n));
+  },
+  cpu({ x }) {
+    return { doubled: x.values.map((v) => 2 * v), shifted: x.values.map((v) => v + 1) };
+  },
+};
+
+describe.runIf(gpu)('multi-output custom ops', () => {
+  it('write every output from one kernel, as the CPU reference', async () => {
+    const values = Array.from({ length: 300 }, (_, i) => Math.sin(i));
+    const run = (device: Device) =>
+      scope(async () => {
+        // A stale pooled buffer first: the outputs must not depend on what it held.
+        await tensor(
+          values.map(() => 7),
+          [300],
+          { device },
+        )
+          .add(1)
+          .toArray();
+        const out = customOpOutputs(
+          twoWays,
+          { x: tensor(values, [300], { device }) },
+          { doubled: { shape: [300], dtype: 'f32' }, shifted: { shape: [300], dtype: 'f32' } },
+          {},
+        );
+        return { doubled: Array.from(await out.doubled.toArray()), shifted: Array.from(await out.shifted.toArray()) };
+      });
+    const ref = await run(cpuBackend());
+    const got = await run(gpu!);
+    expectClose(got.doubled, ref.doubled);
+    expectClose(got.shifted, ref.shifted);
+    expect(ref.shifted[1]).toBeCloseTo(Math.sin(1) + 1, 6);
   });
 });

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { cpuBackend, customOp, pickForBackend, scope, tensor, type Backend, type CustomOpDefinition, type Tensor } from '../src/index.ts';
+import {
+  cpuBackend,
+  customOp,
+  customOpOutputs,
+  pickForBackend,
+  scope,
+  tensor,
+  type Backend,
+  type CustomOpDefinition,
+  type MultiOutputOpDefinition,
+  type Tensor,
+} from '../src/index.ts';
 import { elementCount } from '../src/internal.ts';
 import { setDispatchListener } from '../src/dispatch.ts';
 
@@ -109,5 +120,69 @@ describe('needsGrad', () => {
     } finally {
       setDispatchListener(previous);
     }
+  });
+});
+
+/** Row sums and row maxima of x [R, C] (and their count as i32), three outputs of one op. */
+const rowStats: MultiOutputOpDefinition<{ offset: number }, { x: Tensor }, 'sum' | 'max' | 'count'> = {
+  name: 'rowStats',
+  gpu() {
+    throw new Error('CPU-only test op');
+  },
+  cpu({ x }, outs, { offset }) {
+    const [rows, cols] = x.shape;
+    const sum = new Float64Array(rows);
+    const max = new Float64Array(rows).fill(-Infinity);
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < cols; c++) {
+        sum[r] += x.values[r * cols + c] + offset;
+        max[r] = Math.max(max[r], x.values[r * cols + c]);
+      }
+    return { sum, max, count: new Float64Array(outs.count.shape[0]).fill(cols + 0.7) };
+  },
+};
+
+describe('multi-output custom ops', () => {
+  it('return one tensor per output, in one dispatch, none requiring grad', async () => {
+    const ops: string[] = [];
+    const previous = setDispatchListener((op) => ops.push(op));
+    try {
+      await scope(async () => {
+        const device = cpuBackend();
+        const x = tensor([1, 5, 2, -1, 0, 3], [2, 3], { device, requiresGrad: true });
+        const out = customOpOutputs(
+          rowStats,
+          { x },
+          { sum: { shape: [2], dtype: 'f32' }, max: { shape: [2], dtype: 'f32' }, count: { shape: [2], dtype: 'i32' } },
+          { offset: 1 },
+        );
+        expect(ops).toEqual(['custom:rowStats']);
+        expect(Object.keys(out)).toEqual(['sum', 'max', 'count']);
+        expect(Array.from(await out.sum.toArray())).toEqual([11, 5]);
+        expect(Array.from(await out.max.toArray())).toEqual([5, 3]);
+        expect(out.count.dtype).toBe('i32');
+        expect(Array.from(await out.count.toArray())).toEqual([3, 3]);
+        expect([out.sum.requiresGrad, out.max.requiresGrad, out.count.requiresGrad]).toEqual([false, false, false]);
+      });
+    } finally {
+      setDispatchListener(previous);
+    }
+  });
+
+  it('reject a cpu() result of the wrong size, naming the output', () => {
+    const short: MultiOutputOpDefinition<object, { x: Tensor }, 'a' | 'b'> = {
+      name: 'short',
+      gpu() {},
+      cpu({ x }) {
+        return { a: x.values.slice(), b: new Float64Array(1) };
+      },
+    };
+    scope(() => {
+      const x = tensor([1, 2], [2], { device: cpuBackend() });
+      expect(() => customOpOutputs(short, { x }, { a: { shape: [2], dtype: 'f32' }, b: { shape: [2], dtype: 'f32' } }, {})).toThrow(
+        /output 'b' of shape \[2\]/,
+      );
+      expect(() => customOpOutputs(short, { x }, {} as never, {})).toThrow(/outs/);
+    });
   });
 });
