@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { cpuBackend, gradcheck, noGrad, scope, tensor, type Device, type Tensor } from '@fairgpu/tensor';
+import { setSoftwareMatmul } from '@fairgpu/tensor/internal';
 import {
   avgPool2d,
   BatchNorm2d,
@@ -55,6 +56,9 @@ const convCases = [
   // the products take matmul-texture.
   { name: '3×3 stride 2 pad 1, 8 × 3 × 28 × 28 (texel inputs)', x: [8, 3, 28, 28], w: [8, 3, 3, 3], stride: 2, padding: 1 },
   { name: '7×7 pad 3, 6 × 4 × 28 × 28 (texel inputs)', x: [6, 4, 28, 28], w: [8, 4, 7, 7], stride: 1, padding: 3 },
+  // K = 16·49 = 784 against 32-row tiles: the forward product runs in two k chunks, the second
+  // adding onto the first's planar output (which holds the bias).
+  { name: '7×7 pad 3, 32 ← 16 channels (two k chunks)', x: [1, 16, 8, 8], w: [32, 16, 7, 7], stride: 1, padding: 3 },
 ];
 
 describe.runIf(gpu)('conv2d and pooling on the GPU vs the float64 reference', () => {
@@ -147,8 +151,8 @@ describe.runIf(gpu)('conv2d and pooling on the GPU vs the float64 reference', ()
     for (const k of ['y', 'g', 'rm', 'rv', 'e', 'fast', 'nbt'] as const) expectClose(got[k], ref[k], { rtol: 1e-4, atol: 1e-4 }, k);
   });
   it('BatchNorm2d, max pooling and global average pooling on inputs of 16384 floats (texels on software adapters)', async () => {
-    // Every f32 input of the conv output transpose, the BatchNorm kernels, both max-pooling kernels
-    // and the global pool's forward is 8 × 8 × 16 × 16 = 16384 floats (TEXEL_INPUT_MIN_FLOATS).
+    // Every f32 input of the BatchNorm kernels, both max-pooling kernels and the global pool's
+    // forward is 8 × 8 × 16 × 16 = 16384 floats (TEXEL_INPUT_MIN_FLOATS).
     const bns: BatchNorm2d[] = [];
     const fn = (x: Tensor, w: Tensor, b: Tensor) => {
       const bn = new BatchNorm2d(8, { device: x.backend });
@@ -172,7 +176,7 @@ describe.runIf(gpu)('conv2d and pooling on the GPU vs the float64 reference', ()
     if (gpu!.adapterInfo.isSoftware) {
       const bn = ['batchnorm-stats', 'channel-linear', 'batchnorm-grad-sums', 'batchnorm-input-grad'];
       // The global pool's backward reads the [8, 8] gradient from storage; its forward reads texels.
-      for (const label of ['conv-output-transpose', ...bn, 'maxpool2d', 'maxpool2d-grad', 'global-avg-pool']) {
+      for (const label of [...bn, 'maxpool2d', 'maxpool2d-grad', 'global-avg-pool']) {
         expect(
           sources.get(label)?.some((s) => s.includes('_texels')),
           label,
@@ -182,7 +186,37 @@ describe.runIf(gpu)('conv2d and pooling on the GPU vs the float64 reference', ()
       for (const label of ['channel-linear', 'batchnorm-input-grad']) expect(sources.get(label)?.[0], label).toContain('array<vec4<f32>>');
       for (const label of ['batchnorm-stats', 'batchnorm-grad-sums'])
         expect(sources.get(label)?.[0], label).toMatch(/texels: u32,[\s\S]*const p = Params\([^)]*, 1u\);/);
+      // The convolution's three products read and write NCHW in place (planes of 256 floats): no transposes.
+      expect(sources.has('conv-output-transpose')).toBe(false);
+      const planarProducts = [...sources.entries()].filter(([l]) => /^matmul-texture-\d+x8n-planar$/.test(l)).flatMap(([, v]) => v);
+      expect(planarProducts).toHaveLength(2); // the forward (planar C with the bias) and the column gradient (planar B)
+      expect(sources.get('matmul-texture-split-8x8-planar')).toHaveLength(1);
     }
+  });
+  it.runIf(gpu?.adapterInfo.isSoftware)('the wide im2col product falls back to a plain product and transposes (texel inputs)', async () => {
+    // With matmul-blocked forced (as on hardware adapters, or planes of 49 floats) the products run
+    // on [Co, B·P] matrices and the conv output transpose converts each way, reading texels here.
+    const be = gpu!.backend;
+    const labels = new Map<string, string[]>();
+    const original = be.dispatch.bind(be);
+    be.dispatch = (label, source, ...rest) => {
+      labels.set(label, [...(labels.get(label) ?? []), source]);
+      original(label, source, ...rest);
+    };
+    const previous = setSoftwareMatmul('blocked');
+    try {
+      await compare((x, w, b) => conv2d(x, w, b, { padding: 1, algorithm: 'im2col' }), [input([8, 8, 16, 16], 23), input([8, 8, 3, 3], 24), input([8], 25)]);
+      await compare(
+        (x, w, b) => conv2d(x, w, b, { stride: 2, padding: 1, algorithm: 'im2col' }),
+        [input([2, 3, 9, 7], 26), input([4, 3, 3, 3], 27), input([4], 28)],
+      );
+    } finally {
+      setSoftwareMatmul(previous);
+      be.dispatch = original;
+    }
+    // Forward (with the bias) and the gradient's transpose back, once per product that reads it.
+    expect(labels.get('conv-output-transpose')?.some((s) => s.includes('src_texels'))).toBe(true);
+    expect([...labels.keys()].some((l) => l.includes('planar'))).toBe(false);
   });
 });
 

@@ -12,6 +12,9 @@ export {
   f32Input,
   fillMarker,
   grid1d,
+  matmulBuffers,
+  matmulPlanar,
+  type PlanarProduct,
   ParamWriter,
   setSoftwareMatmul,
   type SoftwareMatmul,
@@ -20,6 +23,8 @@ export {
 } from './gpu/kernels/index.ts';
 export type { Binding, Recorder } from './gpu/kernels/index.ts';
 export { pickForBackend } from './backend.ts';
+/** matmul reading an operand transposed without a copy (what VJPs use for Aᵀ·G and G·Bᵀ). */
+export { matmulTransposed } from './ops/matmul.ts';
 export type { BackendCapabilities, BackendChoices } from './backend.ts';
 export { customOp, customOpOutputs } from './custom.ts';
 export type {

@@ -169,7 +169,7 @@ describe('multi-output custom ops', () => {
     }
   });
 
-  it('reject a cpu() result of the wrong size, naming the output', () => {
+  it('reject a cpu() result of the wrong size, naming the output', async () => {
     const short: MultiOutputOpDefinition<object, { x: Tensor }, 'a' | 'b'> = {
       name: 'short',
       gpu() {},
@@ -177,7 +177,7 @@ describe('multi-output custom ops', () => {
         return { a: x.values.slice(), b: new Float64Array(1) };
       },
     };
-    scope(() => {
+    await scope(async () => {
       const x = tensor([1, 2], [2], { device: cpuBackend() });
       expect(() => customOpOutputs(short, { x }, { a: { shape: [2], dtype: 'f32' }, b: { shape: [2], dtype: 'f32' } }, {})).toThrow(
         /output 'b' of shape \[2\]/,

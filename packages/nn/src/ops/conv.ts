@@ -8,7 +8,20 @@
  * `conv2d` picks per adapter class (`convAlgorithm`), from `npm run bench -- train` measurements.
  */
 import { assertKnownOptions, concat, InvalidArgumentError, ShapeMismatchError, type Tensor } from '@fairgpu/tensor';
-import { bufferOf, customOp, f32Input, grid1d, packU32, pickForBackend, workgroupSumWgsl, type CustomOpDefinition } from '@fairgpu/tensor/internal';
+import {
+  bufferOf,
+  customOp,
+  f32Input,
+  grid1d,
+  matmulBuffers,
+  matmulPlanar,
+  matmulTransposed,
+  packU32,
+  pickForBackend,
+  workgroupSumWgsl,
+  type CustomOpDefinition,
+  type Recorder,
+} from '@fairgpu/tensor/internal';
 import {
   channelSumWgsl,
   channelTransposeWgsl,
@@ -218,58 +231,152 @@ export const conv2dDirectOp: CustomOpDefinition<GeometryAttrs, { x: Tensor; weig
 };
 
 /**
- * [Co, B, P] → [B, Co, P] plus bias (the wide im2col matmul's output to NCHW), one kernel each way:
- * dir 0 adds the bias (when given) in the same pass; the VJP transposes g back with dir 1 and sums
- * it for the bias.
+ * The conv output transpose [Co, B, P] → [B, Co, P] plus bias (dir 0) or back without one
+ * (dir 1), one kernel: the fallback of the wide product's ops below where the planar products
+ * do not run (hardware adapters, P not a multiple of 4).
  */
-interface TransposeAttrs {
-  dims: readonly [number, number, number];
-  dir: 0 | 1;
+function encodeTranspose(rec: Recorder, src: GPUBuffer, bias: GPUBuffer | null, dst: GPUBuffer, dims: readonly [number, number, number], dir: 0 | 1): void {
+  const [batch, channels, inner] = dims;
+  const total = batch * channels * inner;
+  if (!total) return;
+  const texels = byTexels(rec, inner);
+  const values = [total, inner, channels, batch, dir, texels ? 1 : 0];
+  const input = f32Input(rec, 'src', 1, src, total);
+  const biasInput = bias ? f32Input(rec, 'bias', 2, bias, channels) : null;
+  rec.dispatch(
+    'conv-output-transpose',
+    input.wgsl +
+      (biasInput ? biasInput.wgsl : 'fn bias_at(c: u32) -> f32 { return 0.0; }\n') +
+      outputBinding(3, 'out', texels) +
+      specialize(channelTransposeWgsl, 'Params', values),
+    packU32(values),
+    [input.resource, biasInput ? biasInput.resource : null, dst],
+    grid1d(batch * channels),
+  );
 }
 
-const channelTransposeOp: CustomOpDefinition<TransposeAttrs, { y: Tensor; bias?: Tensor }> = {
-  name: 'convOutputTranspose',
-  gpu(rec, inputs, out, dst, attrs) {
-    const [batch, channels, inner] = attrs.dims;
-    const total = batch * channels * inner;
-    if (!total) return;
-    const texels = byTexels(rec, inner);
-    const values = [total, inner, channels, batch, attrs.dir, texels ? 1 : 0];
-    const src = f32Input(rec, 'src', 1, bufferOf(inputs.y), total);
-    const bias = inputs.bias ? f32Input(rec, 'bias', 2, bufferOf(inputs.bias), channels) : null;
-    rec.dispatch(
-      'conv-output-transpose',
-      src.wgsl +
-        (bias ? bias.wgsl : 'fn bias_at(c: u32) -> f32 { return 0.0; }\n') +
-        outputBinding(3, 'out', texels) +
-        specialize(channelTransposeWgsl, 'Params', values),
-      packU32(values),
-      [src.resource, bias ? bias.resource : null, dst],
-      grid1d(batch * channels),
-    );
+/**
+ * The wide im2col product of a convolution and its two gradients, each one custom op on NCHW
+ * tensors. dims = [B, Co, P]: y [B, Co, P] = W [Co, K] · cols [K, B·P] + bias, read and written
+ * in place as the [Co, B·P] matrix by the planar products on software adapters
+ * (`matmulPlanar`: no transpose pass each way); elsewhere a plain product and a transpose.
+ */
+interface ProductAttrs {
+  dims: readonly [number, number, number];
+}
+
+/** Whether the planar products may take a [B, Co, P] tensor: a texel never spans two planes. */
+const planar = (rec: Recorder, inner: number) => rec.isSoftware && inner % 4 === 0;
+
+/** g [B, Co, P] → [Co, B·P], one transpose for both gradient products where they are not planar. */
+const gradTransposeOp: CustomOpDefinition<ProductAttrs, { g: Tensor }> = {
+  name: 'convOutputTransposeBack',
+  gpu(rec, { g }, _out, dst, { dims }) {
+    encodeTranspose(rec, bufferOf(g), null, dst, dims, 1);
   },
-  cpu(inputs, out, attrs) {
-    const [batch, channels, inner] = attrs.dims;
-    const src = inputs.y.values;
-    const bias = inputs.bias?.values;
-    const y = new Float64Array(batch * channels * inner);
+  cpu({ g }, _out, { dims }) {
+    const [batch, co, inner] = dims;
+    const out = new Float64Array(batch * co * inner);
     for (let b = 0; b < batch; b++)
-      for (let c = 0; c < channels; c++)
+      for (let o = 0; o < co; o++) for (let q = 0; q < inner; q++) out[(o * batch + b) * inner + q] = g.values[(b * co + o) * inner + q];
+    return out;
+  },
+};
+
+const convProductGradOp: CustomOpDefinition<ProductAttrs, { weight: Tensor; g: Tensor }> = {
+  name: 'convProductColumnGrad',
+  gpu(rec, { weight, g }, _out, dst, { dims }) {
+    const [batch, co, inner] = dims;
+    const k = weight.shape[1];
+    const product = { m: k, n: batch * inner, k: co, a: bufferOf(weight), transA: true };
+    if (planar(rec, inner) && matmulPlanar(rec, dst, { ...product, b: bufferOf(g), bPlane: inner })) return;
+    const gt = rec.scratch(batch * co * inner * 4).buffer;
+    encodeTranspose(rec, bufferOf(g), null, gt, dims, 1);
+    matmulBuffers(rec, dst, { ...product, b: gt });
+  },
+  cpu({ weight, g }, _out, { dims }) {
+    const [batch, co, inner] = dims;
+    const k = weight.shape[1];
+    const cols = new Float64Array(k * batch * inner);
+    for (let r = 0; r < k; r++)
+      for (let b = 0; b < batch; b++)
+        for (let o = 0; o < co; o++) {
+          const w = weight.values[o * k + r];
+          for (let q = 0; q < inner; q++) cols[(r * batch + b) * inner + q] += w * g.values[(b * co + o) * inner + q];
+        }
+    return cols;
+  },
+};
+
+const convWeightGradOp: CustomOpDefinition<ProductAttrs, { g: Tensor; cols: Tensor }> = {
+  name: 'convProductWeightGrad',
+  gpu(rec, { g, cols }, _out, dst, { dims }) {
+    const [batch, co, inner] = dims;
+    const k = cols.shape[0];
+    const product = { m: co, n: k, k: batch * inner, b: bufferOf(cols), transB: true };
+    if (planar(rec, inner) && matmulPlanar(rec, dst, { ...product, a: bufferOf(g), aPlane: inner })) return;
+    const gt = rec.scratch(batch * co * inner * 4).buffer;
+    encodeTranspose(rec, bufferOf(g), null, gt, dims, 1);
+    matmulBuffers(rec, dst, { ...product, a: gt });
+  },
+  cpu({ g, cols }, _out, { dims }) {
+    const [batch, co, inner] = dims;
+    const k = cols.shape[0];
+    const dw = new Float64Array(co * k);
+    for (let o = 0; o < co; o++)
+      for (let r = 0; r < k; r++) {
+        let acc = 0;
+        for (let b = 0; b < batch; b++) for (let q = 0; q < inner; q++) acc += g.values[(b * co + o) * inner + q] * cols.values[(r * batch + b) * inner + q];
+        dw[o * k + r] = acc;
+      }
+    return dw;
+  },
+};
+
+const convProductOp: CustomOpDefinition<ProductAttrs, { weight: Tensor; cols: Tensor; bias?: Tensor }> = {
+  name: 'convProduct',
+  gpu(rec, { weight, cols, bias }, _out, dst, { dims }) {
+    const [batch, co, inner] = dims;
+    const product = { m: co, n: batch * inner, k: weight.shape[1], a: bufferOf(weight), b: bufferOf(cols) };
+    const biasBuffer = bias ? bufferOf(bias) : null;
+    if (planar(rec, inner) && matmulPlanar(rec, dst, { ...product, outPlane: inner, bias: biasBuffer })) return;
+    const y = rec.scratch(batch * co * inner * 4).buffer;
+    matmulBuffers(rec, y, product);
+    encodeTranspose(rec, y, biasBuffer, dst, dims, 0);
+  },
+  cpu({ weight, cols, bias }, _out, { dims }) {
+    const [batch, co, inner] = dims;
+    const k = weight.shape[1];
+    const y = new Float64Array(batch * co * inner);
+    for (let b = 0; b < batch; b++)
+      for (let o = 0; o < co; o++)
         for (let q = 0; q < inner; q++) {
-          const bcq = (b * channels + c) * inner + q;
-          const cbq = (c * batch + b) * inner + q;
-          if (attrs.dir === 0) y[bcq] = src[cbq] + (bias ? bias[c] : 0);
-          else y[cbq] = src[bcq];
+          let acc = bias ? bias.values[o] : 0;
+          for (let r = 0; r < k; r++) acc += weight.values[o * k + r] * cols.values[(r * batch + b) * inner + q];
+          y[(b * co + o) * inner + q] = acc;
         }
     return y;
   },
-  vjp(g, { inputs, attrs, needsGrad }) {
-    const [batch, channels, inner] = attrs.dims;
-    const back =
-      needsGrad?.y === false
-        ? null
-        : customOp(channelTransposeOp, { y: g }, { shape: [channels, batch, inner], dtype: 'f32' }, { dims: attrs.dims, dir: 1 }).reshape(inputs.y.shape);
-    return inputs.bias ? { y: back, bias: customOp(channelSumOp, { x: g }, { shape: [channels], dtype: 'f32' }, { dims: attrs.dims }) } : { y: back };
+  vjp(g, { inputs: { weight, cols, bias }, attrs, needsGrad }) {
+    const dims = attrs.dims;
+    const [batch, co, inner] = dims;
+    const wantWeight = needsGrad?.weight !== false;
+    const wantCols = needsGrad?.cols !== false;
+    const biasGrad = bias ? customOp(channelSumOp, { x: g }, { shape: [co], dtype: 'f32' }, { dims }) : null;
+    if (g.backend.capabilities.isSoftware && inner % 4 === 0) {
+      return {
+        weight: wantWeight ? customOp(convWeightGradOp, { g, cols }, { shape: weight.shape, dtype: 'f32' }, attrs) : null,
+        cols: wantCols ? customOp(convProductGradOp, { weight, g }, { shape: cols.shape, dtype: 'f32' }, attrs) : null,
+        bias: biasGrad,
+      };
+    }
+    // Not planar (hardware adapters, planes of P % 4 ≠ 0): g as [Co, B·P] once, two plain products.
+    const gt = customOp(gradTransposeOp, { g }, { shape: [co, batch * inner], dtype: 'f32' }, attrs);
+    return {
+      weight: wantWeight ? matmulTransposed(gt, cols, false, true) : null,
+      cols: wantCols ? matmulTransposed(weight, gt, true, false) : null,
+      bias: biasGrad,
+    };
   },
 };
 
@@ -300,13 +407,13 @@ const channelSumOp: CustomOpDefinition<{ dims: readonly [number, number, number]
   },
 };
 
-/** [Co, B·P] (wide matmul output) → [B, Co, P], adding bias per channel when given. */
-function toBatchMajor(y: Tensor, batch: number, channels: number, inner: number, bias: Tensor | null): Tensor {
+/** [B, Co, P] = W [Co, K] · cols [K, B·P] (+ bias per channel): the wide im2col product in NCHW. */
+function wideProduct(w2: Tensor, cols: Tensor, bias: Tensor | null, batch: number, channels: number, inner: number): Tensor {
   return customOp(
-    channelTransposeOp,
-    { y, bias: bias ?? undefined },
+    convProductOp,
+    { weight: w2, cols, bias: bias ?? undefined },
     { shape: [batch, channels, inner], dtype: 'f32' },
-    { dims: [batch, channels, inner], dir: 0 },
+    { dims: [batch, channels, inner] },
   );
 }
 
@@ -375,8 +482,8 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
       const xs = chunk >= g.batch ? x : x.slice([b0, 0, 0, 0], [Math.min(g.batch, b0 + chunk), g.c, g.h, g.w]);
       const nb = xs.shape[0];
       const cols = im2col(xs, { ...g, batch: nb }, 'wide');
-      // One wide product [Co, B·P], then [B, Co, P] with the bias added in the same pass.
-      parts.push(toBatchMajor(w2.matmul(cols), nb, co, g.ho * g.wo, bias));
+      // One wide product, written as [B, Co, P] with the bias added.
+      parts.push(wideProduct(w2, cols, bias, nb, co, g.ho * g.wo));
     }
     const flat = parts.length === 1 ? parts[0] : concat(parts, 0);
     return flat.reshape([g.batch, co, g.ho, g.wo]);

@@ -3,7 +3,7 @@
  * hardware adapters and the register-blocked one (matmul-blocked.wgsl) for software adapters, with
  * the block-size choice, split K and the unrolled blocked source.
  */
-import type { OutputSpec, StorageView } from '../../backend.ts';
+import type { OutputSpec, Storage, StorageView } from '../../backend.ts';
 import {
   matmulBlockedWgsl,
   matmulPackWgsl,
@@ -206,14 +206,20 @@ export function uniformPlan(m: number, n: number, k: number, minN: number = UNIF
 }
 
 /**
- * The R×C accumulators of the windowed kernels (matmul-uniform, matmul-texture): zero, or C's
- * current values when a later k chunk adds onto it (`p.accumulate`).
+ * The R×C accumulators of the windowed kernels (matmul-uniform, matmul-texture): zero (or the
+ * bias of their row, `init`), or C's current values at `index(i, j)` when a later k chunk adds
+ * onto it (`p.accumulate`).
  */
-function accumulators(R: readonly number[], C: readonly number[]): string[] {
+function accumulators(
+  R: readonly number[],
+  C: readonly number[],
+  init: (i: number) => string = () => '0.0',
+  index: (i: number, j: number) => string = (i, j) => `min(row0 + ${i}u, p.m - 1u) * p.n + min(col0 + ${j}u, p.n - 1u)`,
+): string[] {
   return [
-    ...R.flatMap((i) => C.map((j) => `var acc${i}_${j} = 0.0;`)),
+    ...R.flatMap((i) => C.map((j) => `var acc${i}_${j} = ${init(i)};`)),
     'if (p.accumulate != 0u) {',
-    ...R.flatMap((i) => C.map((j) => `  acc${i}_${j} = c[min(row0 + ${i}u, p.m - 1u) * p.n + min(col0 + ${j}u, p.n - 1u)];`)),
+    ...R.flatMap((i) => C.map((j) => `  acc${i}_${j} = c[${index(i, j)}];`)),
     '}',
   ];
 }
@@ -316,27 +322,58 @@ export function textureWorkgroup(columns: number, rowBlocks: number): 8 | 16 | 3
 
 const textureSources = new Map<string, string>();
 
-/** shaders/tensor/matmul-texture.wgsl unrolled for an R×C block, orientation and workgroup width. */
-export function matmulTextureSource(rows: number, cols: number, orientation: 'n' | 'k', wg: number): string {
-  const key = `${rows}x${cols}${orientation}${wg}`;
+/**
+ * Planar layouts (`matmulPlanar`): a matrix of R rows and N = B·P columns stored as B planes
+ * [R, P] one after another ([B, R, P]: NCHW, R the channels), column n = b·P + q at b·R·P + r·P + q.
+ * For matmul-texture: B planar (`bPlane` = P, `bPlaneStride` = K·P), C planar (`outPlane`,
+ * `outPlaneStride` = M·P) and a bias per row of C (binding 4) added by the first k chunk.
+ */
+export interface TexturePlanar {
+  bPlane?: number;
+  bPlaneStride?: number;
+  outPlane?: number;
+  outPlaneStride?: number;
+  bias?: boolean;
+}
+
+/** shaders/tensor/matmul-texture.wgsl unrolled for an R×C block, orientation and workgroup width (and planar layouts). */
+export function matmulTextureSource(rows: number, cols: number, orientation: 'n' | 'k', wg: number, planar: TexturePlanar = {}): string {
+  const { bPlane, bPlaneStride, outPlane, outPlaneStride, bias } = planar;
+  if (bPlane && orientation !== 'n') throw new Error('matmulTextureSource: a planar B runs in the n orientation');
+  const key = `${rows}x${cols}${orientation}${wg}/${bPlane ?? 0},${bPlaneStride ?? 0},${outPlane ?? 0},${outPlaneStride ?? 0},${bias ? 1 : 0}`;
   let source = textureSources.get(key);
   if (source) return source;
   const R = Array.from({ length: rows }, (_, i) => i);
   const C = Array.from({ length: cols }, (_, j) => j);
-  const acc = accumulators(R, C);
+  // C's element (row0 + i, col0 + j): planar, each column's plane offset once (oc<j>).
+  const outColumns = outPlane
+    ? C.map((j) => `let oc${j} = (min(col0 + ${j}u, p.n - 1u) / ${outPlane}u) * ${outPlaneStride}u + min(col0 + ${j}u, p.n - 1u) % ${outPlane}u;`)
+    : [];
+  const cAt = outPlane ? (i: number, j: number) => `(row0 + ${i}u) * ${outPlane}u + oc${j}` : (i: number, j: number) => `(row0 + ${i}u) * p.n + col0 + ${j}u`;
+  const biasRows = bias ? R.map((i) => `let bias${i} = biasv[min(row0 + ${i}u, p.m - 1u)];`) : [];
+  const acc = accumulators(R, C, bias ? (i) => `bias${i}` : undefined, outPlane ? (i, j) => `min(row0 + ${i}u, p.m - 1u) * ${outPlane}u + oc${j}` : undefined);
   const quads = Array.from({ length: rows / 4 }, (_, q) => q);
+  const texels = Array.from({ length: cols / 4 }, (_, q) => q);
   let setup: string[];
   let body: string[];
   if (orientation === 'n') {
-    setup = ['let t0 = (p.b_base + col0) / 4u;', 'let ts = p.b_stride / 4u;', ...acc];
+    // Planar B: each texel's plane offset once (a texel never spans two planes: P % 4 = 0).
+    setup = bPlane
+      ? [
+          ...texels.map((q) => `let t0_${q} = (p.b_base + ((col0 + ${4 * q}u) / ${bPlane}u) * ${bPlaneStride}u + (col0 + ${4 * q}u) % ${bPlane}u) / 4u;`),
+          'let ts = p.b_stride / 4u;',
+        ]
+      : ['let t0 = (p.b_base + col0) / 4u;', 'let ts = p.b_stride / 4u;'];
+    setup.push(...outColumns, ...biasRows, ...acc);
     body = [
-      'let tk = t0 + k * ts;',
-      ...Array.from({ length: cols / 4 }, (_, q) => `let b${q} = texel(tk + ${q}u);`),
+      ...(bPlane
+        ? texels.map((q) => `let b${q} = texel(t0_${q} + k * ts);`)
+        : ['let tk = t0 + k * ts;', ...texels.map((q) => `let b${q} = texel(tk + ${q}u);`)]),
       ...quads.map((q) => `let a${q} = a.v[ka + ${q}u];`),
       ...R.flatMap((i) => C.map((j) => `acc${i}_${j} = fma(a${i >> 2}[${i & 3}], b${j >> 2}[${j & 3}], acc${i}_${j});`)),
     ];
   } else {
-    setup = [...C.map((j) => `let tc${j} = (p.b_base + min(col0 + ${j}u, p.n - 1u) * p.b_stride) / 4u;`), ...acc];
+    setup = [...C.map((j) => `let tc${j} = (p.b_base + min(col0 + ${j}u, p.n - 1u) * p.b_stride) / 4u;`), ...outColumns, ...biasRows, ...acc];
     const steps = [0, 1, 2, 3];
     body = [
       'let kq = k / 4u;',
@@ -345,22 +382,31 @@ export function matmulTextureSource(rows: number, cols: number, orientation: 'n'
       ...steps.flatMap((s) => R.flatMap((i) => C.map((j) => `acc${i}_${j} = fma(a${s}_${i >> 2}[${i & 3}], b${j}[${s}], acc${i}_${j});`))),
     ];
   }
-  const stores = R.flatMap((i) => C.map((j) => `if (row0 + ${i}u < p.m && col0 + ${j}u < p.n) { c[(row0 + ${i}u) * p.n + col0 + ${j}u] = acc${i}_${j}; }`));
+  const stores = R.flatMap((i) => C.map((j) => `if (row0 + ${i}u < p.m && col0 + ${j}u < p.n) { c[${cAt(i, j)}] = acc${i}_${j}; }`));
   source =
     `const R: u32 = ${rows}u;\nconst C: u32 = ${cols}u;\nconst WG: u32 = ${wg}u;\nconst KSTEP: u32 = ${orientation === 'k' ? 4 : 1}u;\n` +
+    (bias ? '@group(0) @binding(4) var<storage, read> biasv: array<f32>;\n' : '') +
     fillMarker(fillMarker(fillMarker(matmulTextureWgsl, 'SETUP', setup, '  '), 'BODY', body, '    '), 'STORES', stores, '  ');
   textureSources.set(key, source);
   return source;
 }
 
+/** Planar operands of one product as encoded: P of B and of C (0: plain) and C's bias buffer. */
+interface PlanarEncode {
+  bPlane: number;
+  outPlane: number;
+  bias: GPUBuffer | null;
+}
+
 /**
  * Packs A into uniform windows (as matmulUniform), copies B into a texture (Recorder.texels),
  * then one matmul-texture dispatch per window. False (nothing encoded) when the product is too
- * small, B's layout is not 4-aligned, or B does not fit the adapter's textures.
+ * small, B's layout is not 4-aligned, or B does not fit the adapter's textures. With `planar`
+ * (matmulPlanar) B is [K, N] in the n orientation or planar, and every size takes this kernel.
  */
-function matmulTexture(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUBuffer, s: Strided): boolean {
-  if (s.m * s.n * s.k < TEXTURE_MIN_MACS) return false;
-  const orientation = textureOrientation(s);
+function matmulTexture(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUBuffer, s: Strided, planar?: PlanarEncode): boolean {
+  if (!planar && s.m * s.n * s.k < TEXTURE_MIN_MACS) return false;
+  const orientation = planar ? 'n' : textureOrientation(s);
   const plan = orientation && uniformPlan(s.m, s.n, s.k, 4);
   if (!orientation || !plan) return false;
   const columns = Math.ceil(s.n / TEXTURE_C);
@@ -375,9 +421,17 @@ function matmulTexture(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUBuffer
   if (!texture) return false;
   const packed = packA(rec, plan, a, s);
   const wg = textureWorkgroup(columns, Math.min(tiles, mblocks));
-  const source = matmulTextureSource(rows, TEXTURE_C, orientation, wg);
-  const label = `matmul-texture-${rows}x${TEXTURE_C}${orientation}`;
+  const bPlane = planar?.bPlane ?? 0;
+  const outPlane = planar?.outPlane ?? 0;
+  const source = matmulTextureSource(rows, TEXTURE_C, orientation, wg, {
+    ...(bPlane ? { bPlane, bPlaneStride: s.k * bPlane } : {}),
+    ...(outPlane ? { outPlane, outPlaneStride: s.m * outPlane } : {}),
+    ...(planar?.bias ? { bias: true } : {}),
+  });
+  const label = `matmul-texture-${rows}x${TEXTURE_C}${orientation}${bPlane || outPlane ? '-planar' : ''}`;
   const gx = Math.ceil(columns / wg);
+  // Elements between k rows of B: N, or P when B is planar (the plane offset is per column).
+  const kStride = orientation === 'n' ? bPlane || s.n : s.k;
   for (let chunk = 0; chunk < chunks; chunk++) {
     const k0 = chunk * kc;
     for (let g = 0; g < mgroups; g++) {
@@ -387,12 +441,13 @@ function matmulTexture(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUBuffer
         .u(1, s.n)
         .u(2, Math.min(kc, s.k - k0))
         .u(3, g * tiles)
-        .u(4, orientation === 'n' ? k0 * s.n : k0)
-        .u(5, orientation === 'n' ? s.n : s.k)
+        .u(4, orientation === 'n' ? k0 * kStride : k0)
+        .u(5, kStride)
         .u(6, (kc * rows) / 4)
         .u(7, chunk > 0 ? 1 : 0);
       const window = { buffer: packed, offset: d * PACK_BYTES, size: PACK_BYTES };
-      rec.dispatch(label, source, w.buffer, [window, texture, dst], [gx, Math.min(tiles, mblocks - g * tiles), 1]);
+      const buffers = planar?.bias ? [window, texture, dst, planar.bias] : [window, texture, dst];
+      rec.dispatch(label, source, w.buffer, buffers, [gx, Math.min(tiles, mblocks - g * tiles), 1]);
     }
   }
   return true;
@@ -408,19 +463,22 @@ const SPLIT_MIN_K = 256;
 const splitSources = new Map<string, string>();
 
 /** shaders/tensor/matmul-texture-split.wgsl unrolled for an R×C block and workgroup width. */
-export function matmulSplitSource(rows: number, cols: number, wg: number): string {
-  const key = `${rows}x${cols}w${wg}`;
+export function matmulSplitSource(rows: number, cols: number, wg: number, aPlanar: { plane: number; m: number } | null = null): string {
+  const key = `${rows}x${cols}w${wg}/${aPlanar ? `${aPlanar.plane},${aPlanar.m}` : ''}`;
   let source = splitSources.get(key);
   if (source) return source;
   const R = Array.from({ length: rows }, (_, i) => i);
   const C = Array.from({ length: cols }, (_, j) => j);
+  // Planar A ([B, M, P], K = B·P): texel kq of row m lies in plane kq / (P/4) at m·P/4 + kq % (P/4).
+  const p4 = aPlanar ? aPlanar.plane / 4 : 0;
   const setup = [
-    ...R.map((i) => `let ta${i} = min(row0 + ${i}u, p.m - 1u) * p.a_stride / 4u;`),
+    ...R.map((i) => (aPlanar ? `let ta${i} = min(row0 + ${i}u, p.m - 1u) * ${p4}u;` : `let ta${i} = min(row0 + ${i}u, p.m - 1u) * p.a_stride / 4u;`)),
     ...C.map((j) => `let tb${j} = min(col0 + ${j}u, p.n - 1u) * p.b_stride / 4u;`),
     ...R.flatMap((i) => C.map((j) => `var acc${i}_${j} = 0.0;`)),
   ];
   const body = [
-    ...R.map((i) => `let a${i} = texel_a(ta${i} + kq);`),
+    ...(aPlanar ? [`let ka = (kq / ${p4}u) * ${aPlanar.m * p4}u + kq % ${p4}u;`] : []),
+    ...R.map((i) => `let a${i} = texel_a(ta${i} + ${aPlanar ? 'ka' : 'kq'});`),
     ...C.map((j) => `let b${j} = texel_b(tb${j} + kq);`),
     ...['x', 'y', 'z', 'w'].flatMap((e) => R.flatMap((i) => C.map((j) => `acc${i}_${j} = fma(a${i}.${e}, b${j}.${e}, acc${i}_${j});`))),
   ];
@@ -448,8 +506,11 @@ export function splitPlan(m: number, n: number, k: number): { wg: 8 | 16 | 32 | 
   return { wg, splits: Math.ceil(k / chunk), chunk };
 }
 
-/** A and B (both along K) into textures, one split-K dispatch into partials, one reduction over the splits. */
-function matmulTextureSplit(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUBuffer, s: Strided): boolean {
+/**
+ * A and B (both along K) into textures, one split-K dispatch into partials, one reduction over
+ * the splits. `aPlane` > 0: A is planar ([B, M, P], K = B·P; see TexturePlanar).
+ */
+function matmulTextureSplit(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUBuffer, s: Strided, aPlane = 0): boolean {
   const aTexels = rec.texels(a, s.m * s.k);
   const bTexels = aTexels && rec.texels(b, s.k * s.n);
   if (!aTexels || !bTexels) return false;
@@ -457,7 +518,8 @@ function matmulTextureSplit(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUB
   const partial = splits === 1 ? dst : rec.scratch(splits * s.m * s.n * 4).buffer;
   const w = new ParamWriter().u(0, s.m).u(1, s.n).u(2, s.k).u(3, chunk).u(4, s.aRow).u(5, s.bCol);
   const grid: [number, number, number] = [Math.ceil(Math.ceil(s.n / SPLIT_C) / wg), Math.ceil(s.m / SPLIT_R), splits];
-  rec.dispatch(`matmul-texture-split-${SPLIT_R}x${SPLIT_C}`, matmulSplitSource(SPLIT_R, SPLIT_C, wg), w.buffer, [aTexels, bTexels, partial], grid);
+  const source = matmulSplitSource(SPLIT_R, SPLIT_C, wg, aPlane ? { plane: aPlane, m: s.m } : null);
+  rec.dispatch(`matmul-texture-split-${SPLIT_R}x${SPLIT_C}${aPlane ? '-planar' : ''}`, source, w.buffer, [aTexels, bTexels, partial], grid);
   if (splits > 1) {
     const inner = s.m * s.n;
     const rp = new ParamWriter().u(0, 1).u(1, splits).u(2, inner).u(3, 1).u(4, splits).u(5, inner);
@@ -465,4 +527,59 @@ function matmulTextureSplit(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUB
     rec.dispatch('sum-reduce', input.wgsl + reduceSource('sum', 'f32'), rp.buffer, [input.resource, dst], grid1d(inner));
   }
   return true;
+}
+
+/**
+ * One product C[M, N] = A·B on software adapters with planar operands (TexturePlanar): a
+ * convolution's NCHW tensors read and written as the [channels, B·P] matrices of its wide im2col
+ * product, with no transpose pass. One planar role per product:
+ *  - `outPlane` (+ `bias`): C written planar, bias[m] added (the forward, y = W·cols + b);
+ *  - `bPlane`: B planar [B, K, P] (the column gradient, Wᵀ·g);
+ *  - `aPlane`: A planar [B, M, P] along K = B·P, with B given as [N, K] (`transB`; the weight
+ *    gradient, g·colsᵀ), through the split-K kernel.
+ * A is [M, K] (or [K, M] with `transA`). P must be a multiple of 4. False when nothing was encoded
+ * (a hardware adapter, or operands past the adapter's texture size): the caller transposes and
+ * runs a plain product instead.
+ */
+export interface PlanarProduct {
+  m: number;
+  n: number;
+  k: number;
+  a: GPUBuffer;
+  b: GPUBuffer;
+  transA?: boolean;
+  transB?: boolean;
+  aPlane?: number;
+  bPlane?: number;
+  outPlane?: number;
+  bias?: GPUBuffer | null;
+}
+
+export function matmulPlanar(rec: Recorder, dst: GPUBuffer, product: PlanarProduct): boolean {
+  const { m, n, k, a, b, transA = false, transB = false, aPlane = 0, bPlane = 0, outPlane = 0, bias = null } = product;
+  if (!rec.isSoftware || softwareVariant() !== 'texture' || !(m * n * k)) return false;
+  if ([aPlane, bPlane, outPlane].filter((x) => x > 0).length !== 1 || (bias && !outPlane))
+    throw new Error('matmulPlanar: exactly one of aPlane, bPlane, outPlane (bias only with outPlane)');
+  if ((aPlane || bPlane || outPlane) % 4) throw new Error('matmulPlanar: the plane length must be a multiple of 4');
+  const [aRow, aCol] = transA ? [1, m] : [k, 1];
+  const [bRow, bCol] = transB ? [1, k] : [n, 1];
+  const s = { m, n, k, aRow, aCol, bRow, bCol };
+  if (aPlane) {
+    if (transA || !transB) throw new Error('matmulPlanar: a planar A takes B as [N, K] (transB) and A untransposed');
+    return k % 4 === 0 && matmulTextureSplit(rec, a, b, dst, s, aPlane);
+  }
+  if (transB) throw new Error('matmulPlanar: a planar B or C takes B as [K, N]');
+  if (!bPlane && n % 4) return false;
+  return matmulTexture(rec, a, b, dst, s, { bPlane, outPlane, bias });
+}
+
+/**
+ * A plain product C[M, N] = A·B of buffers (A [M, K] or [K, M] with `transA`, B [K, N] or [N, K]
+ * with `transB`), through the same kernel choice as the matmul primitive: the fallback of ops that
+ * try `matmulPlanar` first.
+ */
+export function matmulBuffers(rec: Recorder, dst: GPUBuffer, product: Pick<PlanarProduct, 'm' | 'n' | 'k' | 'a' | 'b' | 'transA' | 'transB'>): void {
+  const { m, n, k, a, b, transA = false, transB = false } = product;
+  const view = (buffer: GPUBuffer, shape: number[]): StorageView => ({ storage: { handle: { buffer } } as unknown as Storage, shape, dtype: 'f32' });
+  matmul(rec, view(a, transA ? [k, m] : [m, k]), view(b, transB ? [n, k] : [k, n]), { transA, transB }, { shape: [m, n], dtype: 'f32' }, dst);
 }
