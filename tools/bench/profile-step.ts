@@ -112,8 +112,10 @@ async function profile(gpu: GpuContext, kind: 'ce' | 'fairkl', loaderBatch: (i: 
       return loss.detach();
     });
   // Warm-up: pipeline compilation.
+  const warm0 = performance.now();
   for (let i = 0; i < 2; i++) (await run(i, noMark)).dispose();
   await gpu.sync();
+  const warmMs = performance.now() - warm0;
 
   // 1. End to end, no syncs inside the steps (as the job runs).
   const s0 = { ...be.stats };
@@ -124,6 +126,7 @@ async function profile(gpu: GpuContext, kind: 'ce' | 'fairkl', loaderBatch: (i: 
   const e2e = (performance.now() - t0) / 1000 / steps;
   const per = (k: keyof typeof s0) => ((be.stats[k] - s0[k]) / steps).toFixed(1);
   console.log(`\n== ${kind}: ${channels.join('/')} k${kernelSize} strides ${strides.join('/')}, batch ${batchSize}`);
+  console.log(`warm-up (2 steps, every pipeline compiled): ${warmMs.toFixed(0)} ms`);
   console.log(
     `step ${(e2e * 1000).toFixed(0)} ms = ${(batchSize / e2e).toFixed(1)} images/s; per step: ${per('dispatches')} dispatches, ${per('submits')} submits, ${per('readbacks')} readbacks, ${be.pipelines.size - pipes0} new pipelines`,
   );

@@ -1,7 +1,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { cpuBackend, type Device } from '../src/index.ts';
 import * as T from '../src/index.ts';
-import { matmulSplitSource, matmulTextureSource, setSoftwareMatmul, splitPlan, textureOrientation, textureWorkgroup } from '../src/gpu/kernels/index.ts';
+import {
+  matmulPlanar,
+  matmulSplitSource,
+  matmulTextureSource,
+  setSoftwareMatmul,
+  splitPlan,
+  textureOrientation,
+  textureWorkgroup,
+} from '../src/gpu/kernels/index.ts';
 import { expectClose, gpuOrSkip, make, randomData, recordDispatches } from './helpers.ts';
 
 /**
@@ -137,4 +145,80 @@ describe.runIf(gpu?.adapterInfo.isSoftware)('matmul-texture agrees with the floa
       ctx.destroy();
     }
   });
+});
+
+/**
+ * matmulPlanar: C = A·B with one operand or C planar ([B, R, P]: column n = b·P + q at
+ * b·R·P + r·P + q), through a custom op whose gpu() calls it, against float64 products written
+ * out here. Ragged rows and column blocks (N ≡ 4 mod 8), two k chunks with a bias, a transposed A,
+ * and the split-K weight-gradient shape.
+ */
+describe.runIf(gpu?.adapterInfo.isSoftware)('matmulPlanar', () => {
+  type Case = { name: string; m: number; n: number; k: number; plane: number; role: 'out' | 'b' | 'a'; label: string };
+  const cases: Case[] = [
+    { name: 'planar C with a bias, two k chunks, ragged M and N', m: 40, n: 36, k: 600, plane: 12, role: 'out', label: 'matmul-texture-32x8n-planar' },
+    { name: 'planar B, A transposed', m: 20, n: 40, k: 33, plane: 8, role: 'b', label: 'matmul-texture-16x8n-planar' },
+    { name: 'planar A along K (split K), B as [N, K]', m: 6, n: 27, k: 640, plane: 16, role: 'a', label: 'matmul-texture-split-8x8-planar' },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const { m, n, k, plane, role } = c;
+      const batches = role === 'a' ? k / plane : n / plane;
+      // Logical A [M, K], B [K, N] in float64; the stored layouts follow the role.
+      const A = randomData(m * k, 11);
+      const B = randomData(k * n, 12);
+      const bias = randomData(m, 13);
+      const stored = { a: A, b: B };
+      if (role === 'a') {
+        stored.a = new Array(m * k);
+        for (let i = 0; i < m; i++) for (let kk = 0; kk < k; kk++) stored.a[Math.floor(kk / plane) * m * plane + i * plane + (kk % plane)] = A[i * k + kk];
+        stored.b = new Array(k * n);
+        for (let kk = 0; kk < k; kk++) for (let j = 0; j < n; j++) stored.b[j * k + kk] = B[kk * n + j];
+      } else if (role === 'b') {
+        stored.a = new Array(m * k);
+        for (let i = 0; i < m; i++) for (let kk = 0; kk < k; kk++) stored.a[kk * m + i] = A[i * k + kk];
+        stored.b = new Array(k * n);
+        for (let kk = 0; kk < k; kk++) for (let j = 0; j < n; j++) stored.b[Math.floor(j / plane) * k * plane + kk * plane + (j % plane)] = B[kk * n + j];
+      }
+      const expected = new Array(m * n).fill(0);
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) {
+          let acc = role === 'out' ? bias[i] : 0;
+          for (let kk = 0; kk < k; kk++) acc += A[i * k + kk] * B[kk * n + j];
+          expected[role === 'out' ? Math.floor(j / plane) * m * plane + i * plane + (j % plane) : i * n + j] = acc;
+        }
+      const op: T.CustomOpDefinition<object, { a: T.Tensor; b: T.Tensor; bias: T.Tensor }> = {
+        name: 'planarProbe',
+        gpu(rec, inputs, _out, dst) {
+          const [a, b] = [T.bufferOf(inputs.a), T.bufferOf(inputs.b)];
+          const product =
+            role === 'out'
+              ? { m, n, k, a, b, outPlane: plane, bias: T.bufferOf(inputs.bias) }
+              : role === 'b'
+                ? { m, n, k, a, b, transA: true, bPlane: plane }
+                : { m, n, k, a, b, transB: true, aPlane: plane };
+          if (!matmulPlanar(rec, dst, product)) throw new Error('matmulPlanar encoded nothing');
+        },
+        cpu() {
+          return Float64Array.from(expected);
+        },
+      };
+      const recorded = recordDispatches(gpu!.backend);
+      try {
+        const got = await T.tidy(() =>
+          T.customOp(
+            op,
+            { a: make(stored.a, [stored.a.length], gpu!), b: make(stored.b, [stored.b.length], gpu!), bias: make(bias, [m], gpu!) },
+            { shape: [m * n], dtype: 'f32' },
+            {},
+          ),
+        ).toArray();
+        expect(recorded.labels).toContain(c.label);
+        expect(batches).toBe(Math.floor(batches));
+        expectClose(Array.from(got), expected, { rtol: 1e-4, atol: 2e-4 }, c.name);
+      } finally {
+        recorded.restore();
+      }
+    });
+  }
 });
