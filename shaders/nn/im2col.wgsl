@@ -4,7 +4,10 @@
 // The host prepends the input x (binding 1) and `fn x_at(i)`: a texture on software adapters, where
 // each input value is read kh·kw times and texel fetches cost a tenth of storage loads.
 // The host also declares the output `cols` (binding 2) with `fn cols_set(i, v)` and
-// `fn cols_set4(t, v4)` (packages/nn/src/ops/texels.ts): vec4s in the quad mode below.
+// `fn cols_set4(t, v4)` (packages/nn/src/ops/texels.ts): vec4s in the quad mode below, and how a
+// value is read: `fn channel_coef(c) -> vec2<f32>` once per channel and `fn gather(i, coef)` per
+// value. Plainly that is x_at(i); when the convolution takes a batch norm's input (the
+// BatchNorm → ReLU → Conv2d fusion) it is max(a[c]·x + d[c], 0) from the statistics.
 
 fn element(t: u32) {
   // t enumerates (b, r, q) in batched order; the store goes to the layout's position.
@@ -20,7 +23,7 @@ fn element(t: u32) {
   let ix = i32((q % p.wo) * p.sw + kx) - i32(p.pw);
   var v = 0.0;
   if (iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w)) {
-    v = x_at(((b * p.c + c) * p.h + u32(iy)) * p.w + u32(ix));
+    v = gather(((b * p.c + c) * p.h + u32(iy)) * p.w + u32(ix), channel_coef(c));
   }
   cols_set(col_at(r, b, q), v);
 }
@@ -39,16 +42,44 @@ fn quad(t4: u32) {
   let ky = (r / p.kw) % p.kh;
   let kx = r % p.kw;
   let plane = (b * p.c + c) * p.h;
+  let coef = channel_coef(c);
   var v = vec4<f32>(0.0);
   for (var e = 0u; e < 4u; e++) {
     let q = q0 + e;
     let iy = i32((q / p.wo) * p.sh + ky) - i32(p.ph);
     let ix = i32((q % p.wo) * p.sw + kx) - i32(p.pw);
     if (iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w)) {
-      v[e] = x_at((plane + u32(iy)) * p.w + u32(ix));
+      v[e] = gather((plane + u32(iy)) * p.w + u32(ix), coef);
     }
   }
   cols_set4(col_at(r, b, q0) / 4u, v);
+}
+
+// Wide quad mode (p._pad0 = 2; software adapters, layout 1 with B·Ho·Wo a multiple of 4 but Ho·Wo
+// not): t4 is the texel of the [C·kh·kw, B·Ho·Wo] matrix itself, four consecutive columns of one
+// row r, which may belong to two images; each column decodes its own (b, q). One vec4 store and
+// one channel_coef per four values (the 7×7 planes of the quick network's second layer).
+fn wide_quad(t4: u32) {
+  let kk = p.kh * p.kw;
+  let hw = p.ho * p.wo;
+  let n0 = (t4 % (p.batch * hw / 4u)) * 4u;
+  let r = t4 / (p.batch * hw / 4u);
+  let c = r / kk;
+  let ky = (r / p.kw) % p.kh;
+  let kx = r % p.kw;
+  let coef = channel_coef(c);
+  var v = vec4<f32>(0.0);
+  for (var e = 0u; e < 4u; e++) {
+    let n = n0 + e;
+    let b = n / hw;
+    let q = n % hw;
+    let iy = i32((q / p.wo) * p.sh + ky) - i32(p.ph);
+    let ix = i32((q % p.wo) * p.sw + kx) - i32(p.pw);
+    if (iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w)) {
+      v[e] = gather(((b * p.c + c) * p.h + u32(iy)) * p.w + u32(ix), coef);
+    }
+  }
+  cols_set4(t4, v);
 }
 
 // PER_INVOCATION elements per invocation, a span apart (consecutive lanes stay on consecutive
@@ -60,6 +91,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (p._pad0 == 1u) {
     if (first < p.total / 4u) {
       quad(first);
+    }
+    return;
+  }
+  if (p._pad0 == 2u) {
+    if (first < p.total / 4u) {
+      wide_quad(first);
     }
     return;
   }

@@ -22,9 +22,9 @@ import {
 } from '@fairgpu/tensor';
 import { Module } from './module.ts';
 import { fanIn, kaimingUniformDefault, uniformInit, type InitOptions } from './init.ts';
-import { conv2d, type ConvAlgorithm } from './ops/conv.ts';
+import { conv2d, conv2dOfBatchNorm, convAlgorithmFor, type ConvAlgorithm, type NormalizedInput } from './ops/conv.ts';
 import { avgPool2d, globalAvgPool2d, maxPool2d, type PoolOptions } from './ops/pool.ts';
-import { batchNormTrain, channelLinear } from './ops/batchnorm.ts';
+import { batchNormTrain, batchNormTrainStats, channelLinear } from './ops/batchnorm.ts';
 import { pair, type Pair } from './ops/geometry.ts';
 
 function positiveInt(op: string, argument: string, value: number): number {
@@ -138,6 +138,22 @@ export class Conv2d extends Module {
     checkInput('Conv2d', x, this.weight);
     return conv2d(x, this.weight, this.bias, { stride: this.options.stride, padding: this.options.padding, algorithm: this.options.algorithm });
   }
+  /** The algorithm this layer's convolution of x takes (its option, else the adapter's default). */
+  algorithmFor(x: Tensor): ConvAlgorithm {
+    return this.options.algorithm ?? convAlgorithmFor(x);
+  }
+  /**
+   * this.forward(relu?(batchNorm(x))) with the normalisation applied by the im2col gather (the
+   * BatchNorm2d → ReLU → Conv2d fusion of Sequential; im2col only).
+   */
+  forwardOfBatchNorm(x: Tensor, input: NormalizedInput): Tensor {
+    checkInput('Conv2d', x, this.weight);
+    return conv2dOfBatchNorm(x, input, this.weight, this.bias, {
+      stride: this.options.stride,
+      padding: this.options.padding,
+      algorithm: this.options.algorithm,
+    });
+  }
 }
 
 export interface BatchNormOptions {
@@ -193,16 +209,29 @@ class BatchNorm extends Module {
   forwardRelu(x: Tensor): Tensor {
     return this.normalize(x, true);
   }
-  private normalize(x: Tensor, relu: boolean): Tensor {
+  /**
+   * Training mode with affine parameters: the batch statistics of x (running statistics updated),
+   * for a consumer that applies the normalisation itself (Sequential's BatchNorm2d → ReLU → Conv2d
+   * fusion, `Conv2d.forwardOfBatchNorm`). The caller owns the returned statistics.
+   */
+  statisticsFor(x: Tensor, relu: boolean): NormalizedInput {
+    this.validate(x);
+    if (!this.training || !this.weight || !this.bias)
+      throw new InvalidArgumentError(this.layer, 'x', 'statisticsFor needs training mode and affine parameters');
+    const running = { mean: this.runningMean, variance: this.runningVar, batchesTracked: this.numBatchesTracked, momentum: this.momentum };
+    return { stats: batchNormTrainStats(x, this.weight, this.bias, this.eps, running), weight: this.weight, bias: this.bias, relu };
+  }
+  private validate(x: Tensor): void {
     checkInput(this.layer, x, this.runningMean);
     if (this.rank === 4 ? x.rank !== 4 : x.rank !== 2 && x.rank !== 3) {
       throw new ShapeMismatchError(this.layer, 'x', `must have rank ${this.rank === 4 ? 4 : '2 or 3'}, got shape [${x.shape.join(', ')}]`);
     }
     if (x.shape[1] !== this.numFeatures) throw new ShapeMismatchError(this.layer, 'x', `axis 1 must be ${this.numFeatures}, got shape [${x.shape.join(', ')}]`);
-    const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
+    if (this.training && x.size / x.shape[1] < 2) throw new InvalidArgumentError(this.layer, 'x', 'needs more than one value per channel in training mode');
+  }
+  private normalize(x: Tensor, relu: boolean): Tensor {
+    this.validate(x);
     if (this.training) {
-      const n = axes.reduce((p, a) => p * x.shape[a], 1);
-      if (n < 2) throw new InvalidArgumentError(this.layer, 'x', 'needs more than one value per channel in training mode');
       const one = this.weight ? null : ones([this.numFeatures], { device: x.backend });
       const zero = this.bias ? null : zeros([this.numFeatures], { device: x.backend });
       try {
@@ -394,7 +423,14 @@ export class Sequential extends Module {
       for (let i = 0; i < this.layers.length; i++) {
         const layer = this.layers[i];
         const next = this.layers[i + 1];
-        if (fusesBatchNormRelu(layer, next)) {
+        const after = this.layers[i + 2];
+        if (fusesBatchNormReluConv(layer, next, after, h)) {
+          // The statistics and the convolution; the normalised activation is never written.
+          const input = (layer as BatchNorm2d).statisticsFor(h, true);
+          h = (after as Conv2d).forwardOfBatchNorm(h, input);
+          input.stats.dispose();
+          i += 2;
+        } else if (fusesBatchNormRelu(layer, next)) {
           h = layer.forwardRelu(h);
           i++;
         } else {
@@ -419,6 +455,26 @@ function fusesBatchNormRelu(layer: Module, next: Module | undefined): layer is B
     Object.getPrototypeOf(next) === ReLU.prototype &&
     !layer.hasForwardHooks() &&
     !next.hasForwardHooks()
+  );
+}
+
+/**
+ * Whether Sequential runs `layer`, `next`, `after` as BatchNorm statistics plus one
+ * Conv2d.forwardOfBatchNorm: a fusable BatchNorm2d → ReLU (above) in training mode with affine
+ * parameters, then a Conv2d with its own forward and no hook, whose convolution of x takes im2col.
+ */
+function fusesBatchNormReluConv(layer: Module, next: Module | undefined, after: Module | undefined, x: Tensor): boolean {
+  return (
+    fusesBatchNormRelu(layer, next) &&
+    layer instanceof BatchNorm2d &&
+    layer.training &&
+    layer.weight !== null &&
+    layer.bias !== null &&
+    after instanceof Conv2d &&
+    after.forward === Conv2d.prototype.forward &&
+    !after.hasForwardHooks() &&
+    x.rank === 4 &&
+    after.algorithmFor(x) === 'im2col'
   );
 }
 

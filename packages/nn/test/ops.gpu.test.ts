@@ -5,9 +5,11 @@ import {
   avgPool2d,
   BatchNorm2d,
   col2im,
+  Conv2d,
   conv2d,
   globalAvgPool2d,
   im2col,
+  manualSeed,
   maxPool2d,
   ReLU,
   Sequential,
@@ -86,18 +88,34 @@ describe.runIf(gpu)('conv2d and pooling on the GPU vs the float64 reference', ()
     expect(sources.get('col2im')).toContain('cols_texels');
   });
   it('im2col and col2im in both column layouts, with Ho·Wo a multiple of 4 (quad stores) and not', async () => {
-    // Ho·Wo = 16 takes im2col's quad mode on software adapters, 35 the one-element path.
-    const geometries: [string, number[], Geometry][] = [
-      ['Ho·Wo = 16', [2, 3, 8, 8], { batch: 2, c: 3, h: 8, w: 8, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1, ho: 4, wo: 4, co: 3 }],
-      ['Ho·Wo = 35', [2, 2, 7, 5], { batch: 2, c: 2, h: 7, w: 5, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, ho: 7, wo: 5, co: 2 }],
+    // On software adapters Ho·Wo = 16 takes im2col's quad mode (1), Ho·Wo = 49 with B·Ho·Wo = 196
+    // the wide quad mode (2) in the wide layout (columns of one texel span two images), and 35
+    // (B·Ho·Wo = 70) the one-element path (0).
+    const geometries: [number[], Geometry, { batch: number; wide: number }][] = [
+      [[2, 3, 8, 8], { batch: 2, c: 3, h: 8, w: 8, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1, ho: 4, wo: 4, co: 3 }, { batch: 1, wide: 1 }],
+      [[4, 2, 14, 14], { batch: 4, c: 2, h: 14, w: 14, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1, ho: 7, wo: 7, co: 2 }, { batch: 0, wide: 2 }],
+      [[2, 2, 7, 5], { batch: 2, c: 2, h: 7, w: 5, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, ho: 7, wo: 5, co: 2 }, { batch: 0, wide: 0 }],
     ];
-    for (const [, shape, g] of geometries) {
-      for (const layout of ['batch', 'wide'] as const) {
-        await compare((x) => im2col(x, g, layout), [input(shape, 30)]);
-        const cols = g.batch * g.c * g.kh * g.kw * g.ho * g.wo;
-        const colShape = layout === 'wide' ? [g.c * g.kh * g.kw, g.batch * g.ho * g.wo] : [g.batch, g.c * g.kh * g.kw, g.ho * g.wo];
-        await compare((c) => col2im(c, g, layout), [{ data: randomData(cols, 31), shape: colShape }]);
+    const be = gpu!.backend;
+    const modes: number[] = [];
+    const original = be.dispatch.bind(be);
+    be.dispatch = (label, source, params, ...rest) => {
+      if (label === 'im2col') modes.push(new Uint32Array(params)[14]);
+      original(label, source, params, ...rest);
+    };
+    try {
+      for (const [shape, g, expected] of geometries) {
+        for (const layout of ['batch', 'wide'] as const) {
+          modes.length = 0;
+          await compare((x) => im2col(x, g, layout), [input(shape, 30)]);
+          if (gpu!.adapterInfo.isSoftware) expect(modes).toEqual([expected[layout]]);
+          const cols = g.batch * g.c * g.kh * g.kw * g.ho * g.wo;
+          const colShape = layout === 'wide' ? [g.c * g.kh * g.kw, g.batch * g.ho * g.wo] : [g.batch, g.c * g.kh * g.kw, g.ho * g.wo];
+          await compare((c) => col2im(c, g, layout), [{ data: randomData(cols, 31), shape: colShape }]);
+        }
       }
+    } finally {
+      be.dispatch = original;
     }
   });
   it('conv2d im2col without a bias (the output transpose adds nothing)', async () => {
@@ -289,6 +307,80 @@ describe.runIf(gpu)('BatchNorm fused with a following ReLU (Sequential)', () => 
       for (const k of ['y', 'g', 'gw', 'gb', 'rm', 'rv', 'e', 'fast'] as const) {
         expectClose(fused[k], ref[k], { rtol: 1e-4, atol: 1e-4 }, `${k} vs float64`);
         expectClose(fused[k], unfused[k], { rtol: 1e-5, atol: 1e-5 }, `${k} vs unfused`);
+      }
+    });
+  }
+});
+
+describe.runIf(gpu)("BatchNorm2d → ReLU → Conv2d fused into the convolution's im2col (Sequential)", () => {
+  /**
+   * Output, input and all parameter gradients and the running statistics of Sequential(BatchNorm2d,
+   * ReLU, Conv2d(im2col)) in training mode on a device; `hook` watches the convolution (which
+   * turns this fusion off and leaves BatchNorm + ReLU fused).
+   */
+  const fn = (device: Device, shape: number[], stride: number, hook: boolean) =>
+    scope(async () => {
+      manualSeed(3);
+      const bn = new BatchNorm2d(shape[1], { device });
+      const conv = new Conv2d(shape[1], 5, 3, { device, padding: 1, stride, algorithm: 'im2col' });
+      const handle = hook ? conv.registerForwardHook(() => {}) : null;
+      const net = new Sequential(bn, new ReLU(), conv);
+      const size = shape.reduce((p, d) => p * d, 1);
+      const plane = size / shape[0] / shape[1];
+      const x = tensor(
+        randomData(size, 40).map((v, i) => v * 2 - 0.3 * (Math.floor(i / plane) % shape[1])),
+        shape,
+        { device, requiresGrad: true },
+      );
+      const y = net.forward(x);
+      await y
+        .mul(tensor(randomData(y.size, 41), y.shape, { device }))
+        .sum()
+        .backward();
+      const read = async (t: Tensor) => Array.from(await t.toArray());
+      const out = {
+        y: await read(y),
+        g: await read(x.grad!),
+        gw: await read(bn.weight!.grad!),
+        gb: await read(bn.bias!.grad!),
+        cw: await read(conv.weight.grad!),
+        cb: await read(conv.bias!.grad!),
+        rm: await read(bn.runningMean),
+        rv: await read(bn.runningVar),
+      };
+      handle?.remove();
+      net.dispose();
+      return out;
+    });
+  for (const [name, shape, stride] of [
+    ['small, stride 2', [3, 4, 5, 3], 2],
+    ['16384 floats (texel inputs), stride 1', [8, 8, 16, 16], 1],
+    ['7 × 7 outputs (the wide quad mode), stride 2', [4, 3, 14, 14], 2],
+  ] as const) {
+    it(`matches the float64 reference and the unfused layers: ${name}`, async () => {
+      const be = gpu!.backend;
+      const labels: string[] = [];
+      const original = be.dispatch.bind(be);
+      be.dispatch = (label, ...rest) => {
+        labels.push(label);
+        original(label, ...rest);
+      };
+      let fused: Awaited<ReturnType<typeof fn>>;
+      try {
+        fused = await fn(gpu!, [...shape], stride, false);
+      } finally {
+        be.dispatch = original;
+      }
+      const ref = await fn(cpuBackend(), [...shape], stride, false);
+      const unfusedRef = await fn(cpuBackend(), [...shape], stride, true);
+      const unfused = await fn(gpu!, [...shape], stride, true);
+      // The normalisation is applied by im2col: no channel-linear pass in training.
+      expect(labels).not.toContain('channel-linear');
+      expect(labels).toContain('im2col');
+      for (const k of ['y', 'g', 'gw', 'gb', 'cw', 'cb', 'rm', 'rv'] as const) {
+        expectClose(ref[k], unfusedRef[k], { rtol: 1e-10, atol: 1e-10 }, `${k}: fused vs unfused float64`);
+        expectClose(fused[k], ref[k], { rtol: 1e-4, atol: 1e-4 }, `${k} vs float64`);
+        expectClose(fused[k], unfused[k], { rtol: 1e-4, atol: 1e-5 }, `${k} vs unfused`);
       }
     });
   }

@@ -285,12 +285,21 @@ const batchNormTrainOp: CustomOpDefinition<ReluAttrs, { x: Tensor; stats: Tensor
     return channelLinearOp.cpu({ u: x, coef: stats }, out, attrs);
   },
   vjp(g, { inputs: { x, stats, weight }, attrs }) {
-    const channel = { shape: [x.shape[1]], dtype: 'f32' } as const;
-    const { dweight, dbias } = customOpOutputs(batchNormGradSumsOp, { g, x, stats }, { dweight: channel, dbias: channel }, attrs);
-    const dx = customOp(batchNormInputGradOp, { g, x, weight, stats, dweight, dbias }, { shape: x.shape, dtype: 'f32' }, attrs);
-    return { x: dx, weight: dweight, bias: dbias };
+    return batchNormTrainGrad(g, x, stats, weight, attrs.relu);
   },
 };
+
+/**
+ * The closed-form backward of training-mode batch norm (with the fused ReLU's mask when `relu`):
+ * g on y → dx, dweight, dbias. Also the backward of the kernels that apply the normalisation on the
+ * fly (the BatchNorm → ReLU → Conv2d fusion, ops/conv.ts).
+ */
+export function batchNormTrainGrad(g: Tensor, x: Tensor, stats: Tensor, weight: Tensor, relu: boolean): { x: Tensor; weight: Tensor; bias: Tensor } {
+  const channel = { shape: [x.shape[1]], dtype: 'f32' } as const;
+  const { dweight, dbias } = customOpOutputs(batchNormGradSumsOp, { g, x, stats }, { dweight: channel, dbias: channel }, { relu });
+  const dx = customOp(batchNormInputGradOp, { g, x, weight, stats, dweight, dbias }, { shape: x.shape, dtype: 'f32' }, { relu });
+  return { x: dx, weight: dweight, bias: dbias };
+}
 
 export interface RunningStats {
   mean: Tensor;
@@ -314,7 +323,18 @@ export function batchNormTrain(
   running: RunningStats,
   options: { relu?: boolean } = {},
 ): { y: Tensor; stats: Tensor } {
-  const stats = noGrad(() =>
+  const stats = batchNormTrainStats(x, w, b, eps, running);
+  const y = customOp(batchNormTrainOp, { x, stats, weight: w, bias: b }, { shape: x.shape, dtype: 'f32' }, { relu: options.relu ?? false });
+  return { y, stats };
+}
+
+/**
+ * The [6, C] training statistics of x (rows `STATS`) with the running statistics updated in place,
+ * without applying the normalisation: for a consumer that applies it on the fly (the next
+ * convolution's im2col, ops/conv.ts).
+ */
+export function batchNormTrainStats(x: Tensor, w: Tensor, b: Tensor, eps: number, running: RunningStats): Tensor {
+  return noGrad(() =>
     customOp(
       batchNormStatsOp,
       { x, weight: w, bias: b, runningMean: running.mean, runningVar: running.variance, numBatchesTracked: running.batchesTracked },
@@ -322,6 +342,4 @@ export function batchNormTrain(
       { eps, momentum: running.momentum, track: true },
     ),
   );
-  const y = customOp(batchNormTrainOp, { x, stats, weight: w, bias: b }, { shape: x.shape, dtype: 'f32' }, { relu: options.relu ?? false });
-  return { y, stats };
 }

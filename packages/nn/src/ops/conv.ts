@@ -19,6 +19,7 @@ import {
   packU32,
   pickForBackend,
   workgroupSumWgsl,
+  type Binding,
   type CustomOpDefinition,
   type Recorder,
 } from '@fairgpu/tensor/internal';
@@ -31,6 +32,7 @@ import {
   convDirectWgsl,
   im2colWgsl,
 } from '../generated/wgsl.ts';
+import { batchNormTrainGrad, STATS } from './batchnorm.ts';
 import { specialize } from './specialize.ts';
 import { byTexels, outputBinding } from './texels.ts';
 import { geometry, geometryKernel, withGeometry, type Geometry, type Pair } from './geometry.ts';
@@ -71,40 +73,95 @@ function colShape(g: Geometry, layout: ColumnLayout): number[] {
   return layout === 'wide' ? [k, g.batch * g.ho * g.wo] : [g.batch, k, g.ho * g.wo];
 }
 
+/**
+ * im2col's dispatch. With `normalize`, x is a batch norm's input and the kernel gathers
+ * y = a[c]·x + d[c] (max(y, 0) with `relu`), a and d the statistics' rows 0 and 2, computed as
+ * channel-linear.wgsl computes them: the normalised tensor is never written.
+ */
+function encodeIm2col(rec: Recorder, x: GPUBuffer, dst: GPUBuffer, attrs: GeometryAttrs, normalize?: { stats: GPUBuffer; relu: boolean }): void {
+  const g = attrs.geometry;
+  const total = g.batch * g.c * g.kh * g.kw * g.ho * g.wo;
+  if (!total) return;
+  const floats = g.batch * g.c * g.h * g.w;
+  let prelude: string;
+  let resources: Binding[];
+  if (normalize) {
+    const raw = f32Input(rec, 'x', 1, x, floats);
+    const stats = f32Input(rec, 'stats', 3, normalize.stats, 6 * g.c);
+    const y = 'coef.x * x_at(i) + coef.y';
+    prelude =
+      `${raw.wgsl}${stats.wgsl}fn channel_coef(c: u32) -> vec2<f32> { return vec2<f32>(stats_at(c), stats_at(${2 * g.c}u + c)); }\n` +
+      `fn gather(i: u32, coef: vec2<f32>) -> f32 { return ${normalize.relu ? `max(${y}, 0.0)` : y}; }\n`;
+    resources = [raw.resource, dst, stats.resource];
+  } else {
+    const input = f32Input(rec, 'x', 1, x, floats);
+    prelude = `${input.wgsl}fn channel_coef(c: u32) -> vec2<f32> { return vec2<f32>(1.0, 0.0); }\nfn gather(i: u32, coef: vec2<f32>) -> f32 { return x_at(i); }\n`;
+    resources = [input.resource, dst];
+  }
+  // Quad modes (im2col.wgsl): four consecutive output positions per invocation, one vec4 store;
+  // in the wide layout also when only B·Ho·Wo is a multiple of 4 (each column decodes its image).
+  const mode = byTexels(rec, g.ho * g.wo) ? 1 : layoutOf(attrs) === 1 && byTexels(rec, g.batch * g.ho * g.wo) ? 2 : 0;
+  const [source, params] = geometryKernel(IM2COL, g, total, mode, layoutOf(attrs));
+  rec.dispatch('im2col', prelude + outputBinding(2, 'cols', mode > 0) + source, params, resources, grid1d(Math.ceil(total / PER_INVOCATION)));
+}
+
 export const im2colOp: CustomOpDefinition<GeometryAttrs, { x: Tensor }> = {
   name: 'im2col',
-  gpu(rec, { x }, out, dst, attrs) {
-    const g = attrs.geometry;
-    const total = g.batch * g.c * g.kh * g.kw * g.ho * g.wo;
-    if (!total) return;
-    const input = f32Input(rec, 'x', 1, bufferOf(x), g.batch * g.c * g.h * g.w);
-    // Quad mode (im2col.wgsl): four consecutive output positions per invocation, one vec4 store.
-    const quad = byTexels(rec, g.ho * g.wo);
-    const [source, params] = geometryKernel(IM2COL, g, total, quad ? 1 : 0, layoutOf(attrs));
-    rec.dispatch('im2col', input.wgsl + outputBinding(2, 'cols', quad) + source, params, [input.resource, dst], grid1d(Math.ceil(total / PER_INVOCATION)));
+  gpu(rec, { x }, _out, dst, attrs) {
+    encodeIm2col(rec, bufferOf(x), dst, attrs);
   },
   cpu({ x }, _out, attrs) {
-    const g = attrs.geometry;
-    const xs = x.values;
-    const cols = new Float64Array(g.batch * g.c * g.kh * g.kw * g.ho * g.wo);
-    for (let b = 0; b < g.batch; b++)
-      for (let c = 0; c < g.c; c++)
-        for (let ky = 0; ky < g.kh; ky++)
-          for (let kx = 0; kx < g.kw; kx++) {
-            for (let oy = 0; oy < g.ho; oy++)
-              for (let ox = 0; ox < g.wo; ox++) {
-                const iy = oy * g.sh + ky - g.ph;
-                const ix = ox * g.sw + kx - g.pw;
-                if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w)
-                  cols[colIndex(g, b, c, ky, kx, oy * g.wo + ox, layoutOf(attrs))] = xs[((b * g.c + c) * g.h + iy) * g.w + ix];
-              }
-          }
-    return cols;
+    return im2colCpu(x.values, attrs);
   },
   vjp(grad, { attrs }) {
     return { x: col2im(grad, attrs.geometry, attrs.layout) };
   },
 };
+
+/**
+ * im2col of relu?(batchnorm(x)) in training mode, the normalisation applied by the gather from
+ * the statistics (ops/batchnorm.ts `batchNormTrainStats`): what Sequential runs for BatchNorm2d →
+ * ReLU → Conv2d. weight and bias (the batch norm's) are inputs for the VJP: col2im, then the batch
+ * norm's closed-form backward.
+ */
+const im2colNormalizedOp: CustomOpDefinition<GeometryAttrs & { relu: boolean }, { x: Tensor; stats: Tensor; weight: Tensor; bias: Tensor }> = {
+  name: 'im2colNormalized',
+  gpu(rec, { x, stats }, _out, dst, attrs) {
+    encodeIm2col(rec, bufferOf(x), dst, attrs, { stats: bufferOf(stats), relu: attrs.relu });
+  },
+  cpu({ x, stats }, _out, attrs) {
+    const g = attrs.geometry;
+    const plane = g.h * g.w;
+    const y = x.values.map((v, i) => {
+      const c = Math.floor(i / plane) % g.c;
+      const t = stats.values[STATS.a * g.c + c] * v + stats.values[STATS.d * g.c + c];
+      return attrs.relu ? Math.max(t, 0) : t;
+    });
+    return im2colCpu(y, attrs);
+  },
+  vjp(grad, { inputs: { x, stats, weight }, attrs }) {
+    const dy = col2im(grad, attrs.geometry, attrs.layout);
+    return { ...batchNormTrainGrad(dy, x, stats, weight, attrs.relu), stats: null };
+  },
+};
+
+function im2colCpu(xs: Float64Array, attrs: GeometryAttrs): Float64Array {
+  const g = attrs.geometry;
+  const cols = new Float64Array(g.batch * g.c * g.kh * g.kw * g.ho * g.wo);
+  for (let b = 0; b < g.batch; b++)
+    for (let c = 0; c < g.c; c++)
+      for (let ky = 0; ky < g.kh; ky++)
+        for (let kx = 0; kx < g.kw; kx++) {
+          for (let oy = 0; oy < g.ho; oy++)
+            for (let ox = 0; ox < g.wo; ox++) {
+              const iy = oy * g.sh + ky - g.ph;
+              const ix = ox * g.sw + kx - g.pw;
+              if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w)
+                cols[colIndex(g, b, c, ky, kx, oy * g.wo + ox, layoutOf(attrs))] = xs[((b * g.c + c) * g.h + iy) * g.w + ix];
+            }
+        }
+  return cols;
+}
 
 export const col2imOp: CustomOpDefinition<GeometryAttrs, { cols: Tensor }> = {
   name: 'col2im',
@@ -460,6 +517,32 @@ const MAX_COLS_BYTES = 128 * 2 ** 20;
  * bias [Co] or null → [B, Co, Ho, Wo].
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options: Conv2dOptions = {}): Tensor {
+  return convolve(x, weight, bias, options);
+}
+
+/** A training-mode batch norm (and ReLU) that the convolution's im2col applies on the fly. */
+export interface NormalizedInput {
+  /** The [6, C] statistics of `batchNormTrainStats` (rows STATS). */
+  stats: Tensor;
+  /** The batch norm's affine parameters (their gradients flow through the fused backward). */
+  weight: Tensor;
+  bias: Tensor;
+  relu: boolean;
+}
+
+/**
+ * conv2d(relu(batchNorm(x))) (without the ReLU unless `relu`) in training mode, the im2col
+ * algorithm gathering the normalised values from x and the statistics: one dispatch and one
+ * tensor's memory pass fewer per layer than the two ops. What Sequential runs for BatchNorm2d →
+ * ReLU → Conv2d when the convolution takes im2col.
+ */
+export function conv2dOfBatchNorm(x: Tensor, input: NormalizedInput, weight: Tensor, bias: Tensor | null, options: Conv2dOptions = {}): Tensor {
+  if ((options.algorithm ?? convAlgorithmFor(x)) !== 'im2col')
+    throw new InvalidArgumentError('conv2dOfBatchNorm', 'options.algorithm', 'must be im2col (the normalisation is applied by its gather)');
+  return convolve(x, weight, bias, options, input);
+}
+
+function convolve(x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv2dOptions, normalized?: NormalizedInput): Tensor {
   assertKnownOptions('conv2d', options, ['stride', 'padding', 'algorithm']);
   if (weight.rank !== 4) throw new ShapeMismatchError('conv2d', 'weight', `must be [Co, C, kh, kw], got shape [${weight.shape.join(', ')}]`);
   const [co, ci, kh, kw] = weight.shape;
@@ -481,7 +564,15 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     for (let b0 = 0; b0 < g.batch; b0 += chunk) {
       const xs = chunk >= g.batch ? x : x.slice([b0, 0, 0, 0], [Math.min(g.batch, b0 + chunk), g.c, g.h, g.w]);
       const nb = xs.shape[0];
-      const cols = im2col(xs, { ...g, batch: nb }, 'wide');
+      const gs = { ...g, batch: nb };
+      const cols = normalized
+        ? customOp(
+            im2colNormalizedOp,
+            { x: xs, stats: normalized.stats, weight: normalized.weight, bias: normalized.bias },
+            { shape: colShape(gs, 'wide'), dtype: 'f32' },
+            { geometry: gs, layout: 'wide', relu: normalized.relu },
+          )
+        : im2col(xs, gs, 'wide');
       // One wide product, written as [B, Co, P] with the bias added.
       parts.push(wideProduct(w2, cols, bias, nb, co, g.ho * g.wo));
     }
