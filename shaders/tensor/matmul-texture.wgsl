@@ -29,6 +29,7 @@ struct Params {
   b_stride: u32,   // 'n': elements between k rows; 'k': elements between columns (a multiple of 4)
   tile: u32,       // vec4s per packed tile (kc·R/4): the stride between row blocks
   accumulate: u32, // 1: add onto C (a later k chunk)
+  last: u32,       // 1: the last k chunk (a bias, when the host declares one, is added as it stores)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;

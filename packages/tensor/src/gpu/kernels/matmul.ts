@@ -206,18 +206,16 @@ export function uniformPlan(m: number, n: number, k: number, minN: number = UNIF
 }
 
 /**
- * The R×C accumulators of the windowed kernels (matmul-uniform, matmul-texture): zero (or the
- * bias of their row, `init`), or C's current values (`read(i, j)`) when a later k chunk adds
- * onto it (`p.accumulate`).
+ * The R×C accumulators of the windowed kernels (matmul-uniform, matmul-texture): zero, or C's
+ * current values (`read(i, j)`) when a later k chunk adds onto it (`p.accumulate`).
  */
 function accumulators(
   R: readonly number[],
   C: readonly number[],
-  init: (i: number) => string = () => '0.0',
   read: (i: number, j: number) => string = (i, j) => `c[min(row0 + ${i}u, p.m - 1u) * p.n + min(col0 + ${j}u, p.n - 1u)]`,
 ): string[] {
   return [
-    ...R.flatMap((i) => C.map((j) => `var acc${i}_${j} = ${init(i)};`)),
+    ...R.flatMap((i) => C.map((j) => `var acc${i}_${j} = 0.0;`)),
     'if (p.accumulate != 0u) {',
     ...R.flatMap((i) => C.map((j) => `  acc${i}_${j} = ${read(i, j)};`)),
     '}',
@@ -326,7 +324,7 @@ const textureSources = new Map<string, string>();
  * Planar layouts (`matmulPlanar`): a matrix of R rows and N = B·P columns stored as B planes
  * [R, P] one after another ([B, R, P]: NCHW, R the channels), column n = b·P + q at b·R·P + r·P + q.
  * For matmul-texture: B planar (`bPlane` = P, `bPlaneStride` = K·P), C planar (`outPlane`,
- * `outPlaneStride` = M·P) and a bias per row of C (binding 4) added by the first k chunk.
+ * `outPlaneStride` = M·P) and a bias per row of C (binding 4) added to the sum by the last k chunk.
  */
 export interface TexturePlanar {
   bPlane?: number;
@@ -355,7 +353,8 @@ export function matmulTextureSource(rows: number, cols: number, orientation: 'n'
     ? C.map((j) => `let oc${j} = (min(col0 + ${j}u, p.n - 1u) / ${outPlane}u) * ${outPlaneStride}u + min(col0 + ${j}u, p.n - 1u) % ${outPlane}u;`)
     : [];
   const cAt = outPlane ? (i: number, j: number) => `(row0 + ${i}u) * ${outPlane}u + oc${j}` : (i: number, j: number) => `(row0 + ${i}u) * p.n + col0 + ${j}u`;
-  const biasRows = bias ? R.map((i) => `let bias${i} = biasv[min(row0 + ${i}u, p.m - 1u)];`) : [];
+  // The bias goes onto the finished sum (the last k chunk's stores), as a separate pass would add it.
+  const biasRows = bias ? R.map((i) => `let bias${i} = select(0.0, biasv[min(row0 + ${i}u, p.m - 1u)], p.last != 0u);`) : [];
   const readIndex = outPlane
     ? (i: number, j: number) => `min(row0 + ${i}u, p.m - 1u) * ${outPlane}u + oc${j}`
     : (i: number, j: number) => `min(row0 + ${i}u, p.m - 1u) * p.n + min(col0 + ${j}u, p.n - 1u)`;
@@ -364,7 +363,7 @@ export function matmulTextureSource(rows: number, cols: number, orientation: 'n'
   // in-range group for the blocks past N, whose results are not stored).
   const acc = vec4Stores
     ? [
-        ...R.flatMap((i) => C.map((j) => `var acc${i}_${j} = ${bias ? `bias${i}` : '0.0'};`)),
+        ...R.flatMap((i) => C.map((j) => `var acc${i}_${j} = 0.0;`)),
         'if (p.accumulate != 0u) {',
         ...R.flatMap((i) =>
           texels.map((q) => {
@@ -376,7 +375,7 @@ export function matmulTextureSource(rows: number, cols: number, orientation: 'n'
         ),
         '}',
       ]
-    : accumulators(R, C, bias ? (i) => `bias${i}` : undefined, (i, j) => `c[${readIndex(i, j)}]`);
+    : accumulators(R, C, (i, j) => `c[${readIndex(i, j)}]`);
   const quads = Array.from({ length: rows / 4 }, (_, q) => q);
   let setup: string[];
   let body: string[];
@@ -406,15 +405,16 @@ export function matmulTextureSource(rows: number, cols: number, orientation: 'n'
       ...steps.flatMap((s) => R.flatMap((i) => C.map((j) => `acc${i}_${j} = fma(a${s}_${i >> 2}[${i & 3}], b${j}[${s}], acc${i}_${j});`))),
     ];
   }
+  const plus = (i: number) => (bias ? ` + bias${i}` : '');
   // vec4 stores: N (and P) multiples of 4 put each group of four columns wholly in or out of range.
   const stores = vec4Stores
     ? R.flatMap((i) =>
         texels.map(
           (q) =>
-            `if (row0 + ${i}u < p.m && col0 + ${4 * q}u < p.n) { c[(${cAt(i, 4 * q)}) >> 2u] = vec4<f32>(${[0, 1, 2, 3].map((e) => `acc${i}_${4 * q + e}`).join(', ')}); }`,
+            `if (row0 + ${i}u < p.m && col0 + ${4 * q}u < p.n) { c[(${cAt(i, 4 * q)}) >> 2u] = vec4<f32>(${[0, 1, 2, 3].map((e) => `acc${i}_${4 * q + e}${plus(i)}`).join(', ')}); }`,
         ),
       )
-    : R.flatMap((i) => C.map((j) => `if (row0 + ${i}u < p.m && col0 + ${j}u < p.n) { c[${cAt(i, j)}] = acc${i}_${j}; }`));
+    : R.flatMap((i) => C.map((j) => `if (row0 + ${i}u < p.m && col0 + ${j}u < p.n) { c[${cAt(i, j)}] = acc${i}_${j}${plus(i)}; }`));
   const template = vec4Stores
     ? matmulTextureWgsl.replace('var<storage, read_write> c: array<f32>;', 'var<storage, read_write> c: array<vec4<f32>>;')
     : matmulTextureWgsl;
@@ -480,7 +480,8 @@ function matmulTexture(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUBuffer
         .u(4, orientation === 'n' ? k0 * kStride : k0)
         .u(5, kStride)
         .u(6, (kc * rows) / 4)
-        .u(7, chunk > 0 ? 1 : 0);
+        .u(7, chunk > 0 ? 1 : 0)
+        .u(8, chunk === chunks - 1 ? 1 : 0);
       const window = { buffer: packed, offset: d * PACK_BYTES, size: PACK_BYTES };
       const buffers = planar?.bias ? [window, texture, dst, planar.bias] : [window, texture, dst];
       rec.dispatch(label, source, w.buffer, buffers, [gx, Math.min(tiles, mblocks - g * tiles), 1]);
