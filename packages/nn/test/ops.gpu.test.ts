@@ -16,7 +16,7 @@ import {
   type ConvAlgorithm,
   type Geometry,
 } from '../src/index.ts';
-import { expectClose, gpuOrSkip, randomData } from './helpers.ts';
+import { expectClose, gpuOrSkip, randomData, recordDispatches } from './helpers.ts';
 
 const gpu = await gpuOrSkip();
 afterAll(() => gpu?.destroy());
@@ -282,18 +282,13 @@ describe.runIf(gpu)('BatchNorm fused with a following ReLU (Sequential)', () => 
     ['16384 floats (texels on software adapters)', [8, 8, 16, 16]],
   ] as const) {
     it(`matches relu(batchnorm(x)) on the float64 reference and unfused on the GPU: ${name}`, async () => {
-      const be = gpu!.backend;
-      const labels: string[] = [];
-      const original = be.dispatch.bind(be);
-      be.dispatch = (label, ...rest) => {
-        labels.push(label);
-        original(label, ...rest);
-      };
+      const recorded = recordDispatches(gpu!.backend);
+      const { labels } = recorded;
       let fused: Awaited<ReturnType<typeof fn>>;
       try {
         fused = await fn(gpu!, [...shape], false);
       } finally {
-        be.dispatch = original;
+        recorded.restore();
       }
       const ref = await fn(cpuBackend(), [...shape], false);
       const unfused = await fn(gpu!, [...shape], true);
@@ -358,18 +353,13 @@ describe.runIf(gpu)("BatchNorm2d → ReLU → Conv2d fused into the convolution'
     ['7 × 7 outputs (the wide quad mode), stride 2', [4, 3, 14, 14], 2],
   ] as const) {
     it(`matches the float64 reference and the unfused layers: ${name}`, async () => {
-      const be = gpu!.backend;
-      const labels: string[] = [];
-      const original = be.dispatch.bind(be);
-      be.dispatch = (label, ...rest) => {
-        labels.push(label);
-        original(label, ...rest);
-      };
+      const recorded = recordDispatches(gpu!.backend);
+      const { labels } = recorded;
       let fused: Awaited<ReturnType<typeof fn>>;
       try {
         fused = await fn(gpu!, [...shape], stride, false);
       } finally {
-        be.dispatch = original;
+        recorded.restore();
       }
       const ref = await fn(cpuBackend(), [...shape], stride, false);
       const unfusedRef = await fn(cpuBackend(), [...shape], stride, true);

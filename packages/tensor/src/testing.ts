@@ -1,11 +1,13 @@
 /**
  * Test utilities for packages built on @fairgpu/tensor (`@fairgpu/tensor/testing`): GPU suites that
  * skip with a message on a machine without an adapter but fail under FAIRGPU_REQUIRE_GPU=1 (CI),
- * seeded data, and a relative + absolute closeness check that names the worst element.
+ * seeded data, a relative + absolute closeness check that names the worst element, and a recorder
+ * of the kernels a backend dispatches.
  */
 import { initGpu, type GpuContext } from './gpu/context.ts';
 import { env } from './gpu/node-dawn.ts';
 import { Rng } from './random.ts';
+import type { GpuBackend } from './gpu/backend.ts';
 
 export async function gpuOrSkip(): Promise<GpuContext | undefined> {
   try {
@@ -45,4 +47,20 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   if (worst >= 0) {
     throw new Error(`${label}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (rtol ${rtol}, atol ${atol})`);
   }
+}
+
+/**
+ * Records the label and WGSL source of every dispatch `backend` encodes (they still run), so a
+ * test can assert which kernel a product or op took; `restore()` puts the backend back.
+ */
+export function recordDispatches(backend: GpuBackend): { labels: string[]; sources: string[]; restore(): void } {
+  const labels: string[] = [];
+  const sources: string[] = [];
+  const original = backend.dispatch.bind(backend);
+  backend.dispatch = (label, source, ...rest) => {
+    labels.push(label);
+    sources.push(source);
+    original(label, source, ...rest);
+  };
+  return { labels, sources, restore: () => void (backend.dispatch = original) };
 }

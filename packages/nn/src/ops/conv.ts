@@ -145,21 +145,29 @@ const im2colNormalizedOp: CustomOpDefinition<GeometryAttrs & { relu: boolean }, 
   },
 };
 
-function im2colCpu(xs: Float64Array, attrs: GeometryAttrs): Float64Array {
+/**
+ * Every (input element, column element) pair a window reads, in the reference's order: im2col's
+ * CPU reference copies along them, col2im's (its adjoint) adds back along them.
+ */
+function forEachWindowTap(attrs: GeometryAttrs, visit: (xIndex: number, colIndex: number) => void): void {
   const g = attrs.geometry;
-  const cols = new Float64Array(g.batch * g.c * g.kh * g.kw * g.ho * g.wo);
   for (let b = 0; b < g.batch; b++)
     for (let c = 0; c < g.c; c++)
       for (let ky = 0; ky < g.kh; ky++)
-        for (let kx = 0; kx < g.kw; kx++) {
+        for (let kx = 0; kx < g.kw; kx++)
           for (let oy = 0; oy < g.ho; oy++)
             for (let ox = 0; ox < g.wo; ox++) {
               const iy = oy * g.sh + ky - g.ph;
               const ix = ox * g.sw + kx - g.pw;
               if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w)
-                cols[colIndex(g, b, c, ky, kx, oy * g.wo + ox, layoutOf(attrs))] = xs[((b * g.c + c) * g.h + iy) * g.w + ix];
+                visit(((b * g.c + c) * g.h + iy) * g.w + ix, colIndex(g, b, c, ky, kx, oy * g.wo + ox, layoutOf(attrs)));
             }
-        }
+}
+
+function im2colCpu(xs: Float64Array, attrs: GeometryAttrs): Float64Array {
+  const g = attrs.geometry;
+  const cols = new Float64Array(g.batch * g.c * g.kh * g.kw * g.ho * g.wo);
+  forEachWindowTap(attrs, (xi, ci) => (cols[ci] = xs[xi]));
   return cols;
 }
 
@@ -178,20 +186,8 @@ export const col2imOp: CustomOpDefinition<GeometryAttrs, { cols: Tensor }> = {
   },
   cpu({ cols }, _out, attrs) {
     const g = attrs.geometry;
-    const cs = cols.values;
     const x = new Float64Array(g.batch * g.c * g.h * g.w);
-    for (let b = 0; b < g.batch; b++)
-      for (let c = 0; c < g.c; c++)
-        for (let ky = 0; ky < g.kh; ky++)
-          for (let kx = 0; kx < g.kw; kx++) {
-            for (let oy = 0; oy < g.ho; oy++)
-              for (let ox = 0; ox < g.wo; ox++) {
-                const iy = oy * g.sh + ky - g.ph;
-                const ix = ox * g.sw + kx - g.pw;
-                if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w)
-                  x[((b * g.c + c) * g.h + iy) * g.w + ix] += cs[colIndex(g, b, c, ky, kx, oy * g.wo + ox, layoutOf(attrs))];
-              }
-          }
+    forEachWindowTap(attrs, (xi, ci) => (x[xi] += cols.values[ci]));
     return x;
   },
   vjp(grad, { attrs }) {
