@@ -24,7 +24,7 @@ import { Module } from './module.ts';
 import { fanIn, kaimingUniformDefault, uniformInit, type InitOptions } from './init.ts';
 import { conv2d, conv2dOfBatchNorm, convAlgorithmFor, type ConvAlgorithm, type NormalizedInput } from './ops/conv.ts';
 import { avgPool2d, globalAvgPool2d, maxPool2d, type PoolOptions } from './ops/pool.ts';
-import { batchNormTrain, batchNormTrainStats, channelLinear } from './ops/batchnorm.ts';
+import { batchNormTrain, batchNormTrainStats, channelLinear, type RunningStats } from './ops/batchnorm.ts';
 import { pair, type Pair } from './ops/geometry.ts';
 
 function positiveInt(op: string, argument: string, value: number): number {
@@ -218,8 +218,11 @@ class BatchNorm extends Module {
     this.validate(x);
     if (!this.training || !this.weight || !this.bias)
       throw new InvalidArgumentError(this.layer, 'x', 'statisticsFor needs training mode and affine parameters');
-    const running = { mean: this.runningMean, variance: this.runningVar, batchesTracked: this.numBatchesTracked, momentum: this.momentum };
-    return { stats: batchNormTrainStats(x, this.weight, this.bias, this.eps, running), weight: this.weight, bias: this.bias, relu };
+    return { stats: batchNormTrainStats(x, this.weight, this.bias, this.eps, this.running()), weight: this.weight, bias: this.bias, relu };
+  }
+  /** The running statistics the training kernels update in place. */
+  private running(): RunningStats {
+    return { mean: this.runningMean, variance: this.runningVar, batchesTracked: this.numBatchesTracked, momentum: this.momentum };
   }
   private validate(x: Tensor): void {
     checkInput(this.layer, x, this.runningMean);
@@ -235,19 +238,7 @@ class BatchNorm extends Module {
       const one = this.weight ? null : ones([this.numFeatures], { device: x.backend });
       const zero = this.bias ? null : zeros([this.numFeatures], { device: x.backend });
       try {
-        const out = batchNormTrain(
-          x,
-          this.weight ?? one!,
-          this.bias ?? zero!,
-          this.eps,
-          {
-            mean: this.runningMean,
-            variance: this.runningVar,
-            batchesTracked: this.numBatchesTracked,
-            momentum: this.momentum,
-          },
-          { relu },
-        );
+        const out = batchNormTrain(x, this.weight ?? one!, this.bias ?? zero!, this.eps, this.running(), { relu });
         out.stats.dispose();
         return out.y;
       } finally {

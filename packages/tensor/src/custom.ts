@@ -2,6 +2,7 @@ import type { Operand, OutputSpec, StorageView } from './backend.ts';
 import { coerce, type DType } from './dtype.ts';
 import { dispatch, resolveBackend } from './dispatch.ts';
 import { InvalidArgumentError } from './errors.ts';
+import { bufferOf } from './gpu/kernels/common.ts';
 import type { Recorder } from './gpu/kernels/index.ts';
 import type { Shape } from './shape.ts';
 import { Tensor, type TensorLike } from './tensor.ts';
@@ -211,7 +212,7 @@ function lowerMulti(def: AnyMulti): CustomOpDefinition {
       const { names, outputs, attrs: a } = split(attrs);
       const views = inputs as readonly StorageView[];
       const buffers: Record<string, GPUBuffer> = { [outputs[0]]: dst };
-      outputs.slice(1).forEach((n, k) => (buffers[n] = (views[names.length + k].storage.handle as { buffer: GPUBuffer }).buffer));
+      outputs.slice(1).forEach((n, k) => (buffers[n] = bufferOf(views[names.length + k])));
       def.gpu(rec, byName(names, views.slice(0, names.length)), buffers, a);
     },
     cpu(inputs, _out, attrs) {

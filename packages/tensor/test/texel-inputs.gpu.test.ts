@@ -13,6 +13,15 @@ import { expectClose, gpuOrSkip, make, randomData, recordDispatches } from './he
 const gpu = await gpuOrSkip();
 afterAll(() => gpu?.destroy());
 
+/** Each case on the float64 reference and on the GPU, compared within `tol`. */
+async function compareCases(cases: readonly [string, (d: Device) => Tensor][], tol: { rtol: number; atol: number }): Promise<void> {
+  for (const [name, f] of cases) {
+    const ref = await T.tidy(() => f(cpuBackend())).toArray();
+    const got = await T.tidy(() => f(gpu!)).toArray();
+    expectClose(got, ref, tol, name);
+  }
+}
+
 describe.runIf(gpu)('texel inputs agree with the float64 reference', () => {
   it('elementwise and reductions over inputs past the texel threshold', async () => {
     const be = gpu!.backend;
@@ -48,11 +57,7 @@ describe.runIf(gpu)('texel inputs agree with the float64 reference', () => {
     cases.push(['sum of all (two passes)', (d) => x(d).sum()]);
     cases.push(['sum of a long axis (chunked)', (d) => make(randomData(3 * 9000, 5), [3, 9000], d).sum(1)]);
     try {
-      for (const [name, f] of cases) {
-        const ref = await T.tidy(() => f(cpuBackend())).toArray();
-        const got = await T.tidy(() => f(gpu!)).toArray();
-        expectClose(got, ref, { rtol: 1e-5, atol: 1e-4 }, name);
-      }
+      await compareCases(cases, { rtol: 1e-5, atol: 1e-4 });
     } finally {
       recorded.restore();
     }
@@ -120,11 +125,7 @@ describe.runIf(gpu)('texel inputs agree with the float64 reference', () => {
       ['i32 + broadcast i32', (d) => make([1, 2, 3, 4, 5, 6], [2, 3], d, { dtype: 'i32' }).add(make([10, 20, 30], [3], d, { dtype: 'i32' }))],
     ];
     try {
-      for (const [name, f] of cases) {
-        const ref = await T.tidy(() => f(cpuBackend())).toArray();
-        const got = await T.tidy(() => f(gpu!)).toArray();
-        expectClose(got, ref, { rtol: 1e-6, atol: 1e-6 }, name);
-      }
+      await compareCases(cases, { rtol: 1e-6, atol: 1e-6 });
     } finally {
       recorded.restore();
     }

@@ -318,8 +318,25 @@ interface ProductAttrs {
   dims: readonly [number, number, number];
 }
 
-/** Whether the planar products may take a [B, Co, P] tensor: a texel never spans two planes. */
-const planar = (rec: Recorder, inner: number) => rec.isSoftware && inner % 4 === 0;
+/**
+ * Whether the planar products take a [B, Co, P] tensor: software adapters (the VJP asks the
+ * tensor's backend, the kernels the recorder), P a multiple of 4 so a texel never spans two planes.
+ */
+const planar = (isSoftware: boolean, inner: number) => isSoftware && inner % 4 === 0;
+
+/** g [B, Co, P] as [Co, B·P] in a scratch buffer: the gradient products' fallback input. */
+function channelMajorScratch(rec: Recorder, g: GPUBuffer, dims: readonly [number, number, number]): GPUBuffer {
+  const gt = rec.scratch(dims[0] * dims[1] * dims[2] * 4).buffer;
+  encodeTranspose(rec, g, null, gt, dims, 1);
+  return gt;
+}
+
+/** The float64 reference of that transpose: [B, Co, P] → [Co, B·P]. */
+function channelMajor(g: Float64Array, [batch, co, inner]: readonly [number, number, number]): Float64Array {
+  const out = new Float64Array(batch * co * inner);
+  for (let b = 0; b < batch; b++) for (let o = 0; o < co; o++) for (let q = 0; q < inner; q++) out[(o * batch + b) * inner + q] = g[(b * co + o) * inner + q];
+  return out;
+}
 
 /** g [B, Co, P] → [Co, B·P], one transpose for both gradient products where they are not planar. */
 const gradTransposeOp: CustomOpDefinition<ProductAttrs, { g: Tensor }> = {
@@ -328,11 +345,7 @@ const gradTransposeOp: CustomOpDefinition<ProductAttrs, { g: Tensor }> = {
     encodeTranspose(rec, bufferOf(g), null, dst, dims, 1);
   },
   cpu({ g }, _out, { dims }) {
-    const [batch, co, inner] = dims;
-    const out = new Float64Array(batch * co * inner);
-    for (let b = 0; b < batch; b++)
-      for (let o = 0; o < co; o++) for (let q = 0; q < inner; q++) out[(o * batch + b) * inner + q] = g.values[(b * co + o) * inner + q];
-    return out;
+    return channelMajor(g.values, dims);
   },
 };
 
@@ -342,21 +355,20 @@ const convProductGradOp: CustomOpDefinition<ProductAttrs, { weight: Tensor; g: T
     const [batch, co, inner] = dims;
     const k = weight.shape[1];
     const product = { m: k, n: batch * inner, k: co, a: bufferOf(weight), transA: true };
-    if (planar(rec, inner) && matmulPlanar(rec, dst, { ...product, b: bufferOf(g), bPlane: inner })) return;
-    const gt = rec.scratch(batch * co * inner * 4).buffer;
-    encodeTranspose(rec, bufferOf(g), null, gt, dims, 1);
-    matmulBuffers(rec, dst, { ...product, b: gt });
+    if (planar(rec.isSoftware, inner) && matmulPlanar(rec, dst, { ...product, b: bufferOf(g), bPlane: inner })) return;
+    matmulBuffers(rec, dst, { ...product, b: channelMajorScratch(rec, bufferOf(g), dims) });
   },
   cpu({ weight, g }, _out, { dims }) {
+    // Wᵀ [K, Co] · g as [Co, B·P].
     const [batch, co, inner] = dims;
-    const k = weight.shape[1];
-    const cols = new Float64Array(k * batch * inner);
+    const [k, n] = [weight.shape[1], batch * inner];
+    const gt = channelMajor(g.values, dims);
+    const cols = new Float64Array(k * n);
     for (let r = 0; r < k; r++)
-      for (let b = 0; b < batch; b++)
-        for (let o = 0; o < co; o++) {
-          const w = weight.values[o * k + r];
-          for (let q = 0; q < inner; q++) cols[(r * batch + b) * inner + q] += w * g.values[(b * co + o) * inner + q];
-        }
+      for (let o = 0; o < co; o++) {
+        const w = weight.values[o * k + r];
+        for (let j = 0; j < n; j++) cols[r * n + j] += w * gt[o * n + j];
+      }
     return cols;
   },
 };
@@ -367,19 +379,19 @@ const convWeightGradOp: CustomOpDefinition<ProductAttrs, { g: Tensor; cols: Tens
     const [batch, co, inner] = dims;
     const k = cols.shape[0];
     const product = { m: co, n: k, k: batch * inner, b: bufferOf(cols), transB: true };
-    if (planar(rec, inner) && matmulPlanar(rec, dst, { ...product, a: bufferOf(g), aPlane: inner })) return;
-    const gt = rec.scratch(batch * co * inner * 4).buffer;
-    encodeTranspose(rec, bufferOf(g), null, gt, dims, 1);
-    matmulBuffers(rec, dst, { ...product, a: gt });
+    if (planar(rec.isSoftware, inner) && matmulPlanar(rec, dst, { ...product, a: bufferOf(g), aPlane: inner })) return;
+    matmulBuffers(rec, dst, { ...product, a: channelMajorScratch(rec, bufferOf(g), dims) });
   },
   cpu({ g, cols }, _out, { dims }) {
+    // g as [Co, B·P] · colsᵀ.
     const [batch, co, inner] = dims;
-    const k = cols.shape[0];
+    const [k, n] = [cols.shape[0], batch * inner];
+    const gt = channelMajor(g.values, dims);
     const dw = new Float64Array(co * k);
     for (let o = 0; o < co; o++)
       for (let r = 0; r < k; r++) {
         let acc = 0;
-        for (let b = 0; b < batch; b++) for (let q = 0; q < inner; q++) acc += g.values[(b * co + o) * inner + q] * cols.values[(r * batch + b) * inner + q];
+        for (let j = 0; j < n; j++) acc += gt[o * n + j] * cols.values[r * n + j];
         dw[o * k + r] = acc;
       }
     return dw;
@@ -392,7 +404,7 @@ const convProductOp: CustomOpDefinition<ProductAttrs, { weight: Tensor; cols: Te
     const [batch, co, inner] = dims;
     const product = { m: co, n: batch * inner, k: weight.shape[1], a: bufferOf(weight), b: bufferOf(cols) };
     const biasBuffer = bias ? bufferOf(bias) : null;
-    if (planar(rec, inner) && matmulPlanar(rec, dst, { ...product, outPlane: inner, bias: biasBuffer })) return;
+    if (planar(rec.isSoftware, inner) && matmulPlanar(rec, dst, { ...product, outPlane: inner, bias: biasBuffer })) return;
     const y = rec.scratch(batch * co * inner * 4).buffer;
     matmulBuffers(rec, y, product);
     encodeTranspose(rec, y, biasBuffer, dst, dims, 0);
@@ -416,7 +428,7 @@ const convProductOp: CustomOpDefinition<ProductAttrs, { weight: Tensor; cols: Te
     const wantWeight = needsGrad?.weight !== false;
     const wantCols = needsGrad?.cols !== false;
     const biasGrad = bias ? customOp(channelSumOp, { x: g }, { shape: [co], dtype: 'f32' }, { dims }) : null;
-    if (g.backend.capabilities.isSoftware && inner % 4 === 0) {
+    if (planar(g.backend.capabilities.isSoftware, inner)) {
       return {
         weight: wantWeight ? customOp(convWeightGradOp, { g, cols }, { shape: weight.shape, dtype: 'f32' }, attrs) : null,
         cols: wantCols ? customOp(convProductGradOp, { weight, g }, { shape: cols.shape, dtype: 'f32' }, attrs) : null,

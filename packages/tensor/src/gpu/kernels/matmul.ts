@@ -3,7 +3,7 @@
  * hardware adapters and the register-blocked one (matmul-blocked.wgsl) for software adapters, with
  * the block-size choice, split K and the unrolled blocked source.
  */
-import type { OutputSpec, Storage, StorageView } from '../../backend.ts';
+import type { OutputSpec, StorageView } from '../../backend.ts';
 import {
   matmulBlockedWgsl,
   matmulPackWgsl,
@@ -62,9 +62,29 @@ export function matmul(rec: Recorder, a: StorageView, b: StorageView, params: Pa
   };
   const [aBuf, aBatch] = operand(a, a.shape[a.shape.length - 2], a.shape[a.shape.length - 1]);
   const [bBuf, bBatch] = operand(b, b.shape[b.shape.length - 2], b.shape[b.shape.length - 1]);
+  encodeMatmul(rec, dst, { m, n, k, batch, aBuf, aBatch, bBuf, bBatch, transA: params.transA, transB: params.transB });
+}
+
+/** A (batched) product of buffers, batch strides in elements (0: shared by every batch). */
+interface BufferProduct {
+  m: number;
+  n: number;
+  k: number;
+  batch: number;
+  aBuf: GPUBuffer;
+  aBatch: number;
+  bBuf: GPUBuffer;
+  bBatch: number;
+  transA: boolean;
+  transB: boolean;
+}
+
+/** The kernel choice of every product: tiled on hardware, texture/uniform/blocked on software. */
+function encodeMatmul(rec: Recorder, dst: GPUBuffer, product: BufferProduct): void {
+  const { m, n, k, batch, aBuf, aBatch, bBuf, bBatch } = product;
   // A is stored [M, K] (or [K, M] when transposed); B is [K, N] (or [N, K]).
-  const [aRow, aCol] = params.transA ? [1, m] : [k, 1];
-  const [bRow, bCol] = params.transB ? [1, k] : [n, 1];
+  const [aRow, aCol] = product.transA ? [1, m] : [k, 1];
+  const [bRow, bCol] = product.transB ? [1, k] : [n, 1];
   const w = new ParamWriter().u(0, m).u(1, n).u(2, k).u(3, batch).u(4, aBatch).u(5, aRow).u(6, aCol).u(7, 1).u(8, bBatch).u(9, bRow).u(10, bCol).u(11, k);
   if (rec.matmulKernel === 'tiled') {
     rec.dispatch('matmul-tiled', matmulParamsWgsl + matmulTiledWgsl, w.buffer, [aBuf, bBuf, dst], [Math.ceil(n / 64), Math.ceil(m / 64), batch]);
@@ -207,19 +227,15 @@ export function uniformPlan(m: number, n: number, k: number, minN: number = UNIF
 
 /**
  * The R×C accumulators of the windowed kernels (matmul-uniform, matmul-texture): zero, or C's
- * current values (`read(i, j)`) when a later k chunk adds onto it (`p.accumulate`).
+ * current values when a later k chunk adds onto it (`p.accumulate`): `reads`, the statements that
+ * load them (by default one element each from a row-major C).
  */
 function accumulators(
   R: readonly number[],
   C: readonly number[],
-  read: (i: number, j: number) => string = (i, j) => `c[min(row0 + ${i}u, p.m - 1u) * p.n + min(col0 + ${j}u, p.n - 1u)]`,
+  reads: readonly string[] = R.flatMap((i) => C.map((j) => `acc${i}_${j} = c[min(row0 + ${i}u, p.m - 1u) * p.n + min(col0 + ${j}u, p.n - 1u)];`)),
 ): string[] {
-  return [
-    ...R.flatMap((i) => C.map((j) => `var acc${i}_${j} = 0.0;`)),
-    'if (p.accumulate != 0u) {',
-    ...R.flatMap((i) => C.map((j) => `  acc${i}_${j} = ${read(i, j)};`)),
-    '}',
-  ];
+  return [...R.flatMap((i) => C.map((j) => `var acc${i}_${j} = 0.0;`)), 'if (p.accumulate != 0u) {', ...reads.map((r) => `  ${r}`), '}'];
 }
 
 const uniformSources = new Map<string, string>();
@@ -355,27 +371,20 @@ export function matmulTextureSource(rows: number, cols: number, orientation: 'n'
   const cAt = outPlane ? (i: number, j: number) => `(row0 + ${i}u) * ${outPlane}u + oc${j}` : (i: number, j: number) => `(row0 + ${i}u) * p.n + col0 + ${j}u`;
   // The bias goes onto the finished sum (the last k chunk's stores), as a separate pass would add it.
   const biasRows = bias ? R.map((i) => `let bias${i} = select(0.0, biasv[min(row0 + ${i}u, p.m - 1u)], p.last != 0u);`) : [];
-  const readIndex = outPlane
-    ? (i: number, j: number) => `min(row0 + ${i}u, p.m - 1u) * ${outPlane}u + oc${j}`
-    : (i: number, j: number) => `min(row0 + ${i}u, p.m - 1u) * p.n + min(col0 + ${j}u, p.n - 1u)`;
+  // A later k chunk reads C back at clamped positions (blocks past the edge store nothing): one
+  // element, or with vec4 stores a group of four columns (the last in-range group past N).
+  const readAt = (i: number, j: number, width: 1 | 4) =>
+    `min(row0 + ${i}u, p.m - 1u) * ${outPlane ? `${outPlane}u + oc${j}` : `p.n + min(col0 + ${j}u, p.n - ${width}u)`}`;
   const texels = Array.from({ length: cols / 4 }, (_, q) => q);
-  // With vec4 stores C is an array of vec4s, read back a group of four columns at a time (the last
-  // in-range group for the blocks past N, whose results are not stored).
-  const acc = vec4Stores
-    ? [
-        ...R.flatMap((i) => C.map((j) => `var acc${i}_${j} = 0.0;`)),
-        'if (p.accumulate != 0u) {',
-        ...R.flatMap((i) =>
-          texels.map((q) => {
-            const index = outPlane
-              ? `min(row0 + ${i}u, p.m - 1u) * ${outPlane}u + oc${4 * q}`
-              : `min(row0 + ${i}u, p.m - 1u) * p.n + min(col0 + ${4 * q}u, p.n - 4u)`;
-            return `  { let v = c[(${index}) >> 2u]; ${[0, 1, 2, 3].map((e) => `acc${i}_${4 * q + e} = v[${e}];`).join(' ')} }`;
-          }),
-        ),
-        '}',
-      ]
-    : accumulators(R, C, (i, j) => `c[${readIndex(i, j)}]`);
+  const acc = accumulators(
+    R,
+    C,
+    vec4Stores
+      ? R.flatMap((i) =>
+          texels.map((q) => `{ let v = c[(${readAt(i, 4 * q, 4)}) >> 2u]; ${[0, 1, 2, 3].map((e) => `acc${i}_${4 * q + e} = v[${e}];`).join(' ')} }`),
+        )
+      : R.flatMap((i) => C.map((j) => `acc${i}_${j} = c[${readAt(i, j, 1)}];`)),
+  );
   const quads = Array.from({ length: rows / 4 }, (_, q) => q);
   let setup: string[];
   let body: string[];
@@ -617,6 +626,5 @@ export function matmulPlanar(rec: Recorder, dst: GPUBuffer, product: PlanarProdu
  */
 export function matmulBuffers(rec: Recorder, dst: GPUBuffer, product: Pick<PlanarProduct, 'm' | 'n' | 'k' | 'a' | 'b' | 'transA' | 'transB'>): void {
   const { m, n, k, a, b, transA = false, transB = false } = product;
-  const view = (buffer: GPUBuffer, shape: number[]): StorageView => ({ storage: { handle: { buffer } } as unknown as Storage, shape, dtype: 'f32' });
-  matmul(rec, view(a, transA ? [k, m] : [m, k]), view(b, transB ? [n, k] : [k, n]), { transA, transB }, { shape: [m, n], dtype: 'f32' }, dst);
+  if (m * n) encodeMatmul(rec, dst, { m, n, k, batch: 1, aBuf: a, aBatch: 0, bBuf: b, bBatch: 0, transA, transB });
 }
