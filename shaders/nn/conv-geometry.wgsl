@@ -16,7 +16,7 @@ struct Geometry {
   ph: u32,
   pw: u32,
   co: u32,
-  _pad0: u32,    // a per-kernel extra: the weight gradient's chunk count; im2col's quad modes (1, 2)
+  _pad0: u32,    // a per-kernel extra: the weight gradient's chunk count; im2col's and col2im's row modes (1)
   // im2col/col2im column layout: 0 = [B, C·kh·kw, Ho·Wo] (batched), 1 = [C·kh·kw, B·Ho·Wo] (one wide matrix).
   col_layout: u32,
 }

@@ -4,7 +4,7 @@
  * and the GPU time of each kernel, measured by replaying every dispatch of one step on its own
  * (sync before and after) and summing per kernel label.
  *
- *   npx tsx --conditions=@fairgpu/source tools/bench/profile-step.ts [--model ce|fairkl|both] [--batch 128] [--steps 5] [--replay 3]
+ *   npx tsx --conditions=@fairgpu/source tools/bench/profile-step.ts [--model ce|fairkl|both] [--batch 128] [--steps 5] [--replay 3] [--repeat 1]
  */
 import { parseArgs } from 'node:util';
 import { colourBiasMnist, createLoader, createRng, loadMnist, permutation, type HostBatch } from '@fairgpu/datasets/node';
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: String(QUICK.batch) },
     steps: { type: 'string', default: '5' },
     replay: { type: 'string', default: '3' },
+    repeat: { type: 'string', default: '1' },
     channels: { type: 'string' },
     strides: { type: 'string' },
     kernel: { type: 'string' },
@@ -28,6 +29,8 @@ const { values } = parseArgs({
 const batchSize = Number(values.batch);
 const steps = Number(values.steps);
 const replays = Number(values.replay);
+// Dispatches of the same kernel between two syncs in the replay (the time is per dispatch).
+const repeats = Math.max(1, Number(values.repeat));
 const channels = values.channels ? values.channels.split(',').map(Number) : QUICK.channels;
 const strides = values.strides ? values.strides.split(',').map(Number) : QUICK.strides;
 const kernelSize = values.kernel ? Number(values.kernel) : QUICK.kernelSize;
@@ -176,23 +179,23 @@ async function profile(gpu: GpuContext, kind: 'ce' | 'fairkl', loaderBatch: (i: 
   const emptyT0 = performance.now();
   for (let r = 0; r < 20; r++) await gpu.sync();
   const syncMs = (performance.now() - emptyT0) / 20;
-  const byLabel = new Map<string, { ms: number; n: number; shapes: Set<string> }>();
+  const byLabel = new Map<string, { ms: number; n: number; shapes: string[] }>();
   for (const d of recorded) {
     let best = Infinity;
     for (let r = 0; r < replays; r++) {
       await gpu.sync();
       const t = performance.now();
-      original(d.label, d.source, d.params, d.buffers, d.grid);
+      for (let k = 0; k < repeats; k++) original(d.label, d.source, d.params, d.buffers, d.grid);
       await gpu.sync();
-      best = Math.min(best, performance.now() - t);
+      best = Math.min(best, (performance.now() - t) / repeats);
     }
-    const e = byLabel.get(d.label) ?? { ms: 0, n: 0, shapes: new Set<string>() };
+    const e = byLabel.get(d.label) ?? { ms: 0, n: 0, shapes: [] as string[] };
     e.ms += best;
     e.n++;
     if (d.label.startsWith('matmul')) {
       const u = new Uint32Array(d.params);
-      e.shapes.add(`${u[0]}x${u[1]}x${u[2]}(${(best).toFixed(1)}ms)`);
-    } else e.shapes.add(`grid ${d.grid.join('x')}(${best.toFixed(1)}ms)`);
+      e.shapes.push(`${u[0]}x${u[1]}x${u[2]}(${(best).toFixed(1)}ms)`);
+    } else e.shapes.push(`grid ${d.grid.join('x')}(${best.toFixed(1)}ms)`);
     byLabel.set(d.label, e);
   }
   const sum = [...byLabel.values()].reduce((a, e) => a + e.ms, 0);

@@ -87,31 +87,36 @@ describe.runIf(gpu)('conv2d and pooling on the GPU vs the float64 reference', ()
     expect(sources.get('im2col')).toContain('x_texels');
     expect(sources.get('col2im')).toContain('cols_texels');
   });
-  it('im2col and col2im in both column layouts, with Ho·Wo a multiple of 4 (quad stores) and not', async () => {
-    // On software adapters Ho·Wo = 16 takes im2col's quad mode (1), Ho·Wo = 49 with B·Ho·Wo = 196
-    // the wide quad mode (2) in the wide layout (columns of one texel span two images), and 35
-    // (B·Ho·Wo = 70) the one-element path (0).
-    const geometries: [number[], Geometry, { batch: number; wide: number }][] = [
-      [[2, 3, 8, 8], { batch: 2, c: 3, h: 8, w: 8, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1, ho: 4, wo: 4, co: 3 }, { batch: 1, wide: 1 }],
-      [[4, 2, 14, 14], { batch: 4, c: 2, h: 14, w: 14, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1, ho: 7, wo: 7, co: 2 }, { batch: 0, wide: 2 }],
-      [[2, 2, 7, 5], { batch: 2, c: 2, h: 7, w: 5, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, ho: 7, wo: 5, co: 2 }, { batch: 0, wide: 0 }],
+  it('im2col and col2im in both column layouts, in their row modes (vec4 and float stores) and not', async () => {
+    // On software adapters im2col fills rows of Wo ≥ 3 four columns at a time (mode 1), with vec4
+    // stores when Wo % 4 = 0 (the first case) and float stores otherwise; Wo = 2 takes the
+    // one-element path (0). col2im sums input rows 4·sw·m pixels at a time (mode 1), vec4 stores
+    // when W % 4 = 0.
+    const geometries: [number[], Geometry][] = [
+      [[2, 3, 8, 8], { batch: 2, c: 3, h: 8, w: 8, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1, ho: 4, wo: 4, co: 3 }],
+      [[4, 2, 14, 14], { batch: 4, c: 2, h: 14, w: 14, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1, ho: 7, wo: 7, co: 2 }],
+      [[2, 2, 7, 5], { batch: 2, c: 2, h: 7, w: 5, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, ho: 7, wo: 5, co: 2 }],
+      [[2, 3, 8, 8], { batch: 2, c: 3, h: 8, w: 8, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, ho: 8, wo: 8, co: 3 }],
+      [[2, 2, 4, 4], { batch: 2, c: 2, h: 4, w: 4, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1, ho: 2, wo: 2, co: 2 }],
+      [[1, 2, 9, 13], { batch: 1, c: 2, h: 9, w: 13, kh: 2, kw: 5, sh: 3, sw: 3, ph: 0, pw: 2, ho: 3, wo: 4, co: 2 }],
     ];
     const be = gpu!.backend;
-    const modes: number[] = [];
+    const modes = new Set<string>();
     const original = be.dispatch.bind(be);
     be.dispatch = (label, source, params, ...rest) => {
-      if (label === 'im2col') modes.push(new Uint32Array(params)[14]);
+      if (label === 'im2col' || label === 'col2im') modes.add(`${label} ${new Uint32Array(params)[14]}`);
       original(label, source, params, ...rest);
     };
     try {
-      for (const [shape, g, expected] of geometries) {
+      for (const [shape, g] of geometries) {
         for (const layout of ['batch', 'wide'] as const) {
-          modes.length = 0;
+          modes.clear();
           await compare((x) => im2col(x, g, layout), [input(shape, 30)]);
-          if (gpu!.adapterInfo.isSoftware) expect(modes).toEqual([expected[layout]]);
           const cols = g.batch * g.c * g.kh * g.kw * g.ho * g.wo;
           const colShape = layout === 'wide' ? [g.c * g.kh * g.kw, g.batch * g.ho * g.wo] : [g.batch, g.c * g.kh * g.kw, g.ho * g.wo];
           await compare((c) => col2im(c, g, layout), [{ data: randomData(cols, 31), shape: colShape }]);
+          // Each compare runs the op and its VJP (the other one).
+          if (gpu!.adapterInfo.isSoftware) expect([...modes].sort()).toEqual(['col2im 1', `im2col ${g.wo >= 3 ? 1 : 0}`]);
         }
       }
     } finally {
@@ -350,7 +355,7 @@ describe.runIf(gpu)("BatchNorm2d → ReLU → Conv2d fused into the convolution'
   for (const [name, shape, stride] of [
     ['small, stride 2', [3, 4, 5, 3], 2],
     ['16384 floats (texel inputs), stride 1', [8, 8, 16, 16], 1],
-    ['7 × 7 outputs (the wide quad mode), stride 2', [4, 3, 14, 14], 2],
+    ['7 × 7 outputs (row taps with float stores), stride 2', [4, 3, 14, 14], 2],
   ] as const) {
     it(`matches the float64 reference and the unfused layers: ${name}`, async () => {
       const recorded = recordDispatches(gpu!.backend);

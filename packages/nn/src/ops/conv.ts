@@ -12,6 +12,7 @@ import {
   bufferOf,
   customOp,
   f32Input,
+  fillMarker,
   grid1d,
   matmulBuffers,
   matmulPlanar,
@@ -74,6 +75,47 @@ function colShape(g: Geometry, layout: ColumnLayout): number[] {
 }
 
 /**
+ * Texels im2col's row-taps mode fetches per invocation: floats start .. start + 3·sw + kw − 1 of
+ * one input row, start anywhere in its texel. Beyond MAX_ROW_TAP_TEXELS (wide windows or strides)
+ * the unrolled body grows past what the saving pays for, and the quad modes run instead.
+ */
+const rowTapTexels = (g: Geometry) => ((3 + 3 * g.sw + g.kw - 1) >> 2) + 1;
+const MAX_ROW_TAP_TEXELS = 8;
+
+/**
+ * The unrolled body of im2col.wgsl's `row_taps` (the {{ROW_TAPS}} marker): fetch the window's
+ * texels once, then for each kx pick the four values (element e reads window offset
+ * d = e·sw + kx past `off`, in texel d / 4 or the next) and store them, a vec4 when every column
+ * quad is a texel of cols (`quads`), else one float each inside the row.
+ */
+function rowTapsBody(g: Geometry, floats: number, quads: boolean): string[] {
+  const last = Math.ceil(floats / 4) - 1;
+  const lines: string[] = [];
+  for (let k = 0; k < rowTapTexels(g); k++) lines.push(`let w${k} = x_texel(u32(clamp(t0 + ${k}, 0, ${last})));`);
+  for (let kx = 0; kx < g.kw; kx++) {
+    const taps = [0, 1, 2, 3].map((e) => {
+      const d = e * g.sw + kx;
+      const a = d >> 2;
+      // off + d % 4 ≤ 3 + d % 4 reaches the next texel only when d % 4 > 0.
+      return `tap(w${a}, w${d & 3 ? a + 1 : a}, off + ${d & 3}u, ix0 + ${d}, row_in, coef)`;
+    });
+    if (quads) {
+      lines.push(`cols_set4(col_at(r0 + ${kx}u, b, q0) / 4u, vec4<f32>(${taps.join(', ')}));`);
+    } else {
+      taps.forEach((tap, e) => lines.push(`if (ox0 + ${e}u < p.wo) { cols_set(col_at(r0 + ${kx}u, b, q0 + ${e}u), ${tap}); }`));
+    }
+  }
+  return lines;
+}
+
+/**
+ * Whether im2col runs its row-taps mode (im2col.wgsl): on software adapters, for rows of at least
+ * 3 output columns (narrower rows would leave most of each 4-column quad idle) and windows of at
+ * most MAX_ROW_TAP_TEXELS texels.
+ */
+const rowTaps = (rec: Recorder, g: Geometry) => rec.isSoftware && g.wo >= 3 && rowTapTexels(g) <= MAX_ROW_TAP_TEXELS;
+
+/**
  * im2col's dispatch. With `normalize`, x is a batch norm's input and the kernel gathers
  * y = a[c]·x + d[c] (max(y, 0) with `relu`), a and d the statistics' rows 0 and 2, computed as
  * channel-linear.wgsl computes them: the normalised tensor is never written.
@@ -83,26 +125,32 @@ function encodeIm2col(rec: Recorder, x: GPUBuffer, dst: GPUBuffer, attrs: Geomet
   const total = g.batch * g.c * g.kh * g.kw * g.ho * g.wo;
   if (!total) return;
   const floats = g.batch * g.c * g.h * g.w;
+  const input = f32Input(rec, 'x', 1, x, floats);
   let prelude: string;
   let resources: Binding[];
   if (normalize) {
-    const raw = f32Input(rec, 'x', 1, x, floats);
     const stats = f32Input(rec, 'stats', 3, normalize.stats, 6 * g.c);
-    const y = 'coef.x * x_at(i) + coef.y';
+    const y = 'coef.x * v + coef.y';
     prelude =
-      `${raw.wgsl}${stats.wgsl}fn channel_coef(c: u32) -> vec2<f32> { return vec2<f32>(stats_at(c), stats_at(${2 * g.c}u + c)); }\n` +
-      `fn gather(i: u32, coef: vec2<f32>) -> f32 { return ${normalize.relu ? `max(${y}, 0.0)` : y}; }\n`;
-    resources = [raw.resource, dst, stats.resource];
+      `${input.wgsl}${stats.wgsl}fn channel_coef(c: u32) -> vec2<f32> { return vec2<f32>(stats_at(c), stats_at(${2 * g.c}u + c)); }\n` +
+      `fn mapped(v: f32, coef: vec2<f32>) -> f32 { return ${normalize.relu ? `max(${y}, 0.0)` : y}; }\n`;
+    resources = [input.resource, dst, stats.resource];
   } else {
-    const input = f32Input(rec, 'x', 1, x, floats);
-    prelude = `${input.wgsl}fn channel_coef(c: u32) -> vec2<f32> { return vec2<f32>(1.0, 0.0); }\nfn gather(i: u32, coef: vec2<f32>) -> f32 { return x_at(i); }\n`;
+    prelude = `${input.wgsl}fn channel_coef(c: u32) -> vec2<f32> { return vec2<f32>(1.0, 0.0); }\nfn mapped(v: f32, coef: vec2<f32>) -> f32 { return v; }\n`;
     resources = [input.resource, dst];
   }
-  // Quad modes (im2col.wgsl): four consecutive output positions per invocation, one vec4 store;
-  // in the wide layout also when only B·Ho·Wo is a multiple of 4 (each column decodes its image).
-  const mode = byTexels(rec, g.ho * g.wo) ? 1 : layoutOf(attrs) === 1 && byTexels(rec, g.batch * g.ho * g.wo) ? 2 : 0;
-  const [source, params] = geometryKernel(IM2COL, g, total, mode, layoutOf(attrs));
-  rec.dispatch('im2col', prelude + outputBinding(2, 'cols', mode > 0) + source, params, resources, grid1d(Math.ceil(total / PER_INVOCATION)));
+  const layout = layoutOf(attrs);
+  if (rowTaps(rec, g)) {
+    // Every column quad is a texel of cols when Wo is a multiple of 4 (in both layouts).
+    const quads = g.wo % 4 === 0;
+    const invocations = g.batch * g.c * g.kh * g.ho * Math.ceil(g.wo / 4);
+    const [source, params] = geometryKernel(IM2COL, g, invocations, 1, layout);
+    const body = fillMarker(source, 'ROW_TAPS', rowTapsBody(g, floats, quads), '  ');
+    rec.dispatch('im2col', prelude + outputBinding(2, 'cols', quads) + body, params, resources, grid1d(invocations));
+    return;
+  }
+  const [source, params] = geometryKernel(IM2COL, g, total, 0, layout);
+  rec.dispatch('im2col', prelude + outputBinding(2, 'cols', false) + source, params, resources, grid1d(Math.ceil(total / PER_INVOCATION)));
 }
 
 export const im2colOp: CustomOpDefinition<GeometryAttrs, { x: Tensor }> = {
@@ -171,18 +219,78 @@ function im2colCpu(xs: Float64Array, attrs: GeometryAttrs): Float64Array {
   return cols;
 }
 
+/**
+ * Pixels per invocation of col2im's row-sums mode (SEG in col2im.wgsl): 4·sw·m, so each kernel
+ * column kx is read by 4·m of them at 4·m consecutive output columns (m + 1 texels); m = 2 at
+ * stride 1 unless the row is narrower. null where the mode does not run: hardware adapters, and
+ * strides past 4 (the unrolled body outgrows the saving).
+ */
+function rowSumsSegment(rec: Recorder, g: Geometry): number | null {
+  if (!rec.isSoftware || g.sw > 4) return null;
+  return 4 * g.sw * (g.sw === 1 && g.w > 4 ? 2 : 1);
+}
+
+/** The unrolled parts of col2im.wgsl's `row_sums` for SEG = seg pixels. */
+function rowSumsBody(g: Geometry, floats: number, seg: number): { init: string[]; sums: string[]; stores: string[] } {
+  const last = Math.ceil(floats / 4) - 1;
+  const init = Array.from({ length: seg }, (_, e) => `var s${e} = 0.0;`);
+  const sums: string[] = [];
+  for (let kx = 0; kx < g.kw; kx++) {
+    // Pixels e with e + pw − kx ≡ 0 (mod sw) read output column ox0 + j, j = (e + pw − kx) / sw.
+    const hits = init.map((_, e) => e).filter((e) => (((e + g.pw - kx) % g.sw) + g.sw) % g.sw === 0);
+    const js = hits.map((e) => (e + g.pw - kx) / g.sw);
+    const jMin = js[0];
+    const texels = ((3 + js.length - 1) >> 2) + 1;
+    sums.push('{');
+    sums.push(`  let f = i32(col_at(r0 + ${kx}u, b, oy * p.wo)) + ox0 + (${jMin});`);
+    sums.push('  let t0 = f >> 2u;', '  let off = u32(f - 4 * t0);');
+    for (let k = 0; k < texels; k++) sums.push(`  let w${k} = cols_texel(u32(clamp(t0 + ${k}, 0, ${last})));`);
+    hits.forEach((e, i) => {
+      const d = js[i] - jMin;
+      const a = d >> 2;
+      // off + d % 4 ≤ 3 + d % 4 reaches the next texel only when d % 4 > 0.
+      sums.push(`  s${e} += tap(w${a}, w${d & 3 ? a + 1 : a}, off + ${d & 3}u, ox0 + (${js[i]}));`);
+    });
+    sums.push('}');
+  }
+  const stores =
+    g.w % 4 === 0
+      ? Array.from(
+          { length: seg / 4 },
+          (_, k) => `if (ix0 + ${4 * k}u < p.w) { x_set4(i0 / 4u + ${k}u, vec4<f32>(s${4 * k}, s${4 * k + 1}, s${4 * k + 2}, s${4 * k + 3})); }`,
+        )
+      : init.map((_, e) => `if (ix0 + ${e}u < p.w) { x_set(i0 + ${e}u, s${e}); }`);
+  return { init, sums, stores };
+}
+
 export const col2imOp: CustomOpDefinition<GeometryAttrs, { cols: Tensor }> = {
   name: 'col2im',
   gpu(rec, { cols }, out, dst, attrs) {
     const g = attrs.geometry;
     if (!(g.batch * g.c * g.h * g.w)) return;
+    const floats = g.batch * g.c * g.kh * g.kw * g.ho * g.wo;
+    const input = f32Input(rec, 'cols', 1, bufferOf(cols), floats);
+    const seg = rowSumsSegment(rec, g);
+    if (seg !== null) {
+      const total = g.batch * g.c * g.sh * Math.ceil(g.h / g.sh) * Math.ceil(g.w / seg);
+      const [source, params] = geometryKernel(COL2IM, g, total, 1, layoutOf(attrs));
+      const body = rowSumsBody(g, floats, seg);
+      const filled = fillMarker(
+        fillMarker(fillMarker(source, 'ROW_SUMS_INIT', body.init, '  '), 'ROW_SUMS', body.sums, '    '),
+        'ROW_SUMS_STORES',
+        body.stores,
+        '  ',
+      );
+      const quads = g.w % 4 === 0;
+      rec.dispatch('col2im', `${input.wgsl}${outputBinding(2, 'x', quads)}const SEG: u32 = ${seg}u;\n${filled}`, params, [input.resource, dst], grid1d(total));
+      return;
+    }
     // Strided windows enumerate the input by stride residue (col2im.wgsl, strided_element): the
     // grid covers ⌈h/sh⌉·sh × ⌈w/sw⌉·sw positions per plane, the few past the edge return at once.
     const strided = g.sh > 1 || g.sw > 1;
     const total = strided ? g.batch * g.c * Math.ceil(g.h / g.sh) * g.sh * Math.ceil(g.w / g.sw) * g.sw : g.batch * g.c * g.h * g.w;
-    const input = f32Input(rec, 'cols', 1, bufferOf(cols), g.batch * g.c * g.kh * g.kw * g.ho * g.wo);
     const [source, params] = geometryKernel(COL2IM, g, total, 0, layoutOf(attrs));
-    rec.dispatch('col2im', input.wgsl + source, params, [input.resource, dst], grid1d(total));
+    rec.dispatch('col2im', `${input.wgsl}${outputBinding(2, 'x', false)}const SEG: u32 = 4u;\n${source}`, params, [input.resource, dst], grid1d(total));
   },
   cpu({ cols }, _out, attrs) {
     const g = attrs.geometry;
