@@ -131,7 +131,7 @@ async function profile(gpu: GpuContext, kind: 'ce' | 'fairkl', loaderBatch: (i: 
   console.log(`\n== ${kind}: ${channels.join('/')} k${kernelSize} strides ${strides.join('/')}, batch ${batchSize}`);
   console.log(`warm-up (2 steps, every pipeline compiled): ${warmMs.toFixed(0)} ms`);
   console.log(
-    `step ${(e2e * 1000).toFixed(0)} ms = ${(batchSize / e2e).toFixed(1)} images/s; per step: ${per('dispatches')} dispatches, ${per('submits')} submits, ${per('readbacks')} readbacks, ${be.pipelines.size - pipes0} new pipelines`,
+    `step ${(e2e * 1000).toFixed(0)} ms = ${(batchSize / e2e).toFixed(1)} images/s; per step: ${per('dispatches')} dispatches, ${per('submits')} submits, ${per('readbacks')} readbacks, ${per('texelCopies')} texel copies, ${be.pipelines.size - pipes0} new pipelines`,
   );
 
   // 2. Host batch building alone.

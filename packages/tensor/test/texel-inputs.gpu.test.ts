@@ -1,14 +1,16 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { cpuBackend, type Device, type Tensor } from '../src/index.ts';
 import * as T from '../src/index.ts';
-import { TEXEL_INPUT_MIN_FLOATS } from '../src/gpu/kernels/index.ts';
+import { bufferOf, grid1d, TEXEL_INPUT_MIN_FLOATS } from '../src/gpu/kernels/index.ts';
+import { packU32 } from '../src/internal.ts';
 import { expectClose, gpuOrSkip, make, randomData, recordDispatches } from './helpers.ts';
 
 /**
  * Kernels whose f32 inputs go through f32Input: past TEXEL_INPUT_MIN_FLOATS floats, software
  * adapters read them as texels of an rgba32float copy. Elementwise ops in every operand mode
  * (same shape, broadcast, one element, scalar, an i32 partner), reductions over each axis run and
- * a two-pass long axis, each against the float64 reference, with the texture path asserted.
+ * a two-pass long axis, each against the float64 reference, with the texture path asserted; and
+ * the backend's reuse of a buffer's texel copy until something writes the buffer.
  */
 const gpu = await gpuOrSkip();
 afterAll(() => gpu?.destroy());
@@ -131,5 +133,65 @@ describe.runIf(gpu)('texel inputs agree with the float64 reference', () => {
     }
     expect(recorded.sources.some((s) => s.includes('const GRID = true;'))).toBe(true);
     expect(recorded.sources.some((s) => s.includes('const GRID = false;') && s.includes('broadcast_index(i, p.strides1)'))).toBe(true);
+  });
+});
+
+describe.runIf(gpu?.adapterInfo.isSoftware)('texel copies are reused until their buffer changes', () => {
+  it('one copy for several readers; a new one after a read_write dispatch, an assign, a host write or a release', async () => {
+    const be = gpu!.backend;
+    const shape = [200, 103]; // 20,600 floats: read as texels
+    const n = shape[0] * shape[1];
+    const tol = { rtol: 1e-6, atol: 1e-6 };
+    const a = randomData(n, 21);
+    const b = randomData(n, 22);
+    const x = make(a, shape, gpu!);
+    /** x·3 + 1 on the GPU against `values`, and the texel copies that took. */
+    const check = async (t: Tensor, values: readonly number[], name: string) => {
+      const before = be.stats.texelCopies;
+      const y = t.mul(3);
+      const z = t.add(1);
+      expectClose(
+        await y.toArray(),
+        values.map((v) => v * 3),
+        tol,
+        `${name}: x·3`,
+      );
+      expectClose(
+        await z.toArray(),
+        values.map((v) => v + 1),
+        tol,
+        `${name}: x + 1`,
+      );
+      y.dispose();
+      z.dispose();
+      return be.stats.texelCopies - before;
+    };
+    // Two kernels read x: one copy, and none the second time round.
+    expect(await check(x, a, 'fresh')).toBe(1);
+    expect(await check(x, a, 'again')).toBe(0);
+    // A dispatch binding x's buffer read_write (what the optimizers' in-place updates do).
+    const overwrite =
+      '@group(0) @binding(0) var<uniform> p: vec4<u32>;\n@group(0) @binding(1) var<storage, read_write> out: array<f32>;\n' +
+      '@compute @workgroup_size(64)\nfn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) w: vec3<u32>) {\n' +
+      '  let i = g.x + g.y * w.x * 64u;\n  if (i < p.x) { out[i] = f32(i % 5u); }\n}\n';
+    be.dispatch('test-overwrite', overwrite, packU32([n]), [bufferOf(x.view('test', 'x'))], grid1d(n));
+    expect(
+      await check(
+        x,
+        Array.from({ length: n }, (_, i) => i % 5),
+        'after a read_write dispatch',
+      ),
+    ).toBe(1);
+    // assign copies another buffer into x's.
+    const source = make(b, shape, gpu!);
+    x.assign(source);
+    expect(await check(x, b, 'after assign')).toBe(1);
+    // Disposing and uploading again reuses pooled buffers; the copy must follow the new values.
+    x.dispose();
+    source.dispose();
+    const c = randomData(n, 23);
+    const fresh = make(c, shape, gpu!);
+    expect(await check(fresh, c, 'a buffer from the pool')).toBe(1);
+    fresh.dispose();
   });
 });

@@ -12,6 +12,8 @@ import { BufferUsage, MapMode, TextureUsage } from './constants.ts';
 
 const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 const UNIFORM_SLOT = 256;
+/** Texel copies Recorder.texels keeps current at once (see GpuBackend.texelCache). */
+const TEXEL_CACHE_ENTRIES = 64;
 /** Bind groups kept for reuse (a step's dispatches, several models' worth); past it the cache starts over. */
 const BIND_GROUP_CACHE = 4096;
 
@@ -52,7 +54,7 @@ export class GpuBackend implements Backend, Recorder {
   readonly pipelines: PipelineCache;
   readonly pool: BufferPool;
   /** Counters for benchmarks and tests. */
-  readonly stats = { dispatches: 0, submits: 0, readbacks: 0 };
+  readonly stats = { dispatches: 0, submits: 0, readbacks: 0, texelCopies: 0 };
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private epoch = 0;
@@ -65,12 +67,22 @@ export class GpuBackend implements Backend, Recorder {
   private destroyAfterSubmit: GPUBuffer[] = [];
   /**
    * Recorder.texels' textures, pooled by height (a power of two) and owned by the backend: taken
-   * for one primitive and free again once it is encoded (a later copy into the same texture runs
-   * after the dispatches that read it: encoder order), destroyed with the backend.
+   * by the texel cache below for one buffer's copy and free again once that copy is stale (a later
+   * copy into the same texture runs after the dispatches that read it: encoder order), destroyed
+   * with the backend.
    */
   private readonly freeTextures = new Map<number, TexelTexture[]>();
-  private texturesInFlight: TexelTexture[] = [];
-  /** Bytes of the texel textures (all idle between primitives): reported in memory().bytesPooled. */
+  /**
+   * Buffers whose texel copy is still current (nothing has written the buffer since): a training
+   * step reads the same activations as textures from several kernels (batch norm statistics, the
+   * fused im2col, the backward's sums, products), and each copy costs a memcpy and a compute-pass
+   * break (51 copies of 32 MiB in the quick network's step, 21 of them distinct). An entry goes
+   * when the buffer is written: a dispatch binding it as read_write storage, a host write, a copy
+   * into it, or its release to the pool; its texture then returns to the free list (later copies
+   * into it run after the reads already encoded: encoder order). Bounded by TEXEL_CACHE_ENTRIES.
+   */
+  private readonly texelCache = new Map<GPUBuffer, { entry: TexelTexture; texels: number }>();
+  /** Bytes of the texel textures (free or holding a cached copy): reported in memory().bytesPooled. */
   private textureBytes = 0;
   private lost: GPUDeviceLostInfo | null = null;
   private readonly retained: readonly unknown[];
@@ -104,6 +116,7 @@ export class GpuBackend implements Backend, Recorder {
     this.pipelines = new PipelineCache(device);
     this.pool = new BufferPool(device, options.maxPooledBytes, (b) => {
       this.bindGroups.clear();
+      this.forgetTexels(b.buffer);
       if (this.usedThisEpoch.has(b.buffer)) this.destroyAfterSubmit.push(b.buffer);
       else b.buffer.destroy();
     });
@@ -130,10 +143,11 @@ export class GpuBackend implements Backend, Recorder {
     try {
       encodePrimitive(this, primitive, inputs, params, out, target.buffer);
     } finally {
-      for (const s of this.scratchInFlight) this.pool.release(s);
+      for (const s of this.scratchInFlight) {
+        this.forgetTexels(s.buffer);
+        this.pool.release(s);
+      }
       this.scratchInFlight = [];
-      for (const t of this.texturesInFlight) this.freeTextures.get(t.height)!.push(t);
-      this.texturesInFlight = [];
     }
     return new Storage(this, target, target.size);
   }
@@ -192,7 +206,9 @@ export class GpuBackend implements Backend, Recorder {
   }
 
   free(storage: Storage): void {
-    this.pool.release(storage.handle as PooledBuffer);
+    const pooled = storage.handle as PooledBuffer;
+    this.forgetTexels(pooled.buffer);
+    this.pool.release(pooled);
   }
 
   copyInto(target: Storage, source: Storage): void {
@@ -200,6 +216,7 @@ export class GpuBackend implements Backend, Recorder {
     const t = target.handle as PooledBuffer;
     const s = source.handle as PooledBuffer;
     this.endPass();
+    this.forgetTexels(t.buffer);
     this.ensureEncoder().copyBufferToBuffer(s.buffer, 0, t.buffer, 0, Math.min(target.byteLength, source.byteLength));
     target.range = source.range;
     this.usedThisEpoch.add(t.buffer).add(s.buffer);
@@ -274,6 +291,7 @@ export class GpuBackend implements Backend, Recorder {
   dispatch(label: string, source: string, params: ArrayBuffer, buffers: readonly (Binding | null)[], grid: readonly [number, number, number]): void {
     if (this.slots === MAX_DISPATCHES_PER_SUBMIT) this.flush();
     const pipeline = this.pipelines.get(label, source);
+    const writable = this.pipelines.writableBindings(pipeline);
     const slot = this.slots++;
     this.uniformHost.set(new Uint8Array(params, 0, UNIFORM_SLOT), slot * UNIFORM_SLOT);
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.uniformRing, offset: slot * UNIFORM_SLOT, size: UNIFORM_SLOT } }];
@@ -293,6 +311,7 @@ export class GpuBackend implements Backend, Recorder {
       entries.push({ binding: i + 1, resource: range });
       key += `|${this.resourceId(range.buffer)}:${range.offset ?? ''}:${range.size ?? ''}`;
       this.usedThisEpoch.add(range.buffer);
+      if (writable.includes(i + 1)) this.forgetTexels(range.buffer);
     });
     let bindGroup = this.bindGroups.get(key);
     if (!bindGroup) {
@@ -315,6 +334,14 @@ export class GpuBackend implements Backend, Recorder {
 
   texels(buffer: GPUBuffer, floats: number): TextureBinding | null {
     const texels = Math.ceil(floats / 4);
+    const cached = this.texelCache.get(buffer);
+    if (cached && cached.texels >= texels) {
+      // Most recently used last: eviction takes the oldest, never one the current dispatch binds.
+      this.texelCache.delete(buffer);
+      this.texelCache.set(buffer, cached);
+      this.usedThisEpoch.add(buffer);
+      return { textureView: cached.entry.view };
+    }
     const rows = Math.max(1, Math.ceil(texels / TEXEL_ROW));
     const maxDim = this.limits.maxTextureDimension2D;
     if (TEXEL_ROW > maxDim || rows > maxDim) return null;
@@ -335,9 +362,12 @@ export class GpuBackend implements Backend, Recorder {
       entry = { texture, view: texture.createView(), height };
       this.textureBytes += TEXEL_ROW * height * 16;
     }
-    this.texturesInFlight.push(entry);
+    this.forgetTexels(buffer);
+    if (this.texelCache.size >= TEXEL_CACHE_ENTRIES) this.forgetTexels(this.texelCache.keys().next().value!);
+    this.texelCache.set(buffer, { entry, texels });
     // A copy cannot sit inside a compute pass: end it; the next dispatch opens a new one.
     this.endPass();
+    this.stats.texelCopies++;
     const encoder = this.ensureEncoder();
     const bytesPerRow = TEXEL_ROW * 16;
     const full = Math.floor(texels / TEXEL_ROW);
@@ -346,6 +376,14 @@ export class GpuBackend implements Backend, Recorder {
     if (rest) encoder.copyBufferToTexture({ buffer, offset: full * bytesPerRow, bytesPerRow }, { texture: entry.texture, origin: [0, full, 0] }, [rest, 1, 1]);
     this.usedThisEpoch.add(buffer);
     return { textureView: entry.view };
+  }
+
+  /** Drops `buffer`'s texel copy (it is about to change or go): its texture is free again. */
+  private forgetTexels(buffer: GPUBuffer): void {
+    const cached = this.texelCache.get(buffer);
+    if (!cached) return;
+    this.texelCache.delete(buffer);
+    this.freeTextures.get(cached.entry.height)!.push(cached.entry);
   }
 
   // ---- internals ----
@@ -373,6 +411,7 @@ export class GpuBackend implements Backend, Recorder {
   destroy(): void {
     this.flush();
     this.bindGroups.clear();
+    for (const buffer of [...this.texelCache.keys()]) this.forgetTexels(buffer);
     this.pool.drain();
     for (const list of this.freeTextures.values()) for (const { texture } of list) texture.destroy();
     this.freeTextures.clear();
@@ -408,6 +447,7 @@ export class GpuBackend implements Backend, Recorder {
     // queue.writeBuffer runs before the pending encoder is submitted: if that encoder still reads
     // this buffer (it was freed and reused within the epoch), submit the encoder first.
     if (this.usedThisEpoch.has(target.buffer)) this.flush();
+    this.forgetTexels(target.buffer);
     this.device.queue.writeBuffer(target.buffer, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
   }
 

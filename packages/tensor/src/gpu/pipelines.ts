@@ -8,6 +8,7 @@ import { WgslCompileError } from '../errors.ts';
  */
 export class PipelineCache {
   private readonly cache = new Map<string, GPUComputePipeline>();
+  private readonly writable = new WeakMap<GPUComputePipeline, readonly number[]>();
   private readonly pending: Promise<WgslCompileError | null>[] = [];
 
   constructor(private readonly device: GPUDevice) {}
@@ -34,7 +35,13 @@ export class PipelineCache {
     });
     this.pending.push(check);
     this.cache.set(source, pipeline);
+    this.writable.set(pipeline, writableBindings(source));
     return pipeline;
+  }
+
+  /** The group-0 bindings `pipeline`'s kernel declares as read_write storage: what a dispatch may write. */
+  writableBindings(pipeline: GPUComputePipeline): readonly number[] {
+    return this.writable.get(pipeline) ?? [];
   }
 
   /** Throws the first compile error reported so far. */
@@ -44,4 +51,9 @@ export class PipelineCache {
     const failure = results.find((r) => r !== null);
     if (failure) throw failure;
   }
+}
+
+/** Bindings declared `@group(0) @binding(N) var<storage, read_write>` in a WGSL source. */
+export function writableBindings(source: string): number[] {
+  return [...source.matchAll(/@group\(0\)\s*@binding\((\d+)\)\s*var\s*<\s*storage\s*,\s*read_write\s*>/g)].map((m) => Number(m[1]));
 }
