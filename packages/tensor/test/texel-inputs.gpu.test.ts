@@ -195,3 +195,29 @@ describe.runIf(gpu?.adapterInfo.isSoftware)('texel copies are reused until their
     fresh.dispose();
   });
 });
+
+describe.runIf(gpu?.adapterInfo.isSoftware)('texel copies under a small cache', () => {
+  it('a kernel with several texel inputs keeps each its own texture when the cache drops the older copies', async () => {
+    // maxPooledBytes 256 KiB: the cache holds 128 KiB of textures, one 2-row texture (20,600
+    // floats); `where` takes three inputs' copies before it dispatches, each dropping the one before.
+    const small = await T.initGpu({ maxPooledBytes: 2 ** 18, setDefault: false });
+    try {
+      const n = 20600;
+      const shape = [200, 103];
+      const a = randomData(n, 31);
+      const b = randomData(n, 32);
+      const c = randomData(n, 33);
+      const cond = make(c, shape, small).gt(0);
+      const got = await T.where(cond, make(a, shape, small), make(b, shape, small)).toArray();
+      expectClose(
+        got,
+        c.map((v, i) => (v > 0 ? a[i] : b[i])),
+        { rtol: 1e-6, atol: 1e-6 },
+        'where',
+      );
+      expect(small.backend.stats.texelCopies).toBeGreaterThanOrEqual(2);
+    } finally {
+      small.destroy();
+    }
+  });
+});

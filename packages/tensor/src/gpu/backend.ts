@@ -12,8 +12,15 @@ import { BufferUsage, MapMode, TextureUsage } from './constants.ts';
 
 const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 const UNIFORM_SLOT = 256;
-/** Texel copies Recorder.texels keeps current at once (see GpuBackend.texelCache). */
+/**
+ * Texel copies Recorder.texels keeps current at once, and the texture bytes they may hold (see
+ * GpuBackend.texelCache): past either, the least recently used copy is dropped. The byte bound
+ * keeps the textures a training step holds to what one layer's columns need on large networks.
+ */
 const TEXEL_CACHE_ENTRIES = 64;
+const TEXEL_CACHE_BYTES = 256 * 2 ** 20; // or half of maxPooledBytes, when that is less
+/** Bytes of a texel texture `height` rows of TEXEL_ROW rgba32float texels tall. */
+const textureBytes = (height: number) => TEXEL_ROW * height * 16;
 /** Bind groups kept for reuse (a step's dispatches, several models' worth); past it the cache starts over. */
 const BIND_GROUP_CACHE = 4096;
 
@@ -79,9 +86,17 @@ export class GpuBackend implements Backend, Recorder {
    * break (51 copies of 32 MiB in the quick network's step, 21 of them distinct). An entry goes
    * when the buffer is written: a dispatch binding it as read_write storage, a host write, a copy
    * into it, or its release to the pool; its texture then returns to the free list (later copies
-   * into it run after the reads already encoded: encoder order). Bounded by TEXEL_CACHE_ENTRIES.
+   * into it run after the reads already encoded: encoder order; see staleTextures). Bounded by TEXEL_CACHE_ENTRIES and TEXEL_CACHE_BYTES.
    */
   private readonly texelCache = new Map<GPUBuffer, { entry: TexelTexture; texels: number }>();
+  private texelCacheBytes = 0;
+  private readonly texelCacheLimit: number;
+  /**
+   * Textures of dropped copies, free again once the current primitive is encoded: a kernel may
+   * take several inputs' copies before it dispatches, and the copy of a later input must not
+   * reuse the texture of an earlier one.
+   */
+  private staleTextures: TexelTexture[] = [];
   /** Bytes of the texel textures (free or holding a cached copy): reported in memory().bytesPooled. */
   private textureBytes = 0;
   private lost: GPUDeviceLostInfo | null = null;
@@ -114,6 +129,7 @@ export class GpuBackend implements Backend, Recorder {
     this.capabilities = { isSoftware: options.isSoftware, dispatchesKernels: true };
     this.limits = device.limits;
     this.pipelines = new PipelineCache(device);
+    this.texelCacheLimit = Math.min(TEXEL_CACHE_BYTES, Math.floor(options.maxPooledBytes / 2));
     this.pool = new BufferPool(device, options.maxPooledBytes, (b) => {
       this.bindGroups.clear();
       this.forgetTexels(b.buffer);
@@ -148,6 +164,8 @@ export class GpuBackend implements Backend, Recorder {
         this.pool.release(s);
       }
       this.scratchInFlight = [];
+      for (const t of this.staleTextures) this.freeTextures.get(t.height)!.push(t);
+      this.staleTextures = [];
     }
     return new Storage(this, target, target.size);
   }
@@ -360,11 +378,15 @@ export class GpuBackend implements Backend, Recorder {
         label: `fairgpu-texels-${height}`,
       });
       entry = { texture, view: texture.createView(), height };
-      this.textureBytes += TEXEL_ROW * height * 16;
+      this.textureBytes += textureBytes(height);
     }
     this.forgetTexels(buffer);
-    if (this.texelCache.size >= TEXEL_CACHE_ENTRIES) this.forgetTexels(this.texelCache.keys().next().value!);
+    const bytes = textureBytes(entry.height);
+    while (this.texelCache.size && (this.texelCache.size >= TEXEL_CACHE_ENTRIES || this.texelCacheBytes + bytes > this.texelCacheLimit)) {
+      this.forgetTexels(this.texelCache.keys().next().value!);
+    }
     this.texelCache.set(buffer, { entry, texels });
+    this.texelCacheBytes += bytes;
     // A copy cannot sit inside a compute pass: end it; the next dispatch opens a new one.
     this.endPass();
     this.stats.texelCopies++;
@@ -383,7 +405,8 @@ export class GpuBackend implements Backend, Recorder {
     const cached = this.texelCache.get(buffer);
     if (!cached) return;
     this.texelCache.delete(buffer);
-    this.freeTextures.get(cached.entry.height)!.push(cached.entry);
+    this.texelCacheBytes -= textureBytes(cached.entry.height);
+    this.staleTextures.push(cached.entry);
   }
 
   // ---- internals ----
@@ -412,6 +435,8 @@ export class GpuBackend implements Backend, Recorder {
     this.flush();
     this.bindGroups.clear();
     for (const buffer of [...this.texelCache.keys()]) this.forgetTexels(buffer);
+    for (const { texture } of this.staleTextures) texture.destroy();
+    this.staleTextures = [];
     this.pool.drain();
     for (const list of this.freeTextures.values()) for (const { texture } of list) texture.destroy();
     this.freeTextures.clear();

@@ -21,7 +21,10 @@ export interface InitGpuOptions {
   setDefault?: boolean;
   /** Matmul kernel: register-blocked (software adapters) or workgroup-tiled (GPUs). */
   matmulKernel?: 'auto' | 'blocked' | 'tiled';
-  /** Cap on bytes kept in the buffer pool (default 512 MiB). */
+  /**
+   * Cap on bytes kept in the buffer pool (default 512 MiB). Half of it, up to 256 MiB, also caps the
+   * textures software adapters keep holding texel copies of live buffers.
+   */
   maxPooledBytes?: number;
 }
 
