@@ -82,6 +82,18 @@ function colShape(g: Geometry, layout: ColumnLayout): number[] {
 const rowTapTexels = (g: Geometry) => ((3 + 3 * g.sw + g.kw - 1) >> 2) + 1;
 const MAX_ROW_TAP_TEXELS = 8;
 
+const rowKernels = new Map<string, string>();
+
+/**
+ * A row-mode kernel's filled source, built once per key (geometry, layout, input size): the fills
+ * are regex passes over the whole kernel, ~10 µs each, on every dispatch otherwise.
+ */
+function rowKernel(key: string, build: () => string): string {
+  let source = rowKernels.get(key);
+  if (source === undefined) rowKernels.set(key, (source = build()));
+  return source;
+}
+
 /**
  * The unrolled body of im2col.wgsl's `row_taps` (the {{ROW_TAPS}} marker): fetch the window's
  * texels once, then for each kx pick the four values (element e reads window offset
@@ -145,7 +157,9 @@ function encodeIm2col(rec: Recorder, x: GPUBuffer, dst: GPUBuffer, attrs: Geomet
     const quads = g.wo % 4 === 0;
     const invocations = g.batch * g.c * g.kh * g.ho * Math.ceil(g.wo / 4);
     const [source, params] = geometryKernel(IM2COL, g, invocations, 1, layout);
-    const body = fillMarker(source, 'ROW_TAPS', rowTapsBody(g, floats, quads), '  ');
+    const body = rowKernel(`im2col|${Object.values(g).join(',')}|${layout}|${floats}`, () =>
+      fillMarker(source, 'ROW_TAPS', rowTapsBody(g, floats, quads), '  '),
+    );
     rec.dispatch('im2col', prelude + outputBinding(2, 'cols', quads) + body, params, resources, grid1d(invocations));
     return;
   }
@@ -274,13 +288,15 @@ export const col2imOp: CustomOpDefinition<GeometryAttrs, { cols: Tensor }> = {
     if (seg !== null) {
       const total = g.batch * g.c * g.sh * Math.ceil(g.h / g.sh) * Math.ceil(g.w / seg);
       const [source, params] = geometryKernel(COL2IM, g, total, 1, layoutOf(attrs));
-      const body = rowSumsBody(g, floats, seg);
-      const filled = fillMarker(
-        fillMarker(fillMarker(source, 'ROW_SUMS_INIT', body.init, '  '), 'ROW_SUMS', body.sums, '    '),
-        'ROW_SUMS_STORES',
-        body.stores,
-        '  ',
-      );
+      const filled = rowKernel(`col2im|${Object.values(g).join(',')}|${layoutOf(attrs)}|${floats}`, () => {
+        const body = rowSumsBody(g, floats, seg);
+        return fillMarker(
+          fillMarker(fillMarker(source, 'ROW_SUMS_INIT', body.init, '  '), 'ROW_SUMS', body.sums, '    '),
+          'ROW_SUMS_STORES',
+          body.stores,
+          '  ',
+        );
+      });
       const quads = g.w % 4 === 0;
       rec.dispatch('col2im', `${input.wgsl}${outputBinding(2, 'x', quads)}const SEG: u32 = ${seg}u;\n${filled}`, params, [input.resource, dst], grid1d(total));
       return;
