@@ -77,7 +77,7 @@ function colShape(g: Geometry, layout: ColumnLayout): number[] {
 /**
  * Texels im2col's row-taps mode fetches per invocation: floats start .. start + 3·sw + kw − 1 of
  * one input row, start anywhere in its texel. Beyond MAX_ROW_TAP_TEXELS (wide windows or strides)
- * the unrolled body grows past what the saving pays for, and the quad modes run instead.
+ * the unrolled body grows past what the saving pays for, and the one-element mode runs instead.
  */
 const rowTapTexels = (g: Geometry) => ((3 + 3 * g.sw + g.kw - 1) >> 2) + 1;
 const MAX_ROW_TAP_TEXELS = 8;
@@ -306,6 +306,7 @@ export const col2imOp: CustomOpDefinition<GeometryAttrs, { cols: Tensor }> = {
     const strided = g.sh > 1 || g.sw > 1;
     const total = strided ? g.batch * g.c * Math.ceil(g.h / g.sh) * g.sh * Math.ceil(g.w / g.sw) * g.sw : g.batch * g.c * g.h * g.w;
     const [source, params] = geometryKernel(COL2IM, g, total, 0, layoutOf(attrs));
+    // SEG is declared for row_sums, which is compiled in but does not run here.
     rec.dispatch('col2im', `${input.wgsl}${outputBinding(2, 'x', false)}const SEG: u32 = 4u;\n${source}`, params, [input.resource, dst], grid1d(total));
   },
   cpu({ cols }, _out, attrs) {

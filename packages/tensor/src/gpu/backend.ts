@@ -86,7 +86,8 @@ export class GpuBackend implements Backend, Recorder {
    * break (51 copies of 32 MiB in the quick network's step, 21 of them distinct). An entry goes
    * when the buffer is written: a dispatch binding it as read_write storage, a host write, a copy
    * into it, or its release to the pool; its texture then returns to the free list (later copies
-   * into it run after the reads already encoded: encoder order; see staleTextures). Bounded by TEXEL_CACHE_ENTRIES and TEXEL_CACHE_BYTES.
+   * into it run after the reads already encoded: encoder order; see staleTextures). Bounded by
+   * TEXEL_CACHE_ENTRIES and TEXEL_CACHE_BYTES.
    */
   private readonly texelCache = new Map<GPUBuffer, { entry: TexelTexture; texels: number }>();
   private texelCacheBytes = 0;
@@ -354,7 +355,7 @@ export class GpuBackend implements Backend, Recorder {
     const texels = Math.ceil(floats / 4);
     const cached = this.texelCache.get(buffer);
     if (cached && cached.texels >= texels) {
-      // Most recently used last: eviction takes the oldest, never one the current dispatch binds.
+      // Most recently used last: eviction takes the least recently used copy.
       this.texelCache.delete(buffer);
       this.texelCache.set(buffer, cached);
       this.usedThisEpoch.add(buffer);
