@@ -56,7 +56,7 @@ describe('matmul-texture plan', () => {
     expect(split.match(/texel_[ab]\(t[ab]/g)?.length).toBe(16);
     expect(split.match(/fma\(/g)?.length).toBe(8 * 8 * 4);
   });
-  it('splits K into chunks of a multiple of 4, none shorter than 256, up to 32 workgroups', () => {
+  it('splits K into chunks of a multiple of 4, none shorter than 256, up to 256 working invocations', () => {
     for (const [m, n, k] of [
       [8, 27, 25088],
       [32, 144, 2048],
@@ -68,8 +68,12 @@ describe('matmul-texture plan', () => {
       expect(plan.splits * plan.chunk).toBeGreaterThanOrEqual(k);
       expect((plan.splits - 1) * plan.chunk).toBeLessThan(k);
       if (plan.splits > 1) expect(plan.chunk).toBeGreaterThanOrEqual(256);
+      expect(plan.blocks).toBe(plan.columns * plan.splits * Math.ceil(m / 8));
+      if (plan.splits > 1) expect((plan.blocks / plan.splits) * (plan.splits - 1)).toBeLessThan(256);
     }
-    expect(splitPlan(8, 27, 25088).splits).toBe(32);
+    // The first layer's weight gradient: 4 column blocks, so 64 chunks of 392 keep 256 lanes busy.
+    expect(splitPlan(8, 27, 25088)).toMatchObject({ splits: 64, chunk: 392, columns: 4, blocks: 256 });
+    expect(splitPlan(128, 3136, 21168).splits).toBe(1);
   });
 });
 
@@ -89,6 +93,7 @@ describe.runIf(gpu?.adapterInfo.isSoftware)('matmul-texture agrees with the floa
         [[32, 2048], [144, 2048], false, true, 'split', 'a weight gradient (narrow N, long K): split K in one dispatch, both operands as texels'],
         [[8, 25088], [27, 25088], false, true, 'split', "the first layer's weight gradient: 8 × 27, K = 25,088"],
         [[16, 1024], [148, 1024], false, true, 'split', 'one K chunk but three workgroups: split too'],
+        [[21, 1536], [44, 1536], false, true, 'split', 'split K over ragged row blocks (21 rows: 3) and columns (44: 6 blocks)'],
         [[16, 256], [144, 256], false, true, 'k', 'a short K stays unsplit (8-lane workgroups)'],
         [[32, 3136], [32, 784], true, false, 'n', 'an input gradient: tall M, many windows'],
       ] as const) {

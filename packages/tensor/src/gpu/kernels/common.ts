@@ -117,9 +117,9 @@ export function fillMarker(text: string, marker: string, lines: readonly string[
 export const WORKGROUP = 64;
 const MAX_GROUPS = 65535;
 
-/** A 1-D grid of 64-wide workgroups for n invocations, folded into y past 65,535 groups. */
-export function grid1d(n: number): [number, number, number] {
-  const groups = Math.ceil(n / WORKGROUP);
+/** A 1-D grid of `width`-wide workgroups (64 unless given) for n invocations, folded into y past 65,535 groups. */
+export function grid1d(n: number, width = WORKGROUP): [number, number, number] {
+  const groups = Math.ceil(n / width);
   if (groups <= MAX_GROUPS) return [Math.max(groups, 1), 1, 1];
   return [MAX_GROUPS, Math.ceil(groups / MAX_GROUPS), 1];
 }

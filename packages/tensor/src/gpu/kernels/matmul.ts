@@ -502,9 +502,14 @@ function matmulTexture(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUBuffer
 /** Register block of matmul-texture-split: 8×8 (16 texel fetches per 256 FMAs, 64 accumulators). */
 const SPLIT_R = 8;
 const SPLIT_C = 8;
-/** Workgroups a split-K dispatch aims for (all threads busy on a many-core CPU too), and the shortest K chunk. */
-const SPLIT_WORKGROUPS = 32;
+/**
+ * Invocations a split-K dispatch aims for (32 SIMD groups of 8 lanes: every thread busy on a
+ * many-core CPU too; 128 and 512 measured the same on the quick network), the shortest K chunk, and the workgroup width (the invocations are numbered
+ * across the dispatch, so the width only sets how many there are).
+ */
+const SPLIT_INVOCATIONS = 256;
 const SPLIT_MIN_K = 256;
+const SPLIT_WG = 16;
 
 const splitSources = new Map<string, string>();
 
@@ -540,16 +545,16 @@ export function matmulSplitSource(rows: number, cols: number, wg: number, aPlana
 
 /**
  * How matmul-texture-split cuts K for an M×N×K product: chunks of a multiple of 4 so that
- * splits × output workgroups reaches SPLIT_WORKGROUPS, none shorter than SPLIT_MIN_K.
+ * splits × output blocks reaches SPLIT_INVOCATIONS, none shorter than SPLIT_MIN_K; `blocks` is
+ * the invocations that work (column blocks × splits × row blocks).
  */
-export function splitPlan(m: number, n: number, k: number): { wg: 8 | 16 | 32 | 64; splits: number; chunk: number } {
+export function splitPlan(m: number, n: number, k: number): { wg: number; splits: number; chunk: number; columns: number; blocks: number } {
   const columns = Math.ceil(n / SPLIT_C);
-  const rowBlocks = Math.ceil(m / SPLIT_R);
-  const wg = textureWorkgroup(columns, rowBlocks);
-  const groups = Math.ceil(columns / wg) * rowBlocks;
-  const wanted = Math.max(1, Math.min(Math.ceil(SPLIT_WORKGROUPS / groups), Math.floor(k / SPLIT_MIN_K)));
+  const outputBlocks = columns * Math.ceil(m / SPLIT_R);
+  const wanted = Math.max(1, Math.min(Math.ceil(SPLIT_INVOCATIONS / outputBlocks), Math.floor(k / SPLIT_MIN_K)));
   const chunk = Math.ceil(k / wanted / 4) * 4;
-  return { wg, splits: Math.ceil(k / chunk), chunk };
+  const splits = Math.ceil(k / chunk);
+  return { wg: SPLIT_WG, splits, chunk, columns, blocks: outputBlocks * splits };
 }
 
 /**
@@ -560,10 +565,10 @@ function matmulTextureSplit(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUB
   const aTexels = rec.texels(a, s.m * s.k);
   const bTexels = aTexels && rec.texels(b, s.k * s.n);
   if (!aTexels || !bTexels) return false;
-  const { wg, splits, chunk } = splitPlan(s.m, s.n, s.k);
+  const { wg, splits, chunk, columns, blocks } = splitPlan(s.m, s.n, s.k);
   const partial = splits === 1 ? dst : rec.scratch(splits * s.m * s.n * 4).buffer;
-  const w = new ParamWriter().u(0, s.m).u(1, s.n).u(2, s.k).u(3, chunk).u(4, s.aRow).u(5, s.bCol);
-  const grid: [number, number, number] = [Math.ceil(Math.ceil(s.n / SPLIT_C) / wg), Math.ceil(s.m / SPLIT_R), splits];
+  const w = new ParamWriter().u(0, s.m).u(1, s.n).u(2, s.k).u(3, chunk).u(4, s.aRow).u(5, s.bCol).u(6, columns).u(7, splits).u(8, blocks);
+  const grid = grid1d(blocks, wg);
   const source = matmulSplitSource(SPLIT_R, SPLIT_C, wg, aPlane ? { plane: aPlane, m: s.m } : null);
   rec.dispatch(`matmul-texture-split-${SPLIT_R}x${SPLIT_C}${aPlane ? '-planar' : ''}`, source, w.buffer, [aTexels, bTexels, partial], grid);
   if (splits > 1) {
