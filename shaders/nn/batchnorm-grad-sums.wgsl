@@ -11,7 +11,8 @@ struct Params {
   inner: u32,
   count: u32,
   relu: u32,
-  texels: u32,   // 1: inner is a multiple of 4, read a vec4 at a time (software adapters)
+  texels: u32,   // 1: inner is a multiple of 4, read a vec4 at a time; 2: by texel windows (fn
+                 // plane_window from the host, packages/nn/src/ops/texels.ts); software adapters
 }
 
 @group(0) @binding(0) var<uniform> uniforms: Params;
@@ -52,8 +53,24 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     }
     sg = dot(sg4, vec4<f32>(1.0));
     sgx = dot(sgx4, vec4<f32>(1.0));
+  } else if (p.texels == 2u) {
+    var sg4 = vec4<f32>(0.0);
+    var sgx4 = vec4<f32>(0.0);
+    for (var j4 = lane; j4 < p.outer * WINDOW; j4 += 64u) {
+      let w = plane_window(c, j4);
+      let x4 = x_texel(w.t);
+      var keep = w.keep;
+      if (p.relu == 1u) {
+        keep = keep & (a * x4 + d > vec4<f32>(0.0));
+      }
+      let g4 = select(vec4<f32>(0.0), g_texel(w.t), keep);
+      sg4 += g4;
+      sgx4 += select(vec4<f32>(0.0), g4 * ((x4 - mean) * invstd), keep);
+    }
+    sg = dot(sg4, vec4<f32>(1.0));
+    sgx = dot(sgx4, vec4<f32>(1.0));
   }
-  for (var j = lane; j < p.count * (1u - p.texels); j += 64u) {
+  for (var j = lane; j < p.count * u32(p.texels == 0u); j += 64u) {
     let i = ((j / p.inner) * p.channels + c) * p.inner + j % p.inner;
     let xi = x_at(i);
     var gi = g_at(i);

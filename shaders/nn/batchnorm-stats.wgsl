@@ -17,7 +17,8 @@ struct Params {
   momentum: f32,
   keep: f32,       // 1 − momentum
   var_factor: f32, // momentum · count / (count − 1) (the running variance is unbiased)
-  texels: u32,     // 1: inner is a multiple of 4, x is read a vec4 at a time (software adapters)
+  texels: u32,     // 1: inner is a multiple of 4, x is read a vec4 at a time; 2: by texel windows
+                   // (fn plane_window from the host, packages/nn/src/ops/texels.ts); software adapters
 }
 
 @group(0) @binding(0) var<uniform> uniforms: Params;
@@ -47,26 +48,47 @@ fn texel_at(c: u32, j4: u32) -> u32 {
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let c = wg.x + (uniforms.outer & 0u);
   let lane = lid.x;
-  let scalar_count = p.count * (1u - p.texels);
-  let texel_count = (p.count / 4u) * p.texels;
-  var s4 = vec4<f32>(0.0);
-  for (var j4 = lane; j4 < texel_count; j4 += 64u) {
-    s4 += x_texel(texel_at(c, j4));
-  }
-  var s = dot(s4, vec4<f32>(1.0));
-  for (var j = lane; j < scalar_count; j += 64u) {
-    s += x_at(at(c, j));
+  var s = 0.0;
+  if (p.texels == 1u) {
+    var s4 = vec4<f32>(0.0);
+    for (var j4 = lane; j4 < p.count / 4u; j4 += 64u) {
+      s4 += x_texel(texel_at(c, j4));
+    }
+    s = dot(s4, vec4<f32>(1.0));
+  } else if (p.texels == 2u) {
+    var s4 = vec4<f32>(0.0);
+    for (var j4 = lane; j4 < p.outer * WINDOW; j4 += 64u) {
+      let w = plane_window(c, j4);
+      s4 += select(vec4<f32>(0.0), x_texel(w.t), w.keep);
+    }
+    s = dot(s4, vec4<f32>(1.0));
+  } else {
+    for (var j = lane; j < p.count; j += 64u) {
+      s += x_at(at(c, j));
+    }
   }
   let mean = workgroup_sum(s, lane) / f32(p.count);
-  var q4 = vec4<f32>(0.0);
-  for (var j4 = lane; j4 < texel_count; j4 += 64u) {
-    let d4 = x_texel(texel_at(c, j4)) - mean;
-    q4 += d4 * d4;
-  }
-  var q = dot(q4, vec4<f32>(1.0));
-  for (var j = lane; j < scalar_count; j += 64u) {
-    let d = x_at(at(c, j)) - mean;
-    q += d * d;
+  var q = 0.0;
+  if (p.texels == 1u) {
+    var q4 = vec4<f32>(0.0);
+    for (var j4 = lane; j4 < p.count / 4u; j4 += 64u) {
+      let d4 = x_texel(texel_at(c, j4)) - mean;
+      q4 += d4 * d4;
+    }
+    q = dot(q4, vec4<f32>(1.0));
+  } else if (p.texels == 2u) {
+    var q4 = vec4<f32>(0.0);
+    for (var j4 = lane; j4 < p.outer * WINDOW; j4 += 64u) {
+      let w = plane_window(c, j4);
+      let d4 = select(vec4<f32>(0.0), x_texel(w.t) - mean, w.keep);
+      q4 += d4 * d4;
+    }
+    q = dot(q4, vec4<f32>(1.0));
+  } else {
+    for (var j = lane; j < p.count; j += 64u) {
+      let d = x_at(at(c, j)) - mean;
+      q += d * d;
+    }
   }
   let variance = workgroup_sum2(q, lane) / f32(p.count);
   if (lane != 0u) {

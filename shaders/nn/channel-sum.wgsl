@@ -1,6 +1,7 @@
 // Per-channel sums of x [N, C, inner] over N and inner, one workgroup per channel: the bias
 // gradient of a convolution in one dispatch (a general two-axis reduction takes two).
-// With `texels` (software adapters, inner a multiple of 4) x is read a vec4 at a time.
+// With `texels` (software adapters) x is read a vec4 at a time: 1, inner a multiple of 4; 2, by
+// texel windows (fn plane_window from the host, packages/nn/src/ops/texels.ts).
 // Specialised by the host: `const p = Params(...)` (packages/nn/src/ops/specialize.ts).
 struct Params {
   outer: u32,
@@ -28,6 +29,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     var s4 = vec4<f32>(0.0);
     for (var j4 = lane; j4 < p.count / 4u; j4 += 64u) {
       s4 += x_texel(((j4 / inner4) * p.channels + c) * inner4 + j4 % inner4);
+    }
+    s = dot(s4, vec4<f32>(1.0));
+  } else if (p.texels == 2u) {
+    var s4 = vec4<f32>(0.0);
+    for (var j4 = lane; j4 < p.outer * WINDOW; j4 += 64u) {
+      let w = plane_window(c, j4);
+      s4 += select(vec4<f32>(0.0), x_texel(w.t), w.keep);
     }
     s = dot(s4, vec4<f32>(1.0));
   } else {

@@ -58,6 +58,8 @@ const convCases = [
   // the products take matmul-texture.
   { name: '3×3 stride 2 pad 1, 8 × 3 × 28 × 28 (texel inputs)', x: [8, 3, 28, 28], w: [8, 3, 3, 3], stride: 2, padding: 1 },
   { name: '7×7 pad 3, 6 × 4 × 28 × 28 (texel inputs)', x: [6, 4, 28, 28], w: [8, 4, 7, 7], stride: 1, padding: 3 },
+  // 7 × 7 outputs of 18,816 floats: the bias gradient's channel sum reads texel windows.
+  { name: '3×3 stride 2 pad 1 to 7 × 7, 48 × 8 × 14 × 14 (texel windows)', x: [48, 8, 14, 14], w: [8, 8, 3, 3], stride: 2, padding: 1 },
   // K = 16·49 = 784 against 32-row tiles: the forward product runs in two k chunks, the second
   // adding onto the first's planar output (which holds the bias).
   { name: '7×7 pad 3, 32 ← 16 channels (two k chunks)', x: [1, 16, 8, 8], w: [32, 16, 7, 7], stride: 1, padding: 3 },
@@ -285,6 +287,8 @@ describe.runIf(gpu)('BatchNorm fused with a following ReLU (Sequential)', () => 
   for (const [name, shape] of [
     ['small', [3, 4, 5, 3]],
     ['16384 floats (texels on software adapters)', [8, 8, 16, 16]],
+    // Planes of 49 floats share their end texels with their neighbours.
+    ['7 × 7 planes, 18,816 floats (texel windows on software adapters)', [48, 8, 7, 7]],
   ] as const) {
     it(`matches relu(batchnorm(x)) on the float64 reference and unfused on the GPU: ${name}`, async () => {
       const recorded = recordDispatches(gpu!.backend);
@@ -302,6 +306,11 @@ describe.runIf(gpu)('BatchNorm fused with a following ReLU (Sequential)', () => 
       expect(labels.filter((l) => /^(relu|gt)\[/.test(l))).toEqual([labels.find((l) => l.startsWith('relu['))]);
       expect(labels.filter((l) => l.startsWith('relu[')).length).toBe(1);
       expect(labels).toContain('batchnorm-grad-sums');
+      if (gpu!.adapterInfo.isSoftware && shape[2] * shape[3] === 49) {
+        // planeTexels mode 2 (the last Params value) in each of the three training kernels.
+        for (const label of ['batchnorm-stats', 'batchnorm-grad-sums', 'batchnorm-input-grad'])
+          expect(recorded.sources[labels.indexOf(label)], label).toMatch(/const p = Params\([^)]*, 2u\);/);
+      }
       expect(unfused.hooked.length).toBe(3); // the hook saw each forward (train, eval, eval without grad)
       expect(fused.y.some((v) => v === 0) && fused.y.some((v) => v > 0)).toBe(true);
       for (const k of ['y', 'g', 'gw', 'gb', 'rm', 'rv', 'e', 'fast'] as const) {

@@ -33,7 +33,7 @@ import {
 } from '@fairgpu/tensor/internal';
 import { batchnormGradSumsWgsl, batchnormInputGradWgsl, batchnormStatsWgsl, channelLinearWgsl } from '../generated/wgsl.ts';
 import { f32Literal, specialize } from './specialize.ts';
-import { byTexels, outputBinding } from './texels.ts';
+import { byTexels, outputBinding, planeTexels, planeWindowWgsl } from './texels.ts';
 
 /**
  * The read-only f32 inputs of a kernel through f32Input (texels on software adapters when large),
@@ -138,7 +138,7 @@ const batchNormStatsOp: CustomOpDefinition<StatsAttrs, StatsInputs> = {
     const [outer, channels, inner, count] = shapeParams(inputs.x.shape);
     if (!channels) return;
     const floats = [eps, momentum, 1 - momentum, (momentum * count) / Math.max(count - 1, 1)];
-    const texels = byTexels(rec, inner) ? 1 : 0;
+    const texels = planeTexels(rec, inner);
     const params = new ParamWriter()
       .u(0, outer)
       .u(1, channels)
@@ -150,7 +150,10 @@ const batchNormStatsOp: CustomOpDefinition<StatsAttrs, StatsInputs> = {
     const { x, weight, bias, runningMean, runningVar, numBatchesTracked } = inputs;
     const read = f32Inputs(rec, 1, { x, weight, bias });
     const source =
-      read.wgsl + STATS_SUMS + specialize(batchnormStatsWgsl, 'Params', [outer, channels, inner, count, track ? 1 : 0, ...floats.map(f32Literal), texels]);
+      read.wgsl +
+      STATS_SUMS +
+      planeWindowWgsl +
+      specialize(batchnormStatsWgsl, 'Params', [outer, channels, inner, count, track ? 1 : 0, ...floats.map(f32Literal), texels]);
     const inPlace = [runningMean, runningVar, numBatchesTracked].map(bufferOf);
     rec.dispatch('batchnorm-stats', source, params.buffer, [...read.resources, ...inPlace, dst], [channels, 1, 1]);
   },
@@ -198,13 +201,13 @@ const batchNormGradSumsOp: MultiOutputOpDefinition<ReluAttrs, { g: Tensor; x: Te
   name: 'batchNormGradSums',
   gpu(rec, { g, x, stats }, outs, { relu }) {
     const shape = [...shapeParams(g.shape), relu ? 1 : 0];
-    shape.push(byTexels(rec, shape[2]) ? 1 : 0);
+    shape.push(planeTexels(rec, shape[2]));
     const channels = shape[1];
     if (!channels) return;
     const read = f32Inputs(rec, 1, { g, x, stats });
     rec.dispatch(
       'batchnorm-grad-sums',
-      read.wgsl + GRAD_SUMS + specialize(batchnormGradSumsWgsl, 'Params', shape),
+      read.wgsl + GRAD_SUMS + planeWindowWgsl + specialize(batchnormGradSumsWgsl, 'Params', shape),
       packU32(shape),
       [...read.resources, outs.dweight, outs.dbias],
       [channels, 1, 1],
@@ -238,12 +241,12 @@ const batchNormInputGradOp: CustomOpDefinition<ReluAttrs, { g: Tensor; x: Tensor
     const shape = [...shapeParams(out.shape), relu ? 1 : 0];
     const [outer, channels, inner] = shape;
     if (!(outer * channels)) return;
-    const texels = byTexels(rec, inner);
-    shape.push(texels ? 1 : 0);
+    const texels = planeTexels(rec, inner);
+    shape.push(texels);
     const read = f32Inputs(rec, 1, { g, x, weight, stats, dweight, dbias });
     rec.dispatch(
       'batchnorm-input-grad',
-      read.wgsl + outputBinding(7, 'dx', texels) + specialize(batchnormInputGradWgsl, 'Params', shape),
+      read.wgsl + outputBinding(7, 'dx', texels === 1) + specialize(batchnormInputGradWgsl, 'Params', shape),
       packU32(shape),
       [...read.resources, dst],
       grid1d(outer * channels),

@@ -35,7 +35,7 @@ import {
 } from '../generated/wgsl.ts';
 import { batchNormTrainGrad, STATS } from './batchnorm.ts';
 import { specialize } from './specialize.ts';
-import { byTexels, outputBinding } from './texels.ts';
+import { byTexels, outputBinding, planeTexels, planeWindowWgsl } from './texels.ts';
 import { geometry, geometryKernel, withGeometry, type Geometry, type Pair } from './geometry.ts';
 
 /** Elements per invocation of im2col (PER_INVOCATION in shaders/nn/conv-geometry.wgsl). */
@@ -578,12 +578,11 @@ const channelSumOp: CustomOpDefinition<{ dims: readonly [number, number, number]
   gpu(rec, { x }, _out, dst, { dims }) {
     const [outer, channels, inner] = dims;
     if (!channels) return;
-    const texels = byTexels(rec, inner);
-    const values = [outer, channels, inner, outer * inner, texels ? 1 : 0];
+    const values = [outer, channels, inner, outer * inner, planeTexels(rec, inner)];
     const input = f32Input(rec, 'x', 1, bufferOf(x), outer * channels * inner);
     rec.dispatch(
       'channel-sum',
-      input.wgsl + CHANNEL_SUM + specialize(channelSumWgsl, 'Params', values),
+      input.wgsl + CHANNEL_SUM + planeWindowWgsl + specialize(channelSumWgsl, 'Params', values),
       packU32(values),
       [input.resource, dst],
       [channels, 1, 1],

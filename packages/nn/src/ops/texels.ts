@@ -14,6 +14,36 @@ export function byTexels(rec: Recorder, inner: number): boolean {
 }
 
 /**
+ * How a per-channel reduction or the plane-wise BatchNorm backward reads the planes of a [N, C,
+ * inner] tensor: 1 by whole texels (as `byTexels`); 2 by texel windows, on software adapters when
+ * a plane is at least 8 floats but not a whole number of texels (a 7×7 plane: 49 floats over 13
+ * texels shared with its neighbours): each plane's texels are fetched once and the floats outside
+ * it are masked (`planeWindowWgsl`), 13 fetches instead of 49; 0 a float at a time.
+ */
+export function planeTexels(rec: Recorder, inner: number): 0 | 1 | 2 {
+  if (byTexels(rec, inner)) return 1;
+  return rec.isSoftware && inner >= 8 ? 2 : 0;
+}
+
+/**
+ * WGSL for `planeTexels` mode 2 (after the kernel's `const p` with `channels` and `inner`):
+ * `fn plane_window(c, j4) -> PlaneWindow` numbers the texels that plane n of channel c touches as
+ * j4 = n·WINDOW + q (WINDOW = ⌈(inner + 3) / 4⌉, the most a plane can touch), and gives texel q of
+ * the plane's window with the mask of its floats that lie in the plane (none past the plane's
+ * last texel). Masked floats may belong to a neighbour or lie past the tensor: a caller drops them
+ * with `select`, never by multiplying (a NaN there would survive).
+ */
+export const planeWindowWgsl = `struct PlaneWindow { t: u32, keep: vec4<bool> }
+const WINDOW: u32 = (p.inner + 6u) / 4u;
+fn plane_window(c: u32, j4: u32) -> PlaneWindow {
+  let base = ((j4 / WINDOW) * p.channels + c) * p.inner;
+  let t = (base >> 2u) + j4 % WINDOW;
+  let i = vec4<u32>(4u * t) + vec4<u32>(0u, 1u, 2u, 3u);
+  return PlaneWindow(t, (i >= vec4<u32>(base)) & (i < vec4<u32>(base + p.inner)));
+}
+`;
+
+/**
  * A kernel's output `name` at `binding` with `fn <name>_set(i, v: f32)` and `fn <name>_set4(t,
  * v: vec4<f32>)` (floats 4t..4t+3): declared as vec4s when the kernel goes by texels (a vec4 store
  * costs half as much per float on llvmpipe), else as floats.
