@@ -69,16 +69,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     }
     sg = dot(sg4, vec4<f32>(1.0));
     sgx = dot(sgx4, vec4<f32>(1.0));
-  }
-  for (var j = lane; j < p.count * u32(p.texels == 0u); j += 64u) {
-    let i = ((j / p.inner) * p.channels + c) * p.inner + j % p.inner;
-    let xi = x_at(i);
-    var gi = g_at(i);
-    if (p.relu == 1u) {
-      gi = select(0.0, gi, a * xi + d > 0.0);
+  } else {
+    for (var j = lane; j < p.count; j += 64u) {
+      let i = ((j / p.inner) * p.channels + c) * p.inner + j % p.inner;
+      let xi = x_at(i);
+      var gi = g_at(i);
+      if (p.relu == 1u) {
+        gi = select(0.0, gi, a * xi + d > 0.0);
+      }
+      sg += gi;
+      sgx += gi * ((xi - mean) * invstd);
     }
-    sg += gi;
-    sgx += gi * ((xi - mean) * invstd);
   }
   let total = workgroup_sum(vec2<f32>(sgx, sg), lane);
   if (lane == 0u) {

@@ -48,26 +48,8 @@ fn texel_at(c: u32, j4: u32) -> u32 {
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let c = wg.x + (uniforms.outer & 0u);
   let lane = lid.x;
-  var s = 0.0;
-  if (p.texels == 1u) {
-    var s4 = vec4<f32>(0.0);
-    for (var j4 = lane; j4 < p.count / 4u; j4 += 64u) {
-      s4 += x_texel(texel_at(c, j4));
-    }
-    s = dot(s4, vec4<f32>(1.0));
-  } else if (p.texels == 2u) {
-    var s4 = vec4<f32>(0.0);
-    for (var j4 = lane; j4 < p.outer * WINDOW; j4 += 64u) {
-      let w = plane_window(c, j4);
-      s4 += select(vec4<f32>(0.0), x_texel(w.t), w.keep);
-    }
-    s = dot(s4, vec4<f32>(1.0));
-  } else {
-    for (var j = lane; j < p.count; j += 64u) {
-      s += x_at(at(c, j));
-    }
-  }
-  let mean = workgroup_sum(s, lane) / f32(p.count);
+  // `fn lane_sum_x` (the three read modes) comes from the host with plane_window.
+  let mean = workgroup_sum(lane_sum_x(c, lane), lane) / f32(p.count);
   var q = 0.0;
   if (p.texels == 1u) {
     var q4 = vec4<f32>(0.0);

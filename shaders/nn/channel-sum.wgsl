@@ -23,27 +23,8 @@ struct Params {
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let c = wg.x + (uniforms.outer & 0u);
   let lane = lid.x;
-  var s = 0.0;
-  if (p.texels == 1u) {
-    let inner4 = p.inner / 4u;
-    var s4 = vec4<f32>(0.0);
-    for (var j4 = lane; j4 < p.count / 4u; j4 += 64u) {
-      s4 += x_texel(((j4 / inner4) * p.channels + c) * inner4 + j4 % inner4);
-    }
-    s = dot(s4, vec4<f32>(1.0));
-  } else if (p.texels == 2u) {
-    var s4 = vec4<f32>(0.0);
-    for (var j4 = lane; j4 < p.outer * WINDOW; j4 += 64u) {
-      let w = plane_window(c, j4);
-      s4 += select(vec4<f32>(0.0), x_texel(w.t), w.keep);
-    }
-    s = dot(s4, vec4<f32>(1.0));
-  } else {
-    for (var j = lane; j < p.count; j += 64u) {
-      s += x_at(((j / p.inner) * p.channels + c) * p.inner + j % p.inner);
-    }
-  }
-  let total = workgroup_sum(s, lane);
+  // `fn lane_sum_x` (the three read modes) comes from the host (planeWindowWgsl).
+  let total = workgroup_sum(lane_sum_x(c, lane), lane);
   if (lane == 0u) {
     out[c] = total;
   }

@@ -26,12 +26,15 @@ export function planeTexels(rec: Recorder, inner: number): 0 | 1 | 2 {
 }
 
 /**
- * WGSL for `planeTexels` mode 2 (after the kernel's `const p` with `channels` and `inner`):
- * `fn plane_window(c, j4) -> PlaneWindow` numbers the texels that plane n of channel c touches as
- * j4 = n·WINDOW + q (WINDOW = ⌈(inner + 3) / 4⌉, the most a plane can touch), and gives texel q of
- * the plane's window with the mask of its floats that lie in the plane (none past the plane's
- * last texel). Masked floats may belong to a neighbour or lie past the tensor: a caller drops them
- * with `select`, never by multiplying (a NaN there would survive).
+ * WGSL for `planeTexels` (after the kernel's `const p` with `outer`, `channels`, `inner`, `count`
+ * and `texels`, and its input x):
+ * - `fn plane_window(c, j4) -> PlaneWindow` (mode 2) numbers the texels that plane n of channel c
+ *   touches as j4 = n·WINDOW + q (WINDOW = ⌈(inner + 3) / 4⌉, the most a plane can touch), and
+ *   gives texel q of the plane's window with the mask of its floats that lie in the plane (none
+ *   past the plane's last texel). Masked floats may belong to a neighbour or lie past the tensor:
+ *   a caller drops them with `select`, never by multiplying (a NaN there would survive).
+ * - `fn lane_sum_x(c, lane) -> f32`: this lane's share (of 64) of Σ x over channel c, in the
+ *   kernel's mode; the channel sum and the batch norm mean both start from it.
  */
 export const planeWindowWgsl = `struct PlaneWindow { t: u32, keep: vec4<bool> }
 const WINDOW: u32 = (p.inner + 6u) / 4u;
@@ -40,6 +43,27 @@ fn plane_window(c: u32, j4: u32) -> PlaneWindow {
   let t = (base >> 2u) + j4 % WINDOW;
   let i = vec4<u32>(4u * t) + vec4<u32>(0u, 1u, 2u, 3u);
   return PlaneWindow(t, (i >= vec4<u32>(base)) & (i < vec4<u32>(base + p.inner)));
+}
+fn lane_sum_x(c: u32, lane: u32) -> f32 {
+  var s4 = vec4<f32>(0.0);
+  if (p.texels == 1u) {
+    let inner4 = p.inner / 4u;
+    for (var j4 = lane; j4 < p.count / 4u; j4 += 64u) {
+      s4 += x_texel(((j4 / inner4) * p.channels + c) * inner4 + j4 % inner4);
+    }
+  } else if (p.texels == 2u) {
+    for (var j4 = lane; j4 < p.outer * WINDOW; j4 += 64u) {
+      let w = plane_window(c, j4);
+      s4 += select(vec4<f32>(0.0), x_texel(w.t), w.keep);
+    }
+  } else {
+    var s = 0.0;
+    for (var j = lane; j < p.count; j += 64u) {
+      s += x_at(((j / p.inner) * p.channels + c) * p.inner + j % p.inner);
+    }
+    return s;
+  }
+  return dot(s4, vec4<f32>(1.0));
 }
 `;
 

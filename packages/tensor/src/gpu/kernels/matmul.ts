@@ -504,8 +504,9 @@ const SPLIT_R = 8;
 const SPLIT_C = 8;
 /**
  * Invocations a split-K dispatch aims for (32 SIMD groups of 8 lanes: every thread busy on a
- * many-core CPU too; 128 and 512 measured the same on the quick network), the shortest K chunk, and the workgroup width (the invocations are numbered
- * across the dispatch, so the width only sets how many there are).
+ * many-core CPU too; 128 and 512 measured the same on the quick network), the shortest K chunk,
+ * and the workgroup width (the invocations are numbered across the dispatch, so the width only
+ * sets how many workgroups there are).
  */
 const SPLIT_INVOCATIONS = 256;
 const SPLIT_MIN_K = 256;
