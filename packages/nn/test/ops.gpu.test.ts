@@ -219,8 +219,9 @@ describe.runIf(gpu)('conv2d and pooling on the GPU vs the float64 reference', ()
     }
   });
   it.runIf(gpu?.adapterInfo.isSoftware)('the wide im2col product falls back to a plain product and transposes (texel inputs)', async () => {
-    // With matmul-blocked forced (as on hardware adapters, or planes of 49 floats) the products run
-    // on [Co, B·P] matrices and the conv output transpose converts each way, reading texels here.
+    // With matmul-blocked forced (as on hardware adapters; planes of 49 floats do this for the
+    // gradient products only) the products run on [Co, B·P] matrices and the conv output
+    // transpose converts each way, reading texels here.
     const be = gpu!.backend;
     const labels = new Map<string, string[]>();
     const original = be.dispatch.bind(be);

@@ -156,12 +156,13 @@ describe.runIf(gpu?.adapterInfo.isSoftware)('matmul-texture agrees with the floa
  * matmulPlanar: C = A·B with one operand or C planar ([B, R, P]: column n = b·P + q at
  * b·R·P + r·P + q), through a custom op whose gpu() calls it, against float64 products written
  * out here. Ragged rows and column blocks (N ≡ 4 mod 8), two k chunks with a bias, a transposed A,
- * and the split-K weight-gradient shape.
+ * a planar C whose planes are not a multiple of 4 floats, and the split-K weight-gradient shape.
  */
 describe.runIf(gpu?.adapterInfo.isSoftware)('matmulPlanar', () => {
   type Case = { name: string; m: number; n: number; k: number; plane: number; role: 'out' | 'b' | 'a'; label: string };
   const cases: Case[] = [
     { name: 'planar C with a bias, two k chunks, ragged M and N', m: 40, n: 36, k: 600, plane: 12, role: 'out', label: 'matmul-texture-32x8n-planar' },
+    { name: 'planar C of planes of 7 floats (scalar stores)', m: 20, n: 28, k: 50, plane: 7, role: 'out', label: 'matmul-texture-16x8n-planar' },
     { name: 'planar B, A transposed', m: 20, n: 40, k: 33, plane: 8, role: 'b', label: 'matmul-texture-16x8n-planar' },
     { name: 'planar A along K (split K), B as [N, K]', m: 6, n: 27, k: 640, plane: 16, role: 'a', label: 'matmul-texture-split-8x8-planar' },
   ];

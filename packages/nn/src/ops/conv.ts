@@ -444,8 +444,11 @@ interface ProductAttrs {
 }
 
 /**
- * Whether the planar products take a [B, Co, P] tensor: software adapters (the VJP asks the
- * tensor's backend, the kernels the recorder), P a multiple of 4 so a texel never spans two planes.
+ * Whether the gradient products read g [B, Co, P] in place (planar A or B): software adapters (the
+ * VJP asks the tensor's backend, the kernels the recorder), P a multiple of 4 so a texel never
+ * spans two planes. The forward writes its planar output on every software adapter (any P: one
+ * float per store where P is not a multiple of 4), so planes of 49 floats (7 × 7) skip the
+ * forward transpose too.
  */
 const planar = (isSoftware: boolean, inner: number) => isSoftware && inner % 4 === 0;
 
@@ -529,7 +532,7 @@ const convProductOp: CustomOpDefinition<ProductAttrs, { weight: Tensor; cols: Te
     const [batch, co, inner] = dims;
     const product = { m: co, n: batch * inner, k: weight.shape[1], a: bufferOf(weight), b: bufferOf(cols) };
     const biasBuffer = bias ? bufferOf(bias) : null;
-    if (planar(rec.isSoftware, inner) && matmulPlanar(rec, dst, { ...product, outPlane: inner, bias: biasBuffer })) return;
+    if (rec.isSoftware && matmulPlanar(rec, dst, { ...product, outPlane: inner, bias: biasBuffer })) return;
     const y = rec.scratch(batch * co * inner * 4).buffer;
     matmulBuffers(rec, y, product);
     encodeTranspose(rec, y, biasBuffer, dst, dims, 0);

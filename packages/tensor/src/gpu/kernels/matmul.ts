@@ -589,7 +589,8 @@ function matmulTextureSplit(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUB
  *  - `bPlane`: B planar [B, K, P] (the column gradient, Wᵀ·g);
  *  - `aPlane`: A planar [B, M, P] along K = B·P, with B given as [N, K] (`transB`; the weight
  *    gradient, g·colsᵀ), through the split-K kernel.
- * A is [M, K] (or [K, M] with `transA`). P must be a multiple of 4. False when nothing was encoded
+ * A is [M, K] (or [K, M] with `transA`). P of a planar A or B must be a multiple of 4 (a planar C
+ * takes any P). False when nothing was encoded
  * (a hardware adapter, or operands past the adapter's texture size): the caller transposes and
  * runs a plain product instead.
  */
@@ -612,7 +613,9 @@ export function matmulPlanar(rec: Recorder, dst: GPUBuffer, product: PlanarProdu
   if (!rec.isSoftware || softwareVariant() !== 'texture' || !(m * n * k)) return false;
   if ([aPlane, bPlane, outPlane].filter((x) => x > 0).length !== 1 || (bias && !outPlane))
     throw new Error('matmulPlanar: exactly one of aPlane, bPlane, outPlane (bias only with outPlane)');
-  if ((aPlane || bPlane || outPlane) % 4) throw new Error('matmulPlanar: the plane length must be a multiple of 4');
+  // A planar operand is read by whole texels, which must not span two planes; a planar C of any
+  // plane length is stored one float at a time (vec4 stores when P is a multiple of 4).
+  if ((aPlane || bPlane) % 4) throw new Error('matmulPlanar: the plane length of a planar A or B must be a multiple of 4');
   const [aRow, aCol] = transA ? [1, m] : [k, 1];
   const [bRow, bCol] = transB ? [1, k] : [n, 1];
   const s = { m, n, k, aRow, aCol, bRow, bCol };
