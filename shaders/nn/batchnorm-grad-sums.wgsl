@@ -4,6 +4,8 @@
 // With `relu` (BatchNorm fused with a following ReLU), g is first masked by the ReLU's derivative:
 // g·[a·x + d > 0], the pre-activation recomputed from the statistics (rows 0 and 2) exactly as
 // channel-linear.wgsl computed it in the forward.
+// Fused mode (software adapters): the same workgroup then writes the channel's input gradient
+// (batchnorm-channel-dx.wgsl), called where the host fills the marker at the end of main.
 // Specialised by the host: `const p = Params(...)`.
 struct Params {
   outer: u32,
@@ -86,4 +88,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     dweight[c] = total.x;
     dbias[c] = total.y;
   }
+  // {{THEN}}: in the fused mode, `channel_dx(c, lane, total.x, total.y);` (batchnorm-channel-dx.wgsl)
 }

@@ -8,8 +8,9 @@
  * (channel-linear) applies y = a·x + d. Backward (x̂ = (x − μ)·invstd, N values per channel):
  *   dx = w·invstd·(g − mean(g) − x̂·mean(g·x̂)),  dw = Σ g·x̂,  db = Σ g,
  * one kernel for the two channel sums, written straight into dw and db (a multi-output op: no
- * slices of a packed [2, C]), one for dx. Four dispatches per layer and step instead of ~50 small
- * tensor ops (each ~0.2 ms on llvmpipe). The statistics enter the normalisation as an
+ * slices of a packed [2, C]), one for dx; on software adapters the two are one dispatch, the
+ * workgroup that reduced a channel going on to write its dx. Three or four dispatches per layer and
+ * step instead of ~50 small tensor ops (each ~0.2 ms on llvmpipe). The statistics enter the normalisation as an
  * input computed without gradient: the closed form already accounts for their dependence on x.
  *
  * `relu` fuses a following ReLU into the same kernels: the forward clamps at 0, and both backward
@@ -23,6 +24,7 @@ import {
   customOpOutputs,
   elementCount,
   f32Input,
+  fillMarker,
   grid1d,
   packU32,
   ParamWriter,
@@ -31,7 +33,7 @@ import {
   type MultiOutputOpDefinition,
   type Recorder,
 } from '@fairgpu/tensor/internal';
-import { batchnormGradSumsWgsl, batchnormInputGradWgsl, batchnormStatsWgsl, channelLinearWgsl } from '../generated/wgsl.ts';
+import { batchnormChannelDxWgsl, batchnormGradSumsWgsl, batchnormInputGradWgsl, batchnormStatsWgsl, channelLinearWgsl } from '../generated/wgsl.ts';
 import { f32Literal, specialize } from './specialize.ts';
 import { byTexels, outputBinding, planeTexels, planeWindowWgsl } from './texels.ts';
 
@@ -193,84 +195,114 @@ function reluMasked(g: number, x: number, a: number, d: number): number {
   return a * x + d > 0 ? g : 0;
 }
 
+/** The backward's kernels: the two channel sums, then the input gradient (or both at once, `fused`). */
+interface BackwardBuffers {
+  g: StorageView;
+  x: StorageView;
+  weight: StorageView;
+  stats: StorageView;
+  dx: GPUBuffer;
+  dweight: GPUBuffer;
+  dbias: GPUBuffer;
+}
+
 /**
- * [g, x, stats] → dweight = Σ g·x̂ and dbias = Σ g per channel (g masked by the fused ReLU with
- * `relu`): one kernel writes both parameters' gradients, no slicing of a packed [2, C] afterwards.
+ * batchnorm-grad-sums.wgsl, a workgroup per channel writing dweight = Σ g·x̂ and dbias = Σ g; with
+ * `fused` the same workgroup then writes the channel's dx (batchnorm-channel-dx.wgsl).
  */
-const batchNormGradSumsOp: MultiOutputOpDefinition<ReluAttrs, { g: Tensor; x: Tensor; stats: Tensor }, 'dweight' | 'dbias'> = {
-  name: 'batchNormGradSums',
-  gpu(rec, { g, x, stats }, outs, { relu }) {
-    const shape = [...shapeParams(g.shape), relu ? 1 : 0];
-    shape.push(planeTexels(rec, shape[2]));
-    const channels = shape[1];
-    if (!channels) return;
-    const read = f32Inputs(rec, 1, { g, x, stats });
+function encodeGradSums(rec: Recorder, b: BackwardBuffers, relu: boolean, fused: boolean): void {
+  const shape = [...shapeParams(b.g.shape), relu ? 1 : 0];
+  const texels = planeTexels(rec, shape[2]);
+  shape.push(texels);
+  const channels = shape[1];
+  const read = f32Inputs(rec, 1, { g: b.g, x: b.x, stats: b.stats });
+  const sums = specialize(batchnormGradSumsWgsl, 'Params', shape);
+  if (!fused) {
     rec.dispatch(
       'batchnorm-grad-sums',
-      read.wgsl + GRAD_SUMS + planeWindowWgsl + specialize(batchnormGradSumsWgsl, 'Params', shape),
+      read.wgsl + GRAD_SUMS + planeWindowWgsl + sums,
       packU32(shape),
-      [...read.resources, outs.dweight, outs.dbias],
+      [...read.resources, b.dweight, b.dbias],
       [channels, 1, 1],
     );
+    return;
+  }
+  const weight = f32Input(rec, 'weight', 6, bufferOf(b.weight), channels);
+  rec.dispatch(
+    'batchnorm-backward',
+    read.wgsl +
+      weight.wgsl +
+      outputBinding(7, 'dx', texels === 1) +
+      GRAD_SUMS +
+      planeWindowWgsl +
+      batchnormChannelDxWgsl +
+      fillMarker(sums, 'THEN', ['channel_dx(c, lane, total.x, total.y);'], '  '),
+    packU32(shape),
+    [...read.resources, b.dweight, b.dbias, weight.resource, b.dx],
+    [channels, 1, 1],
+  );
+}
+
+/** batchnorm-input-grad.wgsl, an invocation per (n, c) plane, from the sums in dweight and dbias. */
+function encodeInputGrad(rec: Recorder, b: BackwardBuffers, relu: boolean): void {
+  const shape = [...shapeParams(b.g.shape), relu ? 1 : 0];
+  const [outer, channels, inner] = shape;
+  const texels = planeTexels(rec, inner);
+  shape.push(texels);
+  const read = f32Inputs(rec, 1, { g: b.g, x: b.x, weight: b.weight, stats: b.stats });
+  const sums = [f32Input(rec, 'dweight', 5, b.dweight, channels), f32Input(rec, 'dbias', 6, b.dbias, channels)];
+  rec.dispatch(
+    'batchnorm-input-grad',
+    read.wgsl + sums.map((s) => s.wgsl).join('') + outputBinding(7, 'dx', texels === 1) + specialize(batchnormInputGradWgsl, 'Params', shape),
+    packU32(shape),
+    [...read.resources, ...sums.map((s) => s.resource), b.dx],
+    grid1d(outer * channels),
+  );
+}
+
+/**
+ * [g, x, weight, stats] → dx, dweight = Σ g·x̂, dbias = Σ g (g masked by the fused ReLU with
+ * `relu`), one op for the backward's three results. On software adapters one dispatch: a
+ * workgroup per channel reduces the sums, then writes that channel's dx (one dispatch floor, ~0.1
+ * ms on llvmpipe, fewer per layer and step). Elsewhere two: the sums, then an invocation per plane
+ * for dx, since a workgroup per channel would leave most of a hardware GPU idle on large planes.
+ */
+const batchNormBackwardOp: MultiOutputOpDefinition<ReluAttrs, { g: Tensor; x: Tensor; weight: Tensor; stats: Tensor }, 'dx' | 'dweight' | 'dbias'> = {
+  name: 'batchNormBackward',
+  gpu(rec, { g, x, weight, stats }, outs, { relu }) {
+    const [outer, channels] = shapeParams(g.shape);
+    if (!(outer * channels)) return;
+    const buffers = { g, x, weight, stats, ...outs };
+    encodeGradSums(rec, buffers, relu, rec.isSoftware);
+    if (!rec.isSoftware) encodeInputGrad(rec, buffers, relu);
   },
   cpu(inputs, _outs, { relu }) {
-    const { g, x, stats } = mapValues(inputs);
-    const [outer, channels, inner] = shapeParams(inputs.g.shape);
+    const { g, x, weight: w, stats } = mapValues(inputs);
+    const [outer, channels, inner, count] = shapeParams(inputs.g.shape);
     const dweight = new Float64Array(channels);
     const dbias = new Float64Array(channels);
-    for (let c = 0; c < channels; c++) {
-      const mean = stats[STATS.mean * channels + c];
-      const invstd = stats[STATS.invstd * channels + c];
-      const [a, d] = [stats[STATS.a * channels + c], stats[STATS.d * channels + c]];
-      for (let n = 0; n < outer; n++)
-        for (let q = 0; q < inner; q++) {
-          const i = (n * channels + c) * inner + q;
-          const gi = relu ? reluMasked(g[i], x[i], a, d) : g[i];
-          dweight[c] += gi * (x[i] - mean) * invstd;
-          dbias[c] += gi;
-        }
-    }
-    return { dweight, dbias };
-  },
-};
-
-/** [g, x, w, stats, dweight, dbias] → dx (g masked by the fused ReLU with `relu`). */
-const batchNormInputGradOp: CustomOpDefinition<ReluAttrs, { g: Tensor; x: Tensor; weight: Tensor; stats: Tensor; dweight: Tensor; dbias: Tensor }> = {
-  name: 'batchNormInputGrad',
-  gpu(rec, { g, x, weight, stats, dweight, dbias }, out, dst, { relu }) {
-    const shape = [...shapeParams(out.shape), relu ? 1 : 0];
-    const [outer, channels, inner] = shape;
-    if (!(outer * channels)) return;
-    const texels = planeTexels(rec, inner);
-    shape.push(texels);
-    const read = f32Inputs(rec, 1, { g, x, weight, stats, dweight, dbias });
-    rec.dispatch(
-      'batchnorm-input-grad',
-      read.wgsl + outputBinding(7, 'dx', texels === 1) + specialize(batchnormInputGradWgsl, 'Params', shape),
-      packU32(shape),
-      [...read.resources, dst],
-      grid1d(outer * channels),
-    );
-  },
-  cpu(inputs, out, { relu }) {
-    const { g, x, weight: w, stats, dweight, dbias } = mapValues(inputs);
-    const [outer, channels, inner, count] = shapeParams(out.shape);
     const dx = new Float64Array(g.length);
     for (let c = 0; c < channels; c++) {
       const mean = stats[STATS.mean * channels + c];
       const invstd = stats[STATS.invstd * channels + c];
-      const k = w[c] * invstd;
-      const mgx = dweight[c] / count;
-      const c0 = k * (mean * invstd * mgx - dbias[c] / count);
       const [a, d] = [stats[STATS.a * channels + c], stats[STATS.d * channels + c]];
+      const masked = (i: number) => (relu ? reluMasked(g[i], x[i], a, d) : g[i]);
       for (let n = 0; n < outer; n++)
         for (let q = 0; q < inner; q++) {
           const i = (n * channels + c) * inner + q;
-          const gi = relu ? reluMasked(g[i], x[i], a, d) : g[i];
-          dx[i] = k * gi - k * invstd * mgx * x[i] + c0;
+          dweight[c] += masked(i) * (x[i] - mean) * invstd;
+          dbias[c] += masked(i);
+        }
+      const k = w[c] * invstd;
+      const mgx = dweight[c] / count;
+      const c0 = k * (mean * invstd * mgx - dbias[c] / count);
+      for (let n = 0; n < outer; n++)
+        for (let q = 0; q < inner; q++) {
+          const i = (n * channels + c) * inner + q;
+          dx[i] = k * masked(i) - k * invstd * mgx * x[i] + c0;
         }
     }
-    return dx;
+    return { dx, dweight, dbias };
   },
 };
 
@@ -299,8 +331,12 @@ const batchNormTrainOp: CustomOpDefinition<ReluAttrs, { x: Tensor; stats: Tensor
  */
 export function batchNormTrainGrad(g: Tensor, x: Tensor, stats: Tensor, weight: Tensor, relu: boolean): { x: Tensor; weight: Tensor; bias: Tensor } {
   const channel = { shape: [x.shape[1]], dtype: 'f32' } as const;
-  const { dweight, dbias } = customOpOutputs(batchNormGradSumsOp, { g, x, stats }, { dweight: channel, dbias: channel }, { relu });
-  const dx = customOp(batchNormInputGradOp, { g, x, weight, stats, dweight, dbias }, { shape: x.shape, dtype: 'f32' }, { relu });
+  const { dx, dweight, dbias } = customOpOutputs(
+    batchNormBackwardOp,
+    { g, x, weight, stats },
+    { dx: { shape: x.shape, dtype: 'f32' }, dweight: channel, dbias: channel },
+    { relu },
+  );
   return { x: dx, weight: dweight, bias: dbias };
 }
 
