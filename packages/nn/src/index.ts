@@ -5,6 +5,7 @@
  * Read top-down:
  *   ops/conv.ts     conv2d as custom ops (im2col + matmul, or direct kernels), chosen per adapter
  *   ops/pool.ts     max / average / global average pooling
+ *   ops/linear.ts   F.linear, one kernel each way for small layers
  *   module.ts       Module: named parameters, buffers, children; stateDict / loadStateDict
  *   init.ts         PyTorch's default initialisations, seeded (manualSeed)
  *   layers.ts       Linear, Conv2d, BatchNorm1d/2d, activations, pooling, Flatten, Dropout, Sequential
@@ -18,6 +19,7 @@
 export { conv2d, im2col, col2im, setConvAlgorithm, convAlgorithmFor } from './ops/conv.ts';
 export type { ConvAlgorithm, Conv2dOptions, ColumnLayout } from './ops/conv.ts';
 export { maxPool2d, avgPool2d, globalAvgPool2d } from './ops/pool.ts';
+export { linear, LINEAR_SMALL_MACS } from './ops/linear.ts';
 export type { PoolOptions } from './ops/pool.ts';
 export type { Pair, Geometry } from './ops/geometry.ts';
 export { Module } from './module.ts';

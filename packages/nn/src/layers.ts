@@ -10,7 +10,6 @@ import {
   InvalidArgumentError,
   isGradEnabled,
   isTensor,
-  matmulTransposed,
   ones,
   rand,
   ShapeMismatchError,
@@ -24,6 +23,7 @@ import { Module } from './module.ts';
 import { fanIn, kaimingUniformDefault, uniformInit, type InitOptions } from './init.ts';
 import { conv2d, conv2dOfBatchNorm, convAlgorithmFor, type ConvAlgorithm, type NormalizedInput } from './ops/conv.ts';
 import { avgPool2d, globalAvgPool2d, maxPool2d, type PoolOptions } from './ops/pool.ts';
+import { linear } from './ops/linear.ts';
 import { batchNormTrain, batchNormTrainStats, channelLinear, type RunningStats } from './ops/batchnorm.ts';
 import { pair, type Pair } from './ops/geometry.ts';
 
@@ -95,10 +95,7 @@ export class Linear extends Module {
     if (x.shape[x.rank - 1] !== this.inFeatures)
       throw new ShapeMismatchError('Linear', 'x', `last axis must be ${this.inFeatures}, got shape [${x.shape.join(', ')}]`);
     // tidy: the product is an intermediate when there is a bias (memory rule 3).
-    return tidy(() => {
-      const y = matmulTransposed(x, this.weight, false, true);
-      return this.bias ? y.add(this.bias) : y;
-    });
+    return tidy(() => linear(x, this.weight, this.bias));
   }
 }
 

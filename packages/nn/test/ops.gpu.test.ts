@@ -9,6 +9,8 @@ import {
   conv2d,
   globalAvgPool2d,
   im2col,
+  linear,
+  LINEAR_SMALL_MACS,
   manualSeed,
   maxPool2d,
   ReLU,
@@ -394,6 +396,50 @@ describe.runIf(gpu)("BatchNorm2d → ReLU → Conv2d fused into the convolution'
   }
 });
 
+describe.runIf(gpu)('linear (F.linear) on the GPU vs the float64 reference', () => {
+  const cases = [
+    // The quick network's classifier head: the fused kernels, inputs a multiple of 4 (texel reads).
+    { name: 'classifier head 128 × 32 → 10', x: [128, 32], out: 10, bias: true, fused: true },
+    { name: 'odd sizes, no bias', x: [7, 5], out: 3, bias: false, fused: true },
+    { name: 'rank 3 input [4, 6, 12] → 9', x: [4, 6, 12], out: 9, bias: true, fused: true },
+    // Inputs of 16384+ floats: texel inputs on software adapters.
+    { name: '512 × 32 → 8 (texel inputs)', x: [512, 32], out: 8, bias: true, fused: true },
+    { name: 'past LINEAR_SMALL_MACS: matmul + add', x: [64, 48], out: 64, bias: true, fused: false },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const inputs = c.x[c.x.length - 1];
+      const macs = (c.x.reduce((p, d) => p * d, 1) / inputs) * inputs * c.out;
+      expect(macs <= LINEAR_SMALL_MACS).toBe(c.fused);
+      const args = [input(c.x, 40), input([c.out, inputs], 41), ...(c.bias ? [input([c.out], 42)] : [])];
+      const recorded = recordDispatches(gpu!.backend);
+      try {
+        await compare((x, w, b) => linear(x, w, b ?? null), args, { rtol: 1e-5, atol: 1e-5 });
+      } finally {
+        recorded.restore();
+      }
+      expect(recorded.labels.includes('linear') && recorded.labels.includes('linear-backward')).toBe(c.fused);
+      if (c.fused) expect(recorded.labels.filter((l) => l.startsWith('matmul'))).toEqual([]);
+    });
+  }
+  it('skips nothing it must compute: only the weight gradient of a detached input', async () => {
+    const ref = await scope(async () => {
+      const x = tensor(input([6, 8], 43).data, [6, 8], { device: cpuBackend() });
+      const w = tensor(input([4, 8], 44).data, [4, 8], { device: cpuBackend(), requiresGrad: true });
+      await linear(x, w).square().sum().backward();
+      return Array.from(await w.grad!.toArray());
+    });
+    const got = await scope(async () => {
+      const x = tensor(input([6, 8], 43).data, [6, 8], { device: gpu! });
+      const w = tensor(input([4, 8], 44).data, [4, 8], { device: gpu!, requiresGrad: true });
+      await linear(x, w).square().sum().backward();
+      expect(x.grad).toBeFalsy();
+      return Array.from(await w.grad!.toArray());
+    });
+    expectClose(got, ref, { rtol: 1e-5, atol: 1e-5 }, 'weight grad');
+  });
+});
+
 describe('finite differences (float64 CPU reference)', () => {
   it('conv2d, both algorithms, stride/padding/odd sizes', async () => {
     for (const algorithm of ['im2col', 'direct'] as ConvAlgorithm[]) {
@@ -410,6 +456,7 @@ describe('finite differences (float64 CPU reference)', () => {
       await gradcheck((x) => maxPool2d(x, 3, { stride: 2, padding: 1 }).square(), [input([1, 2, 5, 5], 13)]),
       await gradcheck((x) => avgPool2d(x, 2, { stride: 1 }).square(), [input([1, 2, 3, 4], 14)]),
       await gradcheck((x) => globalAvgPool2d(x).square(), [input([2, 3, 2, 3], 16)]),
+      await gradcheck((x, w, b) => linear(x, w, b).square(), [input([3, 5], 17), input([4, 5], 18), input([4], 19)]),
       await gradcheck(
         (x) => {
           const bn = new BatchNorm2d(2, { device: 'cpu' });
