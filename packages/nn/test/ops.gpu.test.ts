@@ -218,6 +218,9 @@ describe.runIf(gpu)('conv2d and pooling on the GPU vs the float64 reference', ()
       const planarProducts = [...sources.entries()].filter(([l]) => /^matmul-texture-\d+x8n-planar$/.test(l)).flatMap(([, v]) => v);
       expect(planarProducts).toHaveLength(2); // the forward (planar C with the bias) and the column gradient (planar B)
       expect(sources.get('matmul-texture-split-8x8-planar')).toHaveLength(1);
+      // The bias gradient (channel sums of g) rides on the weight gradient's last pass.
+      expect(sources.get('split-reduce-row-sums')).toHaveLength(1);
+      expect(sources.has('channel-sum')).toBe(false);
     }
   });
   it.runIf(gpu?.adapterInfo.isSoftware)('the wide im2col product falls back to a plain product and transposes (texel inputs)', async () => {

@@ -14,6 +14,7 @@ export {
   grid1d,
   matmulBuffers,
   matmulPlanar,
+  matmulSplitWithRowSums,
   type PlanarProduct,
   ParamWriter,
   setSoftwareMatmul,

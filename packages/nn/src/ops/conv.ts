@@ -11,17 +11,20 @@ import { assertKnownOptions, concat, InvalidArgumentError, ShapeMismatchError, t
 import {
   bufferOf,
   customOp,
+  customOpOutputs,
   f32Input,
   fillMarker,
   grid1d,
   matmulBuffers,
   matmulPlanar,
+  matmulSplitWithRowSums,
   matmulTransposed,
   packU32,
   pickForBackend,
   workgroupSumWgsl,
   type Binding,
   type CustomOpDefinition,
+  type MultiOutputOpDefinition,
   type Recorder,
 } from '@fairgpu/tensor/internal';
 import {
@@ -526,6 +529,42 @@ const convWeightGradOp: CustomOpDefinition<ProductAttrs, { g: Tensor; cols: Tens
   },
 };
 
+/**
+ * The weight and bias gradients together: dW = g·colsᵀ and db = Σ g per channel, from g as
+ * [B, Co, P] (`planar`) or already [Co, B·P]. On software adapters one split-K product whose final
+ * pass also sums g's rows (`matmulSplitWithRowSums`): the channel sum's dispatch is saved. Else
+ * the product and a channel sum.
+ */
+const convParamGradsOp: MultiOutputOpDefinition<ProductAttrs & { planar: boolean }, { g: Tensor; cols: Tensor }, 'weight' | 'bias'> = {
+  name: 'convProductParamGrads',
+  gpu(rec, { g, cols }, outs, { dims, planar: isPlanar }) {
+    const [batch, co, inner] = dims;
+    const k = cols.shape[0];
+    const product = { m: co, n: k, k: batch * inner, a: bufferOf(g), b: bufferOf(cols) };
+    if (matmulSplitWithRowSums(rec, outs.weight, outs.bias, { ...product, aPlane: isPlanar ? inner : 0 })) return;
+    if (!(isPlanar && matmulPlanar(rec, outs.weight, { ...product, transB: true, aPlane: inner })))
+      matmulBuffers(rec, outs.weight, { ...product, transB: true, a: isPlanar ? channelMajorScratch(rec, bufferOf(g), dims) : bufferOf(g) });
+    // g's channel sums: over [B, Co, P] planes, or the rows of [Co, B·P] (one plane each).
+    encodeChannelSum(rec, bufferOf(g), outs.bias, isPlanar ? dims : [1, co, batch * inner]);
+  },
+  cpu({ g, cols }, _outs, { dims, planar: isPlanar }) {
+    const [batch, co, inner] = dims;
+    const [k, n] = [cols.shape[0], batch * inner];
+    const gt = isPlanar ? channelMajor(g.values, dims) : g.values;
+    const weight = new Float64Array(co * k);
+    const bias = new Float64Array(co);
+    for (let o = 0; o < co; o++) {
+      for (let j = 0; j < n; j++) bias[o] += gt[o * n + j];
+      for (let r = 0; r < k; r++) {
+        let acc = 0;
+        for (let j = 0; j < n; j++) acc += gt[o * n + j] * cols.values[r * n + j];
+        weight[o * k + r] = acc;
+      }
+    }
+    return { weight, bias };
+  },
+};
+
 const convProductOp: CustomOpDefinition<ProductAttrs, { weight: Tensor; cols: Tensor; bias?: Tensor }> = {
   name: 'convProduct',
   gpu(rec, { weight, cols, bias }, _out, dst, { dims }) {
@@ -555,41 +594,59 @@ const convProductOp: CustomOpDefinition<ProductAttrs, { weight: Tensor; cols: Te
     const [batch, co, inner] = dims;
     const wantWeight = needsGrad?.weight !== false;
     const wantCols = needsGrad?.cols !== false;
-    const biasGrad = bias ? customOp(channelSumOp, { x: g }, { shape: [co], dtype: 'f32' }, { dims }) : null;
-    if (planar(g.backend.capabilities.isSoftware, inner)) {
-      return {
-        weight: wantWeight ? customOp(convWeightGradOp, { g, cols }, { shape: weight.shape, dtype: 'f32' }, attrs) : null,
-        cols: wantCols ? customOp(convProductGradOp, { weight, g }, { shape: cols.shape, dtype: 'f32' }, attrs) : null,
-        bias: biasGrad,
-      };
-    }
-    // Not planar (hardware adapters, planes of P % 4 ≠ 0): g as [Co, B·P] once, two plain products.
-    const gt = customOp(gradTransposeOp, { g }, { shape: [co, batch * inner], dtype: 'f32' }, attrs);
-    return {
-      weight: wantWeight ? matmulTransposed(gt, cols, false, true) : null,
-      cols: wantCols ? matmulTransposed(weight, gt, true, false) : null,
-      bias: biasGrad,
-    };
+    const isPlanar = planar(g.backend.capabilities.isSoftware, inner);
+    // Not planar (hardware adapters, planes of P % 4 ≠ 0): g as [Co, B·P] once for every product.
+    const gt = isPlanar ? g : customOp(gradTransposeOp, { g }, { shape: [co, batch * inner], dtype: 'f32' }, attrs);
+    // Both parameter gradients from one op where both are wanted (the channel sum rides on the
+    // weight gradient's last pass on software adapters).
+    const both =
+      bias && wantWeight
+        ? customOpOutputs(
+            convParamGradsOp,
+            { g: gt, cols },
+            { weight: { shape: weight.shape, dtype: 'f32' }, bias: { shape: [co], dtype: 'f32' } },
+            { dims, planar: isPlanar },
+          )
+        : null;
+    const biasGrad = both ? both.bias : bias ? customOp(channelSumOp, { x: g }, { shape: [co], dtype: 'f32' }, { dims }) : null;
+    const weightGrad = both
+      ? both.weight
+      : !wantWeight
+        ? null
+        : isPlanar
+          ? customOp(convWeightGradOp, { g, cols }, { shape: weight.shape, dtype: 'f32' }, attrs)
+          : matmulTransposed(gt, cols, false, true);
+    const colsGrad = !wantCols
+      ? null
+      : isPlanar
+        ? customOp(convProductGradOp, { weight, g }, { shape: cols.shape, dtype: 'f32' }, attrs)
+        : matmulTransposed(weight, gt, true, false);
+    return { weight: weightGrad, cols: colsGrad, bias: biasGrad };
   },
 };
 
 const CHANNEL_SUM = workgroupSumWgsl('workgroup_sum', 'f32');
 
+/** channel-sum.wgsl: Σ over N and inner of x [N, C, inner] into dst [C], a workgroup per channel. */
+function encodeChannelSum(rec: Recorder, x: GPUBuffer, dst: GPUBuffer, dims: readonly [number, number, number]): void {
+  const [outer, channels, inner] = dims;
+  if (!channels) return;
+  const values = [outer, channels, inner, outer * inner, planeTexels(rec, inner)];
+  const input = f32Input(rec, 'x', 1, x, outer * channels * inner);
+  rec.dispatch(
+    'channel-sum',
+    input.wgsl + CHANNEL_SUM + planeWindowWgsl + specialize(channelSumWgsl, 'Params', values),
+    packU32(values),
+    [input.resource, dst],
+    [channels, 1, 1],
+  );
+}
+
 /** Σ over N and inner of x [N, C, inner] → [C] (the conv bias gradient), one dispatch. */
 const channelSumOp: CustomOpDefinition<{ dims: readonly [number, number, number] }, { x: Tensor }> = {
   name: 'channelSum',
   gpu(rec, { x }, _out, dst, { dims }) {
-    const [outer, channels, inner] = dims;
-    if (!channels) return;
-    const values = [outer, channels, inner, outer * inner, planeTexels(rec, inner)];
-    const input = f32Input(rec, 'x', 1, bufferOf(x), outer * channels * inner);
-    rec.dispatch(
-      'channel-sum',
-      input.wgsl + CHANNEL_SUM + planeWindowWgsl + specialize(channelSumWgsl, 'Params', values),
-      packU32(values),
-      [input.resource, dst],
-      [channels, 1, 1],
-    );
+    encodeChannelSum(rec, bufferOf(x), dst, dims);
   },
   cpu({ x }, _out, { dims }) {
     const [outer, channels, inner] = dims;

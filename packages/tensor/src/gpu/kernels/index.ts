@@ -34,6 +34,7 @@ export {
   matmulBlockedSource,
   matmulBuffers,
   matmulPlanar,
+  matmulSplitWithRowSums,
   matmulSplits,
   matmulSplitSource,
   matmulTextureSource,

@@ -12,11 +12,12 @@ import {
   matmulTextureWgsl,
   matmulTiledWgsl,
   matmulUniformWgsl,
+  splitReduceRowSumsWgsl,
 } from '../../generated/wgsl.ts';
 import type { Params } from '../../primitives.ts';
 import { broadcastStrides, sizeOf, type Shape } from '../../shape.ts';
 import type { PooledBuffer } from '../pool.ts';
-import { fillMarker, grid1d, ones, ParamWriter, type Recorder, zerosOf } from './common.ts';
+import { f32Input, fillMarker, grid1d, ones, ParamWriter, type Recorder, workgroupSumWgsl, zerosOf } from './common.ts';
 import { stridedCopy } from './movement.ts';
 import { reduceInput, reduceSource } from './reduce.ts';
 
@@ -560,9 +561,11 @@ export function splitPlan(m: number, n: number, k: number): { wg: number; splits
 
 /**
  * A and B (both along K) into textures, one split-K dispatch into partials, one reduction over
- * the splits. `aPlane` > 0: A is planar ([B, M, P], K = B·P; see TexturePlanar).
+ * the splits. `aPlane` > 0: A is planar ([B, M, P], K = B·P; see TexturePlanar). With `rowSums`
+ * the reduction pass also writes Σ_k A[m, k] there (split-reduce-row-sums.wgsl; with one split it
+ * runs for the row sums alone).
  */
-function matmulTextureSplit(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUBuffer, s: Strided, aPlane = 0): boolean {
+function matmulTextureSplit(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUBuffer, s: Strided, aPlane = 0, rowSums: GPUBuffer | null = null): boolean {
   const aTexels = rec.texels(a, s.m * s.k);
   const bTexels = aTexels && rec.texels(b, s.k * s.n);
   if (!aTexels || !bTexels) return false;
@@ -572,6 +575,36 @@ function matmulTextureSplit(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUB
   const grid = grid1d(blocks, wg);
   const source = matmulSplitSource(SPLIT_R, SPLIT_C, wg, aPlane ? { plane: aPlane, m: s.m } : null);
   rec.dispatch(`matmul-texture-split-${SPLIT_R}x${SPLIT_C}${aPlane ? '-planar' : ''}`, source, w.buffer, [aTexels, bTexels, partial], grid);
+  if (rowSums) {
+    const elements = s.m * s.n;
+    const reduceGroups = splits > 1 ? Math.ceil(elements / 64) : 0;
+    const input = splits > 1 ? f32Input(rec, 'partial', 1, partial, splits * elements) : null;
+    const constants = [
+      ['ELEMENTS', elements],
+      ['SPLITS', splits],
+      ['REDUCE_GROUPS', reduceGroups],
+      ['M', s.m],
+      ['ROW_TEXELS', s.k / 4],
+    ]
+      .map(([name, v]) => `const ${name}: u32 = ${v}u;\n`)
+      .join('');
+    const p4 = aPlane / 4;
+    const rowTexel = aPlane
+      ? `fn row_texel(m: u32, j4: u32) -> u32 { return (j4 / ${p4}u) * ${s.m * p4}u + m * ${p4}u + j4 % ${p4}u; }\n`
+      : `fn row_texel(m: u32, j4: u32) -> u32 { return m * ${s.aRow / 4}u + j4; }\n`;
+    rec.dispatch(
+      'split-reduce-row-sums',
+      (input ? input.wgsl : 'fn partial_at(i: u32) -> f32 { return 0.0; }\n') +
+        constants +
+        rowTexel +
+        workgroupSumWgsl('workgroup_sum', 'f32') +
+        splitReduceRowSumsWgsl,
+      new ParamWriter().buffer,
+      [input ? input.resource : null, aTexels, dst, rowSums],
+      [reduceGroups + s.m, 1, 1],
+    );
+    return true;
+  }
   if (splits > 1) {
     const inner = s.m * s.n;
     const rp = new ParamWriter().u(0, 1).u(1, splits).u(2, inner).u(3, 1).u(4, splits).u(5, inner);
@@ -626,6 +659,25 @@ export function matmulPlanar(rec: Recorder, dst: GPUBuffer, product: PlanarProdu
   if (transB) throw new Error('matmulPlanar: a planar B or C takes B as [K, N]');
   if (!bPlane && n % 4) return false;
   return matmulTexture(rec, a, b, dst, s, { bPlane, outPlane, bias });
+}
+
+/**
+ * C[M, N] = A·Bᵀ by split K on software adapters, with the row sums Σ_k A[m, k] written to
+ * `rowSums` by the same final pass: a convolution's weight gradient g·colsᵀ and its bias gradient
+ * Σ g, one dispatch fewer than the product and a channel sum. A is [M, K] row-major, or planar
+ * [B, M, P] (K = B·P) with `aPlane`; B is [N, K]. K and P multiples of 4. False when nothing was
+ * encoded (hardware adapters, another software matmul forced, misaligned operands, operands past
+ * the adapter's texture size): the caller runs the product and the sums its own way.
+ */
+export function matmulSplitWithRowSums(
+  rec: Recorder,
+  dst: GPUBuffer,
+  rowSums: GPUBuffer,
+  product: Pick<PlanarProduct, 'm' | 'n' | 'k' | 'a' | 'b' | 'aPlane'>,
+): boolean {
+  const { m, n, k, a, b, aPlane = 0 } = product;
+  if (!rec.isSoftware || softwareVariant() !== 'texture' || !(m * n * k) || k % 4 || aPlane % 4) return false;
+  return matmulTextureSplit(rec, a, b, dst, { m, n, k, aRow: k, aCol: 1, bRow: 1, bCol: k }, aPlane, rowSums);
 }
 
 /**
