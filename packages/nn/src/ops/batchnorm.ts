@@ -230,17 +230,20 @@ function encodeGradSums(rec: Recorder, b: BackwardBuffers, relu: boolean, fused:
   const weight = f32Input(rec, 'weight', 6, bufferOf(b.weight), channels);
   rec.dispatch(
     'batchnorm-backward',
-    read.wgsl +
-      weight.wgsl +
-      outputBinding(7, 'dx', texels === 1) +
-      GRAD_SUMS +
-      planeWindowWgsl +
-      batchnormChannelDxWgsl +
-      fillMarker(sums, 'THEN', ['channel_dx(c, lane, total.x, total.y);'], '  '),
+    read.wgsl + weight.wgsl + outputBinding(7, 'dx', texels === 1) + GRAD_SUMS + planeWindowWgsl + batchnormChannelDxWgsl + fusedSums(sums),
     packU32(shape),
     [...read.resources, b.dweight, b.dbias, weight.resource, b.dx],
     [channels, 1, 1],
   );
+}
+
+const fusedSources = new Map<string, string>();
+
+/** grad-sums' specialised source with the fused dx call filled in, once per source (the fill is a regex pass). */
+function fusedSums(sums: string): string {
+  let source = fusedSources.get(sums);
+  if (source === undefined) fusedSources.set(sums, (source = fillMarker(sums, 'THEN', ['channel_dx(c, lane, total.x, total.y);'], '  ')));
+  return source;
 }
 
 /** batchnorm-input-grad.wgsl, an invocation per (n, c) plane, from the sums in dweight and dbias. */
