@@ -596,7 +596,7 @@ const convProductOp: CustomOpDefinition<ProductAttrs, { weight: Tensor; cols: Te
     const wantCols = needsGrad?.cols !== false;
     const isPlanar = planar(g.backend.capabilities.isSoftware, inner);
     // Not planar (hardware adapters, planes of P % 4 ≠ 0): g as [Co, B·P] once for every product.
-    const gt = isPlanar ? g : customOp(gradTransposeOp, { g }, { shape: [co, batch * inner], dtype: 'f32' }, attrs);
+    const gt = isPlanar || !(wantWeight || wantCols) ? g : customOp(gradTransposeOp, { g }, { shape: [co, batch * inner], dtype: 'f32' }, attrs);
     // Both parameter gradients from one op where both are wanted (the channel sum rides on the
     // weight gradient's last pass on software adapters).
     const both =
