@@ -8,7 +8,7 @@
 // four and stores them as one vec4.
 //
 // Specialised by the host (packages/tensor/src/gpu/kernels/elementwise.ts) like elementwise.wgsl:
-// it prepends the aliases T0..T2, TO and `fn op(...) -> TO`, and fills {{BINDINGS}} and {{LOADS}}.
+// it prepends the aliases T0..T2, TO and `fn op(...) -> TO`, and fills the BINDINGS and LOADS markers.
 
 struct Params {
   texels: u32,

@@ -1,7 +1,7 @@
 // Elementwise map over up to three broadcast operands: out[i] = EXPR(x0, x1, x2).
 //
 // Specialised by the host (packages/tensor/src/gpu/kernels.ts): it prepends the element type
-// aliases T0..T2, TO and `fn op(...) -> TO`, and fills the {{BINDINGS}} and {{LOADS}} markers so
+// aliases T0..T2, TO and `fn op(...) -> TO`, and fills the BINDINGS and LOADS markers below so
 // that only the operands read from buffers are declared (an unused binding would not be part of the
 // pipeline's automatic layout).
 // Every tensor is contiguous, so the only index arithmetic is for broadcasting.

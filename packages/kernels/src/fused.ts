@@ -1,7 +1,18 @@
-import { cast, concat, type Backend, type Tensor } from '@fairgpu/tensor';
-import { bufferOf, bufferOr, customOp, grid1d, ParamWriter, pickForBackend, type CpuTensor, type CustomOpDefinition } from '@fairgpu/tensor/internal';
+import type { Backend, Tensor } from '@fairgpu/tensor';
+import {
+  bufferOf,
+  bufferOr,
+  customOp,
+  fillMarker,
+  grid1d,
+  ParamWriter,
+  pickForBackend,
+  type CpuTensor,
+  type CustomOpDefinition,
+} from '@fairgpu/tensor/internal';
 import {
   commonWgsl,
+  packColumnsWgsl,
   pairMomentsGradWgsl,
   rowStatsGradLanesWgsl,
   rowStatsLanesWgsl,
@@ -469,13 +480,55 @@ const statsOp: CustomOpDefinition<StatsAttrs, StatsInputs> = {
   },
 };
 
+type Columns = { c0: Tensor; c1?: Tensor; c2?: Tensor; c3?: Tensor };
+
+const packSources = new Map<string, string>();
+
+/** [rows] columns (i32 or f32) → [rows, K] f32 side by side, one dispatch (pack-columns.wgsl). Not differentiable. */
+const packColumnsOp: CustomOpDefinition<{ rows: number }, Columns> = {
+  name: 'packColumns',
+  gpu(rec, inputs, _out, dst, { rows }) {
+    const columns = [inputs.c0, inputs.c1, inputs.c2, inputs.c3].filter((c) => c !== undefined);
+    if (!rows) return;
+    const k = columns.length;
+    const types = columns.map((c) => (c.dtype === 'i32' ? 'i32' : 'f32'));
+    const key = `${rows}|${types.join(',')}`;
+    let source = packSources.get(key);
+    if (source === undefined) {
+      const bindings = types.map((t, j) => `@group(0) @binding(${j + 1}) var<storage, read> c${j}: array<${t}>;\n`).join('');
+      const stores = types.map((_, j) => `out[i * K + ${j}u] = f32(c${j}[i]);`);
+      source =
+        `const ROWS: u32 = ${rows}u;\nconst K: u32 = ${k}u;\n${bindings}@group(0) @binding(${k + 1}) var<storage, read_write> out: array<f32>;\n` +
+        fillMarker(packColumnsWgsl, 'STORES', stores, '  ');
+      packSources.set(key, source);
+    }
+    rec.dispatch('pack-columns', source, new ParamWriter().buffer, [...columns.map(bufferOf), dst], grid1d(rows));
+  },
+  cpu(inputs, _out, { rows }) {
+    const columns = [inputs.c0, inputs.c1, inputs.c2, inputs.c3].filter((c) => c !== undefined);
+    const out = new Float64Array(rows * columns.length);
+    // Labels are integers (exact in f32); values are copied as they are, as the kernel copies f32s.
+    columns.forEach((c, j) => c.values.forEach((v, i) => (out[i * columns.length + j] = v)));
+    return out;
+  },
+};
+
+/**
+ * Per-row [rows] columns (labels as f32: exact below 2^24; f32 values, detached) packed side by
+ * side into [rows, k] in one dispatch, or undefined when there are none.
+ */
+function packColumns(columns: readonly (Tensor | undefined)[]): Tensor | undefined {
+  const present = columns.filter((c): c is Tensor => c !== undefined);
+  if (present.length === 0) return undefined;
+  if (present.length > 4) throw new Error(`packColumns: at most 4 columns, got ${present.length}`);
+  const rows = present[0].size;
+  const [c0, c1, c2, c3] = present.map((c) => c.reshape([rows]));
+  return customOp(packColumnsOp, { c0, c1, c2, c3 }, { shape: [rows, present.length], dtype: 'f32' }, { rows });
+}
+
 /** Per-row labels (as f32: exact below 2^24) and targets packed side by side: [rows, metaW]. */
 function packMeta(labels: Tensor | undefined, targets: Tensor | undefined): Tensor | undefined {
-  const parts: Tensor[] = [];
-  if (labels) parts.push(cast(labels, 'f32').reshape([-1, 1]));
-  if (targets) parts.push(targets.detach().reshape([-1, 1]));
-  if (parts.length === 0) return undefined;
-  return parts.length === 1 ? parts[0] : concat(parts, 1);
+  return packColumns([labels, targets]);
 }
 
 export function contrastiveRowStatsFused(r: ResolvedStatsOptions, variant?: Variant): Tensor {
@@ -592,7 +645,7 @@ const pairOp: CustomOpDefinition<PairAttrs, PairInputs> = {
 };
 
 export function pairMomentsFused(r: ResolvedPairOptions, variant?: Variant): Tensor {
-  const meta = concat([cast(r.labels, 'f32').reshape([-1, 1]), cast(r.biasLabels, 'f32').reshape([-1, 1])], 1);
+  const meta = packColumns([r.labels, r.biasLabels])!;
   // Workgroup tiles need 64 invocations and 4 KiB of workgroup memory: every adapter has both.
   const chosen = variant ?? pickForBackend(r.anchors.backend, { software: 'register', hardware: 'workgroup', reference: 'workgroup' });
   const attrs: PairAttrs = { upper: r.pairs === 'upper', temperature: r.temperature, variant: chosen };

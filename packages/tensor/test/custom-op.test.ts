@@ -11,7 +11,7 @@ import {
   type MultiOutputOpDefinition,
   type Tensor,
 } from '../src/index.ts';
-import { elementCount } from '../src/internal.ts';
+import { elementCount, fillMarker } from '../src/internal.ts';
 import { setDispatchListener } from '../src/dispatch.ts';
 
 /** out = scale · x + bias (bias optional), typed attrs and named inputs. */
@@ -67,6 +67,16 @@ describe('typed custom ops', () => {
       expect(Array.from(await y.toArray())).toEqual([2, -4]);
       expect(Array.from(await x.grad!.toArray())).toEqual([2, 2]);
     });
+  });
+});
+
+describe('fillMarker (kernel templates)', () => {
+  it("replaces the marker's line with the lines given, indented", () => {
+    expect(fillMarker('a\n  // {{BODY}}: what goes here\nb', 'BODY', ['x = 1;', 'y = 2;'], '  ')).toBe('a\n  x = 1;\n  y = 2;\nb');
+  });
+  it('rejects a template where the marker is missing or mentioned twice (a comment naming it would take the fill)', () => {
+    expect(() => fillMarker('a\nb', 'BODY', ['x'])).toThrowError(/\{\{BODY\}\} must occur exactly once.*found 0/);
+    expect(() => fillMarker('// fills {{BODY}} below\n// {{BODY}}', 'BODY', ['x'])).toThrowError(/found 2/);
   });
 });
 

@@ -111,6 +111,10 @@ export function workgroupSumWgsl(name: string, type: 'f32' | 'vec2<f32>'): strin
  * template's host-generated parts (bindings, loads, unrolled bodies) go in.
  */
 export function fillMarker(text: string, marker: string, lines: readonly string[], indent = ''): string {
+  // The whole line holding the marker is replaced, so a second mention (in a comment that names
+  // the marker) would take the fill instead of the marker: require exactly one.
+  const count = text.split(`{{${marker}}}`).length - 1;
+  if (count !== 1) throw new Error(`fillMarker: {{${marker}}} must occur exactly once in the kernel template, found ${count}`);
   return text.replace(new RegExp(`^.*\\{\\{${marker}\\}\\}.*$`, 'm'), lines.map((l) => indent + l).join('\n'));
 }
 
