@@ -623,9 +623,8 @@ function matmulTextureSplit(rec: Recorder, a: GPUBuffer, b: GPUBuffer, dst: GPUB
  *  - `aPlane`: A planar [B, M, P] along K = B·P, with B given as [N, K] (`transB`; the weight
  *    gradient, g·colsᵀ), through the split-K kernel.
  * A is [M, K] (or [K, M] with `transA`). P of a planar A or B must be a multiple of 4 (a planar C
- * takes any P). False when nothing was encoded
- * (a hardware adapter, or operands past the adapter's texture size): the caller transposes and
- * runs a plain product instead.
+ * takes any P). False when nothing was encoded (a hardware adapter, or operands past the
+ * adapter's texture size): the caller transposes and runs a plain product instead.
  */
 export interface PlanarProduct {
   m: number;
