@@ -9,9 +9,10 @@
  *   dx = w·invstd·(g − mean(g) − x̂·mean(g·x̂)),  dw = Σ g·x̂,  db = Σ g,
  * one kernel for the two channel sums, written straight into dw and db (a multi-output op: no
  * slices of a packed [2, C]), one for dx; on software adapters the two are one dispatch, the
- * workgroup that reduced a channel going on to write its dx. Three or four dispatches per layer and
- * step instead of ~50 small tensor ops (each ~0.2 ms on llvmpipe). The statistics enter the normalisation as an
- * input computed without gradient: the closed form already accounts for their dependence on x.
+ * workgroup that reduced a channel going on to write its dx. Three or four dispatches per layer
+ * and step instead of ~50 small tensor ops (each ~0.2 ms on llvmpipe). The statistics enter the
+ * normalisation as an input computed without gradient: the closed form already accounts for
+ * their dependence on x.
  *
  * `relu` fuses a following ReLU into the same kernels: the forward clamps at 0, and both backward
  * kernels mask g by [a·x + d > 0], the pre-activation recomputed from the statistics. That saves
