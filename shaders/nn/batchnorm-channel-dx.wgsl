@@ -1,8 +1,7 @@
 // BatchNorm's input gradient for one channel, by the workgroup that has just reduced that channel's
 // sums (batchnorm-grad-sums.wgsl in its fused mode, software adapters): the two passes of the
-// backward in one dispatch instead of two. The arithmetic is batchnorm-input-grad.wgsl's, term for
-// term, over the same texels the sums read:
-//   dx = k·g − k·invstd·m·x + k·(mean·invstd·m − Σg/N),  k = w·invstd,  m = Σg·x̂ / N.
+// backward in one dispatch instead of two. The coefficients are batchnorm-input-grad.wgsl's (both
+// from batchnorm-dx-coefficients.wgsl), over the same texels the sums read.
 // The host prepends it after grad-sums' inputs, with the weight (binding 6, `fn weight_at(i)`) and
 // the output dx (binding 7, `fn dx_set(i, v)`, `dx_set4(t, v4)`: vec4s with `texels` = 1), and
 // calls it at the end of grad-sums' main with the workgroup's totals. In texel-window mode the
@@ -10,16 +9,12 @@
 // workgroups write: only the floats inside the plane are stored, one by one.
 
 fn channel_dx(c: u32, lane: u32, sgx: f32, sg: f32) {
-  let n = f32(p.count);
-  let mean = stats_at(3u * p.channels + c);
-  let invstd = stats_at(5u * p.channels + c);
-  let k = weight_at(c) * invstd;
-  let mgx = sgx / n;
-  let cg = k;
-  let cx = -(k * invstd * mgx);
-  let c0 = k * (mean * invstd * mgx - sg / n);
-  let a = stats_at(c);
-  let d = stats_at(2u * p.channels + c);
+  let co = dx_coefficients(c, sgx, sg);
+  let cg = co.cg;
+  let cx = co.cx;
+  let c0 = co.c0;
+  let a = co.a;
+  let d = co.d;
   if (p.texels == 1u) {
     let inner4 = p.inner / 4u;
     for (var j4 = lane; j4 < p.count / 4u; j4 += 64u) {

@@ -1,8 +1,6 @@
 // BatchNorm's input gradient, closed form, one invocation per (n, c) plane looping over `inner`
-// (the per-channel coefficients are computed once per plane):
-//   dx = k·g − k·invstd·m·x + k·(mean·invstd·m − Σg/N),  k = w·invstd,  m = Σg·x̂ / N
-// (= w·invstd·(g − mean(g) − x̂·mean(g·x̂))), with mean/invstd from batchnorm-stats.wgsl and the
-// sums Σg·x̂ (dweight), Σg (dbias) from batchnorm-grad-sums.wgsl. With `relu` g is masked by the fused ReLU's derivative as in
+// (the per-channel coefficients, batchnorm-dx-coefficients.wgsl, are computed once per plane from
+// the sums Σg·x̂ (dweight), Σg (dbias) of batchnorm-grad-sums.wgsl). With `relu` g is masked by the fused ReLU's derivative as in
 // batchnorm-grad-sums.wgsl. Specialised by the host: `const p = Params(...)`.
 struct Params {
   outer: u32,
@@ -29,16 +27,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     return;
   }
   let c = plane % p.channels;
-  let n = f32(p.count);
-  let mean = stats_at(3u * p.channels + c);
-  let invstd = stats_at(5u * p.channels + c);
-  let k = weight_at(c) * invstd;
-  let mgx = dweight_at(c) / n;
-  let cg = k;
-  let cx = -(k * invstd * mgx);
-  let c0 = k * (mean * invstd * mgx - dbias_at(c) / n);
-  let a = stats_at(c);
-  let d = stats_at(2u * p.channels + c);
+  let co = dx_coefficients(c, dweight_at(c), dbias_at(c));
+  let cg = co.cg;
+  let cx = co.cx;
+  let c0 = co.c0;
+  let a = co.a;
+  let d = co.d;
   if (p.texels == 1u) {
     let base4 = plane * (p.inner / 4u);
     for (var q = 0u; q < p.inner / 4u; q++) {

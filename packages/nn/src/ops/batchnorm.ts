@@ -34,7 +34,14 @@ import {
   type MultiOutputOpDefinition,
   type Recorder,
 } from '@fairgpu/tensor/internal';
-import { batchnormChannelDxWgsl, batchnormGradSumsWgsl, batchnormInputGradWgsl, batchnormStatsWgsl, channelLinearWgsl } from '../generated/wgsl.ts';
+import {
+  batchnormChannelDxWgsl,
+  batchnormDxCoefficientsWgsl,
+  batchnormGradSumsWgsl,
+  batchnormInputGradWgsl,
+  batchnormStatsWgsl,
+  channelLinearWgsl,
+} from '../generated/wgsl.ts';
 import { f32Literal, specialize } from './specialize.ts';
 import { byTexels, outputBinding, planeTexels, planeWindowWgsl } from './texels.ts';
 
@@ -231,7 +238,14 @@ function encodeGradSums(rec: Recorder, b: BackwardBuffers, relu: boolean, fused:
   const weight = f32Input(rec, 'weight', 6, bufferOf(b.weight), channels);
   rec.dispatch(
     'batchnorm-backward',
-    read.wgsl + weight.wgsl + outputBinding(7, 'dx', texels === 1) + GRAD_SUMS + planeWindowWgsl + batchnormChannelDxWgsl + fusedSums(sums),
+    read.wgsl +
+      weight.wgsl +
+      outputBinding(7, 'dx', texels === 1) +
+      GRAD_SUMS +
+      planeWindowWgsl +
+      batchnormDxCoefficientsWgsl +
+      batchnormChannelDxWgsl +
+      fusedSums(sums),
     packU32(shape),
     [...read.resources, b.dweight, b.dbias, weight.resource, b.dx],
     [channels, 1, 1],
@@ -257,7 +271,11 @@ function encodeInputGrad(rec: Recorder, b: BackwardBuffers, relu: boolean): void
   const sums = [f32Input(rec, 'dweight', 5, b.dweight, channels), f32Input(rec, 'dbias', 6, b.dbias, channels)];
   rec.dispatch(
     'batchnorm-input-grad',
-    read.wgsl + sums.map((s) => s.wgsl).join('') + outputBinding(7, 'dx', texels === 1) + specialize(batchnormInputGradWgsl, 'Params', shape),
+    read.wgsl +
+      sums.map((s) => s.wgsl).join('') +
+      outputBinding(7, 'dx', texels === 1) +
+      batchnormDxCoefficientsWgsl +
+      specialize(batchnormInputGradWgsl, 'Params', shape),
     packU32(shape),
     [...read.resources, ...sums.map((s) => s.resource), b.dx],
     grid1d(outer * channels),

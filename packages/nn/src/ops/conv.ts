@@ -599,7 +599,7 @@ const convProductOp: CustomOpDefinition<ProductAttrs, { weight: Tensor; cols: Te
     const gt = isPlanar || !(wantWeight || wantCols) ? g : customOp(gradTransposeOp, { g }, { shape: [co, batch * inner], dtype: 'f32' }, attrs);
     // Both parameter gradients from one op where both are wanted (the channel sum rides on the
     // weight gradient's last pass on software adapters).
-    const both =
+    const params =
       bias && wantWeight
         ? customOpOutputs(
             convParamGradsOp,
@@ -607,21 +607,20 @@ const convProductOp: CustomOpDefinition<ProductAttrs, { weight: Tensor; cols: Te
             { weight: { shape: weight.shape, dtype: 'f32' }, bias: { shape: [co], dtype: 'f32' } },
             { dims, planar: isPlanar },
           )
-        : null;
-    const biasGrad = both ? both.bias : bias ? customOp(channelSumOp, { x: g }, { shape: [co], dtype: 'f32' }, { dims }) : null;
-    const weightGrad = both
-      ? both.weight
-      : !wantWeight
-        ? null
-        : isPlanar
-          ? customOp(convWeightGradOp, { g, cols }, { shape: weight.shape, dtype: 'f32' }, attrs)
-          : matmulTransposed(gt, cols, false, true);
+        : {
+            weight: !wantWeight
+              ? null
+              : isPlanar
+                ? customOp(convWeightGradOp, { g, cols }, { shape: weight.shape, dtype: 'f32' }, attrs)
+                : matmulTransposed(gt, cols, false, true),
+            bias: bias ? customOp(channelSumOp, { x: g }, { shape: [co], dtype: 'f32' }, { dims }) : null,
+          };
     const colsGrad = !wantCols
       ? null
       : isPlanar
         ? customOp(convProductGradOp, { weight, g }, { shape: cols.shape, dtype: 'f32' }, attrs)
         : matmulTransposed(weight, gt, true, false);
-    return { weight: weightGrad, cols: colsGrad, bias: biasGrad };
+    return { weight: params.weight, cols: colsGrad, bias: params.bias };
   },
 };
 
