@@ -8,11 +8,13 @@
  */
 import { parseArgs } from 'node:util';
 import { colourBiasMnist, createLoader, createRng, loadMnist, permutation, type HostBatch } from '@fairgpu/datasets/node';
-import { epsSupInfoNCE, fairKL } from '@fairgpu/losses';
-import { Adam, Linear, manualSeed, SGD, SimpleConvNet } from '@fairgpu/nn';
-import { crossEntropy, initGpu, scope, tensor, type GpuContext, type Tensor } from '@fairgpu/tensor';
+import * as lossesLib from '@fairgpu/losses';
+import * as nnLib from '@fairgpu/nn';
+import * as tensorLib from '@fairgpu/tensor';
+import { initGpu, scope, tensor, type GpuContext } from '@fairgpu/tensor';
 import type { Binding } from '../../packages/tensor/src/gpu/kernels/common.ts';
 import { QUICK } from '../../packages/cli/src/experiments/biased-mnist/config.ts';
+import { quickModel, type Phase } from './quick-steps.ts';
 
 const { values } = parseArgs({
   options: {
@@ -43,64 +45,8 @@ interface Recorded {
   grid: readonly [number, number, number];
 }
 
-type Phase = 'forward' | 'loss' | 'backward' | 'optimizer';
-
 function makeModel(kind: 'ce' | 'fairkl') {
-  if (kind === 'ce') {
-    manualSeed(0);
-    const net = new SimpleConvNet({ kernelSize, channels, strides });
-    const opt = new Adam(net.parameters(), { lr: 1e-3, weightDecay: 1e-4 });
-    return {
-      dispose: () => {
-        net.dispose();
-        opt.dispose();
-      },
-      async step(x: Tensor, b: HostBatch, mark: (p: Phase) => Promise<void>) {
-        const logits = net.forward(x);
-        await mark('forward');
-        const loss = crossEntropy(logits, tensor(b.labels, [b.size], { dtype: 'i32' }));
-        await mark('loss');
-        await loss.backward();
-        await mark('backward');
-        opt.step();
-        opt.zeroGrad();
-        await mark('optimizer');
-        return loss;
-      },
-    };
-  }
-  manualSeed(1);
-  const f = QUICK.fairkl;
-  const encoder = new SimpleConvNet({ kernelSize, channels, strides, tanhLast: true, numClasses: 0 });
-  const classifier = new Linear(encoder.featureDim, 10);
-  const opt = new SGD(encoder.parameters(), { lr: f.lr, momentum: f.momentum, weightDecay: f.weightDecay });
-  const clfOpt = new Adam(classifier.parameters(), { lr: f.classifierLr });
-  return {
-    dispose: () => {
-      encoder.dispose();
-      classifier.dispose();
-      opt.dispose();
-      clfOpt.dispose();
-    },
-    async step(x: Tensor, b: HostBatch, mark: (p: Phase) => Promise<void>) {
-      const features = encoder.features(x);
-      await mark('forward');
-      const batch = { labels: b.labels, biasLabels: b.biasLabels };
-      const contrastive = epsSupInfoNCE(features, batch, { temperature: f.temperature, epsilon: f.epsilon, variant: 'released' });
-      const fair = fairKL(features, batch, { temperature: f.fairklTemperature, variant: 'released' });
-      const ce = crossEntropy(classifier.forward(features.detach().normalize(-1)), tensor(b.labels, [b.size], { dtype: 'i32' }));
-      const total = contrastive.mul(f.alpha).add(fair.mul(f.lambda)).add(ce);
-      await mark('loss');
-      await total.backward();
-      await mark('backward');
-      opt.step();
-      clfOpt.step();
-      opt.zeroGrad();
-      clfOpt.zeroGrad();
-      await mark('optimizer');
-      return total;
-    },
-  };
+  return quickModel(kind, { T: tensorLib, N: nnLib, L: lossesLib, quick: QUICK }, { kernelSize, channels, strides });
 }
 
 async function profile(gpu: GpuContext, kind: 'ce' | 'fairkl', loaderBatch: (i: number) => HostBatch): Promise<void> {

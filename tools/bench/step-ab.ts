@@ -3,10 +3,9 @@
  *
  * A quick training step of this checkout against another checkout of the repository (`--base`,
  * e.g. a `git worktree` of an older commit), both loaded in this one process, each on its own
- * device, run in alternating rounds of `--steps` steps. `ce` is step-time.ts's step (Adam +
- * cross-entropy at batch 128, fixed random inputs); `fairkl` is the main job's ε-SupInfoNCE +
- * FairKL step (profile-step.ts's: SGD on the encoder, Adam on the classifier of its detached,
- * normalised features). On a shared machine whose speed drifts by ±20 % over minutes, separate
+ * device, run in alternating rounds of `--steps` steps on fixed random inputs: the steps of
+ * quick-steps.ts (`ce`: Adam + cross-entropy at batch 128, step-time.ts's; `fairkl`: the main
+ * job's ε-SupInfoNCE + FairKL step), each built from its own checkout's packages. On a shared machine whose speed drifts by ±20 % over minutes, separate
  * runs cannot resolve a few per cent; rounds seconds apart see the same machine, so the median of
  * the per-round ratios can (HEAD against a copy of itself: 0.99 over 40 rounds of 5 steps).
  *
@@ -18,6 +17,7 @@
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { quickModel } from './quick-steps.ts';
 
 const { values } = parseArgs({
   options: {
@@ -49,47 +49,17 @@ async function load(root: string, name: string): Promise<Side> {
   const { QUICK } = await import(url('packages/cli/src/experiments/biased-mnist/config.ts'));
   const ctx = await T.initGpu();
   const batch = QUICK.batch;
-  const shape = { kernelSize: QUICK.kernelSize, channels: QUICK.channels, strides: QUICK.strides };
   const x = T.randn([batch, 3, 28, 28], { seed: 3 });
   const labels = Int32Array.from({ length: batch }, (_, i) => i % 10);
   // Colours that agree with the digit for most images, as in Biased-MNIST at a high ρ.
   const biasLabels = Int32Array.from({ length: batch }, (_, i) => (i % 7 === 0 ? (i + 3) % 10 : i % 10));
   const y = T.tensor(labels, [batch], { dtype: 'i32' });
-  const owned: { dispose(): void }[] = [x, y];
-  let step: () => Promise<void>;
-  if (model === 'ce') {
-    N.manualSeed(0);
-    const net = new N.SimpleConvNet(shape);
-    const opt = new N.Adam(net.parameters(), { lr: 1e-3, weightDecay: 1e-4 });
-    owned.push(net, opt);
-    step = () =>
-      T.scope(async () => {
-        await T.crossEntropy(net.forward(x), y).backward();
-        opt.step();
-        opt.zeroGrad();
-      });
-  } else {
-    const f = QUICK.fairkl;
-    N.manualSeed(1);
-    const encoder = new N.SimpleConvNet({ ...shape, tanhLast: true, numClasses: 0 });
-    const classifier = new N.Linear(encoder.featureDim, 10);
-    const opt = new N.SGD(encoder.parameters(), { lr: f.lr, momentum: f.momentum, weightDecay: f.weightDecay });
-    const clfOpt = new N.Adam(classifier.parameters(), { lr: f.classifierLr });
-    owned.push(encoder, classifier, opt, clfOpt);
-    const lossBatch = { labels, biasLabels };
-    step = () =>
-      T.scope(async () => {
-        const features = encoder.features(x);
-        const contrastive = L.epsSupInfoNCE(features, lossBatch, { temperature: f.temperature, epsilon: f.epsilon, variant: 'released' });
-        const fair = L.fairKL(features, lossBatch, { temperature: f.fairklTemperature, variant: 'released' });
-        const ce = T.crossEntropy(classifier.forward(features.detach().normalize(-1)), y);
-        await contrastive.mul(f.alpha).add(fair.mul(f.lambda)).add(ce).backward();
-        opt.step();
-        clfOpt.step();
-        opt.zeroGrad();
-        clfOpt.zeroGrad();
-      });
-  }
+  const net = quickModel(model, { T, N, L, quick: QUICK }, { kernelSize: QUICK.kernelSize, channels: QUICK.channels, strides: QUICK.strides });
+  const owned: { dispose(): void }[] = [x, y, net];
+  const step = () =>
+    T.scope(async () => {
+      await net.step(x, { labels, biasLabels }, undefined, y);
+    });
   return {
     name,
     step,
